@@ -1,0 +1,17 @@
+"""numlite: a TensorFlow Lite runtime on NumPy, a drop-in for LiteRT's Python interpreter."""
+
+from __future__ import annotations
+
+from . import ops as _ops  # noqa: F401  (registers every kernel)
+from .errors import ModelError, UnsupportedOpError
+from .graph import Model, load_model
+from .interpreter import Interpreter, OpResolverType, SignatureRunner
+from .ops.base import Kernel, PrepareContext, PrepareError, TensorSpec
+from .ops.registry import register_op
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Interpreter", "Kernel", "Model", "ModelError", "OpResolverType", "PrepareContext", "PrepareError",
+    "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model", "register_op",
+]

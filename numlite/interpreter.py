@@ -1,0 +1,357 @@
+"""``Interpreter``: a drop-in for LiteRT's ``ai_edge_litert.interpreter.Interpreter``."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .executor import SubgraphExecutor
+from .graph import Model, load_model
+from .ops.registry import OpResolver
+
+
+class OpResolverType(enum.Enum):
+    """Accepted for compatibility.  numlite has one set of kernels, which match LiteRT's
+    reference kernels, so every value selects them."""
+
+    AUTO = 0
+    BUILTIN = 1
+    BUILTIN_REF = 2
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+class Interpreter:
+    """Runs a TFLite model on NumPy with the API of LiteRT's Python ``Interpreter``.
+
+    Args:
+      model_path: path of a ``.tflite`` file (memory-mapped, weights are not copied).
+      model_content: the model as ``bytes``.
+      experimental_delegates: must be empty (numlite delegates come later).
+      num_threads: threads for the kernels and BLAS (default 1).
+      experimental_op_resolver_type: accepted for compatibility (see ``OpResolverType``).
+      experimental_preserve_all_tensors: give every tensor its own memory so that all
+        intermediate results can be read after ``invoke()``; results do not change.
+      custom_ops: numlite extension: ``{custom_code: Kernel subclass}`` for this interpreter.
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None, model_content: bytes | None = None,
+                 experimental_delegates: Sequence[Any] | None = None, num_threads: int | None = None,
+                 experimental_op_resolver_type: Any = OpResolverType.AUTO,
+                 experimental_preserve_all_tensors: bool = False,
+                 custom_ops: dict[str, type] | None = None, **experimental: Any):
+        if model_path is None and model_content is None:
+            raise ValueError("`model_path` or `model_content` must be specified.")
+        if model_path is not None and model_content is not None:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+        if num_threads is not None:
+            if not isinstance(num_threads, int) or isinstance(num_threads, bool):
+                raise ValueError("type of num_threads should be int")
+            if num_threads < 1:
+                raise ValueError("num_threads should >= 1")
+        if experimental_delegates:
+            raise ValueError("numlite does not accept LiteRT delegate objects (experimental_delegates)")
+        if not isinstance(experimental_op_resolver_type, OpResolverType):
+            name = getattr(experimental_op_resolver_type, "name", None)
+            if name not in OpResolverType.__members__:
+                raise ValueError(
+                    f"Unrecognized passed in op resolver type: {experimental_op_resolver_type}")
+        self._model: Model = load_model(model_path, model_content)
+        self._num_threads = int(num_threads or 1)
+        self._preserve = bool(experimental_preserve_all_tensors)
+        self._resolver = OpResolver(custom_ops)
+        self._executors: dict[int, SubgraphExecutor] = {}
+        self._main = self._executor(0)
+        self._signatures = {s.key: s for s in self._model.signature_defs}
+        self._dirty: set[int] = {0}
+
+    # -- internals -------------------------------------------------------------------------
+    def _executor(self, index: int) -> SubgraphExecutor:
+        ex = self._executors.get(index)
+        if ex is None:
+            ex = SubgraphExecutor(self._model, self._model.subgraphs[index], self._resolver,
+                                  self._num_threads, self._preserve)
+            self._executors[index] = ex
+        return ex
+
+    def _subgraph_executor(self, subgraph_index: int) -> SubgraphExecutor:
+        n = len(self._model.subgraphs)
+        if not isinstance(subgraph_index, (int, np.integer)) or not 0 <= subgraph_index < n:
+            raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the model, "
+                             f"which has {n} subgraphs.")
+        return self._executor(int(subgraph_index))
+
+    def _check_tensor_index(self, ex: SubgraphExecutor, tensor_index: Any) -> int:
+        n = len(ex.subgraph.tensors)
+        try:
+            i = int(tensor_index)
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid tensor index {tensor_index!r}: expected an int") from None
+        if not 0 <= i < n:
+            raise ValueError(f"Invalid tensor index {i} exceeds max tensor index {n - 1}")
+        return i
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def allocate_tensors(self) -> None:
+        """Prepare every node for the current input shapes and plan the tensor arena."""
+        self._main.allocate()
+        self._dirty.discard(0)
+
+    def invoke(self) -> None:
+        """Run the model on the current inputs."""
+        if not self._main.allocated or 0 in self._dirty:
+            raise RuntimeError("Invoke called on model that is not ready: call allocate_tensors() first"
+                               + (" (inputs were resized)" if self._main.allocated else ""))
+        self._main.invoke()
+
+    def reset_all_variables(self) -> None:
+        for ex in self._executors.values():
+            ex.reset_variables()
+
+    def num_subgraphs(self) -> int:
+        return len(self._model.subgraphs)
+
+    # -- tensors --------------------------------------------------------------------------
+    def _details(self, ex: SubgraphExecutor, i: int) -> dict[str, Any]:
+        t = ex.subgraph.tensors[i]
+        q = t.quantization
+        shape = np.array(ex.shapes[i], dtype=np.int32)
+        sig = np.array(t.shape_signature, dtype=np.int32) if t.shape_signature != t.shape else shape.copy()
+        legacy = (float(q.scales[0]), int(q.zero_points[0])) if q.scales.size == 1 else (0.0, 0)
+        dtype = ex.dtypes[i]
+        return {
+            "name": t.name,
+            "index": i,
+            "shape": shape,
+            "shape_signature": sig,
+            "dtype": dtype if dtype is not None else None,
+            "quantization": legacy,
+            "quantization_parameters": {
+                "scales": np.array(q.scales, dtype=np.float32),
+                "zero_points": np.array(q.zero_points, dtype=np.int32),
+                "quantized_dimension": int(q.quantized_dimension),
+                "block_size": 0,
+            },
+            "sparsity_parameters": _sparsity_dict(t.sparsity),
+        }
+
+    def _get_tensor_details(self, tensor_index: int, subgraph_index: int) -> dict[str, Any]:
+        ex = self._subgraph_executor(subgraph_index)
+        return self._details(ex, self._check_tensor_index(ex, tensor_index))
+
+    def get_input_details(self) -> list[dict[str, Any]]:
+        return [self._details(self._main, i) for i in self._main.subgraph.inputs]
+
+    def get_output_details(self) -> list[dict[str, Any]]:
+        return [self._details(self._main, i) for i in self._main.subgraph.outputs]
+
+    def get_tensor_details(self, subgraph_index: int = 0) -> list[dict[str, Any]]:
+        ex = self._subgraph_executor(subgraph_index)
+        return [self._details(ex, i) for i in range(len(ex.subgraph.tensors))]
+
+    def set_tensor(self, tensor_index: int, value: Any) -> None:
+        """Copy ``value`` into a tensor.  No casting, no broadcasting: dtype and shape must match."""
+        self._set_tensor(self._main, tensor_index, value)
+
+    def _set_tensor(self, ex: SubgraphExecutor, tensor_index: Any, value: Any) -> None:
+        i = self._check_tensor_index(ex, tensor_index)
+        t = ex.subgraph.tensors[i]
+        if not isinstance(value, np.ndarray):
+            value = np.asarray(value)
+            if value.dtype == np.float64 and ex.dtypes[i] == np.float32:
+                pass  # fall through to the dtype error, like LiteRT
+        want = np.dtype(ex.dtypes[i]) if ex.dtypes[i] is not None else None
+        if want is None or value.dtype != want:
+            raise ValueError(
+                f"Cannot set tensor: Got value of type {value.dtype.name.upper()} but expected type "
+                f"{want.name.upper() if want is not None else t.type_name} for input {i}, name: {t.name} ")
+        shape = ex.shapes[i]
+        if value.ndim != len(shape):
+            raise ValueError(
+                f"Cannot set tensor: Dimension mismatch. Got {value.ndim} but expected {len(shape)} "
+                f"for input {i} (name: {t.name}, expected shape {list(shape)}, got {list(value.shape)}).")
+        for d, (got, exp) in enumerate(zip(value.shape, shape)):
+            if got != exp:
+                raise ValueError(
+                    f"Cannot set tensor: Dimension mismatch. Got {got} but expected {exp} for dimension "
+                    f"{d} of input {i} (name: {t.name}, expected shape {list(shape)}, got "
+                    f"{list(value.shape)}).")
+        buf = ex.buffers[i]
+        if buf is None or not ex.allocated:
+            if i in ex.known or t.data is not None and not t.is_variable and i not in ex.subgraph.inputs:
+                raise ValueError(f"Cannot set tensor {i} ({t.name}): it is a constant of the model")
+            raise ValueError(f"Cannot set tensor {i} ({t.name}): call allocate_tensors() first")
+        if not buf.flags.writeable:
+            raise ValueError(f"Cannot set tensor {i} ({t.name}): it is a constant of the model")
+        np.copyto(buf, value)
+
+    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
+        """A copy of a tensor's current value."""
+        ex = self._subgraph_executor(subgraph_index)
+        i = self._check_tensor_index(ex, tensor_index)
+        buf = ex.buffers[i]
+        if buf is None:
+            t = ex.subgraph.tensors[i]
+            if t.data is not None:
+                return np.array(t.data)
+            raise ValueError(f"Tensor data is null for tensor {i} ({t.name}): "
+                             "call allocate_tensors() first")
+        return np.array(buf)
+
+    def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
+        """A function returning a view of the tensor's memory (valid until the next
+        ``allocate_tensors()``)."""
+        i = self._check_tensor_index(self._main, tensor_index)
+        ex = self._main
+
+        def view() -> np.ndarray:
+            buf = ex.buffers[i]
+            if buf is None:
+                raise ValueError(f"Tensor {i} has no data: call allocate_tensors() first")
+            return buf
+
+        return view
+
+    def resize_tensor_input(self, input_index: int, tensor_size: Any, strict: bool = False) -> None:
+        """Change an input's shape; call ``allocate_tensors()`` afterwards."""
+        self._resize(self._main, input_index, tensor_size, strict)
+        self._dirty.add(0)
+
+    def _resize(self, ex: SubgraphExecutor, input_index: Any, tensor_size: Any, strict: bool) -> None:
+        i = self._check_tensor_index(ex, input_index)
+        if i not in ex.subgraph.inputs:
+            raise ValueError(f"Tensor {i} ({ex.subgraph.tensors[i].name}) is not an input of the model; "
+                             f"inputs are {list(ex.subgraph.inputs)}")
+        try:
+            new = np.array(tensor_size, dtype=np.int32)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"tensor_size must be a sequence of ints, got {tensor_size!r}") from None
+        if new.ndim != 1 or (new < 0).any():
+            raise ValueError(f"tensor_size must be a 1-D list of non-negative sizes, got {tensor_size!r}")
+        t = ex.subgraph.tensors[i]
+        new_t = tuple(int(d) for d in new)
+        if strict:
+            sig = t.shape_signature
+            if len(sig) != len(new_t) or any(s != -1 and s != d for s, d in zip(sig, new_t)):
+                raise ValueError(
+                    "ResizeInputTensorStrict only allows mutating unknown dimensions identified by -1: "
+                    f"input {i} ({t.name}) has shape_signature {list(sig)}, requested {list(new_t)}")
+        if new_t != ex.shapes[i]:
+            ex.shapes[i] = new_t
+            ex.allocated = False
+
+    # -- ops ------------------------------------------------------------------------------
+    def _get_op_details(self, op_index: int) -> dict[str, Any]:
+        ops = self._main.subgraph.operators
+        if not 0 <= int(op_index) < len(ops):
+            raise ValueError(f"Invalid node index {op_index}")
+        op = ops[int(op_index)]
+        ex = self._main
+        return {
+            "index": int(op_index),
+            "op_name": op.op_name,
+            "inputs": np.array(op.inputs, dtype=np.int32),
+            "outputs": np.array(op.outputs, dtype=np.int32),
+            "operand_types": [ex.dtypes[i] for i in op.inputs if i != -1],
+            "result_types": [ex.dtypes[i] for i in op.outputs if i != -1],
+        }
+
+    def _get_ops_details(self) -> list[dict[str, Any]]:
+        return [self._get_op_details(i) for i in range(len(self._main.subgraph.operators))]
+
+    # -- signatures -----------------------------------------------------------------------
+    def _get_full_signature_list(self) -> dict[str, dict[str, dict[str, int]]]:
+        return {k: {"inputs": dict(sorted(s.inputs.items())), "outputs": dict(sorted(s.outputs.items()))}
+                for k, s in sorted(self._signatures.items())}
+
+    def get_signature_list(self) -> dict[str, dict[str, list[str]]]:
+        return {k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
+                for k, v in self._get_full_signature_list().items()}
+
+    def get_signature_runner(self, signature_key: str | None = None) -> SignatureRunner:
+        if signature_key is None:
+            if len(self._signatures) != 1:
+                raise ValueError(
+                    f"SignatureDef signature_key is None and model has {len(self._signatures)} Signatures. "
+                    "None is only allowed when the model has 1 SignatureDef")
+            signature_key = next(iter(self._signatures))
+        return SignatureRunner(self, signature_key)
+
+    # -- numlite extensions ---------------------------------------------------------------
+    def memory_report(self) -> dict[str, int]:
+        """Arena bytes against the no-reuse sum and the lower bound (after allocate_tensors)."""
+        if self._main.plan is None:
+            raise RuntimeError("call allocate_tensors() first")
+        return self._main.plan.report()
+
+    @property
+    def model(self) -> Model:
+        return self._model
+
+
+class SignatureRunner:
+    """Callable running one SignatureDef: ``runner(x=array, ...) -> {output_name: array}``."""
+
+    def __init__(self, interpreter: Interpreter | None = None, signature_key: str | None = None):
+        if not interpreter:
+            raise ValueError("None interpreter provided.")
+        if not signature_key:
+            raise ValueError("None signature_key provided.")
+        if signature_key not in interpreter._signatures:
+            raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+        self._interpreter = interpreter
+        self._sig = interpreter._signatures[signature_key]
+        self._ex = interpreter._executor(self._sig.subgraph_index)
+        self._inputs = dict(sorted(self._sig.inputs.items()))
+        self._outputs = dict(sorted(self._sig.outputs.items()))
+
+    def __call__(self, **kwargs: Any) -> dict[str, np.ndarray]:
+        if len(kwargs) != len(self._inputs):
+            raise ValueError(
+                "Invalid number of inputs provided for running a SignatureDef, "
+                f"expected {len(self._inputs)} vs provided {len(kwargs)}")
+        ip = self._interpreter
+        for name, value in kwargs.items():
+            if name not in self._inputs:
+                raise ValueError(f"Invalid Input name ({name}) for SignatureDef; expected one of "
+                                 f"{list(self._inputs)}")
+            ip._resize(self._ex, self._inputs[name], np.shape(value), False)
+        if not self._ex.allocated:
+            self._ex.allocate()
+            if self._ex is ip._main:
+                ip._dirty.discard(0)
+        for name, value in kwargs.items():
+            ip._set_tensor(self._ex, self._inputs[name], value)
+        self._ex.invoke()
+        return {name: np.array(self._ex.buffers[i]) for name, i in self._outputs.items()}
+
+    def get_input_details(self) -> dict[str, dict[str, Any]]:
+        return {n: self._interpreter._details(self._ex, i) for n, i in self._inputs.items()}
+
+    def get_output_details(self) -> dict[str, dict[str, Any]]:
+        return {n: self._interpreter._details(self._ex, i) for n, i in self._outputs.items()}
+
+
+def _sparsity_dict(sp: Any) -> dict[str, Any]:
+    if not sp:
+        return {}
+    out: dict[str, Any] = {}
+    if sp.get("traversal_order") is not None:
+        out["traversal_order"] = np.array(sp["traversal_order"], dtype=np.int32)
+    if sp.get("block_map") is not None:
+        out["block_map"] = np.array(sp["block_map"], dtype=np.int32)
+    dims = []
+    for dm in sp.get("dim_metadata") or []:
+        if dm.get("format", 0) == 0:
+            dims.append({"format": 0, "dense_size": int(dm.get("dense_size") or 0)})
+        else:
+            seg = dm.get("array_segments") or {}
+            idx = dm.get("array_indices") or {}
+            dims.append({"format": 1,
+                         "array_segments": np.array(seg.get("values") if seg else [], dtype=np.int32),
+                         "array_indices": np.array(idx.get("values") if idx else [], dtype=np.int32)})
+    out["dim_metadata"] = dims
+    return out

@@ -1,0 +1,233 @@
+"""Kernel interface shared by every op.
+
+A kernel lives in three phases, following TFLite's Init / Prepare / Eval split:
+
+1. ``__init__(node, options)``: once per model load; reads the parsed builtin options.
+2. ``prepare(ctx)``: at every ``allocate_tensors()``.  Checks dtypes and shapes, sets output
+   shapes with ``ctx.set_output``, precomputes everything that does not depend on input
+   values (padding, index tables, re-laid-out weights, activation ranges) and requests
+   scratch buffers with ``ctx.scratch``.  An output whose *value* is known now (``SHAPE``)
+   is published with ``ctx.set_output_value``.
+3. ``bind(inputs, outputs, scratch)``: after memory planning, with the planned arena views.
+   Returns a zero-argument callable that computes the op into ``outputs`` and allocates
+   nothing it can avoid.  The interpreter's invoke loop only calls these callables.
+
+Nodes whose inputs are all known at prepare time (constants, or values published by
+``set_output_value``) are evaluated once during ``allocate_tensors`` and leave the invoke
+loop (``foldable = False`` opts out, e.g. for stateful or random ops).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..graph import NO_QUANTIZATION, Operator, Quantization, options_defaults
+from ..schema.reader import Table
+
+Step = Callable[[], None]
+
+
+class PrepareError(RuntimeError):
+    """A node cannot run with the tensors it was given (raised by ``allocate_tensors``)."""
+
+
+@dataclass
+class TensorSpec:
+    """What ``prepare`` knows of a tensor: its index, dtype, shape and, if known, value."""
+
+    index: int
+    name: str
+    dtype: Any
+    shape: tuple[int, ...]
+    quantization: Quantization = NO_QUANTIZATION
+    value: np.ndarray | None = None
+    is_variable: bool = False
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def describe(self) -> str:
+        return f"tensor {self.index} '{self.name}' ({np.dtype(self.dtype).name}{list(self.shape)})"
+
+
+class PrepareContext:
+    """Passed to ``Kernel.prepare``: the node's tensors and the ways to declare outputs."""
+
+    def __init__(self, node: Operator, inputs: list[TensorSpec | None], outputs: list[TensorSpec],
+                 num_threads: int):
+        self.node = node
+        self.inputs = inputs
+        self.outputs = outputs
+        self.num_threads = num_threads
+        self.scratch_specs: list[tuple[tuple[int, ...], Any]] = []
+        self.known_outputs: dict[int, np.ndarray] = {}
+
+    # -- declaring results ---------------------------------------------------------------
+    def set_output(self, i: int, shape: Sequence[int], dtype: Any = None) -> None:
+        shape = tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape):
+            self.fail(f"computed a negative output shape {list(shape)}")
+        out = self.outputs[i]
+        out.shape = shape
+        if dtype is not None:
+            out.dtype = dtype
+
+    def set_output_value(self, i: int, value: np.ndarray) -> None:
+        value = np.asarray(value, dtype=self.outputs[i].dtype)
+        self.set_output(i, value.shape)
+        self.known_outputs[i] = value
+
+    def scratch(self, shape: Sequence[int], dtype: Any) -> int:
+        """Request a scratch buffer alive only during this node; returns its slot in ``bind``."""
+        self.scratch_specs.append((tuple(int(d) for d in shape), np.dtype(dtype)))
+        return len(self.scratch_specs) - 1
+
+    # -- checks ----------------------------------------------------------------------------
+    def fail(self, message: str) -> PrepareError:
+        raise PrepareError(f"{self.node.op_name} (node {self.node.index}): {message}")
+
+    def input(self, i: int, optional: bool = False) -> TensorSpec | None:
+        if i >= len(self.inputs) or self.inputs[i] is None:
+            if optional:
+                return None
+            self.fail(f"input {i} is missing (the op has {len(self.inputs)} inputs)")
+        return self.inputs[i]
+
+    def expect_inputs(self, lo: int, hi: int | None = None) -> None:
+        hi = lo if hi is None else hi
+        if not lo <= len(self.inputs) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            self.fail(f"expects {want} inputs, got {len(self.inputs)}")
+
+    def expect_dtype(self, spec: TensorSpec, allowed: Sequence[Any], role: str = "input") -> None:
+        if np.dtype(spec.dtype) not in [np.dtype(a) for a in allowed]:
+            names = ", ".join(np.dtype(a).name for a in allowed)
+            self.fail(f"{role} {spec.describe()} has type {np.dtype(spec.dtype).name}; supported: {names}")
+
+    def expect_rank(self, spec: TensorSpec, ranks: Sequence[int] | int, role: str = "input") -> None:
+        ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+        if spec.rank not in ranks:
+            self.fail(f"{role} {spec.describe()} must have rank {' or '.join(map(str, ranks))}")
+
+    def constant(self, i: int, role: str) -> np.ndarray:
+        spec = self.input(i)
+        if spec.value is None:
+            self.fail(
+                f"{role} ({spec.describe()}) must be known before invoke (a constant or computable "
+                "from shapes); numlite does not support data-dependent shapes here yet"
+            )
+        return spec.value
+
+
+class Kernel:
+    """Base class of every op kernel.  Subclasses set the class attributes and override
+    ``prepare`` and either ``bind`` or ``eval``."""
+
+    op_name: ClassVar[str] = ""
+    options_table: ClassVar[str | None] = None
+    foldable: ClassVar[bool] = True
+
+    def __init__(self, node: Operator, options: Table | None):
+        self.node = node
+        if options is None and self.options_table is not None:
+            options = options_defaults(self.options_table)
+        self.options = options if options is not None else Table()
+
+    def prepare(self, ctx: PrepareContext) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
+             scratch: list[np.ndarray]) -> Step:
+        """Default: call ``self.eval(inputs, outputs, scratch)``.  Override for speed."""
+        ev = self.eval
+
+        def step() -> None:
+            ev(inputs, outputs, scratch)
+
+        return step
+
+    def eval(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
+             scratch: list[np.ndarray]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --- fused activations --------------------------------------------------------------------
+ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6, ACT_TANH, ACT_SIGN_BIT = range(6)
+ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+
+
+def activation_range(code: int) -> tuple[float, float] | None:
+    """The clamp range of a clamping fused activation (None for NONE / non-clamping)."""
+    return {ACT_RELU: (0.0, np.inf), ACT_RELU_N1_TO_1: (-1.0, 1.0), ACT_RELU6: (0.0, 6.0)}.get(code)
+
+
+def make_activation(code: int, out: np.ndarray, ctx: PrepareContext | None = None) -> Step | None:
+    """A step applying fused activation ``code`` in place on ``out`` (None for NONE)."""
+    if code == ACT_NONE:
+        return None
+    if code == ACT_RELU:
+        return lambda: np.maximum(out, 0.0, out=out)
+    if code == ACT_RELU6:
+        return lambda: np.clip(out, 0.0, 6.0, out=out)
+    if code == ACT_RELU_N1_TO_1:
+        return lambda: np.clip(out, -1.0, 1.0, out=out)
+    if code == ACT_TANH:
+        return lambda: np.tanh(out, out=out)
+    if code == ACT_SIGN_BIT:
+        return lambda: np.copyto(out, np.signbit(out).astype(out.dtype))
+    raise PrepareError(f"unknown fused activation {code}")
+
+
+def check_activation(ctx: PrepareContext, code: int, allowed: Sequence[int] = (0, 1, 2, 3)) -> None:
+    if code not in allowed:
+        ctx.fail(f"fused activation {ACTIVATION_NAMES.get(code, code)} is not supported by this op")
+
+
+def chain(*steps: Step | None) -> Step:
+    """Combine steps into one callable, skipping None."""
+    s = [x for x in steps if x is not None]
+    if len(s) == 1:
+        return s[0]
+    if len(s) == 2:
+        a, b = s
+
+        def two() -> None:
+            a()
+            b()
+
+        return two
+
+    def many() -> None:
+        for f in s:
+            f()
+
+    return many
+
+
+# --- padding (shared by convolutions and pooling) ------------------------------------------
+PADDING_SAME, PADDING_VALID = 0, 1
+
+
+def conv_output_size(in_size: int, filter_size: int, stride: int, dilation: int, padding: int) -> int:
+    eff = (filter_size - 1) * dilation + 1
+    if padding == PADDING_SAME:
+        return (in_size + stride - 1) // stride
+    return (in_size - eff + stride) // stride if in_size >= eff else 0
+
+
+def conv_padding(in_size: int, filter_size: int, stride: int, dilation: int, padding: int) -> tuple[int, int, int]:
+    """(output size, pad before, pad after) as TFLite computes them."""
+    out = conv_output_size(in_size, filter_size, stride, dilation, padding)
+    eff = (filter_size - 1) * dilation + 1
+    total = max((out - 1) * stride + eff - in_size, 0)
+    before = total // 2
+    return out, before, total - before

@@ -1,0 +1,1 @@
+"""The ``numlite`` command and its tools."""
