@@ -72,8 +72,7 @@ class SubgraphExecutor:
             node = k.node
             ins = [self._spec(i) if i >= 0 else None for i in node.inputs]
             outs = [self._spec(i) for i in node.outputs]
-            ctx = PrepareContext(node, ins, outs, self.num_threads)
-            ctx.pool = self.pool
+            ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
             try:
                 k.prepare(ctx)
             except PrepareError:

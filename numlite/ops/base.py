@@ -63,11 +63,14 @@ class PrepareContext:
     """Passed to ``Kernel.prepare``: the node's tensors and the ways to declare outputs."""
 
     def __init__(self, node: Operator, inputs: list[TensorSpec | None], outputs: list[TensorSpec],
-                 num_threads: int):
+                 num_threads: int, pool: Any = None):
         self.node = node
         self.inputs = inputs
         self.outputs = outputs
         self.num_threads = num_threads
+        #: a ``concurrent.futures.ThreadPoolExecutor`` with ``num_threads`` workers, or None
+        #: when single-threaded; kernels split large work across it (NumPy releases the GIL).
+        self.pool = pool
         self.scratch_specs: list[tuple[tuple[int, ...], Any]] = []
         self.known_outputs: dict[int, np.ndarray] = {}
 
