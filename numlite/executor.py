@@ -63,7 +63,8 @@ class SubgraphExecutor:
         sg = self.subgraph
         tensors = sg.tensors
         self.known = {t.index: t.data for t in tensors if t.data is not None and not t.is_variable}
-        for i in sg.inputs:  # a graph input is fed at invoke time even if it has a buffer
+        produced = {o for k in self.kernels for o in k.node.outputs}
+        for i in (*sg.inputs, *produced):  # fed or computed at invoke time even if it has a buffer
             self.known.pop(i, None)
         n_ops = len(self.kernels)
         live_nodes: list[int] = []
