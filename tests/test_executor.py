@@ -67,9 +67,7 @@ def test_results_match_litert_and_preserve_all_tensors():
     np.testing.assert_array_equal(keep.get_tensor(keep.get_output_details()[0]["index"]), out)
     rep = keep.memory_report()
     assert rep["arena_bytes"] == rep["no_reuse_bytes"]
-    # every intermediate is readable and equals a recomputation from its inputs
-    ref = numlite.Interpreter(model_content=m)
-    ref.allocate_tensors()
+    # every intermediate stays readable
     for d in keep.get_tensor_details():
         if d["name"].startswith("t"):
             assert np.isfinite(keep.get_tensor(d["index"])).all()
