@@ -17,7 +17,6 @@ import time
 
 from numlite.schema._schema import UNIONS
 
-
 _GETTERS: dict[type, list[str]] = {}
 
 
