@@ -228,10 +228,13 @@ def build_graph(data: Any, source: Any = None) -> Model:
             sig = t.get("shape_signature")
             sig = tuple(int(d) for d in sig) if sig is not None and len(sig) else shape
             if any(d < 0 for d in shape):
-                raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) has negative dimension in shape {list(shape)}")
+                raise ModelError(
+                    f"corrupt model: {where} ({t.get('name')!r}) has negative dimension in shape {list(shape)}"
+                )
             if len(sig) != len(shape) or any(d < -1 for d in sig):
                 raise ModelError(
-                    f"corrupt model: {where} ({t.get('name')!r}) shape_signature {list(sig)} does not match shape {list(shape)}"
+                    f"corrupt model: {where} ({t.get('name')!r}) shape_signature {list(sig)} "
+                    f"does not match shape {list(shape)}"
                 )
             dtype = NUMPY_TYPES[tname]
             itemsize = np.dtype(dtype).itemsize if dtype is not None and tname != "STRING" else 1
@@ -310,7 +313,9 @@ def build_graph(data: Any, source: Any = None) -> Model:
     for i, s in enumerate(root.get("signature_defs") or []):
         sgi = int(s.get("subgraph_index") or 0)
         if sgi >= len(subgraphs):
-            raise ModelError(f"corrupt model: signature {i} refers to subgraph {sgi}, but there are only {len(subgraphs)}")
+            raise ModelError(
+                f"corrupt model: signature {i} refers to subgraph {sgi}, but there are only {len(subgraphs)}"
+            )
         nt = len(subgraphs[sgi].tensors)
 
         def tmap(lst, what, i=i, nt=nt):
@@ -318,11 +323,18 @@ def build_graph(data: Any, source: Any = None) -> Model:
             for m in lst or []:
                 ti = int(m.get("tensor_index") or 0)
                 if ti >= nt:
-                    raise ModelError(f"corrupt model: signature {i} {what} {m.get('name')!r} refers to tensor {ti}, but there are only {nt}")
+                    raise ModelError(
+                        f"corrupt model: signature {i} {what} {m.get('name')!r} refers to tensor {ti}, "
+                        f"but there are only {nt}"
+                    )
                 out[m.get("name") or ""] = ti
             return out
 
-        sigs.append(SignatureDef(s.get("signature_key") or "", sgi, tmap(s.get("inputs"), "input"), tmap(s.get("outputs"), "output")))
+        sigs.append(
+            SignatureDef(
+                s.get("signature_key") or "", sgi, tmap(s.get("inputs"), "input"), tmap(s.get("outputs"), "output")
+            )
+        )
     metadata = {}
     for i, m in enumerate(root.get("metadata") or []):
         b = int(m.get("buffer") or 0)

@@ -45,8 +45,18 @@ _ALIGN = 16
 _TWO_GB = 2**31 - 1
 
 
-class _Writer:
-    def __init__(self, external: bool, offsets: list[int] | None):
+class Offset(int):
+    """A child (table, vector or string) already serialised into the same ``TableWriter``.
+
+    Used in place of a value, it is referenced instead of written again, so several parents
+    can share one child as FlatBuffers allows (tests use it to craft shared-reference files).
+    """
+
+
+class TableWriter:
+    """Serialises decoded-table dicts into one FlatBuffer (children before parents)."""
+
+    def __init__(self, external: bool = False, offsets: list[int] | None = None):
         self.b = flatbuffers.Builder(1024)
         self.external = external
         self.offsets = offsets
@@ -60,7 +70,21 @@ class _Writer:
         b.Bytes[b.head : b.head + raw.size] = raw.tobytes()
         return b.EndVector()
 
+    def vector(self, typ: str, values: Any) -> Offset:
+        """Serialise a scalar vector now (to share it via :class:`Offset`)."""
+        arr = np.ascontiguousarray(np.asarray(values, dtype=_NP[typ]).reshape(-1))
+        return Offset(self.b.CreateNumpyVector(arr))
+
+    def string(self, value: str) -> Offset:
+        return Offset(self.b.CreateString(value))
+
+    def finish(self, root: int, identifier: bytes = b"TFL3") -> bytes:
+        self.b.Finish(root, file_identifier=identifier)
+        return bytes(self.b.Output())
+
     def table(self, tname: str, value: dict) -> int:
+        if isinstance(value, Offset):
+            return int(value)
         b = self.b
         fields = TABLES[tname]
         if tname == "Buffer":
@@ -71,7 +95,9 @@ class _Writer:
             v = value.get(name)
             if v is None or kind == "scalar":
                 continue
-            if kind == "string":
+            if isinstance(v, Offset):
+                children[name] = int(v)
+            elif kind == "string":
                 children[name] = b.CreateString(v)
             elif kind == "table":
                 children[name] = self.table(typ, v)
@@ -89,7 +115,7 @@ class _Writer:
                 offs = [self.table(typ, item) for item in v]
                 children[name] = self._offset_vector(offs)
             elif kind == "vector_string":
-                offs = [b.CreateString(s) for s in v]
+                offs = [int(s) if isinstance(s, Offset) else b.CreateString(s) for s in v]
                 children[name] = self._offset_vector(offs)
         # 2. the table itself
         nslots = max((slot + (2 if kind == "union" else 1) for _, kind, _, _, slot in fields), default=0)
@@ -150,7 +176,7 @@ def write_model(model: dict, external_data: bool | None = None) -> bytes:
     """
     if external_data is None:
         external_data = _payload_bytes(model) > _TWO_GB - (1 << 20)
-    w = _Writer(external_data, None)
+    w = TableWriter(external_data, None)
     root = w.table("Model", model)
     w.b.Finish(root, file_identifier=b"TFL3")
     out = bytes(w.b.Output())
@@ -162,7 +188,7 @@ def write_model(model: dict, external_data: bool | None = None) -> bytes:
     for blob in w.blobs:
         offsets.append(pos)
         pos = _align(pos + blob.size)
-    w2 = _Writer(True, offsets)
+    w2 = TableWriter(True, offsets)
     root = w2.table("Model", model)
     w2.b.Finish(root, file_identifier=b"TFL3")
     fb = bytes(w2.b.Output())
