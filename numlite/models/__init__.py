@@ -63,8 +63,8 @@ def _build_cached(name: str, frozen_kw: tuple[tuple[str, Any], ...]) -> bytes:
 def build(name: str, **kw: Any) -> bytes:
     """The .tflite bytes of a named model; keyword arguments override its defaults
     (``alpha`` / ``depth_multiplier``, ``resolution``, ``num_classes``, ``seed``, ``head``,
-    ``batch``, ``logit_gain``: the scale of the
-    last layer, set per model so that the softmax is neither one-hot nor uniform).  Deterministic: the same arguments give the same bytes."""
+    ``batch``, ``logit_gain``: the scale of the last layer, set per model so that the softmax
+    is neither one-hot nor uniform).  Deterministic: the same arguments give the same bytes."""
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
     return _build_cached(name, tuple(sorted(kw.items())))
