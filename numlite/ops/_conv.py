@@ -1,0 +1,153 @@
+"""Shared geometry and im2col machinery for CONV_2D (float32 now, quantized forms later).
+
+A convolution is computed as matrix products, following the usual im2col scheme:
+
+1. Geometry (``ConvGeometry``): output size and padding per ``base.conv_padding`` (TFLite's
+   rule: SAME puts the odd padding element after), for NHWC input and OHWI filter.
+2. Filter: re-laid out once into ``[groups, KH*KW*Cin_g, Cout_g]`` (C-contiguous), so each
+   group's weight is a ready ``(K, N)`` matmul operand (``filter_to_matmul``); a filter that
+   is only known at invoke time is re-laid into scratch by the same transposed copy.
+3. Padding: if the convolution reads outside the input, the input is copied into a scratch
+   buffer with zero borders (``PadStep``); the borders are zeroed at every invoke because
+   the planner shares scratch memory with other tensors between invokes.
+4. Patches: ``patch_view`` is a 6-D strided view ``[N, OH, OW, KH, KW, Cin]`` of the
+   (padded) input that allocates nothing; a tile of it is copied into a contiguous im2col
+   buffer ``[rows, groups, KH, KW, Cin_g]`` whose per-group 2-D slice is the left matmul
+   operand.  A 1x1 stride-1 convolution needs no copy at all: the input itself, viewed as
+   ``[N*H*W, Cin]``, is the operand.
+5. Tiles (``plan_tiles``): output rows are processed in tiles whose im2col buffer stays
+   around ``target_bytes`` so the copy, the matmul that reads it and the bias / activation
+   on the result rows all run in cache.  A tile is either a run of whole images or a run of
+   output rows of one image, so every tile is a plain slice of the views above.
+
+Limits: rank-4 NHWC only; the im2col copy costs one write of ``KH*KW`` times the (strided)
+input per invoke, which is what makes large-kernel, small-channel layers copy-bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import conv_padding
+
+#: im2col tile size aimed at (bytes); about half of a core's L2 on current x86 servers.
+TILE_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    n: int
+    h: int
+    w: int
+    cin: int
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    dh: int
+    dw: int
+    oh: int
+    ow: int
+    pt: int
+    pb: int
+    pl: int
+    pr: int
+
+    @classmethod
+    def make(cls, input_shape: tuple[int, ...], kh: int, kw: int, strides: tuple[int, int],
+             dilations: tuple[int, int], padding: int) -> ConvGeometry:
+        n, h, w, cin = input_shape
+        sh, sw = strides
+        dh, dw = dilations
+        oh, pt, pb = conv_padding(h, kh, sh, dh, padding)
+        ow, pl, pr = conv_padding(w, kw, sw, dw, padding)
+        return cls(n, h, w, cin, kh, kw, sh, sw, dh, dw, oh, ow, pt, pb, pl, pr)
+
+    @property
+    def padded(self) -> bool:
+        return bool(self.pt or self.pb or self.pl or self.pr)
+
+    @property
+    def pointwise(self) -> bool:
+        """1x1 stride 1: the input is the im2col matrix as it stands."""
+        return self.kh == 1 and self.kw == 1 and self.sh == 1 and self.sw == 1 and not self.padded
+
+    @property
+    def padded_shape(self) -> tuple[int, int, int, int]:
+        return (self.n, self.h + self.pt + self.pb, self.w + self.pl + self.pr, self.cin)
+
+    @property
+    def empty(self) -> bool:
+        return self.n * self.oh * self.ow == 0
+
+
+def filter_to_matmul(filt: np.ndarray, groups: int) -> np.ndarray:
+    """OHWI filter ``[Cout, KH, KW, Cin_g]`` -> ``[groups, KH*KW*Cin_g, Cout/groups]``, C-contiguous."""
+    cout = filt.shape[0]
+    k = int(np.prod(filt.shape[1:]))
+    w = np.asarray(filt, dtype=np.float32).reshape(groups, cout // groups, k).transpose(0, 2, 1)
+    return np.ascontiguousarray(w)
+
+
+def filter_relayout_step(filt: np.ndarray, dst: np.ndarray, groups: int) -> Callable[[], None]:
+    """A step re-laying a filter known only at invoke time into ``dst`` (layout as above)."""
+    cout = filt.shape[0]
+    src = filt.reshape(groups, cout // groups, dst.shape[1]).transpose(0, 2, 1)
+    return lambda: np.copyto(dst, src)
+
+
+class PadStep:
+    """Copies ``x`` into the interior of ``xp`` and zeroes the borders (one call per invoke)."""
+
+    def __init__(self, x: np.ndarray, xp: np.ndarray, g: ConvGeometry):
+        h, w = g.h, g.w
+        self.interior = xp[:, g.pt:g.pt + h, g.pl:g.pl + w, :]
+        self.x = x
+        borders = []
+        if g.pt:
+            borders.append(xp[:, :g.pt])
+        if g.pb:
+            borders.append(xp[:, g.pt + h:])
+        if g.pl:
+            borders.append(xp[:, g.pt:g.pt + h, :g.pl])
+        if g.pr:
+            borders.append(xp[:, g.pt:g.pt + h, g.pl + w:])
+        self.borders = [b for b in borders if b.size]
+
+    def __call__(self) -> None:
+        for b in self.borders:
+            b.fill(0.0)
+        np.copyto(self.interior, self.x)
+
+
+def patch_view(src: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """``[N, OH, OW, KH, KW, Cin]`` strided view of the (padded) input ``src`` (no copy)."""
+    sn, sy, sx, sc = src.strides
+    return np.lib.stride_tricks.as_strided(
+        src, shape=(g.n, g.oh, g.ow, g.kh, g.kw, g.cin),
+        strides=(sn, g.sh * sy, g.sw * sx, g.dh * sy, g.dw * sx, sc), writeable=False)
+
+
+def plan_tiles(g: ConvGeometry, row_bytes: int, target_bytes: int = TILE_BYTES) -> list[tuple[int, int, int, int]]:
+    """Tiles ``(n0, n1, y0, y1)`` (images ``n0:n1``, output rows ``y0:y1``) covering the output
+    in order: runs of whole images, or, for big images, runs of rows of one image.
+    ``row_bytes`` is the im2col size of one output pixel."""
+    image_rows = g.oh * g.ow
+    target_rows = max(1, target_bytes // max(row_bytes, 1))
+    if image_rows <= target_rows:
+        per = max(1, target_rows // max(image_rows, 1))
+        return [(n0, min(n0 + per, g.n), 0, g.oh) for n0 in range(0, g.n, per)]
+    th = max(1, target_rows // max(g.ow, 1))
+    count = -(-g.oh // th)
+    th = -(-g.oh // count)  # even out the tiles so the last one is not a sliver
+    return [(n, n + 1, y0, min(y0 + th, g.oh)) for n in range(g.n) for y0 in range(0, g.oh, th)]
+
+
+def tile_rows(g: ConvGeometry, tile: tuple[int, int, int, int]) -> tuple[int, int]:
+    """First and one-past-last row of a tile in the output viewed as ``[N*OH*OW, Cout]``."""
+    n0, n1, y0, y1 = tile
+    image = g.oh * g.ow
+    return n0 * image + y0 * g.ow, (n1 - 1) * image + y1 * g.ow
