@@ -20,3 +20,13 @@ class UnsupportedOpError(ModelError):
     def __init__(self, message: str, missing: list[tuple[str, int, list[int]]]):
         super().__init__(message)
         self.missing = missing
+
+
+class ModelTypeError(ModelError, TypeError):
+    """The model was given as something other than bytes (or a path): a ``ModelError`` that
+    is also the ``TypeError`` LiteRT raises for it."""
+
+
+class ResizeError(RuntimeError, ValueError):
+    """``resize_tensor_input`` refused a shape.  LiteRT raises RuntimeError here; numlite's
+    earlier releases raised ValueError, so this is both."""

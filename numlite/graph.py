@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
-from .schema._schema import ENUMS, TABLES
+from .errors import ModelError, ModelTypeError
+from .schema._schema import ENUMS, TABLES, UNIONS
 from .schema.reader import FlatBufferReader, Table
 
 BUILTIN_OPS: dict[int, str] = {v: k for k, v in ENUMS["BuiltinOperator"][1].items()}
@@ -37,10 +37,15 @@ NUMPY_TYPES: dict[str, Any] = {
     "COMPLEX64": np.complex64, "INT8": np.int8, "FLOAT64": np.float64,
     "COMPLEX128": np.complex128, "UINT64": np.uint64, "RESOURCE": None, "VARIANT": None,
     "UINT32": np.uint32, "UINT16": np.uint16, "INT4": np.int8, "BFLOAT16": None,
+    # as LiteRT reports them: sub-byte types unpacked one value per byte, FLOAT8 as raw int8 bytes
+    "INT2": np.int8, "UINT4": np.uint8, "FLOAT8_E4M3FN": np.int8, "FLOAT8_E5M2": np.int8,
 }
-_DTYPE_TO_TYPE = {np.dtype(v): k for k, v in NUMPY_TYPES.items() if v is not None and k != "INT4"}
+_SUB_BYTE = {"INT4": (4, True), "UINT4": (4, False), "INT2": (2, True)}  # bits per value, signed
+_DTYPE_TO_TYPE = {np.dtype(v): k for k, v in NUMPY_TYPES.items()
+                  if v is not None and k not in ("INT4", "INT2", "UINT4", "FLOAT8_E4M3FN", "FLOAT8_E5M2")}
 
 MAX_TENSOR_BYTES = 1 << 40  # anything larger is treated as a corrupt shape
+MAX_RANK = 64  # NumPy's limit on array dimensions
 
 
 def tensor_type_of(dtype: Any) -> str:
@@ -222,11 +227,15 @@ def build_graph(data: Any, source: Any = None) -> Model:
         for ti, t in enumerate(tlist):
             where = f"subgraph {si} tensor {ti}"
             tname = TENSOR_TYPES.get(int(t["type"]))
-            if tname is None:
+            if tname is None or tname not in NUMPY_TYPES:
                 raise ModelError(f"corrupt model: {where} has unknown tensor type {t['type']}")
-            shape = tuple(int(d) for d in (t.get("shape") if t.get("shape") is not None else ()))
-            sig = t.get("shape_signature")
-            sig = tuple(int(d) for d in sig) if sig is not None and len(sig) else shape
+            shape_v, sig_v = t.get("shape"), t.get("shape_signature")
+            for what, v in (("shape", shape_v), ("shape_signature", sig_v)):
+                if v is not None and len(v) > MAX_RANK:
+                    raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) {what} has rank {len(v)}; "
+                                     f"numlite supports at most {MAX_RANK} dimensions")
+            shape = tuple(int(d) for d in (shape_v if shape_v is not None else ()))
+            sig = tuple(int(d) for d in sig_v) if sig_v is not None and len(sig_v) else shape
             if any(d < 0 for d in shape):
                 raise ModelError(
                     f"corrupt model: {where} ({t.get('name')!r}) has negative dimension in shape {list(shape)}"
@@ -241,8 +250,11 @@ def build_graph(data: Any, source: Any = None) -> Model:
             nelem = 1
             for d in shape:
                 nelem *= d
+                if nelem * itemsize > MAX_TENSOR_BYTES:  # checked per step: no huge big-int products
+                    break
             if nelem * itemsize > MAX_TENSOR_BYTES:
-                raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) shape {list(shape)} is absurdly large")
+                raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) shape {list(shape)} is absurdly large "
+                                 f"(over {MAX_TENSOR_BYTES} bytes)")
             bidx = int(t.get("buffer") or 0)
             if bidx >= nbuf and bidx != 0:
                 raise ModelError(f"corrupt model: {where} refers to buffer {bidx}, but there are only {nbuf}")
@@ -251,8 +263,8 @@ def build_graph(data: Any, source: Any = None) -> Model:
             if raw is not None:
                 if tname == "STRING" or dtype is None:
                     arr = raw
-                elif tname == "INT4":
-                    arr = _unpack_int4(raw, nelem, where).reshape(shape)
+                elif tname in _SUB_BYTE:
+                    arr = _unpack_sub_byte(raw, nelem, tname, where).reshape(shape)
                 else:
                     if raw.size != nelem * itemsize and not t.get("sparsity"):
                         raise ModelError(
@@ -285,12 +297,15 @@ def build_graph(data: Any, source: Any = None) -> Model:
                 name = custom or "CUSTOM"
             opts, otype = op.get("builtin_options"), None
             if opts is not None:
-                from .schema._schema import UNIONS
                 otype = UNIONS["BuiltinOptions"][op["builtin_options_type"] - 1]
             elif op.get("builtin_options_2") is not None:
-                from .schema._schema import UNIONS
                 opts = op["builtin_options_2"]
                 otype = UNIONS["BuiltinOptions2"][op["builtin_options_2_type"] - 1]
+            expected = _expected_options(name)
+            if otype is not None and expected is not None and otype != expected:
+                # LiteRT reads options only through the op's own table type and uses the
+                # defaults otherwise; do the same rather than hand a kernel foreign fields.
+                opts, otype = None, None
             cust = op.get("custom_options")
             lo, ls = int(op.get("large_custom_options_offset") or 0), int(op.get("large_custom_options_size") or 0)
             if lo > 1:
@@ -348,15 +363,32 @@ def build_graph(data: Any, source: Any = None) -> Model:
     )
 
 
-def _unpack_int4(raw: np.ndarray, nelem: int, where: str) -> np.ndarray:
-    if raw.size != (nelem + 1) // 2:
-        raise ModelError(f"corrupt model: {where} INT4 data has {raw.size} bytes, expected {(nelem + 1) // 2}")
-    b = raw.astype(np.int8)
-    lo = (b << 4) >> 4
-    hi = b >> 4
-    out = np.empty(raw.size * 2, np.int8)
-    out[0::2], out[1::2] = lo, hi
-    out = out[:nelem]
+def _expected_options(op_name: str) -> str | None:
+    """The options table an op's kernel reads (None for custom or unmapped ops: keep any)."""
+    from .builder import options_table_for  # builder imports this module
+
+    if op_name not in BUILTIN_CODES:
+        return None
+    return options_table_for(op_name)
+
+
+def _unpack_sub_byte(raw: np.ndarray, nelem: int, tname: str, where: str) -> np.ndarray:
+    """Unpack INT4 / UINT4 / INT2 constants, lowest bits first, one value per int8/uint8.
+
+    Like LiteRT, a buffer of the packed size or of one byte per value is accepted; values are
+    always read packed from its start."""
+    bits, signed = _SUB_BYTE[tname]
+    per = 8 // bits
+    packed = (nelem + per - 1) // per
+    if raw.size not in (packed, nelem):
+        raise ModelError(f"corrupt model: {where} {tname} data has {raw.size} bytes, expected {packed} "
+                         f"({per} values per byte)")
+    b = raw[:packed]
+    parts = [(b >> (bits * k)) & ((1 << bits) - 1) for k in range(per)]
+    out = np.stack(parts, axis=1).reshape(-1)[:nelem].astype(np.uint8)
+    if signed:
+        out = out.astype(np.int8)
+        out[out >= 1 << (bits - 1)] -= 1 << bits
     out.flags.writeable = False
     return out
 
@@ -378,5 +410,5 @@ def load_model(model_path: str | os.PathLike | None = None, model_content: bytes
     if isinstance(model_content, (bytearray, memoryview)):
         model_content = bytes(model_content)  # never alias memory the caller may change
     if not isinstance(model_content, bytes):
-        raise TypeError(f"model_content must be bytes, not {type(model_content).__name__}")
+        raise ModelTypeError(f"model_content must be bytes, not {type(model_content).__name__}")
     return build_graph(model_content)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ResizeError
 from .executor import SubgraphExecutor
 from .graph import Model, load_model
 from .ops.registry import OpResolver
@@ -48,7 +49,7 @@ class Interpreter:
         if model_path is not None and model_content is not None:
             raise ValueError("Can't both provide `model_path` and `model_content`")
         if num_threads is not None:
-            if not isinstance(num_threads, int) or isinstance(num_threads, bool):
+            if not isinstance(num_threads, int):  # bool is an int, as LiteRT accepts it
                 raise ValueError("type of num_threads should be int")
             if num_threads < 1:
                 raise ValueError("num_threads should >= 1")
@@ -86,10 +87,10 @@ class Interpreter:
 
     def _check_tensor_index(self, ex: SubgraphExecutor, tensor_index: Any) -> int:
         n = len(ex.subgraph.tensors)
-        try:
-            i = int(tensor_index)
-        except (TypeError, ValueError):
-            raise ValueError(f"Invalid tensor index {tensor_index!r}: expected an int") from None
+        if isinstance(tensor_index, bool) or not isinstance(tensor_index, (int, np.integer)):
+            # LiteRT's binding raises TypeError for a non-integer index
+            raise TypeError(f"Invalid tensor index {tensor_index!r}: expected an int")
+        i = int(tensor_index)
         if not 0 <= i < n:
             raise ValueError(f"Invalid tensor index {i} exceeds max tensor index {n - 1}")
         return i
@@ -99,6 +100,7 @@ class Interpreter:
         """Prepare every node for the current input shapes and plan the tensor arena."""
         self._main.allocate()
         self._dirty.discard(0)
+        _zero_point_variables(self._main)
 
     def invoke(self) -> None:
         """Run the model on the current inputs."""
@@ -110,6 +112,7 @@ class Interpreter:
     def reset_all_variables(self) -> None:
         for ex in self._executors.values():
             ex.reset_variables()
+            _zero_point_variables(ex)
 
     def num_subgraphs(self) -> int:
         return len(self._model.subgraphs)
@@ -127,7 +130,8 @@ class Interpreter:
             "index": i,
             "shape": shape,
             "shape_signature": sig,
-            "dtype": dtype if dtype is not None else None,
+            # LiteRT reports resource and variant tensors as np.object_
+            "dtype": dtype if dtype is not None else (np.object_ if t.type_name in _OBJECT_TYPES else None),
             "quantization": legacy,
             "quantization_parameters": {
                 "scales": np.array(q.scales, dtype=np.float32),
@@ -216,32 +220,50 @@ class Interpreter:
         return view
 
     def resize_tensor_input(self, input_index: int, tensor_size: Any, strict: bool = False) -> None:
-        """Change an input's shape; call ``allocate_tensors()`` afterwards."""
-        self._resize(self._main, input_index, tensor_size, strict)
-        self._dirty.add(0)
+        """Change an input's shape; call ``allocate_tensors()`` afterwards.
 
-    def _resize(self, ex: SubgraphExecutor, input_index: Any, tensor_size: Any, strict: bool) -> None:
-        i = self._check_tensor_index(ex, input_index)
-        if i not in ex.subgraph.inputs:
-            raise ValueError(f"Tensor {i} ({ex.subgraph.tensors[i].name}) is not an input of the model; "
-                             f"inputs are {list(ex.subgraph.inputs)}")
+        Refusals raise :class:`~numlite.errors.ResizeError` (a RuntimeError, as in LiteRT, and a
+        ValueError); a ``tensor_size`` that is not 1-D is a ValueError, as in LiteRT.  Resizing
+        to the current shape changes nothing (``invoke()`` still works, as in LiteRT)."""
+        if self._resize(self._main, input_index, tensor_size, strict):
+            self._dirty.add(0)
+
+    def _resize(self, ex: SubgraphExecutor, input_index: Any, tensor_size: Any, strict: bool) -> bool:
         try:
-            new = np.array(tensor_size, dtype=np.int32)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"tensor_size must be a sequence of ints, got {tensor_size!r}") from None
-        if new.ndim != 1 or (new < 0).any():
-            raise ValueError(f"tensor_size must be a 1-D list of non-negative sizes, got {tensor_size!r}")
+            i = self._check_tensor_index(ex, input_index)
+        except ValueError as e:
+            raise ResizeError(str(e)) from None
         t = ex.subgraph.tensors[i]
+        if i not in ex.subgraph.inputs:
+            # LiteRT refuses constants ("fixed-size tensor") and accepts any other tensor, only
+            # for prepare to overwrite the shape again; numlite refuses every non-input.
+            raise ResizeError(f"Tensor {i} ({t.name}) is not an input of the model; "
+                              f"inputs are {list(ex.subgraph.inputs)}")
+        try:
+            new = np.array(tensor_size)
+        except (TypeError, ValueError):
+            raise ValueError(f"tensor_size must be a sequence of ints, got {tensor_size!r}") from None
+        if new.ndim != 1:
+            raise ValueError(f"Shape should be 1D instead of {new.ndim}: got {tensor_size!r}")
+        if new.size and not (np.issubdtype(new.dtype, np.integer) or np.issubdtype(new.dtype, np.floating)):
+            raise ValueError(f"tensor_size must be a sequence of ints, got {tensor_size!r}")
+        if new.size and (new.max() > np.iinfo(np.int32).max):
+            raise OverflowError(f"tensor_size {tensor_size!r} has a dimension beyond int32")
+        new = new.astype(np.int32)
+        if (new < 0).any():
+            raise ResizeError(f"Cannot resize input {i} ({t.name}) to {new.tolist()}: dimensions must be >= 0")
         new_t = tuple(int(d) for d in new)
         if strict:
             sig = t.shape_signature
             if len(sig) != len(new_t) or any(s != -1 and s != d for s, d in zip(sig, new_t)):
-                raise ValueError(
+                raise ResizeError(
                     "ResizeInputTensorStrict only allows mutating unknown dimensions identified by -1: "
                     f"input {i} ({t.name}) has shape_signature {list(sig)}, requested {list(new_t)}")
         if new_t != ex.shapes[i]:
             ex.shapes[i] = new_t
             ex.allocated = False
+            return True
+        return False
 
     # -- ops ------------------------------------------------------------------------------
     def _get_op_details(self, op_index: int) -> dict[str, Any]:
@@ -321,6 +343,7 @@ class SignatureRunner:
             ip._resize(self._ex, self._inputs[name], np.shape(value), False)
         if not self._ex.allocated:
             self._ex.allocate()
+            _zero_point_variables(self._ex)
             if self._ex is ip._main:
                 ip._dirty.discard(0)
         for name, value in kwargs.items():
@@ -333,6 +356,28 @@ class SignatureRunner:
 
     def get_output_details(self) -> dict[str, dict[str, Any]]:
         return {n: self._interpreter._details(self._ex, i) for n, i in self._outputs.items()}
+
+
+def _zero_point_variables(ex: SubgraphExecutor) -> None:
+    """Variable tensors without initial data start (and reset) at their zero point, as in
+    LiteRT (the executor fills them with 0)."""
+    if not ex.allocated:
+        return
+    for i in ex.variables:
+        t = ex.subgraph.tensors[i]
+        buf = ex.buffers[i]
+        zp = t.quantization.zero_points
+        if buf is not None and t.data is None and zp.size and buf.flags.writeable:
+            buf[...] = zp[0] if zp.size == 1 else 0
+            if zp.size > 1:  # per-axis: each slice of the quantized dimension gets its own
+                qd = t.quantization.quantized_dimension
+                if buf.ndim > qd and buf.shape[qd] == zp.size:
+                    shape = [1] * buf.ndim
+                    shape[qd] = zp.size
+                    buf[...] = zp.reshape(shape).astype(buf.dtype)
+
+
+_OBJECT_TYPES = ("RESOURCE", "VARIANT")
 
 
 def _sparsity_dict(sp: Any) -> dict[str, Any]:

@@ -11,8 +11,10 @@ Algorithm and guarantees:
    otherwise :class:`~numlite.errors.ModelError` names the schema path and the byte offset.
 2. uoffsets are unsigned and must be non-zero, so every reference points strictly forward:
    the decoder cannot loop.  References may be shared (a DAG), so the total decoding work is
-   budgeted in proportion to the buffer size; a file that fans out further is rejected
-   instead of exhausting memory or time.
+   budgeted in proportion to the buffer size: every table, offset, string byte and vector
+   byte decoded is charged (zero-copy vectors too, because callers may iterate them), so a
+   file whose shared references fan out further is rejected instead of exhausting memory
+   or time.
 3. Scalar vectors (shapes, weights, indices) are returned as read-only, zero-copy
    ``np.frombuffer`` views on the buffer.  Nothing is copied besides small Python values.
 4. Union type tags and enum-typed values are range-checked by the graph builder, which
@@ -208,7 +210,7 @@ class FlatBufferReader:
     def vector(self, pos: int, typ: str, path: str) -> np.ndarray:
         _, esize, dtype = _SCALAR[typ]
         n = self._vlen(pos, esize, path)
-        self._spend(8, path)
+        self._spend(8 + n * esize, path)
         arr = np.frombuffer(self.data, dtype=dtype, count=n, offset=pos + 4)
         if typ == "bool":
             arr = arr != 0
@@ -216,7 +218,7 @@ class FlatBufferReader:
 
     def string(self, pos: int, path: str) -> str:
         n = self._vlen(pos, 1, path)
-        self._spend(8, path)
+        self._spend(8 + n, path)
         return bytes(self.data[pos + 4 : pos + 4 + n]).decode("utf-8", errors="replace")
 
     def raw(self, offset: int, size: int, path: str) -> np.ndarray:
