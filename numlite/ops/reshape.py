@@ -1,0 +1,48 @@
+"""RESHAPE: the same bytes with a new shape.
+
+The new shape comes from, in order:
+
+1. the second input when it is an int32/int64 vector (must be known at prepare time; an
+   empty vector means a scalar, as in TFLite);
+2. ``ReshapeOptions.new_shape`` (``[0]`` is the legacy spelling of a scalar);
+3. otherwise the output tensor's shape in the model (as TFLite Micro does), when its element
+   count matches; else a scalar, as LiteRT does.
+
+One ``-1`` is resolved from the input's element count.  The step is one copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._shape import DATA_DTYPES, ViewKernel, reshaped, resolve_shape
+from .base import PrepareContext
+from .registry import register
+
+INPUT, SHAPE = 0, 1
+
+
+@register("RESHAPE", versions=(1,))
+class Reshape(ViewKernel):
+    options_table = "ReshapeOptions"
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        ctx.expect_inputs(1, 2)
+        x = ctx.input(INPUT)
+        ctx.expect_dtype(x, DATA_DTYPES)
+        shp = ctx.input(SHAPE, optional=True)
+        new_shape = None
+        if shp is not None and shp.rank == 1 and np.dtype(shp.dtype) in (np.int32, np.int64):
+            new_shape = [int(d) for d in ctx.constant(SHAPE, "shape input")]
+        if new_shape is None:
+            opt = self.options.get("new_shape")
+            if opt is not None:
+                new_shape = [int(d) for d in opt]
+                if new_shape == [0]:
+                    new_shape = []
+        if new_shape is None:
+            out_shape = ctx.outputs[0].shape
+            new_shape = list(out_shape) if int(np.prod(out_shape, dtype=np.int64)) == x.size else []
+        shape = resolve_shape(ctx, new_shape, x.size)
+        ctx.set_output(0, shape, x.dtype)
+        self.set_view(lambda a: reshaped(a, shape))
