@@ -1,0 +1,314 @@
+"""Float32 depthwise convolution engine (NHWC), built for speed on NumPy.
+
+Algorithm (``DepthwisePlan``; geometry in ``__init__`` at prepare time, views in ``bind``):
+
+1. Depth multiplier ``M = Cout / Cin``: output channel ``c*M + m`` reads input channel ``c``.
+   The input is brought into a *source* layout in which every channel is already repeated
+   ``M`` times, so the rest of the algorithm is a plain ``Cout``-channel depthwise conv.
+2. Source layout: per batch item a 2-D array ``S[rows, row_len]`` such that the input of tap
+   ``(kh, kw)`` for output row ``i`` is the contiguous run
+   ``S[i*stride_h + kh*dilation_h, kw*col_step : kw*col_step + Wo*Cout]``.  Three forms:
+
+   * ``direct``: stride_w 1, no padding needed, M 1 - the input itself, no copy;
+   * ``padded``: stride_w 1 - a zero-padded copy, rows viewed as ``[Hs, Ws*Cout]``;
+     ``col_step = dilation_w*Cout``;
+   * ``phased``: stride_w > 1 - per kernel column ``kw`` a block holding the input columns
+     ``j*stride_w + kw*dilation_w`` (j = 0..Wo-1), so the block row is already strided;
+     ``col_step = Wo*Cout``.
+
+   Copies and border zeroing are precomputed view pairs; the borders are zeroed on every
+   invoke because the source lives in the shared arena.
+3. Tap pass per row tile of ``R`` output rows: one ``np.multiply`` of a strided view holding
+   all ``KH*KW`` tap runs ``[KH, KW, R, Wo*Cout]`` by the prepared per-tap weight rows
+   ``[KH, KW, 1, Wo*Cout]`` (weights tiled along W once, at prepare time) into a product
+   buffer, then one BLAS gemv ``ones @ products`` summing the taps straight into the output
+   tile.  The bias is an extra, constant row of the product buffer (written once per invoke),
+   so it is added by the same gemv.  The fused activation is applied to the tile while it is
+   in cache.  R is picked so the product buffer stays in L2 (about 384 KiB).
+4. With a thread pool the tiles are split into contiguous groups, one product buffer each;
+   the source copy is split by rows and finished before any tile starts.
+
+Guarantees / limits: results equal the direct sum over taps up to float32 rounding order
+(the gemv may sum in a different order than TFLite).  All views are built in ``bind``; an
+invoke runs only ufuncs / copies into them (the pool's futures are the only allocations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
+
+F32 = np.dtype(np.float32)
+#: target size of one product buffer (bytes); keeps a tile's working set in L2
+PRODUCT_BYTES = 384 * 1024
+#: below this many multiply-adds per invoke the pool is not used (its overhead would dominate)
+PARALLEL_MIN_MACS = 400_000
+
+
+class DepthwisePlan:
+    """Geometry and scratch layout of one depthwise convolution (see module docstring)."""
+
+    def __init__(self, in_shape: tuple[int, ...], kh: int, kw: int, cout: int, stride: tuple[int, int],
+                 dilation: tuple[int, int], out_hw: tuple[int, int], pad_tl: tuple[int, int],
+                 has_bias: bool, act: int, num_threads: int = 1, tile_rows: int | None = None):
+        n, h, w, cin = in_shape
+        self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
+        self.m = cout // cin
+        self.kh, self.kw = kh, kw
+        self.sh, self.sw = stride
+        self.dh, self.dw = dilation
+        self.ho, self.wo = out_hw
+        self.pt, self.pl = pad_tl
+        self.has_bias, self.act = has_bias, act
+        self.kt = kh * kw
+        self.row = self.wo * cout  # floats in one output row
+        self.empty = n == 0 or self.ho == 0 or self.wo == 0 or cout == 0
+        # source rows / columns the taps touch
+        self.hs = (self.ho - 1) * self.sh + (kh - 1) * self.dh + 1
+        self.ws = (self.wo - 1) * self.sw + (kw - 1) * self.dw + 1
+        if self.sw == 1:
+            direct = (self.pt == 0 and self.pl == 0 and self.m == 1 and self.hs <= h and self.ws <= w)
+            self.mode = "direct" if direct else "padded"
+            self.col_step = self.dw * cout
+            self.row_len = w * cin if direct else self.ws * cout
+        else:
+            self.mode = "phased"
+            self.col_step = self.row
+            self.row_len = kw * self.row
+        # row tiles
+        if tile_rows is None:
+            tile_rows = max(1, round(PRODUCT_BYTES / (4 * (self.kt + 1) * max(self.row, 1))))
+        self.tile = max(1, min(tile_rows, max(self.ho, 1)))
+        tiles = [(b, r0, min(self.ho, r0 + self.tile)) for b in range(n) for r0 in range(0, self.ho, self.tile)]
+        macs = n * self.ho * self.row * self.kt
+        self.workers = max(1, min(num_threads, len(tiles))) if macs >= PARALLEL_MIN_MACS else 1
+        # contiguous groups of tiles, balanced by row count
+        self.groups: list[list[tuple[int, int, int]]] = [[] for _ in range(self.workers)]
+        total = sum(r1 - r0 for _, r0, r1 in tiles)
+        acc = 0
+        for t in tiles:
+            g = min(self.workers - 1, acc * self.workers // max(total, 1))
+            self.groups[g].append(t)
+            acc += t[2] - t[1]
+        self.groups = [g for g in self.groups if g]
+        self.workers = len(self.groups)
+
+    # -- scratch ---------------------------------------------------------------------------
+    def scratch_shapes(self, filter_const: bool) -> list[tuple[tuple[int, ...], np.dtype]]:
+        """Scratch buffers: [source], product buffer per worker, [weight rows]."""
+        if self.empty:
+            return []
+        out = []
+        if self.mode != "direct":
+            out.append(((self.n, self.hs, self.row_len), F32))
+        for _ in range(self.workers):
+            out.append(((self.kt + 1, self.tile * self.row), F32))
+        if not filter_const:
+            out.append(((self.kt, self.row), F32))
+        return out
+
+    def weight_rows(self, filt: np.ndarray) -> np.ndarray:
+        """Filter [1, KH, KW, Cout] -> per-tap rows tiled along W: [KT, Wo*Cout]."""
+        wr = np.empty((self.kt, self.row), F32)
+        self.fill_weight_rows(wr, filt)
+        return wr
+
+    def fill_weight_rows(self, wr: np.ndarray, filt: np.ndarray) -> None:
+        np.copyto(wr.reshape(self.kh, self.kw, self.wo, self.cout), filt[0][:, :, None, :])
+
+    # -- binding ---------------------------------------------------------------------------
+    def _copy_plan(self, x: np.ndarray, src: np.ndarray, row_lo: int, row_hi: int) -> list[Step]:
+        """Steps writing source rows [row_lo, row_hi) of every batch item (data and zeros)."""
+        steps: list[Step] = []
+        pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        zeros: list[np.ndarray] = []
+        h0 = max(row_lo, self.pt)
+        h1 = min(row_hi, self.pt + self.h)
+        m, cin, cout = self.m, self.cin, self.cout
+        for b in range(self.n):
+            sb = src[b]
+            if row_lo < min(h0, row_hi):
+                zeros.append(sb[row_lo:min(h0, row_hi)])
+            if max(h1, row_lo) < row_hi:
+                zeros.append(sb[max(h1, row_lo):row_hi])
+            if h0 >= h1:
+                continue
+            xb = x[b, h0 - self.pt:h1 - self.pt]
+            if self.mode == "padded":
+                blocks = [(sb[h0:h1].reshape(h1 - h0, self.ws, cout), 1, 0)]
+                nout = self.ws
+            else:
+                s4 = sb[h0:h1].reshape(h1 - h0, self.kw, self.wo, cout)
+                blocks = [(s4[:, k], self.sw, k * self.dw) for k in range(self.kw)]
+                nout = self.wo
+            for blk, step, off in blocks:
+                # output column j reads input column j*step + off - pl
+                first = off - self.pl
+                j0 = 0 if first >= 0 else (-first + step - 1) // step
+                last_ok = self.w - 1 - first  # j*step <= last_ok
+                j1 = min(nout, last_ok // step + 1) if last_ok >= 0 else 0
+                if j0 >= j1:
+                    zeros.append(blk)
+                    continue
+                if j0 > 0:
+                    zeros.append(blk[:, :j0])
+                if j1 < nout:
+                    zeros.append(blk[:, j1:])
+                c0 = j0 * step + first
+                sx = xb[:, c0:c0 + (j1 - j0 - 1) * step + 1:step]
+                dst = blk[:, j0:j1]
+                if m > 1:
+                    dst = dst.reshape(h1 - h0, j1 - j0, cin, m)
+                    sx = sx[..., None]
+                pairs.append((dst, sx))
+        for z in zeros:
+            steps.append(_zero_step(z))
+        for d, s in pairs:
+            steps.append(_copy_step(d, s))
+        return steps
+
+    def bind(self, x: np.ndarray, out: np.ndarray, wrows: np.ndarray, bias: np.ndarray | None,
+             scratch: list[np.ndarray], pool: Executor | None, pre: Step | None = None) -> Step:
+        """The invoke step: ``x`` [N,H,W,Cin], ``out`` [N,Ho,Wo,Cout] (C-contiguous)."""
+        if self.empty:
+            return lambda: None
+        k = 0
+        copy_groups: list[list[Step]] = []
+        if self.mode == "direct":
+            if x.flags.c_contiguous:
+                src = x.reshape(self.n, self.h, self.w * self.cin)
+            else:  # not expected for arena views; a private contiguous copy made each invoke
+                src = np.empty((self.n, self.h, self.w * self.cin), F32)
+                copy_groups = [[_copy_step(src.reshape(x.shape), x)]] + [[] for _ in range(self.workers - 1)]
+            src_hs = self.h
+        else:
+            src = scratch[k]
+            k += 1
+            src_hs = self.hs
+            # split the copy by rows, one group per worker
+            bounds = np.linspace(0, self.hs, self.workers + 1).round().astype(int)
+            copy_groups = [self._copy_plan(x, src, int(bounds[i]), int(bounds[i + 1]))
+                           for i in range(self.workers)]
+        prods = scratch[k:k + self.workers]
+        k += self.workers
+        kt, row, tile = self.kt, self.row, self.tile
+        wb4 = wrows.reshape(self.kh, self.kw, 1, row)
+        ones = np.ones(kt + (1 if bias is not None else 0), F32)
+        item = F32.itemsize
+        rs = src.strides[1]
+        outf = out.reshape(self.n, self.ho, row)
+        lo, hi = activation_bounds(self.act)
+
+        group_steps: list[Step] = []
+        for gi, group in enumerate(self.groups):
+            prod = prods[gi]
+            tasks = []
+            for b, r0, r1 in group:
+                r = r1 - r0
+                base = src[b, r0 * self.sh:]
+                assert (r - 1) * self.sh + (self.kh - 1) * self.dh < src_hs - r0 * self.sh
+                v = as_strided(base, shape=(self.kh, self.kw, r, row),
+                               strides=(self.dh * rs, self.col_step * item, self.sh * rs, item), writeable=False)
+                p4 = as_strided(prod, shape=(self.kh, self.kw, r, row),
+                                strides=(self.kw * prod.strides[0], prod.strides[0], row * item, item))
+                psum = prod[:len(ones), :r * row]
+                o = outf[b, r0:r1].reshape(-1)
+                tasks.append((v, p4, psum, o))
+            bias_fill: Step | None = None
+            if bias is not None:
+                brow = prod[kt].reshape(tile * self.wo, self.cout)
+                bias_fill = _copy_step(brow, bias)
+            group_steps.append(_tile_runner(tasks, wb4, ones, lo, hi, bias_fill,
+                                            copy_groups[gi] if copy_groups else []))
+
+        if self.workers == 1 or pool is None:
+            only = group_steps[0]
+            if pre is None:
+                return only
+
+            def step_pre() -> None:
+                pre()
+                only()
+
+            return step_pre
+        return _parallel(group_steps, copy_groups, pool, pre)
+
+
+def activation_bounds(act: int) -> tuple[float | None, float | None]:
+    """Clamp bounds of a float fused activation; TANH / SIGN_BIT clamp nothing in TFLite's
+    float depthwise kernel (its activation range for them is the whole float range)."""
+    if act == ACT_RELU:
+        return 0.0, None
+    if act == ACT_RELU6:
+        return 0.0, 6.0
+    if act == ACT_RELU_N1_TO_1:
+        return -1.0, 1.0
+    return None, None
+
+
+def _zero_step(z: np.ndarray) -> Step:
+    return lambda: z.fill(0.0)
+
+
+def _copy_step(dst: np.ndarray, src: np.ndarray) -> Step:
+    cp = np.copyto
+    return lambda: cp(dst, src)
+
+
+def _tile_runner(tasks: list, wb4: np.ndarray, ones: np.ndarray, lo: float | None, hi: float | None,
+                 bias_fill: Step | None, copies: list[Step]) -> Step:
+    """One worker's tiles: multiply all taps, gemv-sum (bias row included), clamp."""
+    mul, mm, mx, mn = np.multiply, np.matmul, np.maximum, np.minimum
+
+    def run(with_copies: bool = True) -> None:
+        if with_copies:
+            for c in copies:
+                c()
+        if bias_fill is not None:
+            bias_fill()
+        for v, p4, psum, o in tasks:
+            mul(v, wb4, p4)
+            mm(ones, psum, o)
+            if lo is not None:
+                mx(o, lo, o)
+            if hi is not None:
+                mn(o, hi, o)
+
+    return run
+
+
+def _parallel(group_steps: list[Callable[..., None]], copy_groups: list[list[Step]], pool: Executor,
+              pre: Step | None) -> Step:
+    """Run the source copy (split by rows) then the tile groups on the pool; the calling
+    thread takes the first share of each phase."""
+    copy_fns = [_run_all(c) for c in copy_groups]
+    first, rest = group_steps[0], group_steps[1:]
+    submit = pool.submit
+
+    def step() -> None:
+        if pre is not None:
+            pre()
+        if copy_fns:
+            futs = [submit(f) for f in copy_fns[1:]]
+            copy_fns[0]()
+            for f in futs:
+                f.result()
+        futs = [submit(g, False) for g in rest]
+        first(False)
+        for f in futs:
+            f.result()
+
+    return step
+
+
+def _run_all(steps: list[Step]) -> Step:
+    def run() -> None:
+        for s in steps:
+            s()
+
+    return run
