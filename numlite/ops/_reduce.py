@@ -1,0 +1,96 @@
+"""Base for the reductions MEAN, SUM, REDUCE_MAX and REDUCE_PROD (float32, int32, int64).
+
+1. Input 1 holds the axes: int32, a scalar or a 1-D list; it must be known at prepare time
+   (a constant, or folded from constants and shapes) since it decides the output shape.
+   Negative axes count from the end; duplicates count once; an axis outside the rank is an
+   error.  A rank-0 input ignores the axes (TFLite does the same) and is copied.
+2. The output has the input's dtype; its shape drops the reduced axes, or keeps them as 1
+   with ``keep_dims``.  An empty axis list copies the input.
+3. Eval is one ``ufunc.reduce(..., out=)`` into the output in the input's own dtype, so integer
+   sums and products wrap as TFLite's do; subclasses add what is particular to them (MEAN's
+   division, REDUCE_MAX's NaN rule).  An empty input gives each op's identity, as TFLite:
+   SUM 0, REDUCE_PROD 1, REDUCE_MAX -inf / the lowest integer, MEAN NaN (float) or 0 (integer).
+
+Limits: int8 / uint8 / int16 (quantized or not) come with the quantized kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import Kernel, PrepareContext, Step
+
+INPUT, AXIS = 0, 1
+FLOAT_INT = (np.float32, np.int32, np.int64)
+
+
+class ReduceKernel(Kernel):
+    options_table = "ReducerOptions"
+    dtypes: ClassVar[tuple[Any, ...]] = FLOAT_INT
+    ufunc: ClassVar[np.ufunc]
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        ctx.expect_inputs(2)
+        x, ax = ctx.input(INPUT), ctx.input(AXIS)
+        dt = np.dtype(x.dtype)
+        if dt not in [np.dtype(d) for d in self.dtypes]:
+            names = ", ".join(np.dtype(d).name for d in self.dtypes)
+            ctx.fail(f"input {x.describe()} has type {dt.name}; numlite supports {names} here "
+                     "(8- and 16-bit integer and quantized forms are not implemented yet)")
+        if np.dtype(ax.dtype) != np.int32:
+            ctx.fail(f"axis {ax.describe()} must be int32")
+        if ax.rank > 1:
+            ctx.fail(f"axis {ax.describe()} must be a scalar or 1-D")
+        out_dt = np.dtype(ctx.outputs[0].dtype)
+        if out_dt != dt:
+            ctx.fail(f"output {ctx.outputs[0].describe()} must have the input's type {dt.name}")
+        # an empty axis list is known from its shape alone (an empty constant may carry no data)
+        axis_values = np.zeros(0, np.int32) if ax.size == 0 else ctx.constant(AXIS, "the axis input").reshape(-1)
+        keep = bool(self.options.get("keep_dims"))
+        axes: list[int] = []
+        if x.rank:
+            for a in axis_values.tolist():
+                r = a + x.rank if a < 0 else a
+                if not 0 <= r < x.rank:
+                    ctx.fail(f"axis {a} is out of range for input {x.describe()}")
+                if r not in axes:
+                    axes.append(r)
+        self.axes = tuple(sorted(axes))
+        if keep:
+            shape = tuple(1 if i in self.axes else d for i, d in enumerate(x.shape))
+        else:
+            shape = tuple(d for i, d in enumerate(x.shape) if i not in self.axes)
+        ctx.set_output(0, shape, dt)
+        self.keep = keep
+        self.dtype = dt
+        self.in_empty = x.size == 0
+        self.out_empty = int(np.prod(shape, dtype=np.int64)) == 0
+        self.count = int(np.prod([x.shape[i] for i in self.axes], dtype=np.int64))
+        self.setup(ctx, shape)
+
+    # -- hooks -----------------------------------------------------------------------------
+    def setup(self, ctx: PrepareContext, out_shape: tuple[int, ...]) -> None:
+        """Extra prepare work (scratch requests) of a subclass."""
+
+    def empty_value(self) -> Any:
+        """The output's value when the input has no elements."""
+        return self.ufunc.identity
+
+    def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        f, axes, keep, dt = self.ufunc.reduce, self.axes, self.keep, self.dtype
+        return lambda: f(x, axis=axes, keepdims=keep, dtype=dt, out=out)
+
+    # -- bind --------------------------------------------------------------------------------
+    def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
+        x, out = inputs[INPUT], outputs[0]
+        if self.out_empty:
+            return lambda: None
+        if self.in_empty:
+            v = self.empty_value()
+            return lambda: out.fill(v)
+        if not self.axes:
+            src = x.reshape(out.shape)
+            return lambda: np.copyto(out, src)
+        return self.compute(x, out, scratch)
