@@ -1,0 +1,86 @@
+"""CAST: convert between float16/32/64, int8/16/32/64, uint8/16/32, bool and complex64.
+
+The output dtype is the model's output tensor type (CastOptions' in/out types are ignored, as
+LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
+
+1. To bool: ``x != 0`` (nan is true; complex uses its real part).
+2. Floating to integer: truncation toward zero, saturating at the type's limits; nan gives the
+   type's maximum.  Computed in a float64 scratch buffer (exact for every float source):
+   ``fmin(x, hi)`` (which also maps nan to hi), ``max(., lo)``, then a C cast.  For int64, whose
+   maximum float64 cannot hold, values >= 2**63 are clamped below it and then set to the maximum
+   through a bool scratch mask.
+3. Integer or bool to integer: two's complement wrap-around (C's static_cast).
+4. To floating: round to nearest (overflow gives inf silently); complex to real keeps the real part.
+Quantized tensors are rejected (quantized CAST is separate work).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._unary import UnaryKernel, no_fp_warnings
+from .base import PrepareContext, Step, TensorSpec
+from .registry import register
+
+CAST_DTYPES = (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
+               np.uint16, np.uint32, np.bool_, np.complex64)
+
+
+@register("CAST", versions=range(1, 10))
+class Cast(UnaryKernel):
+    options_table = "CastOptions"
+    dtypes = CAST_DTYPES
+
+    def output_dtype(self, ctx: PrepareContext, x: TensorSpec) -> Any:
+        out = ctx.outputs[0]
+        if out.dtype is None or np.dtype(out.dtype) not in [np.dtype(d) for d in CAST_DTYPES]:
+            names = ", ".join(np.dtype(d).name for d in CAST_DTYPES)
+            ctx.fail(f"output {out.describe()} has a type CAST does not support; supported: {names}")
+        return out.dtype
+
+    def setup(self, ctx: PrepareContext, x: TensorSpec) -> None:
+        src = np.dtype(x.dtype)
+        dst = np.dtype(ctx.outputs[0].dtype)
+        self.src_kind = "f" if src.kind == "c" else src.kind  # complex is read through .real
+        self.dst = dst
+        self.saturate = self.src_kind == "f" and dst.kind in "iu"
+        self.tmp = self.mask = None
+        if self.saturate:
+            self.tmp = ctx.scratch(x.shape, np.float64)
+            info = np.iinfo(dst)
+            self.lo, self.hi = np.float64(info.min), np.float64(info.max)
+            if int(self.hi) != info.max:  # int64: 2**63 - 1 is not a float64
+                self.mask = ctx.scratch(x.shape, np.bool_)
+                self.hi = np.float64(2.0 ** 63)
+                self.below = np.nextafter(self.hi, 0)
+
+    def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        src = x.real if x.dtype.kind == "c" and out.dtype.kind != "c" else x
+        dst = self.dst
+        if dst == np.bool_:
+            zero = src.dtype.type(0)
+            return lambda: np.not_equal(src, zero, out=out)
+        if not self.saturate:
+            step = lambda: np.copyto(out, src, casting="unsafe")  # noqa: E731
+            return no_fp_warnings(step) if dst.kind in "fc" else step
+        t, lo, hi = scratch[self.tmp], self.lo, self.hi
+        if self.mask is None:
+            def saturating() -> None:
+                np.fmin(src, hi, out=t)
+                np.maximum(t, lo, out=t)
+                np.copyto(out, t, casting="unsafe")
+
+            return saturating
+        m, below, top = scratch[self.mask], self.below, dst.type(np.iinfo(dst).max)
+
+        def saturating64() -> None:
+            np.fmin(src, hi, out=t)
+            np.maximum(t, lo, out=t)
+            np.greater_equal(t, hi, out=m)
+            np.minimum(t, below, out=t)
+            np.copyto(out, t, casting="unsafe")
+            np.copyto(out, top, where=m)
+
+        return saturating64

@@ -1,0 +1,48 @@
+"""DIV: elementwise quotient with broadcasting and fused activation (float32, int32).
+
+1. float32: IEEE division (x/0 gives +-inf, 0/0 nan, silently), then the activation.
+2. int32: C semantics as in LiteRT's kernel: the quotient is truncated toward zero (-7 / 2 = -3),
+   computed exactly as ``(a - fmod(a, b)) // b`` (``fmod`` takes the dividend's sign, so the
+   floor division of the exact multiple is the truncated quotient).  One int32 scratch buffer
+   of the output's shape holds the multiple.
+3. A zero int32 divisor is an error, as in LiteRT: at prepare when the divisor is a constant,
+   else a RuntimeError from invoke naming op and node.  ``INT32_MIN / -1`` wraps to INT32_MIN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._unary import ArithmeticBinary, no_fp_warnings
+from .base import PrepareContext, Step, TensorSpec
+from .registry import register
+
+
+@register("DIV", versions=range(1, 3))
+class Div(ArithmeticBinary):
+    options_table = "DivOptions"
+    dtypes = (np.float32, np.int32)
+    ieee_specials = True
+    ufunc = np.divide
+
+    def setup(self, ctx: PrepareContext, a: TensorSpec, b: TensorSpec) -> None:
+        self.where = f"{self.node.op_name} (node {self.node.index})"
+        if self.is_float:
+            return
+        if b.value is not None and np.count_nonzero(b.value) != b.value.size:
+            ctx.fail(f"divisor {b.describe()} is a constant containing 0 (integer division by zero)")
+        self.tmp = ctx.scratch(ctx.outputs[0].shape, a.dtype)
+
+    def compute_with(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        if self.is_float:
+            return self.compute(a, b, out)
+        t, where, size = scratch[self.tmp], self.where, b.size
+
+        def int_div() -> None:
+            if np.count_nonzero(b) != size:
+                raise RuntimeError(f"{where}: integer division by zero (the divisor tensor contains 0)")
+            np.fmod(a, b, out=t)
+            np.subtract(a, t, out=t)
+            np.floor_divide(t, b, out=out)
+
+        return no_fp_warnings(int_div)

@@ -1,0 +1,9 @@
+"""RELU6: ``min(max(x, 0), 6)`` (float32)."""
+
+from .registry import register
+from .relu import ClampKernel
+
+
+@register("RELU6", versions=range(1, 4))
+class Relu6(ClampKernel):
+    hi = 6.0

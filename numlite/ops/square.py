@@ -1,0 +1,12 @@
+"""SQUARE: ``x * x`` (float32)."""
+
+import numpy as np
+
+from ._unary import UnaryKernel
+from .registry import register
+
+
+@register("SQUARE", versions=(1,))
+class Square(UnaryKernel):
+    options_table = "SquareOptions"
+    ufunc = np.square
