@@ -1,16 +1,24 @@
-"""STRIDED_SLICE: NumPy/TensorFlow basic slicing with TFLite's five masks.
+"""STRIDED_SLICE: TFLite's strided slice with its five masks and ``offset``.
 
-1. ``begin``, ``end``, ``strides`` (int32/int64 vectors of one length, known at prepare)
+TFLite's rules (``strided_slice_logic.h``), re-stated:
+
+1. ``begin``, ``end``, ``strides`` (int32/int64 vectors of one length ``n``, known at prepare)
    form a sparse spec; bit ``i`` of a mask refers to entry ``i``.
-2. Entry ``i`` becomes, in priority order: ``...`` (ellipsis_mask; covers the dimensions no
-   other entry names), a new size-1 axis (new_axis_mask), a single index (shrink_axis_mask;
-   negative counts from the end, out of range is an error; the dimension disappears), or
-   ``slice(begin, end, stride)`` with ``begin`` / ``end`` left open when their mask bit is
-   set.  Dimensions after the last entry are taken whole.
-3. With ``offset`` (version 8), ``end`` is relative: ``end = begin + end``.
-4. Open and out-of-range bounds clamp as in Python (TFLite does the same); a zero stride is
-   an error.  The resulting index tuple is applied to the input as a NumPy view at bind
-   time, so the step is one copy.
+2. Expansion to *effective* dimensions (input rank + number of new axes outside the
+   ellipsis): the ellipsis entry covers ``rank + new_axes - n + 1`` dimensions but at least
+   one (TFLite's rule; NumPy would allow zero), each taken whole; a new-axis entry is a new
+   size-1 dimension (its other bits ignored; an ellipsis bit wins over it); entries past the
+   end of the spec take whole dimensions.
+3. Per dimension, with ``offset`` (version 8) ``end = begin + end`` first.  Start:
+   ``begin`` (or, with the begin_mask bit, the first element in the stride's direction),
+   plus the size if negative, clamped to ``[0, size]`` (stride > 0) or ``[-1, size-1]``.
+   Stop likewise from ``end`` / end_mask; a shrunk dimension stops at ``start + 1`` and
+   disappears from the output.  Length ``max(ceil((stop - start) / stride), 0)``.
+4. Where TFLite would read outside the input or leave the output unwritten, numlite fails
+   at prepare instead: a zero stride, more than one ellipsis, a shrunk index outside the
+   dimension, or a shrunk dimension with a negative stride.
+5. The result is a tuple of basic slices, ints and ``None`` applied to the input as a NumPy
+   view at bind time, so the step is one copy.
 """
 
 from __future__ import annotations
@@ -42,41 +50,79 @@ class StridedSlice(ViewKernel):
         bm, em = int(o.get("begin_mask") or 0), int(o.get("end_mask") or 0)
         elm, nam = int(o.get("ellipsis_mask") or 0), int(o.get("new_axis_mask") or 0)
         sam, offset = int(o.get("shrink_axis_mask") or 0), bool(o.get("offset"))
-        kinds = []
-        for i in range(n):
-            bit = 1 << i
-            kinds.append("e" if elm & bit else "n" if nam & bit else "s" if sam & bit else "r")
-        if kinds.count("e") > 1:
+        if any(v < 0 for v in (bm, em, elm, nam, sam)):
+            ctx.fail("masks must be non-negative")
+        if bin(elm & ((1 << n) - 1)).count("1") > 1:
             ctx.fail(f"ellipsis_mask {elm} sets more than one ellipsis")
-        named = sum(k in "sr" for k in kinds)
-        if named > x.rank:
-            ctx.fail(f"the slice spec names {named} dimensions but {x.describe()} has rank {x.rank}")
-        idx: list = []
-        d = 0
-        for i, k in enumerate(kinds):
-            if k == "e":
-                idx.append(Ellipsis)
-                d += x.rank - named
-                continue
-            if k == "n":
-                idx.append(None)
-                continue
-            b, e, s = begin[i], end[i], strides[i]
-            if offset:
-                e = b + e
-            if s == 0:
-                ctx.fail(f"stride of entry {i} is 0")
-            dim = x.shape[d]
-            if k == "s":
-                j = b + dim if b < 0 else b
-                if not 0 <= j < dim:
-                    ctx.fail(f"shrink index {b} (entry {i}) is out of range for dimension {d} (size {dim}) "
-                             f"of {x.describe()}")
-                idx.append(j)
-            else:
-                idx.append(slice(None if bm & (1 << i) else b, None if em & (1 << i) else e, s))
-            d += 1
+        idx = self.effective_index(ctx, x.shape, n, begin, end, strides, bm, em, elm, nam, sam, offset)
         t = tuple(idx)
         probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=x.shape, strides=(0,) * x.rank)
         ctx.set_output(0, probe[t].shape, x.dtype)
         self.set_view(lambda a: a[t])
+
+    @staticmethod
+    def effective_index(ctx: PrepareContext, shape: tuple[int, ...], n: int, begin: list, end: list,
+                        strides: list, bm: int, em: int, elm: int, nam: int, sam: int, offset: bool) -> list:
+        rank = len(shape)
+        n_new = sum(1 for i in range(n) if nam & (1 << i) and not elm & (1 << i))
+        eff = rank + n_new
+        # which sparse entry (or None: whole dimension) feeds each effective dimension
+        src: list = []
+        i = 0
+        while len(src) < eff and i < n:
+            bit = 1 << i
+            if elm & bit:
+                cover = max(1, min(1 + n_new + rank - n, eff - len(src)))
+                src.extend([None] * cover)
+            else:
+                src.append(i)
+            i += 1
+        src.extend([None] * (eff - len(src)))
+        idx: list = []
+        d = 0  # input dimension
+        for e in src:
+            if e is not None and nam & (1 << e):
+                idx.append(None)
+                continue
+            if d >= rank:
+                ctx.fail("the slice spec names more dimensions than the input has")
+            size = shape[d]
+            if e is None:
+                idx.append(slice(None))
+                d += 1
+                continue
+            b, st, stride = begin[e], end[e], strides[e]
+            if offset:
+                st = b + st
+            if stride == 0:
+                ctx.fail(f"stride of entry {e} is 0")
+            bit = 1 << e
+            if bm & bit:
+                b = 0 if stride > 0 else size - 1
+            if b < 0:
+                b += size
+            b = min(max(b, 0), size) if stride > 0 else min(max(b, -1), size - 1)
+            if sam & bit:
+                if stride < 0:
+                    ctx.fail(f"entry {e} shrinks dimension {d} with a negative stride {stride}")
+                if not 0 <= b < size:
+                    ctx.fail(f"shrink index {begin[e]} (entry {e}) is out of range for dimension {d} "
+                             f"(size {size})")
+                idx.append(b)
+                d += 1
+                continue
+            if em & bit:
+                st = size if stride > 0 else -1
+            else:
+                if st < 0:
+                    st += size
+                st = min(max(st, 0), size) if stride > 0 else min(max(st, -1), size - 1)
+            length = max(-(-(st - b) // stride), 0)
+            if length == 0:
+                idx.append(slice(0, 0))
+            else:
+                last = b + (length - 1) * stride
+                stop = last + (1 if stride > 0 else -1)
+                idx.append(slice(b, stop if stop >= 0 else None, stride))
+            d += 1
+        return idx
