@@ -169,11 +169,15 @@ def _payload_bytes(model: dict) -> int:
                for buf in model.get("buffers") or [] if buf.get("data") is not None)
 
 
-def write_model(model: dict, external_data: bool | None = None) -> bytes:
+def write_model(model: dict, external_data: bool | None = None, source: Any = None) -> bytes:
     """Serialise a ``Model`` dict (as returned by the reader, or built) to .tflite bytes.
 
     ``external_data=None`` chooses automatically: inline buffers unless they exceed 2 GB.
+    A model read from a file whose buffers lie after the FlatBuffer (``offset``/``size``)
+    needs that file as ``source`` to be rewritten: its payloads are copied from there (old
+    offsets would point into the wrong file), else ValueError.
     """
+    model = _resolve_external(model, source)
     if external_data is None:
         external_data = _payload_bytes(model) > _TWO_GB - (1 << 20)
     w = TableWriter(external_data, None)
@@ -201,6 +205,26 @@ def write_model(model: dict, external_data: bool | None = None) -> bytes:
         parts.append(blob.tobytes())
         cur = off + blob.size
     return b"".join(parts)
+
+
+def _resolve_external(model: dict, source: Any) -> dict:
+    buffers = model.get("buffers") or []
+    if not any(int(b.get("offset") or 0) > 1 for b in buffers):
+        return model
+    resolved = []
+    for i, b in enumerate(buffers):
+        off, size = int(b.get("offset") or 0), int(b.get("size") or 0)
+        if off <= 1:
+            resolved.append(b)
+            continue
+        if source is None:
+            raise ValueError(f"buffer {i} is stored outside the FlatBuffer (offset {off}, size {size}): "
+                             "pass the file it was read from as source=")
+        if off + size > len(source):
+            raise ValueError(f"buffer {i} (offset {off}, size {size}) lies outside the {len(source)}-byte source")
+        data = np.frombuffer(source, np.uint8, count=size, offset=off)
+        resolved.append({**{k: v for k, v in b.items() if k not in ("offset", "size")}, "data": data})
+    return {**model, "buffers": resolved}
 
 
 def _align(n: int) -> int:
