@@ -13,7 +13,9 @@ Method (for each model, built by ``numlite.models.build`` and written to a tempo
    and the largest difference between their outputs.
 2. Load-to-first-result (construct from the file + ``allocate_tensors`` + ``set_tensor`` + the
    first ``invoke``) and peak RSS, each runtime in a fresh ``python -c`` child that imports only
-   its own package and NumPy: ``ru_maxrss`` of that child.  A second child per runtime imports
+   its own package and NumPy: the child's peak resident set (``VmHWM`` of /proc/self/status on
+   Linux; ``ru_maxrss`` elsewhere - on Linux ``ru_maxrss`` of an exec'd child starts at its
+   parent's peak, which would report the benchmark process itself).  A second child per runtime imports
    the same packages and loads the same input but builds no interpreter: its peak RSS is the
    baseline (printed beside the raw peak; nothing is subtracted).  Children are interleaved and
    repeated ``--load-repeats`` times; medians are reported.  Run at the first ``--threads`` value.
@@ -62,7 +64,17 @@ if mode == "load":
     res["load_first_s"] = time.perf_counter() - t0
     out = it.get_tensor(it.get_output_details()[0]["index"])
     res["top1"] = int(np.argmax(out))
-res["maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+# Linux: VmHWM is this process image's own peak.  ru_maxrss is not: exec() seeds it with the
+# peak of the (v)forked parent's address space, i.e. the benchmark process holding every model.
+hwm = None
+try:
+    with open("/proc/self/status") as f:
+        hwm = next((int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmHWM:")), None)
+except OSError:
+    pass
+ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+res["maxrss_bytes"] = hwm if hwm is not None else ru
+res["ru_maxrss_bytes"] = ru
 print(json.dumps(res))
 """
 
