@@ -26,8 +26,6 @@ it at prepare) and means zero bias.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ._conv import ConvGeometry, PadStep, filter_relayout_step, filter_to_matmul, patch_view, plan_tiles, tile_rows
@@ -46,21 +44,19 @@ from .registry import register
 
 INPUT, FILTER, BIAS = 0, 1, 2
 
-_CLAMPS = {ACT_RELU: (0.0, None), ACT_RELU6: (0.0, 6.0), ACT_RELU_N1_TO_1: (-1.0, 1.0)}
+_CLAMPS = {ACT_RELU: (0.0, np.inf), ACT_RELU6: (0.0, 6.0), ACT_RELU_N1_TO_1: (-1.0, 1.0)}
 
 
-def _epilogue(o: np.ndarray, bias: np.ndarray | None, clamp: tuple[float, float | None] | None) -> list[Step]:
-    """In-place bias add and clamp on output rows ``o`` (steps, possibly none)."""
-    add, maximum, minimum = np.add, np.maximum, np.minimum
+def _epilogue(o: np.ndarray, bias: np.ndarray | None, clamp: tuple[float, float] | None) -> list[Step]:
+    """In-place bias add and clamp on output rows ``o`` (steps, possibly none).  ``np.clip``
+    with float32 scalar bounds is one pass and several times faster than maximum + minimum."""
+    add, clip = np.add, np.clip
     steps: list[Step] = []
     if bias is not None:
         steps.append(lambda: add(o, bias, out=o))
     if clamp is not None:
-        lo, hi = np.float32(clamp[0]), clamp[1]
-        steps.append(lambda: maximum(o, lo, out=o))
-        if hi is not None:
-            hi32 = np.float32(hi)
-            steps.append(lambda: minimum(o, hi32, out=o))
+        lo, hi = np.float32(clamp[0]), np.float32(clamp[1])
+        steps.append(lambda: clip(o, lo, hi, out=o))
     return steps
 
 
@@ -109,13 +105,17 @@ class Conv2D(Kernel):
         ctx.set_output(0, (g.n, g.oh, g.ow, cout), np.float32)
         self.has_bias = b is not None
         self.bias = None if b is None or b.value is None else np.ascontiguousarray(b.value, np.float32).reshape(cout)
-        k = kh * kw * fin
+        self.k = k = kh * kw * fin
+        # With an im2col buffer of our own, the bias rides along in the matmul: a column of
+        # ones in the buffer and a bias row under the weights save a pass over the output.
+        self.fold_bias = self.bias is not None and groups == 1 and not g.pointwise
+        self.wmat = self.w_slot = None
         if f.value is not None:
             self.wmat = filter_to_matmul(f.value, groups)
-            self.w_slot = None
+            if self.fold_bias:
+                self.wmat = np.ascontiguousarray(np.concatenate([self.wmat, self.bias.reshape(1, 1, cout)], axis=1))
         else:
-            self.wmat = None
-            self.w_slot = ctx.scratch((groups, k, cout // groups), np.float32)
+            self.w_slot = ctx.scratch((groups, k + self.fold_bias, cout // groups), np.float32)
         self.pad_slot = self.cols_slot = None
         if g.empty:
             self.tiles = []
@@ -123,35 +123,37 @@ class Conv2D(Kernel):
         if g.pointwise:
             self.tiles = [(0, g.n, 0, g.oh)]
             return
-        self.tiles = plan_tiles(g, k * groups * 4)
-        rows = max(b_ - a_ for a_, b_ in (tile_rows(g, t) for t in self.tiles))
-        self.cols_slot = ctx.scratch((rows, groups * k), np.float32)
+        self.tiles = plan_tiles(g, (k * groups + self.fold_bias) * 4)
+        rows = max(r1 - r0 for r0, r1 in (tile_rows(g, t) for t in self.tiles))
+        self.cols_slot = ctx.scratch((rows, groups * k + self.fold_bias), np.float32)
         if g.padded:
             self.pad_slot = ctx.scratch(g.padded_shape, np.float32)
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
              scratch: list[np.ndarray]) -> Step:
-        g, groups, cout = self.geom, self.groups, self.cout
+        g, groups, cout, k = self.geom, self.groups, self.cout, self.k
         if g.empty:
             return lambda: None
         x, out = inputs[INPUT], outputs[0]
         pre: list[Step] = []
-        if self.wmat is not None:
-            wmat = self.wmat
-        else:
-            wmat = scratch[self.w_slot]
-            pre.append(filter_relayout_step(inputs[FILTER], wmat, groups))
         bias = None
         if self.has_bias:
             bias = self.bias if self.bias is not None else inputs[BIAS].reshape(cout)
+        if self.wmat is not None:
+            wmat = self.wmat
+        else:  # a filter known only at invoke time is laid out at every invoke
+            wmat = scratch[self.w_slot]
+            pre.append(filter_relayout_step(inputs[FILTER], wmat[:, :k], groups))
+            if self.fold_bias:
+                brow, b32 = wmat[0, k], self.bias
+                pre.append(lambda: np.copyto(brow, b32))
         out2d = out.reshape(-1, cout)
         cg = cout // groups
-        k = wmat.shape[1]
         ws = [wmat[i] for i in range(groups)]
+        epi_bias = None if self.fold_bias else bias
 
         if g.pointwise:
             a2d = x.reshape(-1, g.cin)
-            copy = None
             src_view = None
         else:
             src = x
@@ -160,9 +162,12 @@ class Conv2D(Kernel):
                 pre.append(PadStep(x, src, g))
             src_view = patch_view(src, g) if groups == 1 else _grouped_patch_view(src, g, groups, self.fin)
             cols = scratch[self.cols_slot]
-            copy = np.copyto
+            if self.fold_bias:
+                ones = cols[:, k]
+                pre.append(lambda: ones.fill(1.0))
 
-        tiles: list[tuple[Callable | None, tuple, list]] = []
+        copy, matmul = np.copyto, np.matmul
+        tiles: list[tuple[tuple | None, list, list]] = []
         for t in self.tiles:
             n0, n1, y0, y1 = t
             r0, r1 = tile_rows(g, t)
@@ -173,14 +178,15 @@ class Conv2D(Kernel):
             else:
                 a = cols[:r1 - r0]
                 if groups == 1:
-                    dst = a.reshape(n1 - n0, y1 - y0, g.ow, g.kh, g.kw, g.cin)
+                    dst = a[:, :k].reshape(n1 - n0, y1 - y0, g.ow, g.kh, g.kw, g.cin)
                 else:
                     dst = a.reshape(n1 - n0, y1 - y0, g.ow, groups, g.kh, g.kw, self.fin)
                 cp = (dst, src_view[n0:n1, y0:y1])
-            mms = [(a[:, i * k:(i + 1) * k], ws[i], o[:, i * cg:(i + 1) * cg]) for i in range(groups)]
-            tiles.append((cp, mms, _epilogue(o, bias, self.clamp)))
-
-        matmul = np.matmul
+            if groups == 1:
+                mms = [(a, ws[0], o)]
+            else:
+                mms = [(a[:, i * k:(i + 1) * k], ws[i], o[:, i * cg:(i + 1) * cg]) for i in range(groups)]
+            tiles.append((cp, mms, _epilogue(o, epi_bias, self.clamp)))
 
         if len(tiles) == 1 and groups == 1:
             cp, ((a, w, o),), epi = tiles[0]
