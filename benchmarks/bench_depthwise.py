@@ -1,0 +1,89 @@
+"""Micro-benchmark: numlite's float32 DEPTHWISE_CONV_2D vs LiteRT (XNNPACK) on MobileNet shapes.
+
+Single-op models (3x3, SAME, bias, RELU6) run on both runtimes with the same ``num_threads``;
+runs are interleaved and medians reported, with the ratio numlite / LiteRT.
+
+    python benchmarks/bench_depthwise.py [--threads 1 2] [--runs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import numlite
+from numlite.builder import ModelBuilder
+
+# (H=W, C, stride, name); v1 unless marked v2; "x5" layers of v1 are listed once
+SHAPES = [
+    (112, 32, 1, "v1 dw1"), (112, 64, 2, "v1 dw2"), (56, 128, 1, "v1 dw3"), (56, 128, 2, "v1 dw4"),
+    (28, 256, 1, "v1 dw5"), (28, 256, 2, "v1 dw6"), (14, 512, 1, "v1 dw7-11 (x5)"), (14, 512, 2, "v1 dw12"),
+    (7, 1024, 1, "v1 dw13"),
+    (112, 96, 2, "v2"), (56, 144, 1, "v2"), (56, 144, 2, "v2"), (28, 192, 1, "v2"), (14, 576, 1, "v2"),
+    (14, 576, 2, "v2"), (7, 960, 1, "v2"),
+]
+V1_COUNT = {"v1 dw7-11 (x5)": 5}
+
+
+def model(h: int, c: int, s: int) -> bytes:
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, h, h, c), np.float32)
+    w = mb.const("w", rng.uniform(-1, 1, (1, 3, 3, c)).astype(np.float32))
+    b = mb.const("b", rng.uniform(-1, 1, (c,)).astype(np.float32))
+    ho = (h + s - 1) // s
+    y = mb.tensor("y", (1, ho, ho, c), np.float32)
+    mb.op("DEPTHWISE_CONV_2D", [x, w, b], [y], padding="SAME", stride_w=s, stride_h=s, depth_multiplier=1,
+          fused_activation_function="RELU6")
+    mb.output(y)
+    return mb.build()
+
+
+def ready(cls, m: bytes, x: np.ndarray, nt: int):
+    it = cls(model_content=m, num_threads=nt)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it
+
+
+def main() -> None:
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--runs", type=int, default=50)
+    args = ap.parse_args()
+    for nt in args.threads:
+        print(f"num_threads={nt}: median us per invoke")
+        print(f"{'shape':>22} {'layer':>16} {'numlite':>9} {'LiteRT':>9} {'ratio':>6}")
+        v1n = v1l = 0.0
+        for h, c, s, name in SHAPES:
+            m = model(h, c, s)
+            x = np.random.default_rng(1).uniform(-1, 1, (1, h, h, c)).astype(np.float32)
+            a, b = ready(numlite.Interpreter, m, x, nt), ready(LiteRT, m, x, nt)
+            oa = a.get_tensor(a.get_output_details()[0]["index"])
+            ob = b.get_tensor(b.get_output_details()[0]["index"])
+            np.testing.assert_allclose(oa, ob, rtol=1e-4, atol=1e-4)
+            ta, tb = [], []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                a.invoke()
+                t1 = time.perf_counter()
+                b.invoke()
+                t2 = time.perf_counter()
+                ta.append(t1 - t0)
+                tb.append(t2 - t1)
+            ma, mbt = np.median(ta) * 1e6, np.median(tb) * 1e6
+            if name.startswith("v1"):
+                k = V1_COUNT.get(name, 1)
+                v1n += k * ma
+                v1l += k * mbt
+            print(f"{f'{h}x{h}x{c} s{s}':>22} {name:>16} {ma:9.0f} {mbt:9.0f} {ma / mbt:6.2f}")
+        print(f"{'v1 all 13 layers':>39} {v1n:9.0f} {v1l:9.0f} {v1n / v1l:6.2f}\n")
+
+
+if __name__ == "__main__":
+    main()
