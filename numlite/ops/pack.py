@@ -30,5 +30,5 @@ class Pack(CopyKernel):
         ctx.set_output(0, xs[0].shape[:axis] + (n,) + xs[0].shape[axis:], xs[0].dtype)
         self.copies = []
         for k in range(n):
-            t = (slice(None),) * axis + (k,)
+            t = (slice(None),) * axis + (k, Ellipsis)  # ... keeps a rank-1 pick a 0-d view
             self.copies.append((0, lambda o, t=t: o[t], lambda ins, k=k: ins[k]))

@@ -55,7 +55,7 @@ class StridedSlice(ViewKernel):
         if bin(elm & ((1 << n) - 1)).count("1") > 1:
             ctx.fail(f"ellipsis_mask {elm} sets more than one ellipsis")
         idx = self.effective_index(ctx, x.shape, n, begin, end, strides, bm, em, elm, nam, sam, offset)
-        t = tuple(idx)
+        t = tuple(idx) + (Ellipsis,)  # a trailing ... keeps an all-int index a view, not a scalar
         probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=x.shape, strides=(0,) * x.rank)
         ctx.set_output(0, probe[t].shape, x.dtype)
         self.set_view(lambda a: a[t])

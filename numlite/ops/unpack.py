@@ -24,5 +24,5 @@ class Unpack(CopyKernel):
         self.copies = []
         for k in range(num):
             ctx.set_output(k, shape, x.dtype)
-            t = (slice(None),) * axis + (k,)
+            t = (slice(None),) * axis + (k, Ellipsis)  # ... keeps a rank-1 pick a 0-d view
             self.copies.append((k, ident, lambda ins, t=t: ins[0][t]))
