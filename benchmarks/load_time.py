@@ -12,10 +12,14 @@ accessors verify nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
-from numlite.schema._schema import UNIONS
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout too
+
+from numlite.schema._schema import UNIONS  # noqa: E402
 
 _GETTERS: dict[type, list[str]] = {}
 
