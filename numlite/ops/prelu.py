@@ -1,6 +1,7 @@
 """PRELU: ``x if x >= 0 else alpha * x`` with a tensor ``alpha`` broadcast against ``x`` (float32).
 
-1. Inputs: x, alpha (same dtype); the output shape is their broadcast shape, as in LiteRT.
+1. Inputs: x, alpha (same dtype); alpha must broadcast into x's shape, which the output keeps
+   (LiteRT checks the same).
 2. When alpha is a constant with every value in [0, 1] (the usual trained case):
    ``max(x, alpha * x)``, two passes and no scratch.
 3. Otherwise: ``alpha * x``, then copy ``x`` where ``x >= 0`` (a bool scratch of x's shape).
@@ -31,6 +32,9 @@ class Prelu(Kernel):
             shape = np.broadcast_shapes(x.shape, alpha.shape)
         except ValueError:
             ctx.fail(f"alpha {alpha.describe()} does not broadcast against input {x.describe()}")
+        if shape != tuple(x.shape):
+            ctx.fail(f"alpha {alpha.describe()} broadcasts the input {x.describe()} to {list(shape)}; "
+                     "the output must keep the input's shape")
         ctx.set_output(0, shape, x.dtype)
         a = alpha.value
         self.mask = None

@@ -1,4 +1,4 @@
-"""SQUARE: ``x * x`` (float32)."""
+"""SQUARE: ``x * x`` (float32; overflow gives inf, as IEEE)."""
 
 import numpy as np
 
@@ -9,4 +9,5 @@ from .registry import register
 @register("SQUARE", versions=(1,))
 class Square(UnaryKernel):
     options_table = "SquareOptions"
+    ieee_specials = True
     ufunc = np.square
