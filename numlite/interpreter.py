@@ -359,22 +359,17 @@ class SignatureRunner:
 
 
 def _zero_point_variables(ex: SubgraphExecutor) -> None:
-    """Variable tensors without initial data start (and reset) at their zero point, as in
-    LiteRT (the executor fills them with 0)."""
+    """int8 variable tensors without initial data start (and reset) at their per-tensor zero
+    point, as in LiteRT (which fills every other type, per-axis int8 included, with 0 bytes,
+    as the executor does)."""
     if not ex.allocated:
         return
     for i in ex.variables:
         t = ex.subgraph.tensors[i]
         buf = ex.buffers[i]
         zp = t.quantization.zero_points
-        if buf is not None and t.data is None and zp.size and buf.flags.writeable:
-            buf[...] = zp[0] if zp.size == 1 else 0
-            if zp.size > 1:  # per-axis: each slice of the quantized dimension gets its own
-                qd = t.quantization.quantized_dimension
-                if buf.ndim > qd and buf.shape[qd] == zp.size:
-                    shape = [1] * buf.ndim
-                    shape[qd] = zp.size
-                    buf[...] = zp.reshape(shape).astype(buf.dtype)
+        if buf is not None and t.data is None and zp.size == 1 and buf.dtype == np.int8 and buf.flags.writeable:
+            buf.fill(int(zp[0]))
 
 
 _OBJECT_TYPES = ("RESOURCE", "VARIANT")
