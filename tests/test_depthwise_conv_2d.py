@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from util import Const, In, Out, assert_matches_litert, rand, run_numlite, single_op_model
 
+from numlite.ops import _depthwise
 from numlite.ops.base import PrepareError, conv_padding
 
 RTOL, ATOL = 1e-5, 2e-5
@@ -98,14 +99,23 @@ def test_large(in_shape, stride, m):
 
 
 @pytest.mark.parametrize("in_shape,stride,m,padding,act", [
-    ((1, 40, 40, 32), (1, 1), 1, "SAME", "RELU6"),
-    ((1, 40, 40, 32), (1, 1), 1, "VALID", "NONE"),
-    ((1, 48, 48, 32), (2, 2), 1, "SAME", "RELU"),
-    ((3, 20, 20, 32), (1, 1), 2, "SAME", "NONE"),
-    ((1, 14, 14, 512), (1, 1), 1, "SAME", "RELU6"),
+    ((1, 80, 80, 32), (1, 1), 1, "SAME", "RELU6"),  # above the real threshold
+    ((1, 24, 24, 16), (1, 1), 1, "VALID", "NONE"),
+    ((1, 30, 30, 16), (2, 2), 1, "SAME", "RELU"),
+    ((3, 10, 10, 8), (1, 1), 2, "SAME", "NONE"),
+    ((1, 7, 7, 64), (1, 1), 1, "SAME", "RELU6"),
+    ((2, 9, 9, 4), (3, 3), 3, "VALID", "RELU_N1_TO_1"),
 ])
-def test_threads_equal_single(in_shape, stride, m, padding, act):
+def test_threads_equal_single(in_shape, stride, m, padding, act, monkeypatch):
+    # the pool is used for every size here (the threshold keeps small layers single-threaded)
+    monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(_depthwise, "PRODUCT_BYTES", 4096)  # small tiles: several per worker
     model, feeds = dw_model(in_shape, m=m, stride=stride, padding=padding, act=act, seed=7)
+    pad = 0 if padding == "SAME" else 1
+    ho = conv_padding(in_shape[1], 3, stride[0], 1, pad)[0]
+    wo = conv_padding(in_shape[2], 3, stride[1], 1, pad)[0]
+    plan = _depthwise.DepthwisePlan(in_shape, 3, 3, in_shape[3] * m, stride, (1, 1), (ho, wo), (0, 0), True, 0, 2)
+    assert plan.workers == 2
     one = run_numlite(model, feeds, num_threads=1)[0]
     two = run_numlite(model, feeds, num_threads=2)[0]
     np.testing.assert_array_equal(one, two)

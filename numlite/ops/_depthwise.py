@@ -46,8 +46,9 @@ from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
 F32 = np.dtype(np.float32)
 #: target size of one product buffer (bytes); keeps a tile's working set in L2
 PRODUCT_BYTES = 384 * 1024
-#: below this many multiply-adds per invoke the pool is not used (its overhead would dominate)
-PARALLEL_MIN_MACS = 400_000
+#: below this many multiply-adds per invoke the pool is not used: measured on MobileNet shapes,
+#: 14x14x512 (0.9M) and smaller ran slower on two threads than on one
+PARALLEL_MIN_MACS = 1_500_000
 
 
 class DepthwisePlan:
