@@ -66,6 +66,13 @@ class SubgraphExecutor:
         produced = {o for k in self.kernels for o in k.node.outputs}
         for i in (*sg.inputs, *produced):  # fed or computed at invoke time even if it has a buffer
             self.known.pop(i, None)
+        fed = set(sg.inputs) | produced
+        for t in tensors:  # an empty constant (e.g. an empty axis list) has no buffer bytes to read
+            if (t.data is None and not t.is_variable and t.index not in fed and t.dtype is not None
+                    and 0 in t.shape):
+                empty = np.zeros(t.shape, t.dtype)
+                empty.flags.writeable = False
+                self.known[t.index] = empty
         n_ops = len(self.kernels)
         live_nodes: list[int] = []
         scratch_specs: dict[int, list] = {}

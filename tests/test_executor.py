@@ -101,3 +101,11 @@ def test_num_threads_sets_blas_threads():
         it.allocate_tensors()
         it.invoke()
         assert _blas.get_threads() == n
+
+
+def test_empty_constant_is_known_at_prepare():
+    # An empty axis list has no buffer bytes; it is still a constant (SUM over no axes = copy).
+    from util import Const, In, Out, assert_matches_litert, rand, single_op_model
+
+    m = single_op_model("SUM", [In((2, 3)), Const(np.zeros(0, np.int32))], Out((2, 3)), keep_dims=False)
+    assert_matches_litert(m, [rand((2, 3))])
