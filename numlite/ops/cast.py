@@ -5,7 +5,8 @@ LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
 
 1. To bool: ``x != 0`` (nan is true; complex uses its real part).
 2. Floating to integer: truncation toward zero, saturating at the type's limits; nan gives the
-   type's maximum.  Computed in a float64 scratch buffer (exact for every float source):
+   type's maximum.  When the input's min and max (two fast reductions) are in range, a direct C
+   cast does it.  Otherwise it is computed in a float64 scratch buffer (exact for every float source):
    ``fmin(x, hi)`` (which also maps nan to hi), ``max(., lo)``, then a C cast.  For int64, whose
    maximum float64 cannot hold, values >= 2**63 are clamped below it and then set to the maximum
    through a bool scratch mask.
@@ -51,6 +52,7 @@ class Cast(UnaryKernel):
             self.tmp = ctx.scratch(x.shape, np.float64)
             info = np.iinfo(dst)
             self.lo, self.hi = np.float64(info.min), np.float64(info.max)
+            self.limit = float(info.max + 1)  # a power of two: exact in float64
             if int(self.hi) != info.max:  # int64: 2**63 - 1 is not a float64
                 self.mask = ctx.scratch(x.shape, np.bool_)
                 self.hi = np.float64(2.0 ** 63)
@@ -65,22 +67,30 @@ class Cast(UnaryKernel):
         if not self.saturate:
             step = lambda: np.copyto(out, src, casting="unsafe")  # noqa: E731
             return no_fp_warnings(step) if dst.kind in "fc" else step
-        t, lo, hi = scratch[self.tmp], self.lo, self.hi
+        if x.size == 0:
+            return lambda: None
+        t, lo, hi, limit = scratch[self.tmp], self.lo, self.hi, self.limit
         if self.mask is None:
-            def saturating() -> None:
+            def saturate() -> None:
                 np.fmin(src, hi, out=t)
                 np.maximum(t, lo, out=t)
                 np.copyto(out, t, casting="unsafe")
+        else:
+            m, below, top = scratch[self.mask], self.below, dst.type(np.iinfo(dst).max)
 
-            return saturating
-        m, below, top = scratch[self.mask], self.below, dst.type(np.iinfo(dst).max)
+            def saturate() -> None:
+                np.fmin(src, hi, out=t)
+                np.maximum(t, lo, out=t)
+                np.greater_equal(t, hi, out=m)
+                np.minimum(t, below, out=t)
+                np.copyto(out, t, casting="unsafe")
+                np.copyto(out, top, where=m)
 
-        def saturating64() -> None:
-            np.fmin(src, hi, out=t)
-            np.maximum(t, lo, out=t)
-            np.greater_equal(t, hi, out=m)
-            np.minimum(t, below, out=t)
-            np.copyto(out, t, casting="unsafe")
-            np.copyto(out, top, where=m)
+        def float_to_int() -> None:
+            # nan makes both comparisons false, so it takes the saturating path
+            if src.min() >= lo and src.max() < limit:
+                np.copyto(out, src, casting="unsafe")
+            else:
+                saturate()
 
-        return saturating64
+        return float_to_int
