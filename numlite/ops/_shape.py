@@ -44,6 +44,8 @@ def index_input(ctx: PrepareContext, i: int, role: str) -> np.ndarray:
     """A constant (or prepare-time known) integer input as an int64 array."""
     spec = ctx.input(i)
     ctx.expect_dtype(spec, INDEX_DTYPES, role)
+    if spec.value is None and spec.size == 0:  # an empty tensor has no buffer but a known value
+        return np.zeros(spec.shape, np.int64)
     return np.asarray(ctx.constant(i, role), dtype=np.int64)
 
 

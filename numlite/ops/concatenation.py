@@ -2,7 +2,9 @@
 
 1. Inputs share dtype and rank; all dimensions but ``axis`` must agree.
 2. Each input is copied into its slab of the output (a basic-slice view, planned at prepare).
-3. float32: the fused activation runs in place on the output afterwards.
+3. float32: the fused activation runs in place on the output afterwards.  (LiteRT 2.3.0's
+   own kernel rejects any fused activation here and its XNNPACK path ignores it; numlite
+   applies it as the schema defines.)
 4. Quantized inputs are copied byte for byte.  int8/int16 inputs must share the output's
    scale and zero point (as in TFLite).  uint8 inputs whose parameters differ from the
    output's are requantized as TFLite's reference kernel does: in float32,

@@ -2,11 +2,11 @@
 
 The new shape comes from, in order:
 
-1. the second input when it is an int32/int64 vector (must be known at prepare time; an
-   empty vector means a scalar, as in TFLite);
+1. the second input when it is a non-empty int32/int64 vector (must be known at prepare time);
 2. ``ReshapeOptions.new_shape`` (``[0]`` is the legacy spelling of a scalar);
-3. otherwise the output tensor's shape in the model (as TFLite Micro does), when its element
-   count matches; else a scalar, as LiteRT does.
+3. otherwise (no shape input, an empty one, no options) the output tensor's shape in the
+   model (as TFLite Micro does) when its element count matches the input's; else a scalar,
+   which is what LiteRT does in all these cases.
 
 One ``-1`` is resolved from the input's element count.  The step is one copy.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, ViewKernel, reshaped, resolve_shape
+from ._shape import DATA_DTYPES, ViewKernel, index_input, reshaped, resolve_shape
 from .base import PrepareContext
 from .registry import register
 
@@ -32,8 +32,8 @@ class Reshape(ViewKernel):
         ctx.expect_dtype(x, DATA_DTYPES)
         shp = ctx.input(SHAPE, optional=True)
         new_shape = None
-        if shp is not None and shp.rank == 1 and np.dtype(shp.dtype) in (np.int32, np.int64):
-            new_shape = [int(d) for d in ctx.constant(SHAPE, "shape input")]
+        if shp is not None and shp.rank == 1 and shp.size and np.dtype(shp.dtype) in (np.int32, np.int64):
+            new_shape = [int(d) for d in index_input(ctx, SHAPE, "shape input")]
         if new_shape is None:
             opt = self.options.get("new_shape")
             if opt is not None:

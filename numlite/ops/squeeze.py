@@ -15,7 +15,8 @@ class Squeeze(ViewKernel):
         ctx.expect_inputs(1)
         x = ctx.input(0)
         ctx.expect_dtype(x, DATA_DTYPES)
-        dims = [int(d) for d in (self.options.get("squeeze_dims") or [])]
+        raw = self.options.get("squeeze_dims")
+        dims = [] if raw is None else [int(d) for d in raw]
         if len(dims) > 8:
             ctx.fail(f"squeeze_dims {dims} has more than 8 entries")
         if dims:
