@@ -62,7 +62,7 @@ def _timer(it, reps: int):
     return run
 
 
-def bench(model: bytes, shape, threads: int, rounds: int) -> tuple[float, float]:
+def bench(model: bytes, shape, threads: int, rounds: int, gap: float = 0.0) -> tuple[float, float]:
     from ai_edge_litert.interpreter import Interpreter
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
@@ -79,7 +79,11 @@ def bench(model: bytes, shape, threads: int, rounds: int) -> tuple[float, float]
     runs = [_timer(it, reps) for it in its]
     ours, theirs = [], []
     for _ in range(rounds):
+        # worker threads of either runtime spin for a while after their last job; ``gap``
+        # lets them go to sleep before the other runtime's batch starts
+        time.sleep(gap)
         ours.append(runs[0]())
+        time.sleep(gap)
         theirs.append(runs[1]())
     return statistics.median(ours), statistics.median(theirs)
 
@@ -107,6 +111,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--only", default="")
+    ap.add_argument("--gap", type=float, default=0.0, help="seconds of sleep between the runtimes' batches")
     ap.add_argument("--coretype", default="", help="force an OpenBLAS core type (experiment), e.g. SkylakeX")
     args = ap.parse_args()
     if args.coretype:
@@ -117,7 +122,7 @@ def main() -> None:
             continue
         model = conv_model(shape, filt, stride, padding, dil)
         for t in args.threads:
-            a, b = bench(model, shape, t, args.rounds)
+            a, b = bench(model, shape, t, args.rounds, args.gap)
             print(f"{name:36s} {t:3d} {a * 1e3:10.3f} {b * 1e3:10.3f} {a / b:6.2f}", flush=True)
 
 

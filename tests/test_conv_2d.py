@@ -81,6 +81,7 @@ def test_activations(act, ks):
 @pytest.mark.parametrize("xs,ws,stride", [
     ((1, 8, 8, 16), (24, 1, 1, 16), 1),
     ((4, 5, 3, 7), (9, 1, 1, 7), 1),
+    ((2, 6, 6, 8), (48, 1, 1, 8), 1),  # expansion: bias folded into a copy of the input
     ((1, 9, 9, 16), (8, 1, 1, 16), 2),
     ((2, 10, 7, 8), (8, 1, 1, 8), 3),
     ((1, 7, 7, 1024), (256, 1, 1, 1024), 1),

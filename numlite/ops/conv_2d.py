@@ -9,12 +9,13 @@ Inputs ``INPUT [N, H, W, Cin]``, ``FILTER [Cout, KH, KW, Cin/groups]`` (OHWI) an
    ``[groups, KH*KW*Cin_g, Cout_g]``.  A filter known only at invoke time is re-laid into
    scratch at every invoke (LiteRT accepts such models).
 2. A 1x1 stride-1 convolution is one matmul of the input viewed as ``[N*H*W, Cin]`` straight
-   into the output viewed as ``[N*H*W, Cout]``.
+   into the output viewed as ``[N*H*W, Cout]`` (unless step 3's bias folding pays more).
 3. Otherwise the (zero-padded, if needed) input is copied tile by tile into an im2col buffer
    (``_conv.plan_tiles``; a strided 1x1 is the same copy with one tap) and each tile is
-   matmul'ed into its rows of the output.
-4. Bias and the clamping activation are applied in place on each tile's output rows while
-   they are in cache.
+   matmul'ed into its rows of the output.  A constant bias is folded into that matmul: the
+   buffer has an extra column of ones and the weights an extra row holding the bias.
+4. The bias (when not folded) and the clamping activation are applied in place on each
+   tile's output rows while they are in cache.
 5. Grouped convolution (``groups = Cin / filter_cin > 1``) does one matmul per group on
    column slices of the same buffers.
 
@@ -108,7 +109,11 @@ class Conv2D(Kernel):
         self.k = k = kh * kw * fin
         # With an im2col buffer of our own, the bias rides along in the matmul: a column of
         # ones in the buffer and a bias row under the weights save a pass over the output.
-        self.fold_bias = self.bias is not None and groups == 1 and not g.pointwise
+        # A 1x1 stride-1 convolution needs no buffer; giving it one (a copy of the input) pays
+        # when the output is wider than the input, as in MobileNet v2's expansions.
+        fold = self.bias is not None and groups == 1
+        self.direct = g.pointwise and not (fold and 2 * cout > 3 * cin)
+        self.fold_bias = fold and not self.direct
         self.wmat = self.w_slot = None
         if f.value is not None:
             self.wmat = filter_to_matmul(f.value, groups)
@@ -120,7 +125,7 @@ class Conv2D(Kernel):
         if g.empty:
             self.tiles = []
             return
-        if g.pointwise:
+        if self.direct:
             self.tiles = [(0, g.n, 0, g.oh)]
             return
         self.tiles = plan_tiles(g, (k * groups + self.fold_bias) * 4)
@@ -152,7 +157,7 @@ class Conv2D(Kernel):
         ws = [wmat[i] for i in range(groups)]
         epi_bias = None if self.fold_bias else bias
 
-        if g.pointwise:
+        if self.direct:
             a2d = x.reshape(-1, g.cin)
             src_view = None
         else:
