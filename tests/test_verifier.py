@@ -495,3 +495,40 @@ def test_moderate_sharing_is_accepted():
                              "operator_codes": [{"builtin_code": 0, "version": 1}]})
     it = load(w.finish(root))
     assert len(it.get_tensor_details()) == 8
+
+
+def test_schema_is_acyclic_so_decoding_depth_is_bounded():
+    # uoffsets are unsigned and non-zero (forward only), and no table type contains itself, so
+    # a file cannot make the decoder loop or recurse deeper than the schema: no RecursionError
+    from numlite.schema._schema import TABLES
+
+    def depth(t: str, stack: tuple[str, ...]) -> int:
+        assert t not in stack, f"schema cycle {stack + (t,)}"
+        kids = []
+        for _name, kind, typ, _d, _s in TABLES[t]:
+            if kind in ("table", "vector_table"):
+                kids.append(typ)
+            elif kind == "union":
+                kids.extend(m for m in UNIONS[typ] if m in TABLES)
+        return 1 + max((depth(k, stack + (t,)) for k in kids), default=0)
+
+    assert depth("Model", ()) <= 8
+
+
+def test_load_model_arguments():
+    with pytest.raises(ValueError, match="Exactly one"):
+        load_model()
+    with pytest.raises(ValueError, match="Exactly one"):
+        load_model(model_path="x", model_content=SMALL)
+
+
+def test_empty_file_and_directory(tmp_path):
+    p = tmp_path / "empty.tflite"
+    p.write_bytes(b"")
+    with pytest.raises(ModelError, match="empty"):
+        numlite.Interpreter(model_path=str(p))
+    with pytest.raises(ValueError, match="Could not open"):
+        numlite.Interpreter(model_path=str(tmp_path))
+    p.write_bytes(SMALL[:100])
+    with pytest.raises(ModelError):
+        numlite.Interpreter(model_path=p)
