@@ -280,15 +280,13 @@ def test_gather_dtypes_constant_indices(dtype):
     same(m, [data((5, 3), dtype)])
 
 
-@pytest.mark.parametrize("axis,bd", [(1, 1), (2, 1), (2, 2), (-1, -1), (3, 2)])
-def test_gather_batch_dims(axis, bd):
-    shape, ishape = (2, 3, 4, 5), (2, 3, 2)
-    n = shape[axis]
-    ind = rand(ishape, np.int32, seed=5, lo=0, hi=n - 1)
-    m = single_op_model("GATHER", [In(shape), In(ishape[:bd % 3 if bd >= 0 else 2] + (2,), np.int32)], Out(()),
-                        axis=axis, batch_dims=bd)
-    ind = ind.reshape(-1)[:int(np.prod(ishape[:bd % 3 if bd >= 0 else 2])) * 2].reshape(
-        ishape[:bd % 3 if bd >= 0 else 2] + (2,))
+@pytest.mark.parametrize("axis,bd", [(1, 1), (2, 1), (2, 2), (-1, -1), (3, 2), (3, 0)])
+@pytest.mark.parametrize("idx", [np.int32, np.int64])
+def test_gather_batch_dims(axis, bd, idx):
+    shape = (2, 3, 4, 5)
+    ishape = (2, 3, 2)[:bd % 3] + (2,)  # bd = -1 counts from the indices' rank 3: batch dims (2, 3)
+    ind = rand(ishape, idx, seed=5, lo=0, hi=shape[axis] - 1)
+    m = single_op_model("GATHER", [In(shape), In(ishape, idx)], Out(()), axis=axis, batch_dims=bd)
     same(m, [data(shape), ind])
 
 
@@ -487,10 +485,18 @@ def test_fill_constant_is_folded():
     ("SLICE", [np.arange(5, dtype=np.int64), np.array([1], np.int32), np.array([-1], np.int32)], {}, 1),
     ("ZEROS_LIKE", [np.ones((2, 2), np.float32)], {}, 1),
     ("DEPTH_TO_SPACE", [np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)], {"block_size": 2}, 1),
+    ("SPACE_TO_DEPTH", [np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)], {"block_size": 2}, 1),
+    ("SQUEEZE", [np.arange(3, dtype=np.float32).reshape(1, 3, 1)], {}, 1),
+    ("EXPAND_DIMS", [np.arange(3, dtype=np.int32), np.array(-1, np.int32)], {}, 1),
+    ("BROADCAST_TO", [np.arange(3, dtype=np.float32), np.array([2, 3], np.int32)], {}, 1),
+    ("SPLIT_V", [np.arange(5, dtype=np.int32), np.array([2, -1], np.int32), np.array(0, np.int32)],
+     {"num_splits": 2}, 2),
+    ("PADV2", [np.ones((2,), np.float32), np.array([[1, 2]], np.int32), np.array(3, np.float32)], {}, 1),
 ])
 def test_all_constant_inputs_fold(op, inputs, opts, n_out):
     dt = inputs[0].dtype if op not in ("SPLIT",) else inputs[1].dtype
-    m = single_op_model(op, [Const(v) for v in inputs], [Out((), dt) for _ in range(n_out)], **opts)
+    m = single_op_model(op, [Const(v) for v in inputs], [Out((), dt) for _ in range(n_out)],
+                        version=2 if op == "BROADCAST_TO" else 1, **opts)
     same(m, [])
 
 
