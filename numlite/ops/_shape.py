@@ -90,9 +90,7 @@ class CopyKernel(Kernel):
 
 
 class ViewKernel(CopyKernel):
-    """One input, one output: ``output = view(input)`` where ``self.view`` is set in prepare."""
-
-    view: Callable[[np.ndarray], np.ndarray]
+    """One output that is a view of one input: prepare calls ``set_view(view)``."""
 
     def set_view(self, view: Callable[[np.ndarray], np.ndarray], src: int = 0) -> None:
         self.copies = [(0, ident, lambda ins: view(ins[src]))]
