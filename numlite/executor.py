@@ -126,6 +126,9 @@ class SubgraphExecutor:
         for i in range(nt):
             if first[i] is None or i in self.known:
                 continue
+            if self.dtypes[i] is None:
+                t = tensors[i]
+                raise RuntimeError(f"tensor {i} '{t.name}' has type {t.type_name}, which numlite cannot allocate")
             nbytes = int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize
             bufs.append(("t", i))
             sizes.append(nbytes)
@@ -184,9 +187,15 @@ class SubgraphExecutor:
         buf = self.buffers[i]
         if buf is None:
             return
-        init = self.subgraph.tensors[i].data
+        t = self.subgraph.tensors[i]
+        init = t.data
+        zp = t.quantization.zero_points
         if init is not None and init.shape == buf.shape:
             np.copyto(buf, init)
+        elif buf.dtype == np.int8 and zp.size == 1:
+            # as LiteRT: per-tensor int8 variables start at their zero point; every other type
+            # (per-axis int8 included) at zero bytes
+            buf.fill(int(zp[0]))
         else:
             buf.fill(0)
 

@@ -100,7 +100,6 @@ class Interpreter:
         """Prepare every node for the current input shapes and plan the tensor arena."""
         self._main.allocate()
         self._dirty.discard(0)
-        _zero_point_variables(self._main)
 
     def invoke(self) -> None:
         """Run the model on the current inputs."""
@@ -112,7 +111,6 @@ class Interpreter:
     def reset_all_variables(self) -> None:
         for ex in self._executors.values():
             ex.reset_variables()
-            _zero_point_variables(ex)
 
     def num_subgraphs(self) -> int:
         return len(self._model.subgraphs)
@@ -343,7 +341,6 @@ class SignatureRunner:
             ip._resize(self._ex, self._inputs[name], np.shape(value), False)
         if not self._ex.allocated:
             self._ex.allocate()
-            _zero_point_variables(self._ex)
             if self._ex is ip._main:
                 ip._dirty.discard(0)
         for name, value in kwargs.items():
@@ -356,20 +353,6 @@ class SignatureRunner:
 
     def get_output_details(self) -> dict[str, dict[str, Any]]:
         return {n: self._interpreter._details(self._ex, i) for n, i in self._outputs.items()}
-
-
-def _zero_point_variables(ex: SubgraphExecutor) -> None:
-    """int8 variable tensors without initial data start (and reset) at their per-tensor zero
-    point, as in LiteRT (which fills every other type, per-axis int8 included, with 0 bytes,
-    as the executor does)."""
-    if not ex.allocated:
-        return
-    for i in ex.variables:
-        t = ex.subgraph.tensors[i]
-        buf = ex.buffers[i]
-        zp = t.quantization.zero_points
-        if buf is not None and t.data is None and zp.size == 1 and buf.dtype == np.int8 and buf.flags.writeable:
-            buf.fill(int(zp[0]))
 
 
 _OBJECT_TYPES = ("RESOURCE", "VARIANT")
