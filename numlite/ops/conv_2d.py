@@ -140,6 +140,9 @@ class Conv2D(Kernel):
         if g.empty:
             return lambda: None
         x, out = inputs[INPUT], outputs[0]
+        if not (x.flags.c_contiguous and out.flags.c_contiguous):
+            # the 2-D views below must alias the live buffers, never copies made now
+            raise RuntimeError(f"{self.op_name} (node {self.node.index}): input and output must be C-contiguous")
         pre: list[Step] = []
         bias = None
         if self.has_bias:
