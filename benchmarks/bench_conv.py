@@ -1,8 +1,9 @@
 """Micro-benchmark: float32 CONV_2D layers on numlite vs LiteRT (XNNPACK), printed as ratios.
 
-Usage: ``python benchmarks/bench_conv.py [--threads 1 2] [--rounds 15]``.  Each layer is a
-single-op model; numlite and LiteRT run interleaved (a batch of invokes each per round) and
-the medians are compared.  Timings on shared machines are noisy: read the ratio, not the ms.
+Usage: ``python benchmarks/bench_conv.py [--threads 1 2] [--rounds 4] [--coretype SkylakeX]``.
+Each layer is a single-op model; numlite and LiteRT run in alternating phases in one process
+and the medians of all invokes are compared.  Timings on shared machines are noisy: read the
+ratio, not the ms.
 """
 
 from __future__ import annotations
@@ -50,19 +51,24 @@ def conv_model(shape, filt, stride, padding, dilation, act="RELU6", seed=0) -> b
     return mb.build()
 
 
-def _timer(it, reps: int):
-    inv = it.invoke
+def _phase(it, seconds: float) -> list[float]:
+    """Invoke for about ``seconds``; per-invoke times after a few warm-up invokes."""
+    inv, pc = it.invoke, time.perf_counter
+    for _ in range(3):
+        inv()
+    times: list[float] = []
+    end = pc() + seconds
+    while pc() < end or len(times) < 5:
+        t0 = pc()
+        inv()
+        times.append(pc() - t0)
+    return times
 
-    def run() -> float:
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            inv()
-        return (time.perf_counter() - t0) / reps
 
-    return run
-
-
-def bench(model: bytes, shape, threads: int, rounds: int, gap: float = 0.0) -> tuple[float, float]:
+def bench(model: bytes, shape, threads: int, rounds: int, seconds: float = 0.15) -> tuple[float, float]:
+    """Median invoke time of numlite and LiteRT.  The runtimes alternate in phases (ABAB...)
+    rather than invoke by invoke: both keep worker threads spinning for a while after a job,
+    and with 2 threads on 2 cores one runtime's spinning workers would slow the other."""
     from ai_edge_litert.interpreter import Interpreter
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
@@ -73,18 +79,11 @@ def bench(model: bytes, shape, threads: int, rounds: int, gap: float = 0.0) -> t
         it.set_tensor(it.get_input_details()[0]["index"], x)
         it.invoke()
         its.append(it)
-    t0 = time.perf_counter()
-    its[1].invoke()
-    reps = max(1, min(50, int(0.02 / max(time.perf_counter() - t0, 1e-6))))
-    runs = [_timer(it, reps) for it in its]
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     for _ in range(rounds):
-        # worker threads of either runtime spin for a while after their last job; ``gap``
-        # lets them go to sleep before the other runtime's batch starts
-        time.sleep(gap)
-        ours.append(runs[0]())
-        time.sleep(gap)
-        theirs.append(runs[1]())
+        ours += _phase(its[0], seconds)
+        theirs += _phase(its[1], seconds)
     return statistics.median(ours), statistics.median(theirs)
 
 
@@ -109,9 +108,9 @@ def force_openblas_coretype(name: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=0.15, help="length of one phase of one runtime")
     ap.add_argument("--only", default="")
-    ap.add_argument("--gap", type=float, default=0.0, help="seconds of sleep between the runtimes' batches")
     ap.add_argument("--coretype", default="", help="force an OpenBLAS core type (experiment), e.g. SkylakeX")
     args = ap.parse_args()
     if args.coretype:
@@ -122,7 +121,7 @@ def main() -> None:
             continue
         model = conv_model(shape, filt, stride, padding, dil)
         for t in args.threads:
-            a, b = bench(model, shape, t, args.rounds, args.gap)
+            a, b = bench(model, shape, t, args.rounds, args.seconds)
             print(f"{name:36s} {t:3d} {a * 1e3:10.3f} {b * 1e3:10.3f} {a / b:6.2f}", flush=True)
 
 
