@@ -103,6 +103,19 @@ def test_tiled(monkeypatch, batch):
         assert_matches_litert(m, [x], **TOL)
 
 
+@pytest.mark.parametrize("n,h,w,row_bytes,target", [(1, 50, 30, 100, 5000), (5, 7, 9, 64, 10000), (3, 9, 4, 999, 1),
+                                                      (2, 1, 1, 4, 1 << 20), (1, 31, 17, 1200, 1 << 20)])
+def test_plan_tiles_cover_output(n, h, w, row_bytes, target):
+    g = conv_mod.ConvGeometry.make((n, h, w, 2), 1, 1, (1, 1), (1, 1), 1)
+    tiles = conv_mod.plan_tiles(g, row_bytes, target)
+    spans = [conv_mod.tile_rows(g, t) for t in tiles]
+    assert spans[0][0] == 0 and spans[-1][1] == n * h * w
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    for (n0, n1, y0, y1), (r0, r1) in zip(tiles, spans):
+        assert r1 - r0 == (n1 - n0) * (y1 - y0) * w
+        assert n1 - n0 == 1 or (y0, y1) == (0, h)
+
+
 def test_big_multi_tile():
     m, x = case((1, 75, 75, 32), (32, 3, 3, 32), padding="SAME", fused_activation_function="RELU6")
     assert_matches_litert(m, [x], **TOL)

@@ -19,6 +19,11 @@ Inputs ``INPUT [N, H, W, Cin]``, ``FILTER [Cout, KH, KW, Cin/groups]`` (OHWI) an
 5. Grouped convolution (``groups = Cin / filter_cin > 1``) does one matmul per group on
    column slices of the same buffers.
 
+Threads: with ``num_threads > 1`` the matmuls use BLAS's own threads (the executor sets them).
+Running tiles in parallel on ``ctx.pool`` with single-threaded BLAS was measured and was not
+faster (3.2 vs 2.8 ms on a 147x147x32 -> 64 3x3 layer, 2 cores), so the copies and the clamp
+stay on the calling thread.
+
 Fused activations: RELU, RELU6 and RELU_N1_TO_1 clamp.  TANH and SIGN_BIT are accepted and
 ignored, exactly as LiteRT's CONV_2D does (its float activation range treats every other
 code as "no clamp").  A missing bias (2 inputs, or input 2 = -1) is accepted (LiteRT rejects
