@@ -3,6 +3,7 @@
 NumPy's wheels bundle OpenBLAS (``scipy_openblas``), whose thread count can be set through
 its C API.  ``set_threads(n)`` finds the library NumPy already loaded and calls it; where no
 known BLAS is found (MKL, Accelerate, a source build) it does nothing and returns False.
+
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads
 
 _lib_set = None
 _lib_get = None
+_lib = None
 _searched = False
 
 
@@ -48,6 +50,8 @@ def _find() -> None:
                 _lib_get.restype = ctypes.c_int
                 break
         if _lib_set is not None:
+            global _lib
+            _lib = lib
             return
 
 
@@ -65,3 +69,16 @@ def get_threads() -> int | None:
     if not _searched:
         _find()
     return int(_lib_get()) if _lib_get is not None else None
+
+
+def corename() -> str | None:
+    """The name of the OpenBLAS kernel set in use (e.g. 'Haswell', 'SkylakeX'), if known."""
+    if not _searched:
+        _find()
+    for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+        f = getattr(_lib, name, None) if _lib is not None else None
+        if f is not None:
+            f.restype = ctypes.c_char_p
+            return f().decode(errors="replace")
+    return None
+
