@@ -4,9 +4,9 @@ A convolution is computed as matrix products, following the usual im2col scheme:
 
 1. Geometry (``ConvGeometry``): output size and padding per ``base.conv_padding`` (TFLite's
    rule: SAME puts the odd padding element after), for NHWC input and OHWI filter.
-2. Filter: re-laid out once into ``[groups, KH*KW*Cin_g, Cout_g]`` (C-contiguous), so each
-   group's weight is a ready ``(K, N)`` matmul operand (``filter_to_matmul``); a filter that
-   is only known at invoke time is re-laid into scratch by the same transposed copy.
+2. Filter: used in place as a transposed view ``[groups, KH*KW*Cin_g, Cout_g]`` on the
+   OHWI weights (``filter_to_matmul``; BLAS reads it as fast as a re-laid-out copy and the
+   weights stay zero-copy); a filter that is only known at invoke time is copied into scratch.
 3. Padding: if the convolution reads outside the input, the input is copied into a scratch
    buffer with zero borders (``PadStep``); the borders are zeroed at every invoke because
    the planner shares scratch memory with other tensors between invokes.
@@ -84,12 +84,23 @@ class ConvGeometry:
         return self.n * self.oh * self.ow == 0
 
 
-def filter_to_matmul(filt: np.ndarray, groups: int) -> np.ndarray:
-    """OHWI filter ``[Cout, KH, KW, Cin_g]`` -> ``[groups, KH*KW*Cin_g, Cout/groups]``, C-contiguous."""
+def filter_to_matmul(filt: np.ndarray, groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+    """OHWI filter ``[Cout, KH, KW, Cin_g]`` -> ``[groups, KH*KW*Cin_g (+1), Cout/groups]`` operand.
+
+    No weight is copied: the result is a transposed (Fortran-ordered per group) view on the
+    filter, which BLAS reads as efficiently as a re-laid-out copy, so a model's weights stay
+    zero-copy views on the file.  With ``bias`` the bias is appended as one more row of the
+    operand (matched by a column of ones in the im2col matrix); that needs one straight
+    row-by-row copy of the filter, never a transposing one."""
     cout = filt.shape[0]
     k = int(np.prod(filt.shape[1:]))
-    w = np.asarray(filt, dtype=np.float32).reshape(groups, cout // groups, k).transpose(0, 2, 1)
-    return np.ascontiguousarray(w)
+    w = np.asarray(filt, dtype=np.float32).reshape(cout, k)
+    if bias is not None:
+        wb = np.empty((cout, k + 1), np.float32)
+        wb[:, :k] = w
+        wb[:, k] = bias
+        w, k = wb, k + 1
+    return w.reshape(groups, cout // groups, k).transpose(0, 2, 1)
 
 
 def filter_relayout_step(filt: np.ndarray, dst: np.ndarray, groups: int) -> Callable[[], None]:

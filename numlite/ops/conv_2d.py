@@ -121,9 +121,7 @@ class Conv2D(Kernel):
         self.fold_bias = fold and not self.direct
         self.wmat = self.w_slot = None
         if f.value is not None:
-            self.wmat = filter_to_matmul(f.value, groups)
-            if self.fold_bias:
-                self.wmat = np.ascontiguousarray(np.concatenate([self.wmat, self.bias.reshape(1, 1, cout)], axis=1))
+            self.wmat = filter_to_matmul(f.value, groups, self.bias.reshape(cout) if self.fold_bias else None)
         else:
             self.w_slot = ctx.scratch((groups, k + self.fold_bias, cout // groups), np.float32)
         self.pad_slot = self.cols_slot = None
