@@ -7,10 +7,13 @@ Method (for each model, built by ``numlite.models.build`` and written to a tempo
 
 1. Latency, in ONE process: a numlite ``Interpreter`` and an ``ai_edge_litert`` ``Interpreter``
    (default settings, so LiteRT uses its XNNPACK CPU path) with the same ``num_threads``, fed the
-   same seeded synthetic image.  After ``--warmup`` interleaved warm-up runs, each of ``--runs``
-   rounds times one numlite invoke then one LiteRT invoke, so both see the same machine load;
-   the table gives the medians and their ratio (numlite / LiteRT: above 1 means numlite is slower),
-   and the largest difference between their outputs.
+   same seeded synthetic image.  After ``--warmup`` warm-up runs of each, the two alternate in
+   blocks of 5 timed invokes (each block preceded by a 0.2 s pause and one untimed invoke) until
+   each has ``--runs`` timings, so both see the same machine load.  Blocks rather than single
+   alternating invokes: OpenBLAS's and XNNPACK's worker threads keep spinning for a while after a
+   call and, run back to back, slow down the other runtime's 2-thread runs.  The table gives the
+   medians and their ratio (numlite / LiteRT: above 1 means numlite is slower), and the largest
+   difference between their outputs.
 2. Load-to-first-result (construct from the file + ``allocate_tensors`` + ``set_tensor`` + the
    first ``invoke``) and peak RSS, each runtime in a fresh ``python -c`` child that imports only
    its own package and NumPy: the child's peak resident set (``VmHWM`` of /proc/self/status on
@@ -95,6 +98,10 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
+BLOCK = 5
+QUIET_GAP_S = 0.2
+
+
 def _make(cls: Any, path: str, threads: int, x: np.ndarray) -> tuple[Any, int, int]:
     it = cls(model_path=path, num_threads=threads)
     it.allocate_tensors()
@@ -121,23 +128,29 @@ def bench_latency(path: str, x: np.ndarray, threads: int, runs: int, warmup: int
     pc = time.perf_counter
     t_nl: list[float] = []
     t_lt: list[float] = []
-    for k in range(warmup + runs):
+
+    def block(fn: Any, times: list[float]) -> None:
+        # a quiet gap first, so the other runtime's worker threads (OpenBLAS and XNNPACK spin
+        # for a while after each call) have gone to sleep, then one untimed warm run
+        time.sleep(QUIET_GAP_S)
+        fn()
+        for _ in range(BLOCK):
+            t0 = pc()
+            fn()
+            times.append(pc() - t0)
+
+    for _ in range(warmup):
+        if nl is not None:
+            nl.invoke()
+        lt.invoke()
+    while len(t_lt) < runs:
         if nl is not None:
             try:
-                t0 = pc()
-                nl.invoke()
-                t1 = pc()
+                block(nl.invoke, t_nl)
             except Exception as e:
                 res["numlite_error"] = f"{type(e).__name__}: {e}"
                 nl = None
-            else:
-                if k >= warmup:
-                    t_nl.append(t1 - t0)
-        t0 = pc()
-        lt.invoke()
-        t1 = pc()
-        if k >= warmup:
-            t_lt.append(t1 - t0)
+        block(lt.invoke, t_lt)
     res["litert_ms"] = _median(t_lt) * 1e3
     ref = lt.get_tensor(lt_out)
     res["litert_top1"] = int(np.argmax(ref))
