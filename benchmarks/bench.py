@@ -251,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name}: {k}: {v}", file=sys.stderr)
             del data
 
+    from numlite import _blas
+
+    core = _blas.corename()
+    print(f"\nCPU threads: {os.cpu_count()}; NumPy's BLAS kernels: {core or 'unknown'}"
+          + (f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set)"
+             if "OPENBLAS_CORETYPE" in os.environ else ""))
     print("\n| model | threads | numlite (ms) | LiteRT (ms) | numlite / LiteRT | max abs diff | same top-1 |")
     print("|---|---|---|---|---|---|---|")
     for e in results:
@@ -273,15 +279,17 @@ def main(argv: list[str] | None = None) -> int:
                               f"[{_fmt(ld.get(rt + '_baseline_rss'), '.0f', 1e-6)}]" for rt in ("numlite", "litert"))
             print(f"| {e['model']} | {_fmt(e.get('size_bytes'), '.1f', 1e-6)} | "
                   f"{_ms(ld.get('numlite_load_first'))} | {_ms(ld.get('litert_load_first'))} | {nl_rss} | {lt_rss} |")
-    print("\n| model | numlite arena (MB) | no reuse (MB) | lower bound (MB) | arena / no reuse |")
-    print("|---|---|---|---|---|")
+    print("\n| model | numlite arena (MB) | no reuse (MB) | lower bound (MB) | arena / lower bound "
+          "| arena / no reuse |")
+    print("|---|---|---|---|---|---|")
     for e in results:
         arena = next((r["arena"] for r in e["latency"] if "arena" in r), None)
         if arena is None:
-            print(f"| {e['model']} | n/a | n/a | n/a | n/a |")
+            print(f"| {e['model']} | n/a | n/a | n/a | n/a | n/a |")
             continue
         print(f"| {e['model']} | {arena['arena_bytes'] / 1e6:.2f} | {arena['no_reuse_bytes'] / 1e6:.2f} | "
-              f"{arena['lower_bound_bytes'] / 1e6:.2f} | {arena['arena_bytes'] / arena['no_reuse_bytes']:.0%} |")
+              f"{arena['lower_bound_bytes'] / 1e6:.2f} | {arena['arena_bytes'] / arena['lower_bound_bytes']:.3f} | "
+              f"{arena['arena_bytes'] / arena['no_reuse_bytes']:.0%} |")
     errs = [(e["model"], r.get("numlite_error") or r.get("error")) for e in results for r in e["latency"]
             if r.get("numlite_error") or r.get("error")] + [(e["model"], e["error"]) for e in results if "error" in e]
     if errs:

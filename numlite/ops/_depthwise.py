@@ -46,9 +46,13 @@ from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
 F32 = np.dtype(np.float32)
 #: target size of one product buffer (bytes); keeps a tile's working set in L2
 PRODUCT_BYTES = 384 * 1024
-#: below this many multiply-adds per invoke the pool is not used: measured on MobileNet shapes,
-#: 14x14x512 (0.9M) and smaller ran slower on two threads than on one
-PARALLEL_MIN_MACS = 1_500_000
+#: below this many multiply-adds per invoke the pool is not used.  Measured on single layers,
+#: 14x14x512 (0.9M) and smaller ran slower on two threads than on one; in whole MobileNets at
+#: 2 threads, splitting even the largest layers was no faster (v1 9.18 vs 8.87 ms, v2 8.16 vs
+#: 7.79 ms with the split): the pool thread competes with OpenBLAS's worker, which keeps
+#: spinning after the preceding pointwise convolution.  So whole-model runs leave depthwise
+#: layers to one thread unless they are very large.
+PARALLEL_MIN_MACS = 20_000_000
 
 
 class DepthwisePlan:
