@@ -163,6 +163,53 @@ class Kernel:
         raise NotImplementedError
 
 
+# --- shared checks and step wrappers -------------------------------------------------------
+def reject_quantized(ctx: PrepareContext, specs: Sequence[TensorSpec | None]) -> None:
+    """Fail naming the first quantized tensor among ``specs`` (quantized kernels come later)."""
+    for s in specs:
+        if s is not None and s.quantization.is_quantized:
+            ctx.fail(f"{s.describe()} is quantized; numlite supports only the float/integer form of this op "
+                     "so far")
+
+
+def expect_output_dtype(ctx: PrepareContext, dtype: Any) -> None:
+    out = ctx.outputs[0]
+    if out.dtype is not None and np.dtype(out.dtype) != np.dtype(dtype):
+        ctx.fail(f"output {out.describe()} has type {np.dtype(out.dtype).name}; the op computes "
+                 f"{np.dtype(dtype).name}")
+
+
+def no_fp_warnings(step: Step) -> Step:
+    """Wrap ``step`` so NumPy does not warn about IEEE inf / nan results."""
+
+    def quiet() -> None:
+        with np.errstate(all="ignore"):
+            step()
+
+    return quiet
+
+
+def clamp_range(act: int, dtype: Any) -> tuple[Any, Any] | None:
+    """The (lo, hi) clamp of a fused activation for ``dtype`` as scalars of that dtype, or None
+    when the activation leaves values unchanged (NONE, and TANH / SIGN_BIT as LiteRT's
+    arithmetic ops treat them)."""
+    t = np.dtype(dtype).type
+    top = np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).max
+    rng = {ACT_RELU: (0, top), ACT_RELU6: (0, 6), ACT_RELU_N1_TO_1: (-1, 1)}.get(act)
+    if rng is None:
+        return None
+    return t(rng[0]), t(rng[1])
+
+
+def clamp_step(act: int, out: np.ndarray) -> Step | None:
+    """In-place fused activation on ``out`` (any numeric dtype), None when there is nothing to do."""
+    rng = clamp_range(act, out.dtype)
+    if rng is None:
+        return None
+    lo, hi = rng
+    return lambda: np.clip(out, lo, hi, out=out)
+
+
 # --- fused activations --------------------------------------------------------------------
 ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6, ACT_TANH, ACT_SIGN_BIT = range(6)
 ACTIVATION_NAMES = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}

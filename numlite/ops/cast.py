@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ._unary import UnaryKernel, no_fp_warnings
-from .base import PrepareContext, Step, TensorSpec
+from ._unary import UnaryKernel
+from .base import PrepareContext, Step, TensorSpec, no_fp_warnings
 from .registry import register
 
 CAST_DTYPES = (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,

@@ -45,6 +45,7 @@ from .base import (
     Kernel,
     PrepareContext,
     Step,
+    chain,
 )
 from .registry import register
 
@@ -207,7 +208,7 @@ class Conv2D(Kernel):
                 body.append(lambda: copy(dst, srcv))
             body.append(lambda: matmul(a, w, out=o))
             body.extend(epi)
-            return _sequence(body)
+            return chain(*body)
 
         def step() -> None:
             for p in pre:
@@ -230,31 +231,3 @@ def _grouped_patch_view(src: np.ndarray, g: ConvGeometry, groups: int, fin: int)
     return np.lib.stride_tricks.as_strided(
         v, shape=(g.n, g.oh, g.ow, groups, g.kh, g.kw, fin),
         strides=(sn, sy, sx, fin * sc, sky, skx, sc), writeable=False)
-
-
-def _sequence(steps: list[Step]) -> Step:
-    if len(steps) == 1:
-        return steps[0]
-    if len(steps) == 2:
-        s0, s1 = steps
-
-        def two() -> None:
-            s0()
-            s1()
-
-        return two
-    if len(steps) == 3:
-        s0, s1, s2 = steps
-
-        def three() -> None:
-            s0()
-            s1()
-            s2()
-
-        return three
-
-    def many() -> None:
-        for s in steps:
-            s()
-
-    return many

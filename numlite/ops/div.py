@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._unary import ArithmeticBinary, no_fp_warnings
-from .base import PrepareContext, Step, TensorSpec
+from ._binary import BinaryKernel
+from .base import PrepareContext, Step, TensorSpec, no_fp_warnings
 from .registry import register
 
 
 @register("DIV", versions=range(1, 3))
-class Div(ArithmeticBinary):
+class Div(BinaryKernel):
     options_table = "DivOptions"
     dtypes = (np.float32, np.int32)
     ieee_specials = True

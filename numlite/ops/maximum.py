@@ -7,14 +7,14 @@ NaN propagates (NumPy's rule).
 
 import numpy as np
 
-from ._unary import ArithmeticBinary
+from ._binary import BinaryKernel
 from .registry import register
 
 MINMAX_DTYPES = (np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64)
 
 
 @register("MAXIMUM", versions=range(1, 5))
-class Maximum(ArithmeticBinary):
+class Maximum(BinaryKernel):
     options_table = "MaximumMinimumOptions"
     dtypes = MINMAX_DTYPES
     has_activation = False

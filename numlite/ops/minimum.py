@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from ._unary import ArithmeticBinary
+from ._binary import BinaryKernel
 from .maximum import MINMAX_DTYPES
 from .registry import register
 
 
 @register("MINIMUM", versions=range(1, 5))
-class Minimum(ArithmeticBinary):
+class Minimum(BinaryKernel):
     options_table = "MaximumMinimumOptions"
     dtypes = MINMAX_DTYPES
     has_activation = False

@@ -6,12 +6,12 @@ Integer products wrap around (two's complement); the fused activation then clamp
 
 import numpy as np
 
-from ._unary import ArithmeticBinary
+from ._binary import BinaryKernel
 from .registry import register
 
 
 @register("MUL", versions=range(1, 9))
-class Mul(ArithmeticBinary):
+class Mul(BinaryKernel):
     options_table = "MulOptions"
     dtypes = (np.float32, np.int32, np.int64, np.int16, np.uint32)
     ufunc = np.multiply

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._unary import expect_output_dtype, reject_quantized
-from .base import Kernel, PrepareContext, Step
+from .base import Kernel, PrepareContext, Step, expect_output_dtype, reject_quantized
 from .registry import register
 
 INPUT, ALPHA = 0, 1

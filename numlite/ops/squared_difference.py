@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._unary import ArithmeticBinary
+from ._binary import BinaryKernel
 from .base import Step
 from .registry import register
 
 
 @register("SQUARED_DIFFERENCE", versions=range(1, 3))
-class SquaredDifference(ArithmeticBinary):
+class SquaredDifference(BinaryKernel):
     options_table = "SquaredDifferenceOptions"
     dtypes = (np.float32, np.int32)
     has_activation = False
