@@ -1,0 +1,151 @@
+"""Fixed-point math of TFLite's quantized kernels, vectorised on NumPy integer arrays.
+
+Every quantized kernel requantizes through these functions, so they are the one place where
+numlite's integer results are made to agree bit for bit with LiteRT's reference kernels.
+
+1. ``quantize_multiplier(m)``: a positive real multiplier (e.g. ``in_scale * w_scale /
+   out_scale``) becomes ``(q, shift)`` with ``m ~= q * 2**(shift - 31)``, ``q`` an int32 in
+   ``[2**30, 2**31)``: ``frexp``, the fraction times ``2**31`` rounded half away from zero, a
+   result of exactly ``2**31`` halved with the shift raised, and a shift below -31 flushed to
+   ``(0, 0)``.  Works elementwise on arrays (per-channel multipliers).
+2. ``multiply_by_quantized_multiplier(x, q, shift)``: ``round(x * m)`` as TFLite's default build
+   computes it (double rounding): shift left by ``max(shift, 0)``, the saturating rounding
+   doubling high multiply ``(x * q + nudge) / 2**31`` (C division, truncating toward zero;
+   ``nudge`` is ``2**30`` for non-negative products, ``1 - 2**30`` otherwise; the single
+   overflow case ``x == q == -2**31`` saturates), then a rounding divide by ``2**-min(shift,
+   0)`` that rounds half away from zero.  ``single_rounding=True`` gives the variant of builds
+   with ``TFLITE_SINGLE_ROUNDING``: one ``(x * q + 2**(30 - shift)) >> (31 - shift)``.
+3. ``multiply_by_quantized_multiplier_int64``: the int64-accumulator form used by the 16x8
+   kernels: the multiplier reduced to 16 bits (rounded), then one rounding shift.
+4. ``saturating_rounding_doubling_high_mul`` and ``rounding_divide_by_pot`` are exposed for the
+   kernels that use them directly (softmax, logistic, tanh, mean).
+
+All functions accept scalars or arrays (broadcasting ``q`` / ``shift`` against ``x``) and compute
+in int64, which holds every intermediate (``|x * q| < 2**62``), then return int32 (or the input
+kind for the helpers).  ``out=`` variants are not provided: kernels keep their own int64
+scratch and call the in-place building blocks below (``requantize_into``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+def quantize_multiplier(m: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(q, shift)`` int32 / int32 arrays (0-d for a scalar) with ``m ~= q * 2**(shift-31)``."""
+    arr = np.asarray(m, dtype=np.float64)
+    flat = arr.reshape(-1)
+    qs = np.empty(flat.shape, np.int64)
+    shifts = np.empty(flat.shape, np.int64)
+    for i, v in enumerate(flat.tolist()):
+        qs[i], shifts[i] = _quantize_one(v)
+    return qs.astype(np.int32).reshape(arr.shape), shifts.astype(np.int32).reshape(arr.shape)
+
+
+def _quantize_one(m: float) -> tuple[int, int]:
+    if m == 0.0 or not math.isfinite(m):
+        return 0, 0
+    frac, shift = math.frexp(m)
+    # TfLiteRound / std::round: half away from zero
+    q = int(math.floor(abs(frac) * (1 << 31) + 0.5))
+    q = q if frac >= 0 else -q
+    if abs(q) == 1 << 31:
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return q, shift
+
+
+def saturating_rounding_doubling_high_mul(a: Any, b: Any) -> np.ndarray:
+    """gemmlowp's SaturatingRoundingDoublingHighMul on int32 values (int64 result array)."""
+    a64 = np.asarray(a, dtype=np.int64)
+    b64 = np.asarray(b, dtype=np.int64)
+    ab = a64 * b64
+    nudge = np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
+    s = ab + nudge
+    # C integer division by 2**31 truncates toward zero
+    res = np.where(s >= 0, s >> 31, -((-s) >> 31))
+    overflow = (a64 == INT32_MIN) & (b64 == INT32_MIN)
+    return np.where(overflow, np.int64(INT32_MAX), res)
+
+
+def rounding_divide_by_pot(x: Any, exponent: Any) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT: ``x / 2**exponent`` rounded half away from zero."""
+    x64 = np.asarray(x, dtype=np.int64)
+    e = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << e) - 1
+    remainder = x64 & mask
+    threshold = (mask >> 1) + (x64 < 0)
+    return (x64 >> e) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(x: Any, q: Any, shift: Any, single_rounding: bool = False) -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplier on int32 ``x`` (see the module docstring); int32."""
+    x64 = np.asarray(x, dtype=np.int64)
+    q64 = np.asarray(q, dtype=np.int64)
+    s64 = np.asarray(shift, dtype=np.int64)
+    if single_rounding:
+        total = 31 - s64
+        rnd = np.int64(1) << (total - 1)
+        res = (x64 * q64 + rnd) >> total
+        return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
+    left = np.maximum(s64, 0)
+    right = np.maximum(-s64, 0)
+    # C++ computes x * (1 << left) in int32; kernels only shift left values that fit
+    shifted = np.clip(x64 << left, INT32_MIN, INT32_MAX)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, q64), right).astype(np.int32)
+
+
+def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any) -> np.ndarray:
+    """The int64-input MultiplyByQuantizedMultiplier of the 16x8 kernels; int32 result."""
+    x64 = np.asarray(x, dtype=np.int64)
+    q64 = np.asarray(q, dtype=np.int64)
+    s64 = np.asarray(shift, dtype=np.int64)
+    reduced = np.where(q64 < 0x7FFF0000, (q64 + (1 << 15)) >> 16, np.int64(0x7FFF))
+    total = 15 - s64
+    rnd = np.int64(1) << (total - 1)
+    res = (x64 * reduced + rnd) >> total
+    return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
+
+
+def requantize_into(acc: np.ndarray, q: Any, shift: Any, tmp: np.ndarray) -> None:
+    """In place on an int64 array ``acc``: ``acc = multiply_by_quantized_multiplier(acc, q, shift)``
+    (double rounding), using the int64 scratch ``tmp`` of the same shape; allocates only when
+    ``q`` / ``shift`` broadcast.  For kernels' invoke steps (values of ``acc`` must fit int32)."""
+    q64 = np.asarray(q, dtype=np.int64)
+    s64 = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(s64, 0)
+    right = np.maximum(-s64, 0)
+    if np.any(left):
+        np.left_shift(acc, left, out=acc)
+        np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
+    # saturating rounding doubling high multiply (the overflow case needs acc == q == INT32_MIN,
+    # impossible because q >= 0 for the positive multipliers kernels use)
+    np.multiply(acc, q64, out=acc)
+    np.less(acc, 0, out=tmp, casting="unsafe")  # tmp = 1 where negative
+    # nudge: 2**30 for >= 0, 1 - 2**30 for < 0  ==  2**30 - tmp * (2**31 - 1)
+    np.multiply(tmp, -(2**31 - 1), out=tmp)
+    np.add(tmp, 1 << 30, out=tmp)
+    np.add(acc, tmp, out=acc)
+    # truncating division by 2**31: floor shift, plus one where negative with a remainder
+    np.bitwise_and(acc, (1 << 31) - 1, out=tmp)
+    np.right_shift(acc, 31, out=acc)
+    np.not_equal(tmp, 0, out=tmp, casting="unsafe")
+    np.multiply(tmp, acc < 0, out=tmp, casting="unsafe")
+    np.add(acc, tmp, out=acc)
+    # rounding divide by 2**right
+    if np.any(right):
+        mask = (np.int64(1) << right) - 1
+        np.bitwise_and(acc, mask, out=tmp)  # remainder
+        thr = (mask >> 1) + (acc < 0)
+        np.greater(tmp, thr, out=tmp, casting="unsafe")
+        np.right_shift(acc, right, out=acc)
+        np.add(acc, tmp, out=acc)
+
