@@ -1,0 +1,52 @@
+"""Exact integer GEMM on float32 BLAS: worst-case value ranges must give exact int results."""
+
+import numpy as np
+import pytest
+
+from numlite.ops._qgemm import ExactMatmul, chunk_size, chunks, exact_matmul
+
+
+def ref(a, b):
+    return a.astype(np.int64) @ b.astype(np.int64)
+
+
+@pytest.mark.parametrize("k", [1, 7, 1024, 1025, 3000, 9 * 2048])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_worst_case_int8(k, sign):
+    # every product is +-128*128 = 2**14 with the same sign: the largest partial sums possible
+    a = np.full((3, k), -128, np.int64)
+    b = np.full((k, 5), -128 * sign, np.int64)
+    got = exact_matmul(a, b, 128, 128)
+    np.testing.assert_array_equal(got, ref(a, b))
+
+
+def test_float32_alone_is_not_exact_beyond_the_chunk():
+    # the reason for chunking: one float32 GEMM over K = 4096 worst-case values rounds
+    k = 4099
+    a = np.full((1, k), 127, np.float32)
+    a[0, ::3] = -128
+    b = np.full((k, 1), 127, np.float32)
+    b[1::2] = 1
+    exact = ref(a.astype(np.int64), b.astype(np.int64))
+    assert np.abs(exact).max() > 2**24
+    assert (exact_matmul(a, b, 128, 128) == exact).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_uint8_recentred(seed):
+    rng = np.random.default_rng(seed)
+    m, k, n = 17, int(rng.integers(1, 5000)), 33
+    a = rng.integers(-128, 128, size=(m, k))
+    b = rng.integers(-128, 128, size=(n, k))  # weights as stored [N, K]; used transposed
+    mm = ExactMatmul(b.astype(np.float32).T, 128, 128)
+    out = np.empty((m, n), np.int32)
+    tmp = np.empty((m, n), np.float32)
+    mm.bind(a.astype(np.float32), out, tmp)()
+    np.testing.assert_array_equal(out, ref(a, b.T))
+
+
+def test_chunking():
+    assert chunk_size(128, 128) == 1024
+    assert chunks(2048, 128, 128) == [(0, 1024), (1024, 2048)]
+    assert len(chunks(2049, 128, 128)) == 3
+    assert chunks(5, 0, 128) == [(0, 5)]
