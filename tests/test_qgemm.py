@@ -21,14 +21,13 @@ def test_worst_case_int8(k, sign):
 
 
 def test_float32_alone_is_not_exact_beyond_the_chunk():
-    # the reason for chunking: one float32 GEMM over K = 4096 worst-case values rounds
+    # the reason for chunking: the exact sum is odd and above 2**24, so no float32 holds it
     k = 4099
     a = np.full((1, k), 127, np.float32)
-    a[0, ::3] = -128
     b = np.full((k, 1), 127, np.float32)
-    b[1::2] = 1
     exact = ref(a.astype(np.int64), b.astype(np.int64))
-    assert np.abs(exact).max() > 2**24
+    assert exact[0, 0] > 2**24 and exact[0, 0] % 2 == 1
+    assert (a @ b).astype(np.int64)[0, 0] != exact[0, 0]
     assert (exact_matmul(a, b, 128, 128) == exact).all()
 
 
