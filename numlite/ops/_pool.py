@@ -1,4 +1,5 @@
-"""Base for 2-D pooling over NHWC float32 tensors (AVERAGE_POOL_2D, MAX_POOL_2D).
+"""Base for 2-D pooling over NHWC tensors (AVERAGE_POOL_2D, MAX_POOL_2D): float32, and int8 / uint8 /
+int16 (quantized or not) as LiteRT's reference kernels compute them.
 
 1. Geometry (prepare): output size and padding as TFLite computes them (``conv_padding`` with
    dilation 1; SAME puts the odd padding cell after).  A pooling window is the filter placed at
@@ -21,13 +22,24 @@
 4. Average: divide by the valid-cell count, a precomputed (1, OH, OW, 1) map (a scalar when all
    windows are full, as with VALID padding).  Then the fused activation in place.
 
-Limits: float32 only (quantized forms come later).  TFLite's float pooling clamps only for
-RELU, RELU_N1_TO_1 and RELU6 and silently ignores other fused activations; numlite does the same.
+5. Integer tensors (int8, uint8, int16): the pools work on the stored values; TFLite expects the
+   input and output to share scale and zero point and does not requantize (numlite neither).
+   Max runs the same passes in the input's own type.  Average sums in int32 (the passes'
+   ufuncs are forced to an int32 loop; nothing is copied first) into an int32 scratch, then
+   divides as TFLite's reference kernels do: ``(sum + n/2) / n`` for positive sums and
+   ``(sum - n/2) / n`` otherwise, C division truncating toward zero, i.e.
+   ``sign(sum) * ((|sum| + n // 2) // n)``.  The fused activation clamps to TFLite's
+   CalculateActivationRangeQuantized range of the output (``quantized_activation_range``).
+
+Limits: TFLite's float pooling clamps only for RELU, RELU_N1_TO_1 and RELU6 and silently
+ignores other fused activations; numlite does the same (integer pools likewise use the full
+range for them).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,6 +59,33 @@ from .base import (
 )
 
 INPUT = 0
+POOL_DTYPES = (np.float32, np.uint8, np.int8, np.int16)
+
+
+def quantized_activation_range(ctx: PrepareContext, act: int, dtype: Any, scale: float,
+                               zero_point: int) -> tuple[int, int]:
+    """TFLite's CalculateActivationRangeQuantized: the clamp of fused activation ``act`` in the
+    integer domain of an output with ``scale`` / ``zero_point`` (bounds ``zp + round(v / scale)``
+    in float32, rounded half away from zero, within the type's range).  Activations other than
+    RELU, RELU6 and RELU_N1_TO_1 give the type's full range."""
+    info = np.iinfo(dtype)
+    lo, hi = int(info.min), int(info.max)
+    bounds = {ACT_RELU: (0.0, None), ACT_RELU6: (0.0, 6.0), ACT_RELU_N1_TO_1: (-1.0, 1.0)}.get(act)
+    if bounds is None:
+        return lo, hi
+
+    def q(v: float) -> int:
+        with np.errstate(all="ignore"):
+            t = np.float32(v) / np.float32(scale)
+        if not np.isfinite(t) or abs(float(t)) >= 2.0**31:
+            ctx.fail(f"fused activation {ACTIVATION_NAMES[act]} cannot be quantized with output scale {scale}")
+        r = math.floor(abs(float(t)) + 0.5)  # std::round: half away from zero (exact in double)
+        return int(zero_point) + (r if t >= 0 else -r)
+
+    lo = max(lo, q(bounds[0]))
+    if bounds[1] is not None:
+        hi = min(hi, q(bounds[1]))
+    return lo, hi
 
 
 def _axis_taps(n_in: int, n_out: int, f: int, s: int, pad: int) -> tuple[int, list[tuple[int, int, int]], np.ndarray]:
@@ -78,13 +117,12 @@ class PoolKernel(Kernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1)
         x = ctx.input(INPUT)
-        if np.dtype(x.dtype) != np.float32:
-            ctx.fail(f"input {x.describe()} has type {np.dtype(x.dtype).name}; numlite supports float32 "
-                     "pooling only (quantized pooling is not implemented yet)")
+        ctx.expect_dtype(x, POOL_DTYPES)
         ctx.expect_rank(x, 4)
-        out_dt = np.dtype(ctx.outputs[0].dtype)
-        if out_dt != np.float32:
-            ctx.fail(f"output {ctx.outputs[0].describe()} must have the input's type float32")
+        dt = np.dtype(x.dtype)
+        out_spec = ctx.outputs[0]
+        if out_spec.dtype is not None and np.dtype(out_spec.dtype) != dt:
+            ctx.fail(f"output {out_spec.describe()} must have the input's type {dt.name}")
         o = self.options
         padding = int(o.get("padding") or 0)
         sh, sw = int(o.get("stride_h") or 0), int(o.get("stride_w") or 0)
@@ -98,12 +136,21 @@ class PoolKernel(Kernel):
         act = int(o.get("fused_activation_function") or 0)
         if act not in ACTIVATION_NAMES:
             ctx.fail(f"unknown fused activation {act}")
-        # TFLite's float pools clamp for these three only and ignore the others.
+        self.is_int = dt.kind in "iu"
+        self.dtype = dt
+        # TFLite's pools clamp for these three only and ignore the others.
         self.act = act if act in (ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6) else 0
+        if self.is_int:
+            oq = out_spec.quantization
+            self.qrange = quantized_activation_range(ctx, self.act, dt, oq.scale, oq.zero_point)
+            # the int32 loop of an integer average; max keeps the input's type
+            self.acc = np.dtype(np.int32) if self.average else dt
+        else:
+            self.acc = np.dtype(np.float32)
         n, h, w, c = x.shape
         oh, pt, _ = conv_padding(h, fh, sh, 1, padding)
         ow, pl, _ = conv_padding(w, fw, sw, 1, padding)
-        ctx.set_output(0, (n, oh, ow, c), np.float32)
+        ctx.set_output(0, (n, oh, ow, c), dt)
         self.empty = n * oh * ow * c == 0
         if self.empty:
             return
@@ -115,12 +162,19 @@ class PoolKernel(Kernel):
         self.strides = (sh, sw)
         # a window covering the whole input: one reduction over H and W
         self.global_pool = (oh == 1 and ow == 1 and len(self.taps_h) == h and len(self.taps_w) == w)
+        self.int_average = self.average and self.is_int
         if self.average:
             cnt = np.outer(cnt_h, cnt_w)
+            div_dt = np.int32 if self.is_int else np.float32
             if self.global_pool or (cnt == cnt.flat[0]).all():
-                self.divisor = np.float32(cnt.flat[0])
+                self.divisor = div_dt(cnt.flat[0])
             else:
-                self.divisor = cnt.astype(np.float32).reshape(1, oh, ow, 1)
+                self.divisor = cnt.astype(div_dt).reshape(1, oh, ow, 1)
+            if self.is_int:
+                self.half = self.divisor // 2
+                # the int32 window sums, and a temporary for the rounding division
+                self.sum_slot = ctx.scratch((n, oh, ow, c), np.int32)
+                self.tmp_slot = ctx.scratch((n, oh, ow, c), np.int32)
         if self.global_pool:
             return
         # A pass is trivial (a strided view) for filter 1 without padding.
@@ -135,7 +189,7 @@ class PoolKernel(Kernel):
         self.w_first = cost_w_first <= cost_h_first
         first_trivial = self.trivial_w if self.w_first else self.trivial_h
         self.mid_shape = (n, h, ow, c) if self.w_first else (n, oh, w, c)
-        self.mid_slot = None if first_trivial else ctx.scratch(self.mid_shape, np.float32)
+        self.mid_slot = None if first_trivial else ctx.scratch(self.mid_shape, self.acc)
 
     # -- bind -------------------------------------------------------------------------------
     def _pass(self, src: np.ndarray, dst: np.ndarray, axis: int) -> Step:
@@ -149,7 +203,7 @@ class PoolKernel(Kernel):
         def src_of(lo: int, hi: int, start: int) -> np.ndarray:
             return sl(src, slice(start, start + (hi - lo - 1) * s + 1, s))
 
-        f = self.reduce
+        f, acc = self.reduce, self.acc
         flo, fhi, fstart = taps[full]
         others = [t for k, t in enumerate(taps) if k != full]
         if not others:
@@ -165,11 +219,11 @@ class PoolKernel(Kernel):
         copyto = np.copyto
 
         def step() -> None:
-            f(first[0], first[1], out=first[2])
+            f(first[0], first[1], out=first[2], dtype=acc)
             for d, a in edges:
                 copyto(d, a)
             for d, a in pairs:
-                f(d, a, out=d)
+                f(d, a, out=d, dtype=acc)
 
         return step
 
@@ -177,19 +231,14 @@ class PoolKernel(Kernel):
         x, out = inputs[INPUT], outputs[0]
         if self.empty:
             return lambda: None
+        # where the window results (sums for an integer average) land
+        res = scratch[self.sum_slot] if self.int_average else out
         if self.global_pool:
             n, h, w, c = x.shape
-            x3, o2 = x.reshape(n, h * w, c), out.reshape(n, c)
-            f = self.reduce
-            if self.average:
-                div = self.divisor
-
-                def main() -> None:
-                    f.reduce(x3, axis=1, out=o2)
-                    np.divide(o2, div, out=o2)
-            else:
-                main = lambda: f.reduce(x3, axis=1, out=o2)
-            return chain(main, make_activation(self.act, out))
+            x3, r2 = x.reshape(n, h * w, c), res.reshape(n, c)
+            f, acc = self.reduce, self.acc
+            main = lambda: f.reduce(x3, axis=1, dtype=acc, out=r2)
+            return chain(main, self._finish(res, out, scratch))
         first_axis, second_axis = (2, 1) if self.w_first else (1, 2)
         sh, sw = self.strides
         if self.mid_slot is None:  # the first pass is a strided view of the input
@@ -203,11 +252,39 @@ class PoolKernel(Kernel):
             n_out = out.shape[second_axis]
             s = self.strides[second_axis - 1]
             src = mid[:, :(n_out - 1) * s + 1:s] if second_axis == 1 else mid[:, :, :(n_out - 1) * s + 1:s]
-            step_second = lambda: np.copyto(out, src)
+            step_second = lambda: np.copyto(res, src)
         else:
-            step_second = self._pass(mid, out, second_axis)
-        step_div = None
-        if self.average:
-            div = self.divisor
-            step_div = lambda: np.divide(out, div, out=out)
-        return chain(step_first, step_second, step_div, make_activation(self.act, out))
+            step_second = self._pass(mid, res, second_axis)
+        return chain(step_first, step_second, self._finish(res, out, scratch))
+
+    def _finish(self, res: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step | None:
+        """Average division (float, or TFLite's rounding integer division of ``res`` into ``out``)
+        and the fused activation."""
+        if not self.is_int:
+            step_div = None
+            if self.average:
+                div = self.divisor
+                step_div = lambda: np.divide(out, div, out=out)
+            act = make_activation(self.act, out)
+            return chain(step_div, act) if (step_div or act) else None
+        lo, hi = self.qrange
+        info = np.iinfo(self.dtype)
+        clamp = None
+        if (lo, hi) != (info.min, info.max):
+            tlo, thi = self.dtype.type(lo), self.dtype.type(hi)
+            clamp = lambda: np.clip(out, tlo, thi, out=out)
+        if not self.int_average:
+            return clamp
+        t, n, half = scratch[self.tmp_slot], self.divisor, self.half
+        absolute, add, fdiv, sign, mul, copyto = np.abs, np.add, np.floor_divide, np.sign, np.multiply, np.copyto
+
+        def rounding_divide() -> None:
+            # sign(s) * ((|s| + n // 2) // n): C's (s +- n/2) / n, truncating toward zero
+            absolute(res, out=t)
+            add(t, half, out=t)
+            fdiv(t, n, out=t)
+            sign(res, out=res)
+            mul(t, res, out=t)
+            copyto(out, t, casting="unsafe")
+
+        return chain(rounding_divide, clamp)
