@@ -2,8 +2,10 @@
 
 UnaryKernel (RELU, TANH, EXP, CAST, ...):
 
-1. One input, one output.  The input dtype must be one of the op's ``dtypes``; quantized
-   tensors are rejected (their kernels are separate work) with an error naming the op and node.
+1. One input, one output.  The input dtype must be one of the op's ``dtypes`` (float / plain
+   integer forms) or of its ``quantized`` dtypes (8- and 16-bit forms with quantization
+   parameters).  Quantized tensors of an op without a quantized form are rejected with an error
+   naming the op and node.
 2. The output has the input's shape and (unless ``output_dtype`` says otherwise) its dtype; a
    model whose output tensor declares another dtype is rejected, as LiteRT does.
 3. ``setup(ctx, x)`` checks options and requests scratch; ``compute(x, out, scratch)`` returns
@@ -11,6 +13,13 @@ UnaryKernel (RELU, TANH, EXP, CAST, ...):
 4. Ops whose float results legitimately reach inf / nan (LOG of 0, RSQRT of 0, EXP overflow)
    set ``ieee_specials`` so NumPy's floating-point warnings are silenced around the step: the
    values are IEEE results, exactly what LiteRT returns.
+5. Quantized form: an elementwise op on 8- or 16-bit values is a function of the input value
+   alone, so ``quant_table(ctx, x, out, values)`` evaluates TFLite's reference computation for
+   every representable input (``values``, int64, ordered by unsigned bit pattern) once at
+   prepare; the base clamps it to the output type and the step is a table lookup
+   (``_qnonlinear.lut_step``: ``np.take`` through a small ``intp`` chunk scratch).  Tables have
+   256 entries (int8 / uint8) or 65536 (int16, 128 KiB).  ``quant_compute`` may wrap the lookup
+   (RSQRT validates its input).
 """
 
 from __future__ import annotations
@@ -19,15 +28,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _qnonlinear as qn
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, no_fp_warnings, reject_quantized
 
 F32 = (np.float32,)
+Q8 = (np.int8, np.uint8)
+Q8_16 = (np.int8, np.uint8, np.int16)
 
 
 class UnaryKernel(Kernel):
     """Base of one-input elementwise ops; subclasses set ``ufunc`` or override ``compute``."""
 
     dtypes: ClassVar[tuple[Any, ...]] = F32
+    #: dtypes with a quantized (lookup table) form; the op then implements ``quant_table``
+    quantized: ClassVar[tuple[Any, ...]] = ()
     ieee_specials: ClassVar[bool] = False
 
     def output_dtype(self, ctx: PrepareContext, x: TensorSpec) -> Any:
@@ -42,17 +56,51 @@ class UnaryKernel(Kernel):
         f = self.ufunc  # type: ignore[attr-defined]
         return lambda: f(x, out=out)
 
+    def quant_table(self, ctx: PrepareContext, x: TensorSpec, out: TensorSpec, values: np.ndarray) -> np.ndarray:
+        """Hook of quantized ops: the int64 result for every input value in ``values``."""
+        raise NotImplementedError
+
+    def quant_compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        return qn.lut_step(self.table, x, out, scratch[self.idx_slot])
+
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1)
         if len(ctx.outputs) != 1:
             ctx.fail(f"expects 1 output, got {len(ctx.outputs)}")
         x = ctx.input(0)
-        ctx.expect_dtype(x, self.dtypes)
+        self.table = None
+        qtypes = [np.dtype(t) for t in self.quantized]
+        if np.dtype(x.dtype) in qtypes and x.quantization.is_quantized:
+            self.prepare_quantized(ctx, x)
+            return
+        ctx.expect_dtype(x, tuple(self.dtypes) + tuple(t for t in self.quantized if t not in self.dtypes))
+        if np.dtype(x.dtype) not in [np.dtype(t) for t in self.dtypes]:
+            names = ", ".join(np.dtype(t).name for t in self.dtypes)
+            ctx.fail(f"input {x.describe()} has no quantization parameters; supported: {names}, or quantized "
+                     + "/".join(t.name for t in qtypes))
         reject_quantized(ctx, [x, ctx.outputs[0]])
         dtype = self.output_dtype(ctx, x)
         ctx.set_output(0, x.shape, dtype)
         self.setup(ctx, x)
 
+    def prepare_quantized(self, ctx: PrepareContext, x: TensorSpec) -> None:
+        out = ctx.outputs[0]
+        expect_output_dtype(ctx, x.dtype)
+        if not out.quantization.is_quantized:
+            ctx.fail(f"input {x.describe()} is quantized but output {out.describe()} has no quantization "
+                     "parameters")
+        for s, role in ((x, "input"), (out, "output")):
+            if s.quantization.scales.size != 1:
+                ctx.fail(f"{role} {s.describe()} must be quantized per tensor (one scale), got "
+                         f"{s.quantization.scales.size}")
+        ctx.set_output(0, x.shape, x.dtype)
+        info = np.iinfo(x.dtype)
+        table = self.quant_table(ctx, x, out, qn.all_values(x.dtype))
+        self.table = np.clip(table, info.min, info.max).astype(x.dtype)
+        self.idx_slot = ctx.scratch((max(1, min(x.size, qn.CHUNK)),), np.intp)
+
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
+        if self.table is not None:
+            return self.quant_compute(inputs[0], outputs[0], scratch)
         step = self.compute(inputs[0], outputs[0], scratch)
         return no_fp_warnings(step) if self.ieee_specials else step

@@ -1,4 +1,4 @@
-"""RELU6: ``min(max(x, 0), 6)`` (float32)."""
+"""RELU6: ``min(max(x, 0), 6)``; float32, quantized uint8 / int8 / int16 (see ``relu``)."""
 
 from .registry import register
 from .relu import ClampKernel
