@@ -1,4 +1,5 @@
-"""Base for the reductions MEAN, SUM, REDUCE_MAX and REDUCE_PROD (float32, int32, int64).
+"""Base for the reductions MEAN, SUM, REDUCE_MAX and REDUCE_PROD (float32, int32, int64, and the
+8- and 16-bit integer forms, quantized or not, as each op allows them).
 
 1. Input 1 holds the axes: int32, a scalar or a 1-D list; it must be known at prepare time
    (a constant, or folded from constants and shapes) since it decides the output shape.
@@ -11,7 +12,10 @@
    division, REDUCE_MAX's NaN rule).  An empty input gives each op's identity, as TFLite:
    SUM 0, REDUCE_PROD 1, REDUCE_MAX -inf / the lowest integer, MEAN NaN (float) or 0 (integer).
 
-Limits: int8 / uint8 / int16 (quantized or not) come with the quantized kernels.
+4. int8 / uint8 / int16: each op's ``setup`` checks which forms TFLite allows (``QUANTIZED``
+   and ``RAW_SMALL_INT`` below) and builds its quantized step; the fixed-point helpers they share
+   (C's wrapping int32 arithmetic, TFLite's int64-input MultiplyByQuantizedMultiplier with its
+   int32 cast) live here.
 """
 
 from __future__ import annotations
@@ -24,11 +28,32 @@ from .base import Kernel, PrepareContext, Step
 
 INPUT, AXIS = 0, 1
 FLOAT_INT = (np.float32, np.int32, np.int64)
+SMALL_INT = (np.uint8, np.int8, np.int16)
+ALL_DTYPES = FLOAT_INT + SMALL_INT
+
+
+def wrap_int32(a: np.ndarray) -> None:
+    """In place on an int64 array: the value C's int32 arithmetic keeps (two's complement wrap)."""
+    np.add(a, 1 << 31, out=a)
+    np.bitwise_and(a, (1 << 32) - 1, out=a)
+    np.subtract(a, 1 << 31, out=a)
+
+
+def mbqm_int64_into(acc: np.ndarray, q: int, shift: int) -> None:
+    """In place on int64 ``acc``: TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) (the
+    multiplier rounded to 16 bits, one rounding shift by ``15 - shift``), then its cast to int32
+    (wraps).  ``|acc| < 2**47`` as TFLite assumes, so nothing overflows int64."""
+    reduced = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
+    total = 15 - shift
+    np.multiply(acc, reduced, out=acc)
+    np.add(acc, 1 << (total - 1), out=acc)
+    np.right_shift(acc, total, out=acc)
+    wrap_int32(acc)
 
 
 class ReduceKernel(Kernel):
     options_table = "ReducerOptions"
-    dtypes: ClassVar[tuple[Any, ...]] = FLOAT_INT
+    dtypes: ClassVar[tuple[Any, ...]] = ALL_DTYPES
     ufunc: ClassVar[np.ufunc]
 
     def prepare(self, ctx: PrepareContext) -> None:
@@ -37,8 +62,7 @@ class ReduceKernel(Kernel):
         dt = np.dtype(x.dtype)
         if dt not in [np.dtype(d) for d in self.dtypes]:
             names = ", ".join(np.dtype(d).name for d in self.dtypes)
-            ctx.fail(f"input {x.describe()} has type {dt.name}; numlite supports {names} here "
-                     "(8- and 16-bit integer and quantized forms are not implemented yet)")
+            ctx.fail(f"input {x.describe()} has type {dt.name}; supported: {names}")
         if np.dtype(ax.dtype) != np.int32:
             ctx.fail(f"axis {ax.describe()} must be int32")
         if ax.rank > 1:
@@ -68,7 +92,29 @@ class ReduceKernel(Kernel):
         self.in_empty = x.size == 0
         self.out_empty = int(np.prod(shape, dtype=np.int64)) == 0
         self.count = int(np.prod([x.shape[i] for i in self.axes], dtype=np.int64))
+        self.in_shape = x.shape
+        self.in_q, self.out_q = x.quantization, ctx.outputs[0].quantization
+        self.small_int = dt in [np.dtype(d) for d in SMALL_INT]
+        #: set by a setup whose quantized form rescales even when no axis is reduced
+        self.requantizes = False
         self.setup(ctx, shape)
+
+    def same_params(self, ctx: PrepareContext) -> None:
+        """TFLite's check that a raw integer reduction's input and output share scale and zero point."""
+        iq, oq = self.in_q, self.out_q
+        if np.float32(iq.scale) != np.float32(oq.scale) or iq.zero_point != oq.zero_point:
+            ctx.fail(f"input and output must share scale and zero point, got ({iq.scale}, {iq.zero_point}) "
+                     f"and ({oq.scale}, {oq.zero_point})")
+
+    def require_quantized(self, ctx: PrepareContext) -> None:
+        """MEAN / SUM on 8- and 16-bit integers always requantize (TFLite has no raw form)."""
+        x = ctx.input(INPUT)
+        for spec in (x, ctx.outputs[0]):
+            if not spec.quantization.is_quantized or spec.quantization.scale <= 0:
+                ctx.fail(f"{self.dtype.name} {spec.describe()} must be quantized (a positive scale)")
+        if self.dtype == np.int16 and (self.in_q.zero_point or self.out_q.zero_point):
+            ctx.fail(f"int16 input and output must have zero point 0, got {self.in_q.zero_point} and "
+                     f"{self.out_q.zero_point}")
 
     # -- hooks -----------------------------------------------------------------------------
     def setup(self, ctx: PrepareContext, out_shape: tuple[int, ...]) -> None:
@@ -90,7 +136,7 @@ class ReduceKernel(Kernel):
         if self.in_empty:
             v = self.empty_value()
             return lambda: out.fill(v)
-        if not self.axes:
+        if not self.axes and not self.requantizes:
             src = x.reshape(out.shape)
             return lambda: np.copyto(out, src)
         return self.compute(x, out, scratch)
