@@ -1,0 +1,224 @@
+"""Quantized forms of the broadcasting binary ops (ADD, SUB, MUL, SQUARED_DIFFERENCE), bit-exact
+with LiteRT's reference kernels.
+
+1. Each op states its integer arithmetic once, as a vectorised function ``raw(a, b)`` of the
+   stored input values (int64 arrays) giving the unclamped output value (output zero point
+   included), written with ``numlite.ops.quant`` exactly as TFLite's reference kernel computes it
+   element by element (``add.h``, ``sub.h``, ``mul.h``, ``squared_difference.cc``).
+2. 8-bit inputs (int8, uint8): the output depends only on the pair of stored bytes, so prepare
+   evaluates ``raw`` on all 65536 pairs once, clamps to the fused activation's quantized range
+   and keeps a 64 KiB table.  Invoke builds ``(byte(a) << 8) | byte(b)`` into an intp scratch
+   of the output's shape (broadcasting) and gathers from the table into the output view: exact
+   by construction, three passes, nothing allocated but NumPy's internal buffering.
+3. 16-bit inputs: ``raw`` runs at invoke on the broadcast inputs and the clamped result is
+   copied into the output view.  Per-input terms that depend on one value only (the rescaled
+   inputs of ADD / SUB) come from 65536-entry tables made at prepare.
+4. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized: the clamp
+   bounds are ``zero_point + round(f / scale)`` (float32 division, rounding half away from zero)
+   for 0, 6, -1, 1, intersected with the type's range.
+
+Limits: left shifts of products that overflow int32 saturate here where C++ would wrap (only
+reachable with multipliers above 2**14, which no converter produces).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import quant
+from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, PrepareContext, Step, TensorSpec
+
+Raw = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def type_range(dtype: Any) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def round_away(x: float) -> float:
+    """TfLiteRound / std::round on one value: half away from zero."""
+    return math.copysign(math.floor(abs(x) + 0.5), x)
+
+
+def quantize_scalar(ctx: PrepareContext, f: float, scale: float, zero_point: int) -> int:
+    """TFLite's ``Quantize`` helper of kernel_util: float32 ``f / scale``, rounded."""
+    t = float(np.float32(f) / np.float32(scale)) if scale != 0 else math.copysign(math.inf, f)
+    r = round_away(t) if math.isfinite(t) else t
+    if not -(2.0**31) <= r <= 2.0**31 - 1:
+        ctx.fail(f"activation bound {f} does not fit int32 at output scale {scale}")
+    return zero_point + int(r)
+
+
+def quantized_activation_range(ctx: PrepareContext, act: int, out: TensorSpec) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for output ``out`` (int8 / uint8 / int16)."""
+    qmin, qmax = type_range(out.dtype)
+    scale, zp = out.quantization.scale, out.quantization.zero_point
+    if act == ACT_RELU:
+        return max(qmin, quantize_scalar(ctx, 0.0, scale, zp)), qmax
+    if act == ACT_RELU6:
+        return max(qmin, quantize_scalar(ctx, 0.0, scale, zp)), min(qmax, quantize_scalar(ctx, 6.0, scale, zp))
+    if act == ACT_RELU_N1_TO_1:
+        return max(qmin, quantize_scalar(ctx, -1.0, scale, zp)), min(qmax, quantize_scalar(ctx, 1.0, scale, zp))
+    return qmin, qmax
+
+
+def multiplier_below_one(ctx: PrepareContext, m: float, what: str) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp: LiteRT aborts unless ``0 < m < 1``."""
+    if not 0.0 < m < 1.0:
+        ctx.fail(f"the {what} multiplier {m:.6g} must lie in (0, 1) (LiteRT's kernel aborts on these "
+                 "quantization parameters)")
+    q, s = quant.quantize_multiplier(m)
+    return int(q), int(s)
+
+
+def any_multiplier(m: float) -> tuple[int, int]:
+    q, s = quant.quantize_multiplier(m)
+    return int(q), int(s)
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """TFLite's CheckedLog2 (float32 arithmetic): (is a power of two within 1e-3, rounded log2)."""
+    with np.errstate(all="ignore"):
+        lg = np.float32(np.log(np.float32(x))) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
+    if not np.isfinite(lg):
+        return False, 0
+    r = np.float32(round_away(float(lg)))
+    return bool(abs(np.float32(lg - r)) < np.float32(1e-3)), int(r)
+
+
+def require_quantized(ctx: PrepareContext, specs: list[TensorSpec]) -> None:
+    for s in specs:
+        if not s.quantization.is_quantized:
+            ctx.fail(f"{s.describe()} has no quantization parameters; the {np.dtype(s.dtype).name} form of this "
+                     "op is quantized")
+        if s.quantization.scales.size != 1:
+            ctx.fail(f"{s.describe()} is quantized per channel; this op takes per-tensor quantization")
+
+
+def require_zero_points_in_range(ctx: PrepareContext, specs: list[TensorSpec], dtype: Any) -> None:
+    lo, hi = type_range(dtype)
+    for s in specs:
+        if not lo <= s.quantization.zero_point <= hi:
+            ctx.fail(f"{s.describe()} zero point {s.quantization.zero_point} is outside the "
+                     f"{np.dtype(dtype).name} range")
+
+
+def require_zero_points_zero(ctx: PrepareContext, specs: list[TensorSpec]) -> None:
+    for s in specs:
+        if s.quantization.zero_point != 0:
+            ctx.fail(f"{s.describe()} has zero point {s.quantization.zero_point}; int16 quantization is symmetric "
+                     "(zero point 0)")
+
+
+def rescale_input(v: np.ndarray, offset: int, left_shift: int, q: int, shift: int) -> np.ndarray:
+    """``MultiplyByQuantizedMultiplierSmallerThanOneExp((v + offset) << left_shift, q, shift)``."""
+    return quant.multiply_by_quantized_multiplier((v.astype(np.int64) + offset) << left_shift, q, shift).astype(
+        np.int64)
+
+
+def all_values(dtype: Any) -> np.ndarray:
+    """Every value of an 8/16-bit integer type, ordered by its unsigned bit pattern (table order)."""
+    bits = np.dtype(dtype).itemsize * 8
+    return np.arange(1 << bits, dtype=np.uint16 if bits == 16 else np.uint8).view(dtype)
+
+
+class QuantizedStep:
+    """What a quantized binary kernel prepared: ``raw``, the clamp range and the output dtype.
+
+    ``lut`` (8-bit inputs) is built here; ``bind`` returns the invoke step."""
+
+    def __init__(self, ctx: PrepareContext, a: TensorSpec, b: TensorSpec, raw: Raw, lo: int, hi: int,
+                 out_dtype: Any):
+        self.raw, self.lo, self.hi, self.out_dtype = raw, lo, hi, np.dtype(out_dtype)
+        self.in_dtype = np.dtype(a.dtype)
+        self.out_shape = ctx.outputs[0].shape
+        self.lut: np.ndarray | None = None
+        if self.in_dtype.itemsize == 1:
+            v = all_values(self.in_dtype).astype(np.int64)
+            table = raw(np.repeat(v, 256), np.tile(v, 256))
+            self.lut = np.clip(table, lo, hi).astype(self.out_dtype)
+            self.idx = ctx.scratch(self.out_shape, np.intp)
+
+    def bind(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        if self.lut is not None:
+            lut, idx = self.lut, scratch[self.idx]
+            ua, ub = a.view(np.uint8), b.view(np.uint8)
+
+            def step8() -> None:
+                np.left_shift(ua, 8, out=idx, dtype=np.intp)
+                np.bitwise_or(idx, ub, out=idx, dtype=np.intp)
+                np.take(lut, idx, out=out, mode="clip")
+
+            return step8
+        raw, lo, hi, shape = self.raw, self.lo, self.hi, self.out_shape
+
+        def step16() -> None:
+            r = raw(a, b)
+            np.clip(r, lo, hi, out=r)
+            np.copyto(out, np.broadcast_to(r, shape), casting="unsafe")
+
+        return step16
+
+
+def add_sub_raw(ctx: PrepareContext, a: TensorSpec, b: TensorSpec, out: TensorSpec, sign: int,
+                left_shift: int, greater_than_one_ok: bool) -> Raw:
+    """The general ADD / SUB path (TFLite add.cc / sub.cc prepare, reference AddElementwise)."""
+    s1, s2, so = (np.float32(t.quantization.scale) for t in (a, b, out))
+    twice_max = float(np.float32(2) * max(s1, s2))  # float arithmetic, then widened, as in C++
+    m1 = multiplier_below_one(ctx, float(s1) / twice_max, "input 1")
+    m2 = multiplier_below_one(ctx, float(s2) / twice_max, "input 2")
+    real_out = twice_max / float(np.float32(1 << left_shift) * so)
+    above_one = greater_than_one_ok and real_out > 1
+    mo = any_multiplier(real_out) if above_one else multiplier_below_one(ctx, real_out, "output")
+    o1, o2, oo = -a.quantization.zero_point, -b.quantization.zero_point, out.quantization.zero_point
+    bits = np.dtype(a.dtype).itemsize * 8
+    # the rescaled input depends on one stored value only: tabulate it (65536 entries at most)
+    v = all_values(a.dtype)
+    t1 = rescale_input(v, o1, left_shift, *m1)
+    t2 = rescale_input(v, o2, left_shift, *m2)
+    ut = np.uint8 if bits == 8 else np.uint16
+
+    def raw(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        xa = t1[np.asarray(x).astype(a.dtype).view(ut)]
+        ya = t2[np.asarray(y).astype(a.dtype).view(ut)]
+        acc = xa + ya if sign > 0 else xa - ya
+        if above_one:
+            return _smaller_than_one_with_left_shift(acc, *mo) + oo
+        return quant.multiply_by_quantized_multiplier(acc, *mo).astype(np.int64) + oo
+
+    return raw
+
+
+def _smaller_than_one_with_left_shift(x: np.ndarray, q: int, shift: int) -> np.ndarray:
+    """What LiteRT's reference SUB computes when its output multiplier exceeds 1 (measured).
+
+    SUB encodes such a multiplier with a positive shift but still applies it through
+    MultiplyByQuantizedMultiplierSmallerThanOneExp, i.e. RoundingDivideByPOT with exponent
+    ``-shift``.  On x86-64 the int32 shift count is taken mod 32 and the 64-bit mask mod 64, so
+    the mask is all ones and the result is ``(h >> (32 - shift)) + (h >= 0)`` with ``h`` the
+    rounding doubling high product: not a rescaling at all, but what the oracle does."""
+    h = quant.saturating_rounding_doubling_high_mul(x, q)
+    return (h >> (32 - shift)) + (h >= 0)
+
+
+def add_sub_pot_raw(ctx: PrepareContext, a: TensorSpec, b: TensorSpec, out: TensorSpec, sign: int) -> Raw | None:
+    """The int16 power-of-two-scale path (LSTM-style), or None when a scale is not a power of two."""
+    pots = [checked_log2(t.quantization.scale) for t in (a, b, out)]
+    if not all(ok for ok, _ in pots):
+        return None
+    sh1, sh2 = pots[0][1] - pots[2][1], pots[1][1] - pots[2][1]
+    if not (sh1 == 0 or sh2 == 0) or sh1 > 0 or sh2 > 0:
+        ctx.fail(f"power-of-two int16 scales need one input at the output's scale and the other at a smaller one "
+                 f"(input shifts {sh1}, {sh2})")
+
+    def raw(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        xa = quant.rounding_divide_by_pot(np.asarray(x, np.int64), -sh1)
+        ya = quant.rounding_divide_by_pot(np.asarray(y, np.int64), -sh2)
+        return xa + ya if sign > 0 else xa - ya
+
+    return raw
