@@ -1,7 +1,15 @@
 """numlite against LiteRT on the reference models: latency, load-to-first-result, peak RSS, arena.
 
-    python benchmarks/bench.py [--models mobilenet_v1 mobilenet_v2 inception_v3] [--runs 20]
-                               [--threads 1 2] [--load-repeats 3] [--json out.json]
+    python benchmarks/bench.py [--models mobilenet_v1 mobilenet_v2 inception_v3 mobilenet_v1_int8 ...]
+                               [--runs 20] [--threads 1 2] [--load-repeats 3] [--json out.json]
+
+Models: by default the float32 MobileNet v1, MobileNet v2 and Inception v3 and their int8 twins
+(``*_int8``: int8 I/O, calibrated and quantized by ``numlite.quantize``, built once at the start
+of each model's row); any name of ``numlite.models.MODELS`` may be given, e.g. ``*_int8_uint8io``.
+The input is ``numlite.models.sample_input``: the seeded synthetic image, quantized with the
+input's scale and zero point for int8/uint8 inputs.  For an int8/uint8 output the "max abs diff"
+column is in output steps (LiteRT's XNNPACK path requantizes its own way and may differ from
+numlite, which follows the reference kernels, by a step or a few).
 
 Method (for each model, built by ``numlite.models.build`` and written to a temporary file):
 
@@ -100,6 +108,8 @@ def _median(xs: list[float]) -> float | None:
 
 BLOCK = 5
 QUIET_GAP_S = 0.2
+DEFAULT_MODELS = ["mobilenet_v1", "mobilenet_v2", "inception_v3",
+                  "mobilenet_v1_int8", "mobilenet_v2_int8", "inception_v3_int8"]
 
 
 def _make(cls: Any, path: str, threads: int, x: np.ndarray) -> tuple[Any, int, int]:
@@ -204,7 +214,7 @@ def _ms(seconds: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["mobilenet_v1", "mobilenet_v2", "inception_v3"])
+    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -231,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             path = os.path.join(tmp, f"{name}.tflite")
             with open(path, "wb") as f:
                 f.write(data)
-            x = models.synthetic_image(models.input_shape(name), seed=0)
+            x = models.sample_input(name, seed=0)
             npy = os.path.join(tmp, f"{name}_input.npy")
             np.save(npy, x)
             for t in args.threads:
