@@ -1,0 +1,169 @@
+"""Shared pieces of the quantized FULLY_CONNECTED and BATCH_MATMUL kernels.
+
+1. ``round_half_away_(y, tmp)``: C's ``round`` (half away from zero) in place on a float32 or
+   float64 array, as ``trunc(y + copysign(h, y))`` with ``h`` the largest float below 0.5: exact
+   for every finite value (``y + h`` rounds up to the next integer exactly when ``|frac(y)| >=
+   0.5``; with 0.5 itself, ``0.49999999999999994`` would wrongly round up).
+2. ``DoubleRequant``: the requantization of LiteRT's reference FULLY_CONNECTED kernels (measured
+   on the ai_edge_litert 2.3.0 wheel: every int8 / uint8 / int16 form): ``round(double(acc) *
+   (double(s_in) * double(s_w[c]) / double(s_out)))`` in float64, then the output zero point and
+   the activation clamp.  The fixed-point ``MultiplyByQuantizedMultiplier`` is what the
+   optimized kernels (and BATCH_MATMUL) use; it differs by one step on about 1 output in 500.
+3. ``RowQuantizer``: the on-the-fly input quantization of hybrid kernels (TFLite's
+   ``BatchQuantizeFloats``): each row of ``K`` floats becomes int8 values (kept as integer-valued
+   float32, ready for BLAS) plus a float32 scaling factor and, when asymmetric, an int32 offset.
+   Symmetric: ``range = max(|min|, |max|)``, ``sf = range / 127``, ``q = round(x * (127 /
+   range))`` clamped to +-127 (float32).  Asymmetric: the min / max (widened to include 0) give a
+   double scale ``(rmax - rmin) / 255`` and a zero point nudged into [-128, 127] from the side
+   with the smaller error; ``q = round(zp + x * (1 / float(scale)))`` clamped to [-128, 127].
+   An all-zero row gives ``q = 0``, ``sf = 1``, offset 0.
+4. ``exact_bmm``: an exact batched integer product on float32 BLAS (``np.matmul`` over the
+   broadcast batch dimensions) with the reduction split as ``_qgemm.chunks`` does, summed into
+   an int64 array; ``ExactMatmul`` covers the 2-D case and is used by FULLY_CONNECTED.
+5. ``requant_int64_into``: the int64-accumulator ``MultiplyByQuantizedMultiplier`` of the 16-bit
+   kernels (multiplier rounded to 16 bits, one rounding shift), in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._qgemm import chunks
+
+HALF_BELOW = {np.dtype(np.float32): np.nextafter(np.float32(0.5), np.float32(0)),
+              np.dtype(np.float64): np.nextafter(0.5, 0.0)}
+
+
+def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
+    """In place: ``y = round(y)`` rounding halves away from zero (C ``round`` / ``roundf``)."""
+    np.copysign(HALF_BELOW[y.dtype], y, out=tmp)
+    np.add(y, tmp, out=y)
+    np.trunc(y, out=y)
+
+
+def round_half_away(y: np.ndarray) -> np.ndarray:
+    """Allocating form of ``round_half_away_``."""
+    y = np.array(y, copy=True)
+    round_half_away_(y, np.empty_like(y))
+    return y
+
+
+class DoubleRequant:
+    """``out = clamp(round(acc * eff) + zo, lo, hi)`` from a float64 accumulator (see the module
+    docstring, step 2).  ``eff`` is a scalar or per-output-channel (last axis) float64 array."""
+
+    def __init__(self, eff: np.ndarray | float, zo: int, lo: int, hi: int):
+        self.eff = np.asarray(eff, np.float64)
+        self.zo, self.lo, self.hi = float(zo), float(lo), float(hi)
+
+    def bind(self, acc: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
+        eff, zo, lo, hi = self.eff, self.zo, self.lo, self.hi
+        mul, add, clip, cp = np.multiply, np.add, np.clip, np.copyto
+
+        def step() -> None:
+            mul(acc, eff, out=acc)
+            round_half_away_(acc, tmp)
+            if zo:
+                add(acc, zo, out=acc)
+            clip(acc, lo, hi, out=acc)
+            cp(out, acc, casting="unsafe")
+
+        return step
+
+
+class RowQuantizer:
+    """TFLite's ``BatchQuantizeFloats`` over the rows of a float32 ``[R, K]`` array (module
+    docstring, step 3).  ``bind(x, q, sf, off, tmp)``: ``q`` float32 ``[R, K]`` receives the
+    int8 values, ``sf`` float32 ``[R]`` the scaling factors, ``off`` int32 ``[R]`` the offsets
+    (zeros when symmetric); ``tmp`` is float32 scratch shaped like ``q``."""
+
+    def __init__(self, asymmetric: bool):
+        self.asymmetric = asymmetric
+
+    def bind(self, x: np.ndarray, q: np.ndarray, sf: np.ndarray, off: np.ndarray,
+             tmp: np.ndarray) -> Callable[[], None]:
+        r = x.shape[0]
+        mx = np.empty(r, np.float32)
+        mn = np.empty(r, np.float32)
+        inv = np.empty((r, 1), np.float32)
+        f127 = np.float32(127.0)
+        if not self.asymmetric:
+            off[...] = 0
+
+            def sym() -> None:
+                np.max(x, axis=1, out=mx)
+                np.min(x, axis=1, out=mn)
+                np.abs(mx, out=mx)
+                np.abs(mn, out=mn)
+                np.maximum(mx, mn, out=mx)  # range
+                zero = mx == 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.divide(mx, f127, out=sf)
+                    np.divide(f127, mx, out=inv[:, 0])
+                if zero.any():
+                    sf[zero] = 1.0
+                    inv[zero, 0] = 0.0
+                np.multiply(x, inv, out=q)
+                round_half_away_(q, tmp)
+                np.clip(q, -127.0, 127.0, out=q)
+
+            return sym
+
+        offf = np.empty((r, 1), np.float32)
+
+        def asym() -> None:
+            np.max(x, axis=1, out=mx)
+            np.min(x, axis=1, out=mn)
+            rmin = np.minimum(mn, np.float32(0)).astype(np.float64)
+            rmax = np.maximum(mx, np.float32(0)).astype(np.float64)
+            zero = rmin == rmax
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = (rmax - rmin) / 255.0
+                lo_s, hi_s = rmin / scale, rmax / scale
+                zp_min, zp_max = -128.0 - lo_s, 127.0 - hi_s
+                err_min, err_max = 128.0 + np.abs(lo_s), 127.0 + np.abs(hi_s)
+                zpd = np.where(err_min < err_max, zp_min, zp_max)
+                nudged = np.where(zpd <= -128.0, -128.0, np.where(zpd >= 127.0, 127.0, round_half_away(zpd)))
+                nudged[zero] = 0.0
+                scale[zero] = 1.0
+                sf[...] = scale
+                np.divide(np.float32(1.0), sf, out=inv[:, 0])
+            off[...] = nudged
+            offf[:, 0] = nudged
+            np.multiply(x, inv, out=q)
+            np.add(q, offf, out=q)
+            round_half_away_(q, tmp)
+            np.clip(q, -128.0, 127.0, out=q)
+
+        return asym
+
+
+def exact_bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray, tmp: np.ndarray, bound_a: int,
+              bound_b: int) -> Callable[[], None]:
+    """Step computing ``out (int64 or float64) = a @ b`` exactly for integer-valued float32
+    ``a [..., M, K]`` and ``b [..., K, N]`` (batch dimensions broadcast); ``tmp`` is float32
+    shaped like ``out``."""
+    parts = chunks(a.shape[-1], bound_a, bound_b)
+    pieces = [(a[..., k0:k1], b[..., k0:k1, :]) for k0, k1 in parts]
+    (a0, b0), rest = pieces[0], pieces[1:]
+    mm, cp, add = np.matmul, np.copyto, np.add
+
+    def step() -> None:
+        mm(a0, b0, out=tmp)
+        cp(out, tmp, casting="unsafe")
+        for ai, bi in rest:
+            mm(ai, bi, out=tmp)
+            add(out, tmp, out=out, casting="unsafe")
+
+    return step
+
+
+def requant_int64_into(acc: np.ndarray, q: int, shift: int) -> None:
+    """In place on int64 ``acc``: TFLite's ``MultiplyByQuantizedMultiplier(int64_t x, ...)``."""
+    reduced = (int(q) + (1 << 15)) >> 16 if int(q) < 0x7FFF0000 else 0x7FFF
+    total = 15 - int(shift)
+    np.multiply(acc, reduced, out=acc)
+    np.add(acc, 1 << (total - 1), out=acc)
+    np.right_shift(acc, total, out=acc)
