@@ -5,11 +5,12 @@
 3. float32: the fused activation runs in place on the output afterwards.  (LiteRT 2.3.0's
    own kernel rejects any fused activation here and its XNNPACK path ignores it; numlite
    applies it as the schema defines.)
-4. Quantized inputs are copied byte for byte.  int8/int16 inputs must share the output's
-   scale and zero point (as in TFLite).  uint8 inputs whose parameters differ from the
-   output's are requantized as TFLite's reference kernel does: in float32,
-   ``round(q * s + b) + zp_out`` with ``s = in_scale / out_scale``, ``b = -zp_in * s``,
-   rounded half away from zero and clamped to [0, 255].
+4. Integer inputs are copied byte for byte, with TFLite's checks: int8 inputs must share the
+   output's scale and zero point exactly (quantized or not); int16 inputs and output must have
+   zero point 0 (their scales may differ: nothing is rescaled).  uint8 inputs whose (scale, zero
+   point) differ from the output's are requantized as TFLite's kernels do: in float32,
+   ``round(q * s + b) + zp_out`` with ``s = in_scale * (1 / out_scale)``, ``b = -zp_in * s``,
+   rounded half away from zero (exactly, as std::round) and clamped to [0, 255].
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Concatenation(Kernel):
                 ctx.fail(f"fused activation on {dt.name} inputs is not supported")
             check_activation(ctx, self.act, (0, 1, 2, 3, 4, 5))
         oq = ctx.outputs[0].quantization
+        if dt == np.int16 and (oq.zero_point or any(x.quantization.zero_point for x in xs)):
+            ctx.fail("int16 inputs and output must have zero point 0, got "
+                     f"{[x.quantization.zero_point for x in xs]} and {oq.zero_point}")
         self.slabs, self.rescale = [], {}
         start = 0
         for k, s in enumerate(xs):
@@ -54,14 +58,18 @@ class Concatenation(Kernel):
             self.slabs.append((slice(None),) * axis + (slice(start, start + n),))
             start += n
             q = s.quantization
-            if dt.kind in "iu" and dt.itemsize <= 2 and q.is_quantized and oq.is_quantized and (
-                    q.scale != oq.scale or q.zero_point != oq.zero_point):
-                if dt != np.uint8:
-                    ctx.fail(f"{dt.name} input {s.describe()} must have the output's scale and zero point "
-                             f"({oq.scale}, {oq.zero_point}), got ({q.scale}, {q.zero_point})")
-                sc = np.float32(np.float32(q.scale) * (np.float32(1) / np.float32(oq.scale)))
-                self.rescale[k] = (sc, np.float32(-q.zero_point * sc), np.float32(oq.zero_point),
-                                   ctx.scratch(s.shape, np.float32))
+            if dt not in (np.uint8, np.int8) or (np.float32(q.scale) == np.float32(oq.scale)
+                                                 and q.zero_point == oq.zero_point):
+                continue
+            if dt == np.int8:
+                ctx.fail(f"int8 input {s.describe()} must have the output's scale and zero point "
+                         f"({oq.scale}, {oq.zero_point}), got ({q.scale}, {q.zero_point})")
+            if oq.scale <= 0:
+                ctx.fail(f"uint8 output {ctx.outputs[0].describe()} must be quantized to rescale the "
+                         f"quantized input {s.describe()}")
+            sc = np.float32(np.float32(q.scale) * (np.float32(1) / np.float32(oq.scale)))
+            self.rescale[k] = (sc, np.float32(np.float32(-q.zero_point) * sc), oq.zero_point,
+                               ctx.scratch(s.shape, np.float32), ctx.scratch(s.shape, np.float32))
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         out = outputs[0]
@@ -71,25 +79,28 @@ class Concatenation(Kernel):
             if not dst.size:
                 continue
             if k in self.rescale:
-                sc, bias, zp, j = self.rescale[k]
-                steps.append(_requant_step(src, dst, scratch[j], sc, bias, zp))
+                sc, bias, zp, i, j = self.rescale[k]
+                steps.append(_requant_step(src, dst, scratch[i], scratch[j], sc, bias, zp))
             else:
                 steps.append(lambda d=dst, s=src: np.copyto(d, s))
         return chain(*steps, make_activation(self.act, out))
 
 
-def _requant_step(src: np.ndarray, dst: np.ndarray, f: np.ndarray, sc: np.float32, bias: np.float32,
-                  zp: np.float32) -> Step:
+def _requant_step(src: np.ndarray, dst: np.ndarray, f: np.ndarray, g: np.ndarray, sc: np.float32,
+                  bias: np.float32, zp: int) -> Step:
+    lo, hi = np.float32(-zp), np.float32(255 - zp)
+
     def step() -> None:
         np.multiply(src, sc, out=f)
         np.add(f, bias, out=f)
-        sign = f < 0  # round half away from zero, like std::round
-        np.abs(f, out=f)
-        np.add(f, 0.5, out=f)
-        np.floor(f, out=f)
-        np.negative(f, out=f, where=sign)
-        np.add(f, zp, out=f)
-        np.clip(f, 0, 255, out=f)
-        np.copyto(dst, f, casting="unsafe")
+        # std::round exactly: trunc, plus the sign where the dropped fraction is >= 1/2
+        np.trunc(f, out=g)
+        np.subtract(f, g, out=f)
+        np.multiply(f, 2, out=f)
+        np.trunc(f, out=f)
+        np.add(g, f, out=g)
+        np.clip(g, lo, hi, out=g)  # clamp of round(.) + zp to [0, 255], before adding zp
+        np.add(g, np.float32(zp), out=g)
+        np.copyto(dst, g, casting="unsafe")
 
     return step

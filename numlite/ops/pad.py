@@ -3,6 +3,10 @@
 1. ``paddings`` (input 1, int32/int64, shape [rank, 2], non-negative) must be known at prepare.
 2. The step fills the output with the pad value and copies the input into the interior
    (a basic-slice view computed at prepare).
+3. Quantized tensors, as TFLite: the interior is copied unchanged (no requantization between
+   input and output parameters); the pad value is the output's zero point (uint8 always, with
+   0 when unquantized; int8 / int16 when quantized).  PADV2's ``constant_values`` is used as
+   stored, and in those quantized forms must share the output's scale and zero point.
 """
 
 from __future__ import annotations
@@ -46,7 +50,19 @@ class PadBase(Kernel):
                 ctx.fail(f"constant_values {v.describe()} must hold one value")
             self.value_input = True
         oq = ctx.outputs[0].quantization
-        self.pad_value = oq.zero_point if np.dtype(x.dtype).kind in "iu" and oq.is_quantized else 0
+        dt = np.dtype(x.dtype)
+        # TFLite's quantized pad: uint8 always, int8 / int16 when the input is quantized
+        quantized_form = dt == np.uint8 or (dt in (np.int8, np.int16) and x.quantization.is_quantized)
+        self.pad_value = oq.zero_point if quantized_form else 0
+        if quantized_form:
+            info = np.iinfo(dt)
+            if not info.min <= self.pad_value <= info.max:
+                ctx.fail(f"output zero point {self.pad_value} is outside the range of {dt.name}")
+            if v is not None:
+                vq = v.quantization
+                if np.float32(vq.scale) != np.float32(oq.scale) or vq.zero_point != oq.zero_point:
+                    ctx.fail(f"constant_values {v.describe()} must have the output's scale and zero point "
+                             f"({oq.scale}, {oq.zero_point}), got ({vq.scale}, {vq.zero_point})")
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         out = outputs[0]
