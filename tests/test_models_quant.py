@@ -24,6 +24,7 @@ from util import assert_matches_litert, run_litert, run_numlite
 
 import numlite
 from numlite import models
+from numlite.quantize import quantize_model
 
 TINY = ["mobilenet_v1_tiny", "mobilenet_v2_tiny", "mobilenet_v2_fc_tiny", "inception_v3_tiny"]
 FULL = ["mobilenet_v1", "mobilenet_v2", "inception_v3"]
@@ -128,6 +129,22 @@ def test_tiny_full_range_inputs():
         assert_matches_litert(data, [x], ref=True)
     except AssertionError as e:
         raise AssertionError(f"{_first_divergence(data, [x])}\n{e}") from None
+
+
+def test_mean_head_bit_exact():
+    """CONV_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX (the Keras head; MEAN is in no reference model)."""
+    from test_quantizer import mean_head_calibration, mean_head_model
+
+    data = quantize_model(mean_head_model(), mean_head_calibration(), io_dtype=np.uint8)
+    sg = numlite.load_model(model_content=data).subgraphs[0]
+    q = sg.tensors[sg.inputs[0]].quantization
+    for seed in (0, 1, 2):
+        x = models.synthetic_image((1, 12, 12, 3), seed)
+        xq = np.clip(np.round(x / q.scale) + q.zero_point, 0, 255).astype(np.uint8)
+        try:
+            assert_matches_litert(data, [xq], ref=True)
+        except AssertionError as e:
+            raise AssertionError(f"{_first_divergence(data, [xq])}\n{e}") from None
 
 
 def test_tiny_litert_default_path_note():

@@ -352,3 +352,51 @@ def test_errors():
         quantize_model(mb.build(), [[np.zeros((1, 4), np.float32), np.ones((3, 4), np.float32)]])
     with pytest.raises(QuantizationError, match="non-finite"):
         quantize_model(f, [[np.full((1, 16), np.nan, np.float32)]])
+
+
+def mean_head_model(seed: int = 0) -> bytes:
+    """x[1, 12, 12, 3] -> CONV_2D 3x3 (8, RELU) -> MEAN over H, W -> FULLY_CONNECTED (10) -> SOFTMAX:
+    the Keras global-average-pooling head (MEAN is not in the reference models)."""
+    rng = np.random.default_rng(seed)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 12, 12, 3), np.float32)
+    w = mb.const("w", rng.normal(0, 0.4, (8, 3, 3, 3)).astype(np.float32))
+    b = mb.const("b", rng.normal(0, 0.1, 8).astype(np.float32))
+    h = mb.tensor("h", (1, 12, 12, 8), np.float32)
+    mb.op("CONV_2D", [x, w, b], [h], padding="SAME", stride_w=1, stride_h=1, fused_activation_function="RELU")
+    axes = mb.const("axes", np.array([1, 2], np.int32))
+    m = mb.tensor("m", (1, 8), np.float32)
+    mb.op("MEAN", [h, axes], [m], keep_dims=False)
+    fw = mb.const("fw", rng.normal(0, 1.0, (10, 8)).astype(np.float32))
+    fb = mb.const("fb", rng.normal(0, 0.1, 10).astype(np.float32))
+    logits = mb.tensor("logits", (1, 10), np.float32)
+    mb.op("FULLY_CONNECTED", [m, fw, fb], [logits], fused_activation_function="NONE")
+    p = mb.tensor("p", (1, 10), np.float32)
+    mb.op("SOFTMAX", [logits], [p], beta=1.0)
+    mb.output(p)
+    return mb.build()
+
+
+def mean_head_calibration(n: int = 32, seed: int = 11) -> list[list[np.ndarray]]:
+    return [[models.synthetic_image((1, 12, 12, 3), seed + k)] for k in range(n)]
+
+
+def test_mean_head():
+    f = mean_head_model()
+    q = quantize_model(f, mean_head_calibration())
+    sg = _graph(q).subgraphs[0]
+    assert [(o.op_name, o.version) for o in sg.operators] == [("CONV_2D", 3), ("MEAN", 2), ("FULLY_CONNECTED", 4),
+                                                             ("SOFTMAX", 2)]
+    mean = sg.operators[1]
+    assert sg.tensors[mean.inputs[1]].dtype is np.int32  # the axes stay int32
+    assert sg.tensors[mean.outputs[0]].dtype is np.int8
+    ranges = calibrate(f, mean_head_calibration())
+    fsg = _graph(f).subgraphs[0]
+    qm = sg.tensors[mean.outputs[0]].quantization
+    assert (qm.scale, qm.zero_point) == activation_params(*ranges[fsg.operators[1].outputs[0]])  # its own range
+    for (x,) in mean_head_calibration()[:4]:  # inside the calibrated ranges: no clipping, rounding only
+        qi = sg.tensors[sg.inputs[0]].quantization
+        xq = np.clip(np.round(x / qi.scale) + qi.zero_point, -128, 127).astype(np.int8)
+        (pf,) = run_litert(f, [x])
+        (pq,) = run_litert(q, [xq], ref=True)
+        np.testing.assert_allclose(_to_float_probs(pq), pf, atol=0.03)
