@@ -147,6 +147,30 @@ def test_mean_head_bit_exact():
             raise AssertionError(f"{_first_divergence(data, [xq])}\n{e}") from None
 
 
+@pytest.mark.parametrize("io", [np.int8, np.uint8, np.float32])
+@pytest.mark.parametrize("acts, concat", [(["LOGISTIC"], False), (["TANH"], False), (["SOFTMAX"], False),
+                                          (["LOGISTIC", "TANH"], True)])
+def test_small_graphs_bit_exact(acts, concat, io):
+    """FULLY_CONNECTED -> LOGISTIC / TANH / SOFTMAX (fixed output parameters), and a
+    CONCATENATION of two pinned outputs (a requantizing QUANTIZE int8 -> int8 before it)."""
+    from test_quantizer import _fc_model, _vec_calib
+
+    data = quantize_model(_fc_model(acts, concat), _vec_calib(), io_dtype=io)
+    sg = numlite.load_model(model_content=data).subgraphs[0]
+    t = sg.tensors[sg.inputs[0]]
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x = rng.uniform(-1.5, 1.5, (1, 16)).astype(np.float32)  # partly outside the calibrated range
+        if t.dtype is not np.float32:
+            q = t.quantization
+            x = np.clip(np.round(x / q.scale) + q.zero_point, *(np.iinfo(t.dtype).min, np.iinfo(t.dtype).max))
+            x = x.astype(t.dtype)
+        try:
+            assert_matches_litert(data, [x], rtol=0, atol=0, ref=True)
+        except AssertionError as e:
+            raise AssertionError(f"{_first_divergence(data, [x])}\n{e}") from None
+
+
 def test_tiny_litert_default_path_note():
     """LiteRT's default path (XNNPACK) requantizes its own way: noted, not asserted (beyond a
     loose bound); numlite follows the reference kernels."""
