@@ -10,13 +10,16 @@
    the activation clamp.  The fixed-point ``MultiplyByQuantizedMultiplier`` is what the
    optimized kernels (and BATCH_MATMUL) use; it differs by one step on about 1 output in 500.
 3. ``RowQuantizer``: the on-the-fly input quantization of hybrid kernels (TFLite's
-   ``BatchQuantizeFloats``): each row of ``K`` floats becomes int8 values (kept as integer-valued
-   float32, ready for BLAS) plus a float32 scaling factor and, when asymmetric, an int32 offset.
-   Symmetric: ``range = max(|min|, |max|)``, ``sf = range / 127``, ``q = round(x * (127 /
-   range))`` clamped to +-127 (float32).  Asymmetric: the min / max (widened to include 0) give a
-   double scale ``(rmax - rmin) / 255`` and a zero point nudged into [-128, 127] from the side
-   with the smaller error; ``q = round(zp + x * (1 / float(scale)))`` clamped to [-128, 127].
-   An all-zero row gives ``q = 0``, ``sf = 1``, offset 0.
+   ``BatchQuantizeFloats``, which LiteRT's x86 wheel runs as the NEON code through NEON_2_SSE):
+   each row of ``K`` floats becomes int8 values (kept as integer-valued float32, ready for BLAS)
+   plus a float32 scaling factor and, when asymmetric, an int32 offset.  Symmetric: ``range =
+   max(|min|, |max|)``, ``sf = range / 127``, ``q = rnd(x * (127 / range))`` clamped to +-127
+   (float32).  Asymmetric: min / max capped at 0, ``scale = double(float(rmax - rmin)) / 255``,
+   a zero point nudged into [-128, 127] from the side with the smaller error, ``inv =
+   float(1.0 / double(sf))``, ``q = zp + rnd(x * inv)`` clamped to [-128, 127].  ``rnd`` is
+   ``neon_round``: ``trunc(v +- 0.5)`` in float32 over the first ``8 * (K // 8)`` columns (the
+   vector loop), C's ``round`` over the rest.  An all-zero row gives ``q = 0``, ``sf = 1``,
+   offset 0.
 4. ``exact_bmm``: an exact batched integer product on float32 BLAS (``np.matmul`` over the
    broadcast batch dimensions) with the reduction split as ``_qgemm.chunks`` does, summed into
    an int64 array; ``ExactMatmul`` covers the 2-D case and is used by FULLY_CONNECTED.
@@ -41,6 +44,25 @@ def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
     np.copysign(HALF_BELOW[y.dtype], y, out=tmp)
     np.add(y, tmp, out=y)
     np.trunc(y, out=y)
+
+
+def neon_round(q: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
+    """Step rounding ``q [R, K]`` (float32) in place as TFLite's x86 build of the NEON quantizers
+    does: the first ``8 * (K // 8)`` columns as ``trunc(q + (q < 0 ? -0.5 : 0.5))`` in float32
+    (NEON_2_SSE's ``RoundToNearest``), the rest with C's ``round``."""
+    p = 8 * (q.shape[-1] // 8)
+    qv, tv, qt, tt = q[:, :p], tmp[:, :p], q[:, p:], tmp[:, p:]
+    half = np.float32(0.5)
+
+    def step() -> None:
+        if p:
+            np.copysign(half, qv, out=tv)
+            np.add(qv, tv, out=qv)
+            np.trunc(qv, out=qv)
+        if p < q.shape[-1]:
+            round_half_away_(qt, tt)
+
+    return step
 
 
 def round_half_away(y: np.ndarray) -> np.ndarray:
@@ -89,6 +111,7 @@ class RowQuantizer:
         mn = np.empty(r, np.float32)
         inv = np.empty((r, 1), np.float32)
         f127 = np.float32(127.0)
+        rnd = neon_round(q, tmp)
         if not self.asymmetric:
             off[...] = 0
 
@@ -106,7 +129,7 @@ class RowQuantizer:
                     sf[zero] = 1.0
                     inv[zero, 0] = 0.0
                 np.multiply(x, inv, out=q)
-                round_half_away_(q, tmp)
+                rnd()
                 np.clip(q, -127.0, 127.0, out=q)
 
             return sym
@@ -120,7 +143,7 @@ class RowQuantizer:
             rmax = np.maximum(mx, np.float32(0)).astype(np.float64)
             zero = rmin == rmax
             with np.errstate(divide="ignore", invalid="ignore"):
-                scale = (rmax - rmin) / 255.0
+                scale = (rmax - rmin).astype(np.float32).astype(np.float64) / 255.0  # float difference
                 lo_s, hi_s = rmin / scale, rmax / scale
                 zp_min, zp_max = -128.0 - lo_s, 127.0 - hi_s
                 err_min, err_max = 128.0 + np.abs(lo_s), 127.0 + np.abs(hi_s)
@@ -129,12 +152,12 @@ class RowQuantizer:
                 nudged[zero] = 0.0
                 scale[zero] = 1.0
                 sf[...] = scale
-                np.divide(np.float32(1.0), sf, out=inv[:, 0])
+                inv[:, 0] = 1.0 / sf.astype(np.float64)  # double division, then float
             off[...] = nudged
             offf[:, 0] = nudged
             np.multiply(x, inv, out=q)
+            rnd()
             np.add(q, offf, out=q)
-            round_half_away_(q, tmp)
             np.clip(q, -128.0, 127.0, out=q)
 
         return asym
