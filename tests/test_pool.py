@@ -95,14 +95,6 @@ def test_pool_batch_and_repeat_invoke(op):
 
 # -- errors ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("op", OPS)
-def test_pool_rejects_int8(op):
-    m = single_op_model(op, [In((1, 4, 4, 1), np.int8)], Out((), np.int8), padding="VALID", stride_h=1,
-                        stride_w=1, filter_height=2, filter_width=2)
-    with pytest.raises(RuntimeError, match=rf"{op} \(node 0\).*int8.*float32"):
-        run_numlite(m, [np.zeros((1, 4, 4, 1), np.int8)])
-
-
-@pytest.mark.parametrize("op", OPS)
 def test_pool_rejects_rank3(op):
     m = pool_model(op, (4, 4, 1), (2, 2), (1, 1), "VALID")
     with pytest.raises(RuntimeError, match=rf"{op} \(node 0\).*rank 4"):

@@ -122,7 +122,7 @@ def test_reduce_rejects_int64_axis():
     _fails("SUM", m, [rand((2, 3))], "int32")
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_reduce_rejects_int8(op):
+@pytest.mark.parametrize("op", ["MEAN", "SUM"])
+def test_reduce_rejects_unquantized_int8(op):
     m = reduce_model(op, (2, 3), np.int8, [1], False)
     _fails(op, m, [np.zeros((2, 3), np.int8)], "int8")

@@ -66,9 +66,3 @@ def test_errors(op):
     m = single_op_model(op, [In((2, 2, 1)), Const([3, 3], np.int32)], Out(()))
     with pytest.raises(PrepareError, match="rank 4"):
         run_numlite(m, [x[0]])
-
-
-def test_bilinear_quantized_is_a_clear_error():
-    q = {"scale": [0.1], "zero_point": [0]}
-    with pytest.raises(PrepareError, match="RESIZE_BILINEAR.*int8.*supported: float32"):
-        run_numlite(model("RESIZE_BILINEAR", (2, 2), (4, 4), np.int8, quant=q), [rand((2, 2, 2, 3), np.int8)])
