@@ -7,12 +7,14 @@ with LiteRT's reference kernels.
    element by element (``add.h``, ``sub.h``, ``mul.h``, ``squared_difference.cc``).
 2. 8-bit inputs (int8, uint8): the output depends only on the pair of stored bytes, so prepare
    evaluates ``raw`` on all 65536 pairs once, clamps to the fused activation's quantized range
-   and keeps a 64 KiB table.  Invoke builds ``(byte(a) << 8) | byte(b)`` into an intp scratch
+   and keeps a 64 KiB table.  Invoke builds ``(byte(a) << 8) | byte(b)`` into a uint16 scratch
    of the output's shape (broadcasting) and gathers from the table into the output view: exact
-   by construction, three passes, nothing allocated but NumPy's internal buffering.
-3. 16-bit inputs: ``raw`` runs at invoke on the broadcast inputs and the clamped result is
-   copied into the output view.  Per-input terms that depend on one value only (the rescaled
-   inputs of ADD / SUB) come from 65536-entry tables made at prepare.
+   by construction, three passes, nothing allocated but NumPy's internal index conversion.
+3. 16-bit inputs: ADD / SUB (general path) gather each input's rescaled value from a
+   65536-entry table made at prepare into int64 scratch, add or subtract them (broadcasting)
+   and requantize in place (``quant.requantize_into``), then clamp and copy into the output
+   view: no allocation.  The other 16-bit forms (MUL, the power-of-two and legacy paths) run
+   ``raw`` on the broadcast inputs at invoke, which allocates its temporaries.
 4. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized: the clamp
    bounds are ``zero_point + round(f / scale)`` (float32 division, rounding half away from zero)
    for 0, 6, -1, 1, intersected with the type's range.
@@ -133,16 +135,20 @@ class QuantizedStep:
     ``lut`` (8-bit inputs) is built here; ``bind`` returns the invoke step."""
 
     def __init__(self, ctx: PrepareContext, a: TensorSpec, b: TensorSpec, raw: Raw, lo: int, hi: int,
-                 out_dtype: Any):
+                 out_dtype: Any, gather: Gather | None = None):
         self.raw, self.lo, self.hi, self.out_dtype = raw, lo, hi, np.dtype(out_dtype)
         self.in_dtype = np.dtype(a.dtype)
         self.out_shape = ctx.outputs[0].shape
         self.lut: np.ndarray | None = None
+        self.gather = gather if self.in_dtype.itemsize == 2 else None
+        if self.gather is not None:
+            self.slots = [ctx.scratch(a.shape, np.int64), ctx.scratch(b.shape, np.int64),
+                          ctx.scratch(self.out_shape, np.int64), ctx.scratch(self.out_shape, np.int64)]
         if self.in_dtype.itemsize == 1:
             v = all_values(self.in_dtype).astype(np.int64)
             table = raw(np.repeat(v, 256), np.tile(v, 256))
             self.lut = np.clip(table, lo, hi).astype(self.out_dtype)
-            self.idx = ctx.scratch(self.out_shape, np.intp)
+            self.idx = ctx.scratch(self.out_shape, np.uint16)
 
     def bind(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         if self.lut is not None:
@@ -150,11 +156,14 @@ class QuantizedStep:
             ua, ub = a.view(np.uint8), b.view(np.uint8)
 
             def step8() -> None:
-                np.left_shift(ua, 8, out=idx, dtype=np.intp)
-                np.bitwise_or(idx, ub, out=idx, dtype=np.intp)
-                np.take(lut, idx, out=out, mode="clip")
+                np.left_shift(ua, 8, out=idx, dtype=np.uint16)
+                np.bitwise_or(idx, ub, out=idx, dtype=np.uint16)
+                # every uint16 index is in the table: "wrap" skips NumPy's bounds buffering
+                np.take(lut, idx, out=out, mode="wrap")
 
             return step8
+        if self.gather is not None:
+            return self.bind_gather(a, b, out, [scratch[i] for i in self.slots])
         raw, lo, hi, shape = self.raw, self.lo, self.hi, self.out_shape
 
         def step16() -> None:
@@ -164,9 +173,32 @@ class QuantizedStep:
 
         return step16
 
+    def bind_gather(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, s: list[np.ndarray]) -> Step:
+        assert self.gather is not None
+        t1, t2, sign, q, shift, oo = self.gather
+        ta, tb, acc, tmp = s
+        ua, ub = a.view(np.uint16), b.view(np.uint16)
+        combine = np.add if sign > 0 else np.subtract
+        lo, hi = self.lo, self.hi
+
+        def step() -> None:
+            np.take(t1, ua, out=ta, mode="wrap")
+            np.take(t2, ub, out=tb, mode="wrap")
+            combine(ta, tb, out=acc)
+            quant.requantize_into(acc, q, shift, tmp)
+            np.add(acc, oo, out=acc)
+            np.clip(acc, lo, hi, out=acc)
+            np.copyto(out, acc, casting="unsafe")
+
+        return step
+
+
+#: (table 1, table 2, sign, multiplier, shift, output zero point) of ADD / SUB's general path
+Gather = tuple[np.ndarray, np.ndarray, int, int, int, int]
+
 
 def add_sub_raw(ctx: PrepareContext, a: TensorSpec, b: TensorSpec, out: TensorSpec, sign: int,
-                left_shift: int, greater_than_one_ok: bool) -> Raw:
+                left_shift: int, greater_than_one_ok: bool) -> tuple[Raw, Gather | None]:
     """The general ADD / SUB path (TFLite add.cc / sub.cc prepare, reference AddElementwise)."""
     s1, s2, so = (np.float32(t.quantization.scale) for t in (a, b, out))
     twice_max = float(np.float32(2) * max(s1, s2))  # float arithmetic, then widened, as in C++
@@ -191,7 +223,7 @@ def add_sub_raw(ctx: PrepareContext, a: TensorSpec, b: TensorSpec, out: TensorSp
             return _smaller_than_one_with_left_shift(acc, *mo) + oo
         return quant.multiply_by_quantized_multiplier(acc, *mo).astype(np.int64) + oo
 
-    return raw
+    return raw, (None if above_one else (t1, t2, sign, mo[0], mo[1], oo))
 
 
 def _smaller_than_one_with_left_shift(x: np.ndarray, q: int, shift: int) -> np.ndarray:

@@ -40,7 +40,7 @@ def prepare_add_sub(kernel: BinaryKernel, ctx: PrepareContext, a: TensorSpec, b:
                  f"{np.dtype(a.dtype).name}")
     lo, hi = quantized_activation_range(ctx, kernel.act, out)
     is16 = np.dtype(a.dtype) == np.int16
-    raw = None
+    raw, gather = None, None
     if is16:
         require_zero_points_zero(ctx, [a, b, out])
         if kernel.options.get("pot_scale_int16", True):
@@ -49,8 +49,8 @@ def prepare_add_sub(kernel: BinaryKernel, ctx: PrepareContext, a: TensorSpec, b:
                 ctx.fail(f"int16 ADD with power-of-two scales does not broadcast ({a.describe()} vs "
                          f"{b.describe()}), as in LiteRT's reference kernel")
     if raw is None:
-        raw = add_sub_raw(ctx, a, b, out, sign, left_shift=15 if is16 else 20, greater_than_one_ok=sign < 0)
-    return QuantizedStep(ctx, a, b, raw, lo, hi, out.dtype)
+        raw, gather = add_sub_raw(ctx, a, b, out, sign, left_shift=15 if is16 else 20, greater_than_one_ok=sign < 0)
+    return QuantizedStep(ctx, a, b, raw, lo, hi, out.dtype, gather)
 
 
 @register("ADD", versions=range(1, 7))

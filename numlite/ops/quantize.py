@@ -114,7 +114,7 @@ class Quantize(Kernel):
             return self.bind_float(x, out, scratch)
         if self.lut is not None:
             lut, ux = self.lut, x.view(self.uview)
-            return lambda: np.take(lut, ux, out=out, mode="clip")
+            return lambda: np.take(lut, ux, out=out, mode="wrap")  # every index is in the table
         acc, tmp = scratch[self.acc], scratch[self.tmp]
         q, shift, zin, zout, lo, hi = self.q, self.shift, self.zin, self.zout, self.lo, self.hi
 
