@@ -19,11 +19,15 @@ computation once per input value at prepare time and the invoke step is a table 
 5. gemmlowp fixed point on int64 arrays holding int32 values: ``exp_on_negative_values``,
    ``one_over_one_plus_x_for_x_in_0_1``, ``rounding_half_sum``, saturating shifts, and the
    16-bit ``srdhm16`` / ``rdpot`` of the HARD_SWISH kernel.
-6. ``LutStep``: the allocation-free invoke step, ``np.take`` through a small ``intp`` chunk
-   scratch (``np.take`` would otherwise convert the whole index array to ``intp``).
+6. ``lut_step``: the allocation-free invoke step, ``np.take`` through a small ``intp`` chunk
+   scratch (``np.take`` would otherwise convert the whole index array to ``intp``), with
+   ``mode="wrap"`` (indices are always in range; ``"raise"`` buffers the output).
+7. ``requantize_inplace``: TFLite's double-rounding MultiplyByQuantizedMultiplier in place on an
+   int64 array with an int64 and a bool scratch, allocating nothing (``quant.requantize_into``
+   allocates temporaries of the array's size).
 
-Everything here runs at prepare time except ``LutStep`` and the row helpers used by SOFTMAX,
-which work on one value per row.
+Everything here runs at prepare time except ``lut_step``, ``requantize_inplace`` and the row
+helpers used by SOFTMAX, which work on one value per row.
 """
 
 from __future__ import annotations
@@ -289,7 +293,7 @@ def lut_step(table: np.ndarray, x: np.ndarray, out: np.ndarray, idx: np.ndarray)
 
         def small() -> None:
             np.copyto(ci, xv, casting="unsafe")
-            np.take(table, ci, out=ov)
+            np.take(table, ci, out=ov, mode="wrap")
 
         return small
     bounds = [(s, min(s + c, n)) for s in range(0, n, c)]
@@ -298,6 +302,31 @@ def lut_step(table: np.ndarray, x: np.ndarray, out: np.ndarray, idx: np.ndarray)
     def chunked() -> None:
         for xs, os_, ci in parts:
             np.copyto(ci, xs, casting="unsafe")
-            np.take(table, ci, out=os_)
+            np.take(table, ci, out=os_, mode="wrap")
 
     return chunked
+
+
+def requantize_inplace(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray, flag: np.ndarray) -> None:
+    """``acc = multiply_by_quantized_multiplier(acc, q, shift)`` (double rounding, ``q >= 0``) in
+    place on int64 ``acc`` holding int32 values; ``tmp`` int64 and ``flag`` bool scratch of its
+    shape.  Allocates nothing."""
+    left, right = max(shift, 0), max(-shift, 0)
+    if left:
+        np.left_shift(acc, left, out=acc)
+        np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
+    # saturating rounding doubling high multiply: gemmlowp adds 2**30 (product >= 0) or
+    # 1 - 2**30 (< 0) and divides by 2**31 truncating toward zero; both cases equal
+    # floor((product + 2**30) / 2**31)
+    np.multiply(acc, q, out=acc)
+    np.add(acc, 1 << 30, out=acc)
+    np.right_shift(acc, 31, out=acc)
+    if right:
+        # rounding divide by 2**right: up by one where remainder - (acc < 0) > mask / 2
+        mask = (1 << right) - 1
+        np.less(acc, 0, out=flag)
+        np.bitwise_and(acc, mask, out=tmp)
+        np.subtract(tmp, flag, out=tmp)
+        np.greater(tmp, mask >> 1, out=flag)
+        np.right_shift(acc, right, out=acc)
+        np.add(acc, flag, out=acc)

@@ -16,7 +16,8 @@ alpha_scale / out_scale`` (float32, as TFLite computes them); ``v = x - in_zp``;
 4. uint8 / int8: the result depends on two 8-bit values only, so prepare builds a 65536-entry
    table indexed by ``alpha_bits * 256 + x_bits``; invoke forms that index in an intp scratch of
    x's shape (alpha broadcast) and takes from the table.
-5. int16: computed directly in int64 scratch (two requantizations, selected by sign).
+5. int16: computed directly in int64 scratch (two in-place requantizations, selected by sign;
+   ``_qnonlinear.requantize_inplace``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from . import _qnonlinear as qn
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
-from .quant import multiply_by_quantized_multiplier, quantize_multiplier, requantize_into
+from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 
 INPUT, ALPHA = 0, 1
@@ -94,7 +95,7 @@ class Prelu(Kernel):
             self.idx_slot = ctx.scratch(x.shape, np.intp)
         else:
             self.quant = "direct"
-            self.slots = [ctx.scratch(x.shape, np.int64) for _ in range(3)] + [ctx.scratch(x.shape, np.bool_)]
+            self.slots = [ctx.scratch(x.shape, t) for t in (np.int64, np.int64, np.int64, np.bool_, np.bool_)]
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         x, alpha, out = inputs[INPUT], inputs[ALPHA], outputs[0]
@@ -125,12 +126,12 @@ class Prelu(Kernel):
         def step() -> None:
             np.multiply(au, k, out=idx, dtype=np.intp)
             np.add(idx, xu, out=idx, dtype=np.intp)
-            np.take(table, idx, out=out)
+            np.take(table, idx, out=out, mode="wrap")
 
         return step
 
     def bind_direct(self, x: np.ndarray, alpha: np.ndarray, out: np.ndarray, bufs: list[np.ndarray]) -> Step:
-        v, prod, tmp, neg = bufs
+        v, prod, tmp, neg, flag = bufs
         (q1, s1), (q2, s2) = self.m1, self.m2
         zx, za, zo = (np.int64(z) for z in self.zps)
         lo, hi = self.lim
@@ -139,9 +140,9 @@ class Prelu(Kernel):
             np.subtract(x, zx, out=v, dtype=np.int64)
             np.subtract(alpha, za, out=prod, dtype=np.int64)
             np.multiply(prod, v, out=prod)
-            np.less(v, 0, out=neg)
-            requantize_into(v, q1, s1, tmp)
-            requantize_into(prod, q2, s2, tmp)
+            np.less(v, 0, out=neg)  # these take the alpha branch
+            qn.requantize_inplace(v, q1, s1, tmp, flag)
+            qn.requantize_inplace(prod, q2, s2, tmp, flag)
             np.copyto(v, prod, where=neg)
             np.add(v, zo, out=v)
             np.clip(v, lo, hi, out=v)

@@ -115,6 +115,7 @@ class Softmax(Kernel):
         if not self.empty:
             shape = (self.rows, self.cols)
             self.max_slot = ctx.scratch((self.rows, 1), dt)
+            self.maxi_slot = ctx.scratch((self.rows, 1), np.intp)
             self.idx_slot = ctx.scratch(shape, np.intp)
             self.acc_slot = ctx.scratch(shape, np.int64)
             self.sum_slot = ctx.scratch((self.rows, 1), np.int64)
@@ -152,6 +153,14 @@ class Softmax(Kernel):
     def bind_quantized(self, x: np.ndarray, o: np.ndarray, scratch: list[np.ndarray]) -> Step:
         mx, idx, acc, col = (scratch[s] for s in (self.max_slot, self.idx_slot, self.acc_slot, self.sum_slot))
         exp_table, lo, hi = self.exp_table, self.out_min, self.out_max
+        mxi = scratch[self.maxi_slot]
+
+        def diffs() -> None:
+            # idx = row max - x, widened first (a mixed-type ufunc would use NumPy's 128 KiB
+            # casting buffers)
+            np.copyto(idx, x)
+            np.copyto(mxi, mx)
+            np.subtract(mxi, idx, out=idx)
         if self.quant == "int16":
             recip_lut = self.recip_lut
 
@@ -165,8 +174,8 @@ class Softmax(Kernel):
 
             def step16() -> None:
                 np.max(x, axis=1, keepdims=True, out=mx)
-                np.subtract(mx, x, out=idx, dtype=np.intp)
-                np.take(exp_table, idx, out=acc)
+                diffs()
+                np.take(exp_table, idx, out=acc, mode="wrap")
                 np.sum(acc, axis=1, keepdims=True, out=col)
                 recip, rnd, rshift = row_factors()
                 np.multiply(acc, recip, out=acc)
@@ -180,12 +189,12 @@ class Softmax(Kernel):
 
         def step8() -> None:
             np.max(x, axis=1, keepdims=True, out=mx)
-            np.subtract(mx, x, out=idx, dtype=np.intp)
-            np.take(sum_table, idx, out=acc)
+            diffs()
+            np.take(sum_table, idx, out=acc, mode="wrap")
             np.sum(acc, axis=1, keepdims=True, out=col)
             scale, over = qn.get_reciprocal(qn.wrap32(col), 12)
             exponent = over + 31 - bits
-            np.take(exp_table, idx, out=acc)
+            np.take(exp_table, idx, out=acc, mode="wrap")
             # saturating rounding doubling high multiply (both factors >= 0), then the rounding
             # divide by 2**exponent (non-negative values: add half, shift)
             np.multiply(acc, scale, out=acc)
