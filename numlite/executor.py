@@ -57,7 +57,8 @@ class SubgraphExecutor:
     def _spec(self, i: int) -> TensorSpec:
         t = self.subgraph.tensors[i]
         return TensorSpec(index=i, name=t.name, dtype=self.dtypes[i], shape=self.shapes[i],
-                          quantization=t.quantization, value=self.known.get(i), is_variable=t.is_variable)
+                          quantization=t.quantization, value=self.known.get(i), is_variable=t.is_variable,
+                          sparsity=t.sparsity)
 
     def allocate(self) -> None:
         sg = self.subgraph

@@ -46,6 +46,8 @@ class TensorSpec:
     quantization: Quantization = NO_QUANTIZATION
     value: np.ndarray | None = None
     is_variable: bool = False
+    #: the tensor's sparsity parameters (a decoded ``SparsityParameters`` table) or None
+    sparsity: Any = None
 
     @property
     def rank(self) -> int:

@@ -27,7 +27,6 @@ so the node never runs at invoke.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -113,21 +112,8 @@ def densify(values: np.ndarray, shape: tuple[int, ...], sparsity: Any) -> np.nda
 
 
 def tensor_sparsity(spec: TensorSpec) -> Any:
-    """The sparsity table of a tensor.
-
-    ``TensorSpec`` does not carry it (yet); until it does, read it from the executor that is
-    preparing this node (the caller frame owning ``subgraph.tensors``).  Workaround: see the
-    module's report; prefer ``spec.sparsity`` once ``base.TensorSpec`` has it."""
-    sp = getattr(spec, "sparsity", None)
-    if sp is not None:
-        return sp
-    f = sys._getframe(1)
-    while f is not None:
-        tensors = getattr(getattr(f.f_locals.get("self"), "subgraph", None), "tensors", None)
-        if tensors is not None and 0 <= spec.index < len(tensors):
-            return getattr(tensors[spec.index], "sparsity", None)
-        f = f.f_back
-    return None
+    """The sparsity table of a tensor (None for a dense one)."""
+    return spec.sparsity
 
 
 @register("DENSIFY", versions=(1,))
