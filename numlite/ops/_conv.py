@@ -26,6 +26,7 @@ input per invoke, which is what makes large-kernel, small-channel layers copy-bo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -111,9 +112,11 @@ def filter_relayout_step(filt: np.ndarray, dst: np.ndarray, groups: int) -> Call
 
 
 class PadStep:
-    """Copies ``x`` into the interior of ``xp`` and zeroes the borders (one call per invoke)."""
+    """Copies ``x`` into the interior of ``xp`` and fills the borders with ``value`` (zero, or a
+    quantized input's zero point) at every invoke.  ``x=None``: borders only (the caller writes
+    the interior itself, as the hybrid input quantizer does)."""
 
-    def __init__(self, x: np.ndarray, xp: np.ndarray, g: ConvGeometry):
+    def __init__(self, x: np.ndarray | None, xp: np.ndarray, g: ConvGeometry, value: float = 0.0):
         h, w = g.h, g.w
         self.interior = xp[:, g.pt:g.pt + h, g.pl:g.pl + w, :]
         self.x = x
@@ -127,11 +130,13 @@ class PadStep:
         if g.pr:
             borders.append(xp[:, g.pt:g.pt + h, g.pl + w:])
         self.borders = [b for b in borders if b.size]
+        self.value = value
 
     def __call__(self) -> None:
         for b in self.borders:
-            b.fill(0.0)
-        np.copyto(self.interior, self.x)
+            b.fill(self.value)
+        if self.x is not None:
+            np.copyto(self.interior, self.x)
 
 
 def patch_view(src: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -165,3 +170,59 @@ def tile_rows(g: ConvGeometry, tile: tuple[int, int, int, int]) -> tuple[int, in
     n0, n1, y0, y1 = tile
     image = g.oh * g.ow
     return n0 * image + y0 * g.ow, (n1 - 1) * image + y1 * g.ow
+
+
+# --- hybrid input quantization ---------------------------------------------------------------
+_HALF_BELOW = np.nextafter(np.float32(0.5), np.float32(0))
+
+
+def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
+    """In place on float32 ``y``: C's ``roundf`` (halves away from zero), as
+    ``trunc(y + copysign(0.49999997, y))``: exact for ``|y| < 2**23`` (the sum reaches the next
+    integer exactly when ``|frac(y)| >= 0.5``; adding 0.5 itself would round 0.49999997 up)."""
+    np.copysign(_HALF_BELOW, y, out=tmp)
+    np.add(y, tmp, out=y)
+    np.trunc(y, out=y)
+
+
+def _round_away(v: float) -> float:
+    return math.copysign(math.floor(abs(v) + 0.5), v)
+
+
+def quantize_image_(x: np.ndarray, dst: np.ndarray, tmp: np.ndarray, asymmetric: bool) -> tuple[float, int]:
+    """TFLite's on-the-fly input quantization of hybrid kernels, for one batch row ``x`` (float32)
+    into ``dst`` (float32, integer values ``q - zero_point``, so that padding is 0).  Returns the
+    float32 scaling factor and the zero point (offset).
+
+    Symmetric (``SymmetricQuantizeFloats``): ``range = max(|min|, |max|)``, ``sf = range / 127``,
+    ``q = round(x * (127 / range))`` clamped to +-127, all float32.  Asymmetric
+    (``AsymmetricQuantizeFloats``): min / max widened to include 0, in double ``scale = (max - min)
+    / 255`` and a zero point from the side with the smaller error, nudged into [-128, 127] (C
+    ``round``); ``q = round(zp + x * (1 / float(scale)))`` clamped to [-128, 127].  A constant-zero
+    row gives ``q = 0``, ``sf = 1``, zero point 0."""
+    mn, mx = x.min(), x.max()
+    if not asymmetric:
+        rng = max(abs(mn), abs(mx))
+        if rng == 0:
+            dst.fill(0.0)
+            return 1.0, 0
+        sf = np.float32(rng / np.float32(127))
+        np.multiply(x, np.float32(127) / rng, out=dst)
+        round_half_away_(dst, tmp)
+        np.clip(dst, np.float32(-127), np.float32(127), out=dst)
+        return float(sf), 0
+    rmin, rmax = float(min(np.float32(0), mn)), float(max(np.float32(0), mx))
+    if rmin == rmax:
+        dst.fill(0.0)
+        return 1.0, 0
+    scale = (rmax - rmin) / 255.0
+    zmin, zmax = -128.0 - rmin / scale, 127.0 - rmax / scale
+    zd = zmin if 128.0 + abs(rmin / scale) < 127.0 + abs(rmax / scale) else zmax
+    zp = -128 if zd <= -128.0 else 127 if zd >= 127.0 else int(_round_away(zd))
+    sf = np.float32(scale)
+    np.multiply(x, np.float32(1) / sf, out=dst)
+    np.add(dst, np.float32(zp), out=dst)
+    round_half_away_(dst, tmp)
+    np.clip(dst, np.float32(-128), np.float32(127), out=dst)
+    np.subtract(dst, np.float32(zp), out=dst)
+    return float(sf), zp

@@ -88,3 +88,114 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, bound_a: int, bound_b: int) -> np
     tmp = np.empty(out.shape, np.float32)
     ExactMatmul(b32, bound_a, bound_b).bind(a32, out, tmp)()
     return out
+
+
+# --- exact requantization epilogue ------------------------------------------------------------
+#: largest right shift for which the float64 epilogue is proven exact (see ``Requantizer``)
+MAX_EXACT_RIGHT_SHIFT = 13
+
+
+class Requantizer:
+    """TFLite's int32 ``MultiplyByQuantizedMultiplier`` (double rounding) per output channel,
+    plus output zero point and activation clamp, from an exact integer-valued float32 / float64
+    accumulator ``acc[rows, C]`` into an int8 / uint8 ``out[rows, C]``.
+
+    Derivation (``q`` in ``[2**30, 2**31)``, ``e = -shift > 0``): the saturating rounding doubling
+    high multiply is ``h = floor((acc * q + 2**30) / 2**31)`` for every sign (its C truncation and
+    negative nudge combine into this floor), and the rounding divide by ``2**e`` is
+    ``floor((h + 2**(e-1) - [h < 0]) / 2**e)``; nested floors of integer shifts collapse, and
+    ``h < 0`` exactly when ``acc < 0`` (up to ``acc = -1, q = 2**30``, which gives the same result
+    either way), so
+
+        result = floor(acc * M + 1/2 + sign(acc) * 2**-(e+1)),   M = q * 2**-(31+e).
+
+    With ``shift >= 0`` it is ``floor(acc * M + 1/2)`` with ``M = q * 2**(shift-31)`` (the int32
+    saturation of ``acc << shift`` only happens where the output saturates anyway).
+
+    Float64 evaluates this exactly: ``acc * M`` is exact while ``|acc * q| < 2**53``; an output
+    that does not saturate needs ``|acc * M| < 2**9``, i.e. ``|acc * q| < 2**(40+e)``, so for
+    ``e <= 13`` every unsaturated value is computed exactly and every other one is so far out of
+    range that its rounding cannot bring it back.  The constant ``zp + 1/2 (+128)`` and
+    ``sign * 2**-(e+1)`` are exact in float32 (<= 24 significant bits).  The sum is clamped to
+    the activation range shifted to be non-negative, so the truncating cast to uint8 is the floor;
+    an int8 output is written through a uint8 view and its top bit flipped (``v - 128``).
+
+    Layers with a channel whose ``e > 13`` (multipliers below ``2**-14``) use the int64 fixed-point
+    path (``quant.requantize_into``) instead.  ``bind`` needs two 8-byte-per-element scratch
+    float64 arrays ``f`` and ``g`` shaped like ``acc`` (C-contiguous)."""
+
+    def __init__(self, q: np.ndarray, shift: np.ndarray, zero_point: int, lo: int, hi: int, out_dtype):
+        q = np.asarray(q, np.int64).reshape(-1)
+        shift = np.asarray(shift, np.int64).reshape(-1)
+        self.q, self.shift = q, shift
+        self.zp, self.lo, self.hi = int(zero_point), int(lo), int(hi)
+        self.out_dtype = np.dtype(out_dtype)
+        self.exact = bool(np.all(shift >= -MAX_EXACT_RIGHT_SHIFT)) and self.out_dtype in (np.int8, np.uint8)
+        self.base = 128 if self.out_dtype == np.int8 else 0
+        self.m = q.astype(np.float64) * np.ldexp(1.0, (shift - 31).astype(int))
+        self.hd = np.where(shift < 0, np.ldexp(1.0, np.minimum(shift - 1, 0).astype(int)), 0.0).astype(np.float32)
+        self.k0 = np.float32(self.zp + 0.5 + self.base)
+        self.signed = bool(np.any(shift < 0))
+
+    def bind(self, acc: np.ndarray, out: np.ndarray, f: np.ndarray, g: np.ndarray) -> Callable[[], None]:
+        if not self.exact:
+            return self._bind_int64(acc, out, f.view(np.int64), g.view(np.int64))
+        m, hd, k0 = self.m, self.hd, self.k0
+        lo, hi = float(self.lo + self.base), float(self.hi + self.base)
+        u8 = out.view(np.uint8)
+        g32 = g.view(np.float32)[:, :acc.shape[1]]
+        mul, add, clip, xor = np.multiply, np.add, np.clip, np.bitwise_xor
+        flip = self.base != 0
+        signed = self.signed
+        one = np.float32(1)
+
+        def step() -> None:
+            mul(acc, m, out=f)
+            if signed:
+                clip(acc, -one, one, out=g32, casting="unsafe")
+                mul(g32, hd, out=g32)
+                add(g32, k0, out=g32)
+            else:
+                g32.fill(k0)
+            add(f, g32, out=f)
+            clip(f, lo, hi, out=u8, casting="unsafe")
+            if flip:
+                xor(u8, 0x80, out=u8)
+
+        return step
+
+    def _bind_int64(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Callable[[], None]:
+        from .quant import requantize_into
+
+        q, shift, zp, lo, hi = self.q, self.shift, self.zp, self.lo, self.hi
+
+        def step() -> None:
+            np.copyto(a64, acc, casting="unsafe")
+            requantize_into(a64, q, shift, t64)
+            np.add(a64, zp, out=a64)
+            np.clip(a64, lo, hi, out=a64)
+            np.copyto(out, a64, casting="unsafe")
+
+        return step
+
+
+def requantize_int64_16x8_into(acc: np.ndarray, reduced: np.ndarray, total_shift: np.ndarray,
+                               rnd: np.ndarray) -> None:
+    """In place on int64 ``acc``: the int64 ``MultiplyByQuantizedMultiplier`` of TFLite's 16x8
+    kernels, ``(acc * reduced + rnd) >> total_shift`` (``reduced``: the multiplier rounded to 16
+    bits; per-channel arrays broadcast on the last axis), then C's int64 -> int32 wrap."""
+    np.multiply(acc, reduced, out=acc)
+    np.add(acc, rnd, out=acc)
+    np.right_shift(acc, total_shift, out=acc)
+    acc += 1 << 31
+    np.bitwise_and(acc, (1 << 32) - 1, out=acc)
+    acc -= 1 << 31
+
+
+def reduced_multiplier_16x8(q: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(reduced, total_shift, rounding)`` int64 arrays for ``requantize_int64_16x8_into``."""
+    q = np.asarray(q, np.int64)
+    shift = np.asarray(shift, np.int64)
+    reduced = np.where(q < 0x7FFF0000, (q + (1 << 15)) >> 16, np.int64(0x7FFF))
+    total = 15 - shift
+    return reduced, total, np.int64(1) << (total - 1)

@@ -32,9 +32,22 @@ it at prepare) and means zero bias.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ._conv import ConvGeometry, PadStep, filter_relayout_step, filter_to_matmul, patch_view, plan_tiles, tile_rows
+from ._conv import (
+    ConvGeometry,
+    PadStep,
+    filter_relayout_step,
+    filter_to_matmul,
+    patch_view,
+    plan_tiles,
+    quantize_image_,
+    tile_rows,
+)
+from ._qbinary import quantized_activation_range
+from ._qgemm import EXACT_LIMIT, Requantizer, chunks, reduced_multiplier_16x8, requantize_int64_16x8_into
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -47,7 +60,11 @@ from .base import (
     Step,
     chain,
 )
+from .quant import quantize_multiplier
 from .registry import register
+
+if TYPE_CHECKING:
+    pass
 
 INPUT, FILTER, BIAS = 0, 1, 2
 
@@ -76,10 +93,21 @@ class Conv2D(Kernel):
         x = ctx.input(INPUT)
         f = ctx.input(FILTER)
         b = ctx.input(BIAS, optional=True)
+        xt, ft = np.dtype(x.dtype), np.dtype(f.dtype)
+        self.quant = None
+        if xt in (np.int8, np.uint8, np.int16) or (xt == np.float32 and ft in (np.int8, np.uint8)):
+            self.quant = QuantConv(self, ctx)
+            return
         for spec, role in ((x, "input"), (f, "filter"), (b, "bias")):
             if spec is not None and np.dtype(spec.dtype) != np.float32:
                 ctx.fail(f"{role} {spec.describe()} has type {np.dtype(spec.dtype).name}; numlite's CONV_2D "
-                         "supports float32 only so far (quantized and hybrid forms are not implemented)")
+                         "supports float32 only, besides the quantized forms (int8 / uint8 / int16 input with "
+                         "int8 / uint8 filter) and hybrid ones (float32 input, int8 filter)")
+        self._check_geometry(ctx, x, f, b)
+        self._prepare_float(ctx, x, f, b)
+
+    def _check_geometry(self, ctx: PrepareContext, x, f, b) -> None:
+        """Checks shared by every form; sets ``geom``, ``groups``, ``cout``, ``fin``, ``act``."""
         ctx.expect_rank(x, 4, "input")
         ctx.expect_rank(f, 4, "filter")
         opt = self.options
@@ -105,10 +133,14 @@ class Conv2D(Kernel):
         act = int(opt.get("fused_activation_function") or 0)
         if act not in ACTIVATION_NAMES:
             ctx.fail(f"unknown fused activation {act}")
+        self.act = act
         self.clamp = _CLAMPS.get(act)
-
         g = ConvGeometry.make(x.shape, kh, kw, (sh, sw), (dh, dw), padding)
         self.geom, self.groups, self.cout, self.fin = g, groups, cout, fin
+
+    def _prepare_float(self, ctx: PrepareContext, x, f, b) -> None:
+        g, groups, cout, fin = self.geom, self.groups, self.cout, self.fin
+        kh, kw = f.shape[1], f.shape[2]
         ctx.set_output(0, (g.n, g.oh, g.ow, cout), np.float32)
         self.has_bias = b is not None
         self.bias = None if b is None or b.value is None else np.ascontiguousarray(b.value, np.float32).reshape(cout)
@@ -118,7 +150,7 @@ class Conv2D(Kernel):
         # A 1x1 stride-1 convolution needs no buffer; giving it one (a copy of the input) pays
         # when the output is wider than the input, as in MobileNet v2's expansions.
         fold = self.bias is not None and groups == 1
-        self.direct = g.pointwise and not (fold and 2 * cout > 3 * cin)
+        self.direct = g.pointwise and not (fold and 2 * cout > 3 * g.cin)
         self.fold_bias = fold and not self.direct
         self.wmat = self.w_slot = None
         if f.value is not None:
@@ -140,6 +172,8 @@ class Conv2D(Kernel):
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
              scratch: list[np.ndarray]) -> Step:
+        if self.quant is not None:
+            return self.quant.bind(inputs, outputs, scratch)
         g, groups, cout, k = self.geom, self.groups, self.cout, self.k
         if g.empty:
             return lambda: None
@@ -231,3 +265,277 @@ def _grouped_patch_view(src: np.ndarray, g: ConvGeometry, groups: int, fin: int)
     return np.lib.stride_tricks.as_strided(
         v, shape=(g.n, g.oh, g.ow, groups, g.kh, g.kw, fin),
         strides=(sn, sy, sx, fin * sc, sky, skx, sc), writeable=False)
+
+
+class QuantConv:
+    """The quantized and hybrid forms of CONV_2D (module docstring, "Quantized forms")."""
+
+    def __init__(self, kernel: Conv2D, ctx: PrepareContext):
+        x, f, b = ctx.input(INPUT), ctx.input(FILTER), ctx.input(BIAS, optional=True)
+        out = ctx.outputs[0]
+        self.node = kernel.node
+        kernel._check_geometry(ctx, x, f, b)
+        g, groups, cout, fin = kernel.geom, kernel.groups, kernel.cout, kernel.fin
+        self.geom, self.groups, self.cout, self.fin = g, groups, cout, fin
+        xt, ft = np.dtype(x.dtype), np.dtype(f.dtype)
+        self.mode = mode = {np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8",
+                            np.dtype(np.int16): "16x8", np.dtype(np.float32): "hybrid"}[xt]
+        want_f = np.dtype(np.uint8) if mode == "uint8" else np.dtype(np.int8)
+        if ft != want_f:
+            ctx.fail(f"filter {f.describe()} has type {ft.name}; a {xt.name} CONV_2D needs a {want_f.name} filter")
+        if f.value is None:
+            ctx.fail(f"filter {f.describe()} must be a constant for the quantized / hybrid CONV_2D")
+        fq = f.quantization
+        if not fq.is_quantized:
+            ctx.fail(f"filter {f.describe()} has no quantization parameters")
+        ws = np.asarray(fq.scales, np.float32).reshape(-1)
+        if ws.size not in (1, cout):
+            ctx.fail(f"filter {f.describe()} has {ws.size} scales; expected 1 or {cout} (one per output channel)")
+        if ws.size > 1 and fq.quantized_dimension != 0:
+            ctx.fail(f"filter {f.describe()} is quantized along dimension {fq.quantized_dimension}; CONV_2D "
+                     "needs per-output-channel quantization (quantized_dimension 0)")
+        if mode == "uint8" and ws.size > 1:
+            ctx.fail(f"filter {f.describe()}: per-channel quantization needs int8 or int16 inputs")
+        fzp = np.asarray(fq.zero_points, np.int64).reshape(-1)
+        if mode != "uint8" and np.any(fzp != 0):
+            ctx.fail(f"filter {f.describe()} must have zero points 0 (symmetric per-channel weights)")
+        want_b = {"int8": np.int32, "uint8": np.int32, "16x8": (np.int64, np.int32), "hybrid": np.float32}[mode]
+        if b is not None:
+            if b.value is None:
+                ctx.fail(f"bias {b.describe()} must be a constant for the quantized / hybrid CONV_2D")
+            ok = [np.dtype(t) for t in (want_b if isinstance(want_b, tuple) else (want_b,))]
+            if np.dtype(b.dtype) not in ok:
+                ctx.fail(f"bias {b.describe()} has type {np.dtype(b.dtype).name}; expected "
+                         f"{' or '.join(t.name for t in ok)}")
+        bias = None if b is None else np.asarray(b.value).reshape(cout)
+        k = kernel.geom.kh * kernel.geom.kw * fin
+        self.k = k
+        wraw = np.asarray(f.value).reshape(cout, k).astype(np.int64)
+        act = kernel.act
+
+        if mode == "hybrid":
+            ctx.set_output(0, (g.n, g.oh, g.ow, cout), np.float32)
+            self.clamp = _CLAMPS.get(act)
+            per_channel = (ws.size > 1 and bool(np.any(ws != ws[0]))) or groups > 1
+            self.asymmetric = per_channel
+            self.pcs = np.broadcast_to(ws, (cout,)).astype(np.float32) if per_channel else None
+            self.fscale = np.float32(ws[0])
+            self.bias32 = None if bias is None else bias.astype(np.float32)
+            a_bound = 255 if per_channel else 127
+        else:
+            xq, oq = x.quantization, out.quantization
+            if not xq.is_quantized or not oq.is_quantized:
+                ctx.fail(f"quantized CONV_2D needs quantization parameters on input {x.describe()} and output "
+                         f"{out.describe()}")
+            if out.dtype is not None and np.dtype(out.dtype) != xt:
+                ctx.fail(f"output {out.describe()} has type {np.dtype(out.dtype).name}; it must match the input "
+                         f"type {xt.name}")
+            ctx.set_output(0, (g.n, g.oh, g.ow, cout), xt)
+            zx, zo = xq.zero_point, oq.zero_point
+            if mode == "16x8" and (zx != 0 or zo != 0):
+                ctx.fail(f"16x8 CONV_2D needs zero points 0 on input and output (got {zx} and {zo})")
+            s_in, s_out = float(np.float32(xq.scale)), float(np.float32(oq.scale))
+            if mode == "uint8":
+                prod = float(np.float32(xq.scale) * ws[0])
+                if b is not None and b.quantization.is_quantized:
+                    if abs(prod - float(b.quantization.scale)) / s_out > 0.02:
+                        ctx.fail(f"bias {b.describe()} scale {b.quantization.scale} must equal input scale x "
+                                 f"filter scale ({prod})")
+                eff = np.full(cout, prod / s_out)
+            else:
+                eff = s_in * np.broadcast_to(ws, (cout,)).astype(np.float64) / s_out
+            q, shift = quantize_multiplier(eff)
+            self.lo, self.hi = quantized_activation_range(ctx, act, out)
+            self.zx = zx
+            if mode == "16x8":
+                self.reduced, self.total, self.rnd = reduced_multiplier_16x8(q, shift)
+                self.bias64 = None if bias is None else bias.astype(np.int64)
+                a_bound = 1 << 15
+            else:
+                self.requant = Requantizer(q, shift, zo, self.lo, self.hi, xt)
+                a_bound = 128
+        # weights: centred (uint8 filters minus their zero point), as [groups, K, Cout/groups] views
+        w = wraw - (int(fzp[0]) if mode == "uint8" else 0)
+        w_bound = max(int(np.abs(w).max()) if w.size else 1, 1)
+        self.a0 = 128 if mode == "uint8" else 0  # uint8 inputs are re-centred by -128 in the im2col copy
+        wdt = np.float64 if mode == "16x8" else np.float32
+        self.adt = wdt
+        fold = False
+        self.off = None
+        if mode in ("int8", "uint8"):
+            off = (np.zeros(cout, np.int64) if bias is None else bias.astype(np.int64)) \
+                + (self.a0 - self.zx) * w.sum(axis=1)
+            fold = groups == 1 and a_bound * w_bound * k + int(np.abs(off).max(initial=0)) <= EXACT_LIMIT
+            self.off = off.astype(np.float64)
+        self.fold = fold
+        wm = np.empty((cout, k + fold), wdt)
+        wm[:, :k] = w
+        if fold:
+            wm[:, k] = self.off
+        self.wmat = wm.reshape(groups, cout // groups, k + fold).transpose(0, 2, 1)
+        self.parts = [(0, k + fold)] if mode == "16x8" or fold else chunks(k, a_bound, w_bound)
+        # single-chunk results are exact float32; several chunks (or the offset) are summed in float64
+        self.f64_acc = len(self.parts) > 1 or (mode in ("int8", "uint8") and not fold)
+
+        # scratch
+        self.tiles = [] if g.empty else plan_tiles(g, (groups * k + fold) * np.dtype(wdt).itemsize + cout * 24)
+        self.slots: dict[str, int] = {}
+        if g.empty:
+            return
+        rows = max(r1 - r0 for r0, r1 in (tile_rows(g, t) for t in self.tiles))
+        sl = self.slots
+        sl["cols"] = ctx.scratch((rows, groups * k + fold), wdt)
+        if mode != "16x8":
+            sl["tmp"] = ctx.scratch((rows, cout), np.float32)
+        if self.f64_acc or mode == "16x8":
+            sl["acc"] = ctx.scratch((rows, cout), np.float64)
+        if mode in ("int8", "uint8", "16x8"):
+            sl["f"] = ctx.scratch((rows, cout), np.float64)
+            sl["g"] = ctx.scratch((rows, cout), np.float64)
+        if mode == "hybrid":
+            sl["xq"] = ctx.scratch(g.padded_shape, np.float32)
+            sl["qtmp"] = ctx.scratch((g.h, g.w, g.cin), np.float32)
+        elif g.padded:
+            sl["pad"] = ctx.scratch(g.padded_shape, xt)
+
+    # -- invoke ---------------------------------------------------------------------------------
+    def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
+             scratch: list[np.ndarray]) -> Step:
+        g, groups, cout, k, mode = self.geom, self.groups, self.cout, self.k, self.mode
+        if g.empty:
+            return lambda: None
+        x, out = inputs[INPUT], outputs[0]
+        if not (x.flags.c_contiguous and out.flags.c_contiguous):
+            raise RuntimeError(f"CONV_2D (node {self.node.index}): input and output must be C-contiguous")
+        sl = {name: scratch[i] for name, i in self.slots.items()}
+        pre: list[Step] = []
+        if mode == "hybrid":
+            src = sl["xq"]
+            pre.append(self._quantize_step(x, src, sl["qtmp"]))
+        elif g.padded:
+            src = sl["pad"]
+            pre.append(PadStep(x, src, g, value=self.zx))
+        else:
+            src = x
+        view = patch_view(src, g) if groups == 1 else _grouped_patch_view(src, g, groups, self.fin)
+        cols = sl["cols"]
+        if self.fold:
+            ones = cols[:, k]
+            pre.append(lambda: ones.fill(1.0))
+        out2d = out.reshape(-1, cout)
+        cg = cout // groups
+        a0 = self.adt(self.a0)
+        copy, subtract, add = np.copyto, np.subtract, np.add
+        tile_steps: list[Step] = []
+        for t in self.tiles:
+            n0, n1, y0, y1 = t
+            r0, r1 = tile_rows(g, t)
+            nr = r1 - r0
+            a = cols[:nr]
+            if groups == 1:
+                dst = a[:, :k].reshape(n1 - n0, y1 - y0, g.ow, g.kh, g.kw, g.cin)
+            else:
+                dst = a.reshape(n1 - n0, y1 - y0, g.ow, groups, g.kh, g.kw, self.fin)
+            srcv = view[n0:n1, y0:y1]
+            steps: list[Step] = []
+            if self.a0:
+                steps.append(lambda d=dst, s=srcv: subtract(s, a0, out=d, dtype=a0.dtype))
+            else:
+                steps.append(lambda d=dst, s=srcv: copy(d, s, casting="unsafe"))
+            steps.extend(self._gemm_steps(a, sl, nr, cg))
+            acc = sl["acc"][:nr] if "acc" in sl else None
+            tmp = sl["tmp"][:nr] if "tmp" in sl else None
+            if mode in ("int8", "uint8"):
+                if self.f64_acc and len(self.parts) == 1:
+                    off = self.off
+                    steps.append(lambda acc=acc, tmp=tmp: add(tmp, off, out=acc))
+                elif self.f64_acc:
+                    steps.append(lambda acc=acc, off=self.off: add(acc, off, out=acc))
+                steps.append(self.requant.bind(acc if self.f64_acc else tmp, out2d[r0:r1], sl["f"][:nr], sl["g"][:nr]))
+            elif mode == "16x8":
+                steps.append(self._requant16_step(acc, out2d[r0:r1], sl["f"][:nr].view(np.int64)))
+            else:
+                if self.f64_acc:
+                    steps.append(lambda acc=acc, tmp=tmp: copy(tmp, acc, casting="same_kind"))
+                steps.append(self._hybrid_epilogue(tmp, out2d[r0:r1], n0, n1 - n0, (y1 - y0) * g.ow))
+            tile_steps.append(chain(*steps))
+        return chain(*pre, *tile_steps)
+
+    def _gemm_steps(self, a: np.ndarray, sl: dict, nr: int, cg: int) -> list[Step]:
+        """Matmul(s) of the im2col tile ``a`` with the weights: exact float32 single chunks into
+        ``tmp``, or (several chunks / 16x8) summed into the float64 ``acc``."""
+        groups, k, matmul, copy, add = self.groups, self.k, np.matmul, np.copyto, np.add
+        steps: list[Step] = []
+        for i in range(groups):
+            w = self.wmat[i]
+            cs = slice(i * cg, (i + 1) * cg)
+            ag = a if groups == 1 else a[:, i * k:(i + 1) * k]
+            if self.mode == "16x8":
+                steps.append(lambda ag=ag, w=w, o=sl["acc"][:nr, cs]: matmul(ag, w, out=o))
+                continue
+            tmp = sl["tmp"][:nr, cs]
+            if len(self.parts) == 1:
+                steps.append(lambda ag=ag, w=w, o=tmp: matmul(ag, w, out=o))
+                continue
+            acc = sl["acc"][:nr, cs]
+            for j, (k0, k1) in enumerate(self.parts):
+                ai, wi = ag[:, k0:k1], w[k0:k1]
+                if j == 0:
+                    steps.append(lambda ai=ai, wi=wi, t=tmp, o=acc: (matmul(ai, wi, out=t), copy(o, t)))
+                else:
+                    steps.append(lambda ai=ai, wi=wi, t=tmp, o=acc: (matmul(ai, wi, out=t), add(o, t, out=o)))
+        return steps
+
+    def _requant16_step(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray) -> Step:
+        bias, reduced, total, rnd, lo, hi = self.bias64, self.reduced, self.total, self.rnd, self.lo, self.hi
+
+        def step() -> None:
+            np.copyto(a64, acc, casting="unsafe")
+            if bias is not None:
+                np.add(a64, bias, out=a64)
+            requantize_int64_16x8_into(a64, reduced, total, rnd)
+            np.clip(a64, lo, hi, out=a64)
+            np.copyto(out, a64, casting="unsafe")
+
+        return step
+
+    def _quantize_step(self, x: np.ndarray, xp: np.ndarray, qtmp: np.ndarray) -> Step:
+        """Per batch row: quantize the float input into the (padded) float32 buffer ``xp`` as
+        ``q - zero_point`` values and record the scaling factors (``self.sf``)."""
+        g = self.geom
+        interior = xp[:, g.pt:g.pt + g.h, g.pl:g.pl + g.w, :]
+        borders = PadStep(None, xp, g, 0.0) if g.padded else None
+        n, asym, fscale = g.n, self.asymmetric, self.fscale
+        self.sf = sf = np.ones(n, np.float32)
+
+        def step() -> None:
+            if borders is not None:
+                borders()
+            for i in range(n):
+                s, _ = quantize_image_(x[i], interior[i], qtmp, asym)
+                sf[i] = s if asym else np.float32(s) * fscale
+
+        return step
+
+    def _hybrid_epilogue(self, acc32: np.ndarray, o: np.ndarray, n0: int, images: int, per_image: int) -> Step:
+        """``o = clamp(float(acc) * pcs[c] * sf[b] + bias[c])`` (per-channel, asymmetric inputs) or
+        ``clamp(float(acc) * (sf[b] * scale) + bias[c])`` (per-tensor), float32 in TFLite's order."""
+        pcs, bias, clamp = self.pcs, self.bias32, self.clamp
+        mul = np.multiply
+        blocks = [(n0 + i, slice(i * per_image, (i + 1) * per_image)) for i in range(images)]
+
+        def step() -> None:
+            sf = self.sf
+            if pcs is not None:
+                mul(acc32, pcs, out=o)
+                for i, blk in blocks:
+                    mul(o[blk], sf[i], out=o[blk])
+            else:
+                for i, blk in blocks:
+                    mul(acc32[blk], sf[i], out=o[blk])
+            if bias is not None:
+                np.add(o, bias, out=o)
+            if clamp is not None:
+                np.clip(o, np.float32(clamp[0]), np.float32(clamp[1]), out=o)
+
+        return step
