@@ -28,7 +28,15 @@ Algorithm (``DepthwisePlan``; geometry in ``__init__`` at prepare time, views in
 4. With a thread pool the tiles are split into contiguous groups, one product buffer each;
    the source copy is split by rows and finished before any tile starts.
 
-Guarantees / limits: results equal the direct sum over taps up to float32 rounding order
+5. Quantized forms (``_qdepthwise``) reuse the engine on integer values: the plan's ``dtype``
+   (float32 or float64) is the engine's, the source holds the raw integer input cast to it
+   (never ``direct``), borders are filled with ``pad_value`` (the input zero point), the
+   constant row carries the zero-point-corrected bias, and the gemv writes into a per-worker
+   accumulator tile that an ``epilogue`` (requantization into the output tile) consumes while
+   it is in cache.  The caller proves at prepare time that every partial sum is an exactly
+   representable integer (see ``_qdepthwise``).
+
+Guarantees / limits: float results equal the direct sum over taps up to float32 rounding order
 (the gemv may sum in a different order than TFLite).  All views are built in ``bind``; an
 invoke runs only ufuncs / copies into them (the pool's futures are the only allocations).
 """
@@ -60,8 +68,14 @@ class DepthwisePlan:
 
     def __init__(self, in_shape: tuple[int, ...], kh: int, kw: int, cout: int, stride: tuple[int, int],
                  dilation: tuple[int, int], out_hw: tuple[int, int], pad_tl: tuple[int, int],
-                 has_bias: bool, act: int, num_threads: int = 1, tile_rows: int | None = None):
+                 has_bias: bool, act: int, num_threads: int = 1, tile_rows: int | None = None,
+                 dtype: np.dtype = F32, pad_value: float = 0.0, in_dtype: np.dtype = F32,
+                 epilogue: bool = False):
         n, h, w, cin = in_shape
+        self.dtype = np.dtype(dtype)
+        self.pad_value = pad_value
+        #: the gemv writes a per-worker accumulator tile handed to an epilogue (quantized forms)
+        self.epilogue = epilogue
         self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
         self.m = cout // cin
         self.kh, self.kw = kh, kw
@@ -77,7 +91,8 @@ class DepthwisePlan:
         self.hs = (self.ho - 1) * self.sh + (kh - 1) * self.dh + 1
         self.ws = (self.wo - 1) * self.sw + (kw - 1) * self.dw + 1
         if self.sw == 1:
-            direct = (self.pt == 0 and self.pl == 0 and self.m == 1 and self.hs <= h and self.ws <= w)
+            direct = (self.pt == 0 and self.pl == 0 and self.m == 1 and self.hs <= h and self.ws <= w
+                      and np.dtype(in_dtype) == self.dtype)
             self.mode = "direct" if direct else "padded"
             self.col_step = self.dw * cout
             self.row_len = w * cin if direct else self.ws * cout
@@ -87,7 +102,7 @@ class DepthwisePlan:
             self.row_len = kw * self.row
         # row tiles
         if tile_rows is None:
-            tile_rows = max(1, round(PRODUCT_BYTES / (4 * (self.kt + 1) * max(self.row, 1))))
+            tile_rows = max(1, round(PRODUCT_BYTES / (self.dtype.itemsize * (self.kt + 1) * max(self.row, 1))))
         self.tile = max(1, min(tile_rows, max(self.ho, 1)))
         tiles = [(b, r0, min(self.ho, r0 + self.tile)) for b in range(n) for r0 in range(0, self.ho, self.tile)]
         macs = n * self.ho * self.row * self.kt
@@ -105,21 +120,26 @@ class DepthwisePlan:
 
     # -- scratch ---------------------------------------------------------------------------
     def scratch_shapes(self, filter_const: bool) -> list[tuple[tuple[int, ...], np.dtype]]:
-        """Scratch buffers: [source], product buffer per worker, [weight rows]."""
+        """Scratch buffers: [source], product buffer per worker, [accumulator tile per worker],
+        [weight rows]."""
         if self.empty:
             return []
+        dt = self.dtype
         out = []
         if self.mode != "direct":
-            out.append(((self.n, self.hs, self.row_len), F32))
+            out.append(((self.n, self.hs, self.row_len), dt))
         for _ in range(self.workers):
-            out.append(((self.kt + 1, self.tile * self.row), F32))
+            out.append(((self.kt + 1, self.tile * self.row), dt))
+        if self.epilogue:
+            for _ in range(self.workers):
+                out.append(((self.tile * self.row,), dt))
         if not filter_const:
-            out.append(((self.kt, self.row), F32))
+            out.append(((self.kt, self.row), dt))
         return out
 
     def weight_rows(self, filt: np.ndarray) -> np.ndarray:
         """Filter [1, KH, KW, Cout] -> per-tap rows tiled along W: [KT, Wo*Cout]."""
-        wr = np.empty((self.kt, self.row), F32)
+        wr = np.empty((self.kt, self.row), self.dtype)
         self.fill_weight_rows(wr, filt)
         return wr
 
@@ -172,14 +192,19 @@ class DepthwisePlan:
                     sx = sx[..., None]
                 pairs.append((dst, sx))
         for z in zeros:
-            steps.append(_zero_step(z))
+            steps.append(_fill_step(z, self.pad_value))
         for d, s in pairs:
             steps.append(_copy_step(d, s))
         return steps
 
     def bind(self, x: np.ndarray, out: np.ndarray, wrows: np.ndarray, bias: np.ndarray | None,
-             scratch: list[np.ndarray], pool: Executor | None, pre: Step | None = None) -> Step:
-        """The invoke step: ``x`` [N,H,W,Cin], ``out`` [N,Ho,Wo,Cout] (C-contiguous)."""
+             scratch: list[np.ndarray], pool: Executor | None, pre: Step | None = None,
+             epilogue: Callable[[np.ndarray, np.ndarray, int, int], Step] | None = None) -> Step:
+        """The invoke step: ``x`` [N,H,W,Cin], ``out`` [N,Ho,Wo,Cout] (C-contiguous).
+
+        With ``epilogue`` (plans made with ``epilogue=True``), each tile's sums go to the
+        worker's accumulator ``acc`` [r, Wo*Cout] and ``epilogue(acc, out_rows, batch, worker)``
+        gives the step that turns them into the output rows ``out_rows`` [r, Wo*Cout]."""
         if self.empty:
             return lambda: None
         k = 0
@@ -188,7 +213,7 @@ class DepthwisePlan:
             if x.flags.c_contiguous:
                 src = x.reshape(self.n, self.h, self.w * self.cin)
             else:  # not expected for arena views; a private contiguous copy made each invoke
-                src = np.empty((self.n, self.h, self.w * self.cin), F32)
+                src = np.empty((self.n, self.h, self.w * self.cin), self.dtype)
                 copy_groups = [[_copy_step(src.reshape(x.shape), x)]] + [[] for _ in range(self.workers - 1)]
             src_hs = self.h
         else:
@@ -201,10 +226,11 @@ class DepthwisePlan:
                            for i in range(self.workers)]
         prods = scratch[k:k + self.workers]
         k += self.workers
+        accs = scratch[k:k + self.workers] if self.epilogue else []
         kt, row, tile = self.kt, self.row, self.tile
         wb4 = wrows.reshape(self.kh, self.kw, 1, row)
-        ones = np.ones(kt + (1 if bias is not None else 0), F32)
-        item = F32.itemsize
+        ones = np.ones(kt + (1 if bias is not None else 0), self.dtype)
+        item = self.dtype.itemsize
         rs = src.strides[1]
         outf = out.reshape(self.n, self.ho, row)
         lo, hi = activation_bounds(self.act)
@@ -222,8 +248,11 @@ class DepthwisePlan:
                 p4 = as_strided(prod, shape=(self.kh, self.kw, r, row),
                                 strides=(self.kw * prod.strides[0], prod.strides[0], row * item, item))
                 psum = prod[:len(ones), :r * row]
-                o = outf[b, r0:r1].reshape(-1)
-                tasks.append((v, p4, psum, o))
+                if epilogue is None:
+                    tasks.append((v, p4, psum, outf[b, r0:r1].reshape(-1), None))
+                else:
+                    acc = accs[gi][:r * row]
+                    tasks.append((v, p4, psum, acc, epilogue(acc.reshape(r, row), outf[b, r0:r1], b, gi)))
             bias_fill: Step | None = None
             if bias is not None:
                 brow = prod[kt].reshape(tile * self.wo, self.cout)
@@ -267,8 +296,8 @@ def _clip_step(a: np.ndarray, lo: float, hi: float) -> Step:
     return lambda: clip(a, lo, hi, out=a)
 
 
-def _zero_step(z: np.ndarray) -> Step:
-    return lambda: z.fill(0.0)
+def _fill_step(z: np.ndarray, value: float) -> Step:
+    return lambda: z.fill(value)
 
 
 def _copy_step(dst: np.ndarray, src: np.ndarray) -> Step:
@@ -287,9 +316,11 @@ def _tile_runner(tasks: list, wb4: np.ndarray, ones: np.ndarray, clamp: Step | N
                 c()
         if bias_fill is not None:
             bias_fill()
-        for v, p4, psum, o in tasks:
+        for v, p4, psum, o, post in tasks:
             mul(v, wb4, p4)
             mm(ones, psum, o)
+            if post is not None:
+                post()
         if clamp is not None:
             clamp()
 
