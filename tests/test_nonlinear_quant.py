@@ -6,9 +6,10 @@ several seeded random scale / zero-point pairs; output parameters are fixed wher
 requires them (LOGISTIC 1/256, SOFTMAX int8 1/256 and -128, int16 LOGISTIC / TANH / SOFTMAX
 2^-15 with zero points 0).
 
-LiteRT's default (XNNPACK / optimized) kernels are not asserted: measured on this wheel they
-differ from the reference by one step in some entries for int8 / uint8 LOGISTIC, TANH and
-HARD_SWISH and for int16 LOGISTIC / TANH (see ``test_default_path_differences_are_small``).
+LiteRT's default (XNNPACK / optimized) kernels are not asserted bit-exact.  Measured on this
+wheel (ai_edge_litert 2.3.0) they agree with the reference for every op and type here except
+int8 / uint8 LEAKY_RELU (XNNPACK's own requantization: about 8% of the 256 entries one step
+off); ``test_default_path_differences_are_small`` bounds that at one step.
 """
 
 import tracemalloc
@@ -148,7 +149,8 @@ def test_softmax(case, beta):
     # LiteRT's 8-bit-output reference aborts (TFLITE_CHECK) when a row's sum of exps reaches 512,
     # so rows stay below 512 there; numlite computes those rows without the check
     long_row = (1, 1001) if odt == np.int16 else (1, 500)
-    for k, shape in enumerate([(9,), (3, 7), (2, 5, 33), (4, 1), (2, 2, 3, 17), long_row]):
+    # (37, 21) has more rows than numlite's Python-int per-row path takes (32)
+    for k, shape in enumerate([(9,), (3, 7), (2, 5, 33), (4, 1), (2, 2, 3, 17), (37, 21), long_row]):
         rng = np.random.default_rng(k + int(beta * 10))
         zi = 0 if dt == np.int16 else int(rng.integers(info.min, info.max + 1))
         si = float(10 ** (rng.uniform(-3, 0) if dt != np.int16 else rng.uniform(-5, -2)))
@@ -302,8 +304,9 @@ def test_empty_and_scalar_tensors():
 def test_default_path_differences_are_small():
     # LiteRT's default kernels (not the reference) are allowed to differ; record by how much
     x = every_value(np.int8)
-    for op, out_q in [("LOGISTIC", qp(1 / 256, -128)), ("TANH", qp(1 / 128, 0)), ("HARD_SWISH", qp(0.05, -10))]:
-        m = unary_model(op, x, np.int8, qp(0.06, -7), out_q)
+    for op, out_q in [("LOGISTIC", qp(1 / 256, -128)), ("TANH", qp(1 / 128, 0)), ("HARD_SWISH", qp(0.05, -10)),
+                      ("LEAKY_RELU", qp(0.03, 5))]:
+        m = unary_model(op, x, np.int8, qp(0.06, -7), out_q, alpha=0.2)
         ours = run_numlite(m, [x])[0].astype(int)
         theirs = run_litert(m, [x])[0].astype(int)
         assert np.abs(ours - theirs).max() <= 1

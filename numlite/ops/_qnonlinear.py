@@ -330,3 +330,39 @@ def requantize_inplace(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray, fla
         np.greater(tmp, mask >> 1, out=flag)
         np.right_shift(acc, right, out=acc)
         np.add(acc, flag, out=acc)
+
+
+# --- scalar forms (Python ints) for the few-rows case of SOFTMAX -----------------------------
+def _wrap32_int(x: int) -> int:
+    return ((x + 2**31) & 0xFFFFFFFF) - 2**31
+
+
+def _srdhm_int(a: int, b: int) -> int:
+    # gemmlowp's nudge-and-truncate equals floor((a * b + 2**30) / 2**31) (b > INT32_MIN here)
+    return (a * b + (1 << 30)) >> 31
+
+
+def _sat_shift_left_int(x: int, e: int) -> int:
+    return min(max(x << e, INT32_MIN), INT32_MAX)
+
+
+def get_reciprocal_int(x: int, integer_digits: int) -> tuple[int, int]:
+    """``get_reciprocal`` on one Python int (about 20 times faster than NumPy on one value)."""
+    u = x & 0xFFFFFFFF
+    hpo = 32 - u.bit_length()
+    a = _wrap32_int((u << hpo) - (1 << 31))
+    s = a + INT32_MAX
+    s += 1 if s >= 0 else -1
+    half = (abs(s) >> 1) * (1 if s >= 0 else -1)
+    r = _wrap32_int(1515870810 + _srdhm_int(half, -1010580540))
+    for _ in range(3):
+        one_minus = _wrap32_int((1 << 29) - _srdhm_int(half, r))
+        r = _wrap32_int(r + _sat_shift_left_int(_srdhm_int(r, one_minus), 2))
+    return _sat_shift_left_int(r, 1), integer_digits - hpo
+
+
+def lut16_lookup_int(value: int, lut: list[int]) -> int:
+    """``lut16_lookup`` on one Python int (``lut`` as a list)."""
+    index = 256 + (value >> 7)
+    base = lut[index]
+    return ((base + (((lut[index + 1] - base) * (value & 0x7F) + 64) >> 7) + 32768) & 0xFFFF) - 32768

@@ -30,9 +30,11 @@ int16 (zero points 0, output scale 1/32768):
 6. Invoke: row maxima, ``d``, exp by table, row sums, per row the reciprocal through the
    ``1 / (1 + x)`` table after normalising the sum, then ``(exp * recip + round) >> shift``.
 
-Quantized steps use (rows, cols) intp and int64 scratch; the per-row reciprocal allocates
-arrays of one value per row.  Row sums wrap to int32 as in C (only rows of thousands of equal
-maxima can reach that).
+Quantized steps use (rows, cols) intp and int64 scratch.  The per-row reciprocal runs on Python
+ints for up to 32 rows and on NumPy arrays (temporaries of one value per row) beyond.  Row sums
+wrap to int32 as in C (only rows of thousands of equal maxima can reach that).  LiteRT's 8-bit
+output reference aborts the process (a TFLITE_CHECK on the output exponent) when a row's sum of
+exps reaches 512; numlite computes such rows (their outputs round toward the type's minimum).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 
 INPUT = 0
+FEW_ROWS = 32  # up to this many rows the per-row reciprocal runs on Python ints (faster than NumPy)
 ALLOWED_OUT = {np.dtype(np.int8): (np.int8, np.int16), np.dtype(np.uint8): (np.uint8, np.int16),
                np.dtype(np.int16): (np.int16,)}
 
@@ -152,8 +155,11 @@ class Softmax(Kernel):
 
     def bind_quantized(self, x: np.ndarray, o: np.ndarray, scratch: list[np.ndarray]) -> Step:
         mx, idx, acc, col = (scratch[s] for s in (self.max_slot, self.idx_slot, self.acc_slot, self.sum_slot))
-        exp_table, lo, hi = self.exp_table, self.out_min, self.out_max
         mxi = scratch[self.maxi_slot]
+        exp_table, lo, hi, rows = self.exp_table, self.out_min, self.out_max, self.rows
+        # per-row factors (one value per row; filled at each invoke, allocated once here)
+        mul, rnd, shift = (np.zeros((rows, 1), np.int64) for _ in range(3))
+        few = rows <= FEW_ROWS
 
         def diffs() -> None:
             # idx = row max - x, widened first (a mixed-type ufunc would use NumPy's 128 KiB
@@ -161,47 +167,65 @@ class Softmax(Kernel):
             np.copyto(idx, x)
             np.copyto(mxi, mx)
             np.subtract(mxi, idx, out=idx)
+
         if self.quant == "int16":
             recip_lut = self.recip_lut
+            recip_list = recip_lut.tolist()
 
-            def row_factors() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            def row_factors() -> None:
+                if few:
+                    for r, s in enumerate(col[:, 0].tolist()):
+                        s = qn._wrap32_int(s)
+                        hpo = 32 - (s & 0xFFFFFFFF).bit_length()
+                        sym = min(max((((s << (hpo - 1)) + (1 << 13)) >> 14) - 98304, -32768), 32767)
+                        mul[r, 0], rnd[r, 0], shift[r, 0] = (qn.lut16_lookup_int(sym, recip_list),
+                                                             1 << (30 - hpo), 31 - hpo)
+                    return
                 s = qn.wrap32(col)
                 hpo = qn.count_leading_zeros32(s)
-                shifted = ((s << (hpo - 1)) + (1 << 13)) >> 14
-                sym = np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767)
-                rshift = 31 - hpo
-                return qn.lut16_lookup(sym, recip_lut), np.int64(1) << (rshift - 1), rshift
+                sym = np.clip((((s << (hpo - 1)) + (1 << 13)) >> 14) - 98304, -32768, 32767)
+                mul[...], rnd[...], shift[...] = qn.lut16_lookup(sym, recip_lut), np.int64(1) << (30 - hpo), 31 - hpo
 
             def step16() -> None:
                 np.max(x, axis=1, keepdims=True, out=mx)
                 diffs()
                 np.take(exp_table, idx, out=acc, mode="wrap")
                 np.sum(acc, axis=1, keepdims=True, out=col)
-                recip, rnd, rshift = row_factors()
-                np.multiply(acc, recip, out=acc)
+                row_factors()
+                np.multiply(acc, mul, out=acc)
                 np.add(acc, rnd, out=acc)
-                np.right_shift(acc, rshift, out=acc)
+                np.right_shift(acc, shift, out=acc)
                 np.clip(acc, 0, 32767, out=acc)
                 np.copyto(o, acc, casting="unsafe")
 
             return step16
         sum_table, bits = self.sum_table, self.out_bits
 
+        def row_factors8() -> None:
+            if few:
+                for r, s in enumerate(col[:, 0].tolist()):
+                    scale, over = qn.get_reciprocal_int(qn._wrap32_int(s), 12)
+                    e = over + 31 - bits
+                    mul[r, 0], rnd[r, 0], shift[r, 0] = scale, (1 << e) >> 1, e
+                return
+            scale, over = qn.get_reciprocal(qn.wrap32(col), 12)
+            e = over + 31 - bits
+            mul[...], rnd[...], shift[...] = scale, (np.int64(1) << e) >> 1, e
+
         def step8() -> None:
             np.max(x, axis=1, keepdims=True, out=mx)
             diffs()
             np.take(sum_table, idx, out=acc, mode="wrap")
             np.sum(acc, axis=1, keepdims=True, out=col)
-            scale, over = qn.get_reciprocal(qn.wrap32(col), 12)
-            exponent = over + 31 - bits
+            row_factors8()
             np.take(exp_table, idx, out=acc, mode="wrap")
             # saturating rounding doubling high multiply (both factors >= 0), then the rounding
             # divide by 2**exponent (non-negative values: add half, shift)
-            np.multiply(acc, scale, out=acc)
+            np.multiply(acc, mul, out=acc)
             np.add(acc, 1 << 30, out=acc)
             np.right_shift(acc, 31, out=acc)
-            np.add(acc, (np.int64(1) << exponent) >> 1, out=acc)
-            np.right_shift(acc, exponent, out=acc)
+            np.add(acc, rnd, out=acc)
+            np.right_shift(acc, shift, out=acc)
             np.add(acc, lo, out=acc)
             np.clip(acc, lo, hi, out=acc)
             np.copyto(o, acc, casting="unsafe")
