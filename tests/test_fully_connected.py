@@ -76,12 +76,6 @@ def test_fc_rejects_shuffled_weights():
     _fails(m, [rand((2, 4))], "DEFAULT")
 
 
-def test_fc_rejects_hybrid_int8_weights():
-    w = Const(np.ones((3, 4), np.int8), quant={"scale": 0.1, "zero_point": 0})
-    m = single_op_model("FULLY_CONNECTED", [In((2, 4)), w], Out())
-    _fails(m, [rand((2, 4))], "hybrid")
-
-
 def test_fc_rejects_bad_bias_size():
     m = single_op_model("FULLY_CONNECTED", [In((2, 4)), Const(rand((3, 4))), Const(rand((4,)))], Out())
     _fails(m, [rand((2, 4))], "bias")
