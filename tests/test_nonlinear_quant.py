@@ -310,3 +310,29 @@ def test_default_path_differences_are_small():
         ours = run_numlite(m, [x])[0].astype(int)
         theirs = run_litert(m, [x])[0].astype(int)
         assert np.abs(ours - theirs).max() <= 1
+
+
+# --- fixed-point helpers of numlite/ops/_qnonlinear.py -----------------------------------------
+def test_requantize_inplace_matches_reference_math():
+    from numlite.ops import _qnonlinear as qn
+    from numlite.ops.quant import multiply_by_quantized_multiplier, quantize_multiplier
+
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.integers(-(2**24), 2**24, 5000), rng.integers(-300, 300, 5000),
+                        [0, 1, -1, 2**30, -(2**30), 2**31 - 1, -(2**31)]]).astype(np.int64)
+    for m in [1e-6, 0.0123, 0.5, 0.7499999, 1.0, 3.7, 1000.0]:
+        q, s = (int(v) for v in quantize_multiplier(m))
+        want = multiply_by_quantized_multiplier(x, q, s).astype(np.int64)
+        acc, tmp, flag = x.copy(), np.empty_like(x), np.empty(x.shape, np.bool_)
+        qn.requantize_inplace(acc, q, s, tmp, flag)
+        np.testing.assert_array_equal(acc, want, err_msg=f"multiplier {m}")
+
+
+def test_scalar_and_vector_reciprocal_agree():
+    from numlite.ops import _qnonlinear as qn
+
+    rng = np.random.default_rng(4)
+    sums = np.concatenate([rng.integers(1 << 19, 1 << 31, 3000), [1 << 19, (1 << 31) - 1, 1 << 30]]).astype(np.int64)
+    scale, over = qn.get_reciprocal(sums, 12)
+    for k, s in enumerate(sums.tolist()):
+        assert qn.get_reciprocal_int(s, 12) == (int(scale[k]), int(over[k]))

@@ -283,11 +283,14 @@ def lut_step(table: np.ndarray, x: np.ndarray, out: np.ndarray, idx: np.ndarray)
     """A step writing ``table[x as unsigned]`` into ``out`` through the ``intp`` chunk ``idx``."""
     n = x.size
     unsigned = np.uint8 if x.dtype.itemsize == 1 else np.uint16
-    xv = x.reshape(-1).view(unsigned)
-    ov = out.reshape(-1)
     c = idx.size
     if n == 0:
         return lambda: None
+    if not (x.flags.c_contiguous and out.flags.c_contiguous):  # not arena views: plain (allocating) take
+        xs = x.view(unsigned)
+        return lambda: np.take(table, xs, out=out, mode="wrap")
+    xv = x.reshape(-1).view(unsigned)
+    ov = out.reshape(-1)
     if n <= c:
         ci = idx[:n]
 
