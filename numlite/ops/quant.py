@@ -115,37 +115,52 @@ def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any) -> np.nda
     return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
 
 
+class Requantizer:
+    """Allocation-free in-place ``multiply_by_quantized_multiplier`` (double rounding) for a fixed
+    per-tensor or per-channel ``(q, shift)``, prepared once; ``q`` must be non-negative (the
+    positive multipliers kernels use), ``acc`` an int64 array whose values fit int32 and ``tmp``
+    an int64 scratch of its shape.  Each step is a ufunc with ``out=``:
+
+    1. left shift by ``max(shift, 0)``, saturated to int32 (as the kernels' inputs never overflow);
+    2. ``acc * q + nudge``, nudge ``2**30`` or ``1 - 2**30`` by sign (``tmp = acc >> 63`` is 0 / -1);
+    3. C's truncating division by ``2**31`` as a floor shift after adding ``2**31 - 1`` to negatives;
+    4. rounding divide by ``2**right``: ``(x + 2**(right-1) - (x < 0)) >> right`` rounds half away
+       from zero (the ``-1`` for negatives masked off where ``right == 0``).
+    """
+
+    def __init__(self, q: Any, shift: Any):
+        s64 = np.asarray(shift, dtype=np.int64)
+        self.q = np.asarray(q, dtype=np.int64)
+        self.left = np.maximum(s64, 0)
+        self.right = np.maximum(-s64, 0)
+        self.any_left = bool(np.any(self.left))
+        self.any_right = bool(np.any(self.right))
+        self.half = np.where(self.right > 0, np.int64(1) << np.maximum(self.right - 1, 0), 0)
+        self.neg_mask = np.where(self.right > 0, np.int64(-1), np.int64(0))
+
+    def __call__(self, acc: np.ndarray, tmp: np.ndarray) -> None:
+        if self.any_left:
+            np.left_shift(acc, self.left, out=acc)
+            np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
+        np.multiply(acc, self.q, out=acc)
+        np.right_shift(acc, 63, out=tmp)
+        np.multiply(tmp, (1 << 31) - 1, out=tmp)
+        np.add(tmp, 1 << 30, out=tmp)
+        np.add(acc, tmp, out=acc)
+        np.right_shift(acc, 63, out=tmp)
+        np.bitwise_and(tmp, (1 << 31) - 1, out=tmp)
+        np.add(acc, tmp, out=acc)
+        np.right_shift(acc, 31, out=acc)
+        if self.any_right:
+            np.right_shift(acc, 63, out=tmp)
+            np.bitwise_and(tmp, self.neg_mask, out=tmp)
+            np.add(tmp, self.half, out=tmp)
+            np.add(acc, tmp, out=acc)
+            np.right_shift(acc, self.right, out=acc)
+
+
 def requantize_into(acc: np.ndarray, q: Any, shift: Any, tmp: np.ndarray) -> None:
     """In place on an int64 array ``acc``: ``acc = multiply_by_quantized_multiplier(acc, q, shift)``
-    (double rounding), using the int64 scratch ``tmp`` of the same shape; allocates only when
-    ``q`` / ``shift`` broadcast.  For kernels' invoke steps (values of ``acc`` must fit int32)."""
-    q64 = np.asarray(q, dtype=np.int64)
-    s64 = np.asarray(shift, dtype=np.int64)
-    left = np.maximum(s64, 0)
-    right = np.maximum(-s64, 0)
-    if np.any(left):
-        np.left_shift(acc, left, out=acc)
-        np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
-    # saturating rounding doubling high multiply (the overflow case needs acc == q == INT32_MIN,
-    # impossible because q >= 0 for the positive multipliers kernels use)
-    np.multiply(acc, q64, out=acc)
-    np.less(acc, 0, out=tmp, casting="unsafe")  # tmp = 1 where negative
-    # nudge: 2**30 for >= 0, 1 - 2**30 for < 0  ==  2**30 - tmp * (2**31 - 1)
-    np.multiply(tmp, -(2**31 - 1), out=tmp)
-    np.add(tmp, 1 << 30, out=tmp)
-    np.add(acc, tmp, out=acc)
-    # truncating division by 2**31: floor shift, plus one where negative with a remainder
-    np.bitwise_and(acc, (1 << 31) - 1, out=tmp)
-    np.right_shift(acc, 31, out=acc)
-    np.not_equal(tmp, 0, out=tmp, casting="unsafe")
-    np.multiply(tmp, acc < 0, out=tmp, casting="unsafe")
-    np.add(acc, tmp, out=acc)
-    # rounding divide by 2**right
-    if np.any(right):
-        mask = (np.int64(1) << right) - 1
-        np.bitwise_and(acc, mask, out=tmp)  # remainder
-        thr = (mask >> 1) + (acc < 0)
-        np.greater(tmp, thr, out=tmp, casting="unsafe")
-        np.right_shift(acc, right, out=acc)
-        np.add(acc, tmp, out=acc)
-
+    (double rounding), using the int64 scratch ``tmp`` of the same shape.  Kernels that call it at
+    every invoke should prepare a ``Requantizer`` once instead (no per-call setup)."""
+    Requantizer(q, shift)(acc, tmp)
