@@ -196,9 +196,11 @@ def quantize_image_(x: np.ndarray, dst: np.ndarray, tmp: np.ndarray, asymmetric:
 
     Symmetric (``SymmetricQuantizeFloats``): ``range = max(|min|, |max|)``, ``sf = range / 127``,
     ``q = round(x * (127 / range))`` clamped to +-127, all float32.  Asymmetric
-    (``AsymmetricQuantizeFloats``): min / max widened to include 0, in double ``scale = (max - min)
-    / 255`` and a zero point from the side with the smaller error, nudged into [-128, 127] (C
-    ``round``); ``q = round(zp + x * (1 / float(scale)))`` clamped to [-128, 127].  A constant-zero
+    (``AsymmetricQuantizeFloats``): min / max widened to include 0, ``scale = (max - min) / 255``
+    and a zero point from the side with the smaller error, nudged into [-128, 127] (C ``round``),
+    all in float32 (the LiteRT wheel does this in float32 although current LiteRT sources use
+    double: double scales differ by one ulp on some inputs and were measured not to match);
+    ``q = round(zp + x * (1 / scale))`` clamped to [-128, 127].  A constant-zero
     row gives ``q = 0``, ``sf = 1``, zero point 0."""
     mn, mx = x.min(), x.max()
     if not asymmetric:
@@ -211,13 +213,16 @@ def quantize_image_(x: np.ndarray, dst: np.ndarray, tmp: np.ndarray, asymmetric:
         round_half_away_(dst, tmp)
         np.clip(dst, np.float32(-127), np.float32(127), out=dst)
         return float(sf), 0
-    rmin, rmax = float(min(np.float32(0), mn)), float(max(np.float32(0), mx))
+    f32 = np.float32
+    rmin, rmax = min(f32(0), mn), max(f32(0), mx)
     if rmin == rmax:
         dst.fill(0.0)
         return 1.0, 0
-    scale = (rmax - rmin) / 255.0
-    zmin, zmax = -128.0 - rmin / scale, 127.0 - rmax / scale
-    zd = zmin if 128.0 + abs(rmin / scale) < 127.0 + abs(rmax / scale) else zmax
+    # measured on the ai_edge_litert wheel: the scale and zero point are computed in float32
+    scale = f32(f32(rmax - rmin) / f32(255))
+    zmin, zmax = f32(f32(-128) - rmin / scale), f32(f32(127) - rmax / scale)
+    emin, emax = f32(128) + abs(rmin / scale), f32(127) + abs(rmax / scale)
+    zd = float(zmin if emin < emax else zmax)
     zp = -128 if zd <= -128.0 else 127 if zd >= 127.0 else int(_round_away(zd))
     sf = np.float32(scale)
     np.multiply(x, np.float32(1) / sf, out=dst)

@@ -60,7 +60,7 @@ from .base import (
     Step,
     chain,
 )
-from .quant import quantize_multiplier
+from .quant import quantize_multiplier, requantize_into
 from .registry import register
 
 if TYPE_CHECKING:
@@ -317,6 +317,8 @@ class QuantConv:
             ctx.set_output(0, (g.n, g.oh, g.ow, cout), np.float32)
             self.clamp = _CLAMPS.get(act)
             per_channel = (ws.size > 1 and bool(np.any(ws != ws[0]))) or groups > 1
+            if groups > 1 and ws.size != cout:
+                ctx.fail(f"filter {f.describe()}: a grouped hybrid convolution needs one scale per output channel")
             self.asymmetric = per_channel
             self.pcs = np.broadcast_to(ws, (cout,)).astype(np.float32) if per_channel else None
             self.fscale = np.float32(ws[0])
@@ -348,6 +350,17 @@ class QuantConv:
             self.lo, self.hi = quantized_activation_range(ctx, act, out)
             self.zx = zx
             if mode == "16x8":
+                qbt = int(kernel.options.get("quantized_bias_type") or 0)
+                qbt_name = {0: None, 2: "int32", 4: "int64"}.get(qbt, "other")
+                btype = None if b is None else np.dtype(b.dtype).name
+                if qbt_name is not None and btype is not None and btype != qbt_name:
+                    ctx.fail(f"bias {b.describe()} has type {btype} but quantized_bias_type says {qbt_name}")
+                if qbt_name is None and btype == "int32":
+                    ctx.fail(f"bias {b.describe()}: a 16x8 CONV_2D with an int32 bias needs quantized_bias_type "
+                             "INT32 (without it LiteRT reads the bias as int64)")
+                # int32 bias: TFLite's int32 accumulator and 32-bit requantization; else int64
+                self.acc32 = qbt_name == "int32"
+                self.q, self.shift = q, shift
                 self.reduced, self.total, self.rnd = reduced_multiplier_16x8(q, shift)
                 self.bias64 = None if bias is None else bias.astype(np.int64)
                 a_bound = 1 << 15
@@ -453,7 +466,8 @@ class QuantConv:
                     steps.append(lambda acc=acc, off=self.off: add(acc, off, out=acc))
                 steps.append(self.requant.bind(acc if self.f64_acc else tmp, out2d[r0:r1], sl["f"][:nr], sl["g"][:nr]))
             elif mode == "16x8":
-                steps.append(self._requant16_step(acc, out2d[r0:r1], sl["f"][:nr].view(np.int64)))
+                steps.append(self._requant16_step(acc, out2d[r0:r1], sl["f"][:nr].view(np.int64),
+                                                  sl["g"][:nr].view(np.int64)))
             else:
                 if self.f64_acc:
                     steps.append(lambda acc=acc, tmp=tmp: copy(tmp, acc, casting="same_kind"))
@@ -486,14 +500,21 @@ class QuantConv:
                     steps.append(lambda ai=ai, wi=wi, t=tmp, o=acc: (matmul(ai, wi, out=t), add(o, t, out=o)))
         return steps
 
-    def _requant16_step(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray) -> Step:
+    def _requant16_step(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Step:
         bias, reduced, total, rnd, lo, hi = self.bias64, self.reduced, self.total, self.rnd, self.lo, self.hi
+        acc32, q, shift = self.acc32, self.q, self.shift
 
         def step() -> None:
             np.copyto(a64, acc, casting="unsafe")
             if bias is not None:
                 np.add(a64, bias, out=a64)
-            requantize_int64_16x8_into(a64, reduced, total, rnd)
+            if acc32:  # int32 accumulator (wraps like C) and the 32-bit double-rounding multiply
+                np.add(a64, 1 << 31, out=a64)
+                np.bitwise_and(a64, (1 << 32) - 1, out=a64)
+                np.subtract(a64, 1 << 31, out=a64)
+                requantize_into(a64, q, shift, t64)
+            else:
+                requantize_int64_16x8_into(a64, reduced, total, rnd)
             np.clip(a64, lo, hi, out=a64)
             np.copyto(out, a64, casting="unsafe")
 

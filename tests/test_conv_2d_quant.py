@@ -1,0 +1,249 @@
+"""Quantized and hybrid CONV_2D against LiteRT's reference kernels (BUILTIN_REF).
+
+int8 / uint8 / int16x8 outputs must be bit-exact (the helper compares integer outputs exactly).
+Hybrid outputs are float32 computed by the same float32 operations in the same order as
+TFLite's (``float(acc) * scale[c] * sf[b] + bias``), so they are compared with rtol = atol = 0:
+bit-exact as well (up to the sign of zero, which ``assert_allclose`` ignores).
+
+Quantization parameters are seeded random: scales over a few orders of magnitude, zero points
+over the type's range, per-channel weight scales, inputs and weights over the full type range.
+"""
+
+import numpy as np
+import pytest
+from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
+
+import numlite.ops._conv as conv_mod
+from numlite.ops import quant
+from numlite.ops._qgemm import Requantizer
+
+EXACT = dict(rtol=0, atol=0)
+
+
+def _scale(rng, lo=-4.0, hi=-1.0):
+    return float(np.float32(10.0 ** rng.uniform(lo, hi)))
+
+
+def qconv(x_shape, w_shape, kind="int8", seed=0, per_channel=True, bias=True, act="NONE", x=None, w=None,
+          wscale=None, bias_type=None, **opt):
+    """A random quantized CONV_2D model and an input for it."""
+    rng = np.random.default_rng(seed)
+    opt.setdefault("stride_w", 1)
+    opt.setdefault("stride_h", 1)
+    opt.setdefault("padding", "SAME")
+    cout = w_shape[0]
+    if kind == "hybrid":
+        dt, wdt = np.float32, np.int8
+    else:
+        dt = {"int8": np.int8, "uint8": np.uint8, "16x8": np.int16}[kind]
+        wdt = np.uint8 if kind == "uint8" else np.int8
+    winfo = np.iinfo(wdt)
+    if w is None:
+        w = rng.integers(winfo.min + (wdt == np.int8), winfo.max + 1, size=w_shape).astype(wdt)
+    nsc = cout if per_channel else 1
+    ws = wscale if wscale is not None else np.array([_scale(rng) for _ in range(nsc)], np.float32)
+    wzp = [int(rng.integers(0, 256))] if kind == "uint8" else [0] * nsc
+    wq = dict(scale=ws, zero_point=wzp, quantized_dimension=0)
+    if kind == "hybrid":
+        x = x if x is not None else rng.uniform(-3, 3, size=x_shape).astype(np.float32)
+        b = Const(rng.uniform(-2, 2, size=cout).astype(np.float32) * (bias != "zero")) if bias else None
+        ins = [In(x_shape), Const(w, quant=wq)] + ([b] if bias else [])
+        return single_op_model("CONV_2D", ins, Out((1,)), fused_activation_function=act, **opt), x
+    info = np.iinfo(dt)
+    s_in, s_out = _scale(rng, -3, -1), _scale(rng, -2, 0)
+    if kind == "16x8":
+        zx = zo = 0
+    else:
+        zx, zo = int(rng.integers(info.min, info.max + 1)), int(rng.integers(info.min, info.max + 1))
+    x = x if x is not None else rng.integers(info.min, info.max + 1, size=x_shape).astype(dt)
+    bscale = (np.float32(s_in) * ws).astype(np.float32)
+    btype = bias_type or (np.int64 if kind == "16x8" else np.int32)
+    bmax = 2**20 if kind == "16x8" else 2**16
+    bv = rng.integers(-bmax, bmax, size=cout).astype(btype) * (bias != "zero")
+    ins = [In(x_shape, dt, quant=dict(scale=[s_in], zero_point=[zx])), Const(w, quant=wq)]
+    if bias:
+        ins.append(Const(bv, quant=dict(scale=bscale if per_channel or kind != "uint8" else bscale[:1],
+                                        zero_point=[0] * len(bscale))))
+    out = Out((1,), dt, quant=dict(scale=[s_out], zero_point=[zo]))
+    return single_op_model("CONV_2D", ins, out, fused_activation_function=act, **opt), x
+
+
+GEOMETRY = [
+    ((1, 5, 5, 4), (3, 3, 3, 4), dict(padding="SAME")),
+    ((1, 5, 5, 4), (3, 3, 3, 4), dict(padding="VALID")),
+    ((2, 7, 6, 3), (5, 3, 2, 3), dict(padding="VALID", stride_h=2)),
+    ((1, 9, 11, 5), (4, 3, 3, 5), dict(padding="SAME", stride_w=2, stride_h=3)),
+    ((1, 10, 10, 2), (3, 4, 4, 2), dict(padding="SAME", stride_w=2, stride_h=2)),
+    ((1, 13, 12, 4), (4, 3, 3, 4), dict(padding="SAME", dilation_w_factor=2, dilation_h_factor=3)),
+    ((3, 8, 7, 6), (5, 1, 7, 6), dict(padding="SAME")),
+    ((2, 8, 8, 16), (24, 1, 1, 16), dict(padding="VALID")),
+    ((1, 9, 9, 16), (8, 1, 1, 16), dict(padding="SAME", stride_w=2, stride_h=2)),
+    ((1, 3, 3, 2), (2, 5, 5, 2), dict(padding="SAME")),
+    ((1, 6, 6, 8), (6, 3, 3, 4), dict(padding="SAME")),  # grouped
+]
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8", "16x8", "hybrid"])
+@pytest.mark.parametrize("xs,ws,opt", GEOMETRY)
+def test_geometry(kind, xs, ws, opt):
+    if kind == "uint8" and xs[3] != ws[3]:
+        pytest.skip("grouped uint8 is tested in test_grouped_uint8")
+    for seed in (0, 1):
+        m, x = qconv(xs, ws, kind, seed=seed, per_channel=kind != "uint8", **opt)
+        assert_matches_litert(m, [x], ref=True, **EXACT)
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8", "16x8", "hybrid"])
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_activations(kind, act):
+    for seed in range(3):
+        m, x = qconv((1, 6, 7, 5), (6, 3, 3, 5), kind, seed=seed + 10, per_channel=kind != "uint8", act=act)
+        assert_matches_litert(m, [x], ref=True, **EXACT)
+
+
+def test_grouped_uint8():
+    m, x = qconv((1, 6, 6, 8), (6, 3, 3, 4), "uint8", seed=3, per_channel=False)
+    assert_matches_litert(m, [x], ref=True)
+
+
+@pytest.mark.parametrize("kind", ["int8", "16x8", "hybrid"])
+def test_per_tensor_and_no_bias(kind):
+    for seed in range(2):
+        m, x = qconv((2, 6, 6, 3), (4, 3, 3, 3), kind, seed=seed, per_channel=False)
+        assert_matches_litert(m, [x], ref=True, **EXACT)
+        # LiteRT rejects a missing bias; numlite runs it as a zero bias
+        m, x = qconv((1, 6, 6, 3), (4, 3, 3, 3), kind, seed=seed, bias=False)
+        mz, _ = qconv((1, 6, 6, 3), (4, 3, 3, 3), kind, seed=seed, bias="zero")
+        ours, ref = run_numlite(m, [x])[0], run_litert(mz, [x], ref=True)[0]
+        np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8", "hybrid"])
+def test_tiled_and_batched(monkeypatch, kind):
+    monkeypatch.setattr(conv_mod, "TILE_BYTES", 4000)
+    m, x = qconv((3, 11, 9, 6), (7, 3, 3, 6), kind, seed=5, per_channel=kind != "uint8", act="RELU")
+    assert_matches_litert(m, [x], ref=True, **EXACT)
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8"])
+def test_worst_case_large_k(kind):
+    """All inputs and weights at the type's most negative value, K = 3*3*512 = 4608: every
+    partial sum is as large as it gets, so the chunked float32 GEMM must split K to stay exact."""
+    dt = np.int8 if kind == "int8" else np.uint8
+    lo = np.iinfo(dt).min
+    x = np.full((1, 4, 4, 512), lo, dt)
+    w = np.full((4, 3, 3, 512), lo + (kind == "int8"), dt)  # int8 weights stop at -127
+    for seed in range(3):
+        m, _ = qconv(x.shape, w.shape, kind, seed=seed, per_channel=kind == "int8", x=x, w=w,
+                     wscale=np.full(4 if kind == "int8" else 1, 1e-5, np.float32))
+        assert_matches_litert(m, [x], ref=True)
+    # and random full-range values with the same K
+    m, x = qconv((1, 4, 4, 512), (4, 3, 3, 512), kind, seed=7, per_channel=kind == "int8")
+    assert_matches_litert(m, [x], ref=True)
+
+
+def test_worst_case_hybrid_large_k():
+    x = np.full((1, 3, 3, 600), -1.0, np.float32)
+    x[0, 0, 0, 0] = 0.5  # asymmetric: zero point 127, q - zp = -255 nearly everywhere
+    w = np.full((3, 3, 3, 600), -127, np.int8)
+    for per_channel in (True, False):
+        m, _ = qconv(x.shape, w.shape, "hybrid", seed=1, per_channel=per_channel, x=x, w=w)
+        assert_matches_litert(m, [x], ref=True, **EXACT)
+
+
+def test_requantizer_matches_fixed_point():
+    """The float64 epilogue equals TFLite's double-rounding MultiplyByQuantizedMultiplier on
+    random accumulators, multipliers from 2^-20 to 4 (the int64 fallback below 2^-14)."""
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        c = 16
+        q, s = quant.quantize_multiplier(np.exp(rng.uniform(np.log(2.0**-20), np.log(4.0), c)))
+        dt = (np.int8, np.uint8)[trial % 2]
+        info = np.iinfo(dt)
+        zp = int(rng.integers(info.min, info.max + 1))
+        lo, hi = sorted(int(v) for v in rng.integers(info.min, info.max + 1, 2))
+        acc = rng.integers(-2**24, 2**24, size=(300, c))
+        acc[:150] = rng.integers(-3000, 3000, size=(150, c)) * (1 + trial % 7)
+        acc[:20] = rng.integers(-4, 5, size=(20, c))
+        want = np.clip(quant.multiply_by_quantized_multiplier(acc, q, s).astype(np.int64) + zp, lo, hi)
+        for force_int64 in (False, True):
+            r = Requantizer(q, s, zp, lo, hi, dt)
+            r.exact = r.exact and not force_int64
+            out = np.empty(acc.shape, dt)
+            r.bind(acc.astype(np.float32), out, np.empty(acc.shape), np.empty(acc.shape))()
+            np.testing.assert_array_equal(out, want)
+
+
+def test_tiny_multiplier_uses_int64_path():
+    m, x = qconv((1, 5, 5, 4), (3, 3, 3, 4), "int8", seed=2, wscale=np.array([1e-9, 1e-3, 1e-2], np.float32))
+    assert_matches_litert(m, [x], ref=True)
+
+
+def test_hybrid_constant_and_zero_input():
+    for v in (0.0, 1.5, -2.0):
+        x = np.full((2, 5, 5, 3), v, np.float32)
+        for per_channel in (True, False):
+            m, _ = qconv(x.shape, (4, 3, 3, 3), "hybrid", seed=4, per_channel=per_channel, x=x)
+            assert_matches_litert(m, [x], ref=True, **EXACT)
+
+
+def test_16x8_int32_bias():
+    """16x8 with an int32 bias and ``quantized_bias_type`` INT32: LiteRT's int32-accumulator
+    reference kernel (the 32-bit double-rounding requantization)."""
+    for seed in range(3):
+        m, x = qconv((1, 6, 6, 5), (4, 3, 3, 5), "16x8", seed=seed, bias_type=np.int32, quantized_bias_type="INT32")
+        assert_matches_litert(m, [x], ref=True)
+
+
+def test_default_path_differences():
+    """LiteRT's default (XNNPACK) path requantizes its own way; note, don't assert, how often it
+    differs from the reference kernels that numlite matches (at most one step)."""
+    m, x = qconv((1, 12, 12, 16), (16, 3, 3, 16), "int8", seed=9)
+    ours = run_numlite(m, [x])[0]
+    ref = run_litert(m, [x], ref=True)[0]
+    xnn = run_litert(m, [x])[0]
+    np.testing.assert_array_equal(ours, ref)
+    assert np.abs(xnn.astype(int) - ref).max() <= 1
+
+
+def _fails(model, feeds, match):
+    with pytest.raises(RuntimeError, match=match):
+        run_numlite(model, feeds)
+
+
+def test_errors():
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (1, 5, 5, 4)).astype(np.int8)
+    w = rng.integers(-127, 128, (3, 3, 3, 4)).astype(np.int8)
+    q = dict(scale=[0.1], zero_point=[0])
+    wq = dict(scale=[0.1, 0.2, 0.3], zero_point=[0, 0, 0])
+    b32 = Const(np.zeros(3, np.int32), quant=dict(scale=[0.01] * 3, zero_point=[0] * 3))
+    opt = dict(stride_w=1, stride_h=1)
+
+    def model(ins, out=Out((1,), np.int8, quant=q)):
+        return single_op_model("CONV_2D", ins, out, **opt)
+
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w, quant=dict(scale=[0.1, 0.2, 0.3], zero_point=[0, 1, 0])),
+                  b32]), [x], "zero points 0")
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w, quant=dict(scale=[0.1, 0.2], zero_point=[0, 0])), b32]),
+           [x], "2 scales")
+    _fails(model([In(x.shape, np.int8, quant=q), In(w.shape, np.int8, quant=wq), b32]), [x, w], "must be a constant")
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w, quant=wq), Const(np.zeros(3, np.float32))]), [x],
+           "bias .* float32; expected int32")
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w.view(np.uint8), quant=wq), b32]), [x], "needs a int8 filter")
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w, quant=wq), b32], Out((1,), np.int16, quant=q)), [x],
+           "must match the input type")
+    _fails(model([In(x.shape, np.int8, quant=q), Const(w), b32]), [x], "no quantization parameters")
+    xu = x.view(np.uint8)
+    _fails(model([In(x.shape, np.uint8, quant=q), Const(w.view(np.uint8), quant=wq), b32],
+                 Out((1,), np.uint8, quant=q)), [xu], "per-channel quantization needs int8")
+    x16 = x.astype(np.int16)
+    _fails(model([In(x.shape, np.int16, quant=dict(scale=[0.1], zero_point=[3])), Const(w, quant=wq),
+                  Const(np.zeros(3, np.int64))], Out((1,), np.int16, quant=dict(scale=[0.1], zero_point=[0]))),
+           [x16], "zero points 0 on input and output")
+    q16 = dict(scale=[0.1], zero_point=[0])
+    _fails(model([In(x.shape, np.int16, quant=q16), Const(w, quant=wq), b32], Out((1,), np.int16, quant=q16)),
+           [x16], "needs quantized_bias_type INT32")
+    xf = np.zeros((1, 5, 5, 8), np.float32)
+    _fails(model([In(xf.shape, np.float32), Const(w, quant=dict(scale=[0.1], zero_point=[0])),
+                  Const(np.zeros(3, np.float32))], Out((1,))), [xf], "grouped hybrid convolution needs one scale")
