@@ -1,9 +1,11 @@
-"""Micro-benchmark: numlite's float32 DEPTHWISE_CONV_2D vs LiteRT (XNNPACK) on MobileNet shapes.
+"""Micro-benchmark: numlite's DEPTHWISE_CONV_2D vs LiteRT (XNNPACK) on MobileNet shapes.
 
 Single-op models (3x3, SAME, bias, RELU6) run on both runtimes with the same ``num_threads``;
-runs are interleaved and medians reported, with the ratio numlite / LiteRT.
+runs are interleaved and medians reported, with the ratio numlite / LiteRT.  ``--int8`` runs
+int8 models instead (per-channel weights, realistic scales, as a converter writes them); their
+outputs are checked against LiteRT's default kernels to within one step.
 
-    python benchmarks/bench_depthwise.py [--threads 1 2] [--runs 50]
+    python benchmarks/bench_depthwise.py [--threads 1 2] [--runs 50] [--int8]
 """
 
 from __future__ import annotations
@@ -41,6 +43,24 @@ def model(h: int, c: int, s: int) -> bytes:
     return mb.build()
 
 
+def model_int8(h: int, c: int, s: int) -> bytes:
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    s_in, s_out = 0.02, 0.03
+    x = mb.input("x", (1, h, h, c), np.int8, quantization={"scale": [s_in], "zero_point": [-128]})
+    ws = rng.uniform(0.002, 0.02, c)
+    w = mb.const("w", rng.integers(-127, 128, (1, 3, 3, c)).astype(np.int8),
+                 quantization={"scale": ws, "zero_point": [0] * c, "quantized_dimension": 3})
+    b = mb.const("b", rng.integers(-3000, 3000, c).astype(np.int32),
+                 quantization={"scale": np.float32(s_in) * ws.astype(np.float32), "zero_point": [0] * c})
+    ho = (h + s - 1) // s
+    y = mb.tensor("y", (1, ho, ho, c), np.int8, quantization={"scale": [s_out], "zero_point": [-128]})
+    mb.op("DEPTHWISE_CONV_2D", [x, w, b], [y], version=3, padding="SAME", stride_w=s, stride_h=s,
+          depth_multiplier=1, fused_activation_function="RELU6")
+    mb.output(y)
+    return mb.build()
+
+
 def ready(cls, m: bytes, x: np.ndarray, nt: int):
     it = cls(model_content=m, num_threads=nt)
     it.allocate_tensors()
@@ -55,18 +75,27 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--int8", action="store_true", help="int8 models (per-channel weights)")
     args = ap.parse_args()
     for nt in args.threads:
-        print(f"num_threads={nt}: median us per invoke")
+        print(f"num_threads={nt}: median us per invoke ({'int8' if args.int8 else 'float32'})")
         print(f"{'shape':>22} {'layer':>16} {'numlite':>9} {'LiteRT':>9} {'ratio':>6}")
         v1n = v1l = 0.0
         for h, c, s, name in SHAPES:
-            m = model(h, c, s)
-            x = np.random.default_rng(1).uniform(-1, 1, (1, h, h, c)).astype(np.float32)
+            rng = np.random.default_rng(1)
+            if args.int8:
+                m = model_int8(h, c, s)
+                x = rng.integers(-128, 128, (1, h, h, c)).astype(np.int8)
+            else:
+                m = model(h, c, s)
+                x = rng.uniform(-1, 1, (1, h, h, c)).astype(np.float32)
             a, b = ready(numlite.Interpreter, m, x, nt), ready(LiteRT, m, x, nt)
             oa = a.get_tensor(a.get_output_details()[0]["index"])
             ob = b.get_tensor(b.get_output_details()[0]["index"])
-            np.testing.assert_allclose(oa, ob, rtol=1e-4, atol=1e-4)
+            if args.int8:
+                assert np.abs(oa.astype(np.int32) - ob).max() <= 1
+            else:
+                np.testing.assert_allclose(oa, ob, rtol=1e-4, atol=1e-4)
             ta, tb = [], []
             for _ in range(args.runs):
                 t0 = time.perf_counter()

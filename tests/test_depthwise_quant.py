@@ -186,6 +186,9 @@ def test_threads_equal_single(in_shape, stride, m, padding, act, dtype, monkeypa
     two = run_numlite(model, feeds, num_threads=2)[0]
     np.testing.assert_array_equal(one, two)
     assert_matches_litert(model, feeds, ref=True, num_threads=2)
+    # epilogue chunks of one tile each (the default spans several tiles)
+    monkeypatch.setattr(_depthwise, "EPILOGUE_ELEMS", 1)
+    np.testing.assert_array_equal(run_numlite(model, feeds, num_threads=2)[0], one)
 
 
 def test_resize_input_int8():

@@ -21,6 +21,9 @@ Integer forms (int8 / uint8 / int16x8), ``QuantizedDepthwise``:
    bitwise operations on the float64 bits), ``f += 1/2 + zp_out + off``, clamp to
    ``[lo + off, hi + off + 1)`` and truncate into the output viewed unsigned, then flip the sign
    bit (``off`` = 128 / 0 / 32768 makes every value non-negative so truncation is a floor).
+   When the activation's clamp starts at or above the output zero point (RELU, RELU6) the sign
+   term is folded into the constant as ``+2**-(1+e)``: a negative accumulator gives a value at
+   or below the zero point with either sign, which the clamp maps to the same result.
    16x8 uses TFLite's int64 form, one rounding: ``floor(a * rq / 2**T + 1/2)``.  Every float64
    value here is an integer multiple of ``1/D`` below ``2**53 / D`` in magnitude - checked per
    layer at prepare (``S_c * q_c * 2**l_c + (|zp| + off + 2) * D_c < 2**53``), so every step is
@@ -175,16 +178,23 @@ class QuantizedDepthwise:
             h = np.where(right > 0, 2.0 ** -(1.0 + right), 0.0)
             self.h_bits = _tile(h.view(np.int64), wo) if np.any(h) else None
         self.fused = fused_ok and FUSED_REQUANT
-        self.k = 0.5 + zp_out + off
         self.clip_lo = float(self.lo + off)
         self.clip_hi = float(np.nextafter(self.hi + off + 1.0, -np.inf))
         self.zp_out = zp_out
+        # A negative accumulator gives a value <= 0 before the output zero point whichever sign
+        # the term takes (q >= 2**30 or q == 0), so when the clamp's low end is at or above the
+        # zero point (RELU, RELU6) the term is added as +2**-(1+e) everywhere, folded into the
+        # constant: two bitwise passes and an add saved.
+        self.k = 0.5 + zp_out + off
         row = self.plan.row
-        tile = self.plan.tile
+        rows = self.plan.epi_rows
+        if self.lo >= zp_out and self.h_bits is not None:
+            self.k = self.h_bits.view(np.float64) + self.k  # one output row, broadcast over a chunk
+            self.h_bits = None
         slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(True)]
         self.scratch_slots = slots
         # two float64 (viewed int64 on the int64 path) buffers per worker for the epilogue
-        self.epi_slots = [(ctx.scratch((tile * row,), F64), ctx.scratch((tile * row,), F64))
+        self.epi_slots = [(ctx.scratch((rows * row,), F64), ctx.scratch((rows * row,), F64))
                           for _ in range(self.plan.workers)] if not self.plan.empty else []
 
     def bind(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
