@@ -220,8 +220,8 @@ def test_errors():
     b32 = Const(np.zeros(3, np.int32), quant=dict(scale=[0.01] * 3, zero_point=[0] * 3))
     opt = dict(stride_w=1, stride_h=1)
 
-    def model(ins, out=Out((1,), np.int8, quant=q)):
-        return single_op_model("CONV_2D", ins, out, **opt)
+    def model(ins, out=None):
+        return single_op_model("CONV_2D", ins, out or Out((1,), np.int8, quant=q), **opt)
 
     _fails(model([In(x.shape, np.int8, quant=q), Const(w, quant=dict(scale=[0.1, 0.2, 0.3], zero_point=[0, 1, 0])),
                   b32]), [x], "zero points 0")
@@ -245,5 +245,6 @@ def test_errors():
     _fails(model([In(x.shape, np.int16, quant=q16), Const(w, quant=wq), b32], Out((1,), np.int16, quant=q16)),
            [x16], "needs quantized_bias_type INT32")
     xf = np.zeros((1, 5, 5, 8), np.float32)
-    _fails(model([In(xf.shape, np.float32), Const(w, quant=dict(scale=[0.1], zero_point=[0])),
-                  Const(np.zeros(3, np.float32))], Out((1,))), [xf], "grouped hybrid convolution needs one scale")
+    w4 = Const(np.zeros((4, 3, 3, 4), np.int8), quant=dict(scale=[0.1], zero_point=[0]))
+    _fails(model([In(xf.shape, np.float32), w4,
+                  Const(np.zeros(4, np.float32))], Out((1,))), [xf], "grouped hybrid convolution needs one scale")
