@@ -1,6 +1,7 @@
 """Micro-benchmark: float32 CONV_2D layers on numlite vs LiteRT (XNNPACK), printed as ratios.
 
-Usage: ``python benchmarks/bench_conv.py [--threads 1 2] [--rounds 4] [--coretype SkylakeX]``.
+Usage: ``python benchmarks/bench_conv.py [--threads 1 2] [--rounds 4] [--int8] [--coretype SkylakeX]``
+(``--int8``: the int8 twins, per-channel weights, against LiteRT's default XNNPACK path).
 Each layer is a single-op model; numlite and LiteRT run in alternating phases in one process
 and the medians of all invokes are compared.  Timings on shared machines are noisy: read the
 ratio, not the ms.
@@ -51,6 +52,29 @@ def conv_model(shape, filt, stride, padding, dilation, act="RELU6", seed=0) -> b
     return mb.build()
 
 
+def conv_model_int8(shape, filt, stride, padding, dilation, act="RELU6", seed=0) -> bytes:
+    """The int8 twin of ``conv_model``: per-channel int8 weights, int32 bias, int8 activations."""
+    rng = np.random.default_rng(seed)
+    n, h, w, cin = shape
+    cout, kh, kw = filt
+    pad = 0 if padding == "SAME" else 1
+    oh = conv_output_size(h, kh, stride, dilation, pad)
+    ow = conv_output_size(w, kw, stride, dilation, pad)
+    ws = (rng.uniform(0.5, 2.0, cout) * 1e-3).astype(np.float32)
+    s_in, s_out = 0.02, 0.05
+    mb = ModelBuilder()
+    x = mb.input("x", shape, np.int8, quantization=dict(scale=[s_in], zero_point=[-3]))
+    wt = mb.const("w", rng.integers(-127, 128, (cout, kh, kw, cin)).astype(np.int8),
+                  quantization=dict(scale=ws, zero_point=[0] * cout, quantized_dimension=0))
+    b = mb.const("b", rng.integers(-5000, 5000, cout).astype(np.int32),
+                 quantization=dict(scale=ws * np.float32(s_in), zero_point=[0] * cout))
+    y = mb.tensor("y", (n, oh, ow, cout), np.int8, quantization=dict(scale=[s_out], zero_point=[5]))
+    mb.op("CONV_2D", [x, wt, b], [y], padding=padding, stride_w=stride, stride_h=stride,
+          dilation_w_factor=dilation, dilation_h_factor=dilation, fused_activation_function=act)
+    mb.output(y)
+    return mb.build()
+
+
 def _phase(it, seconds: float) -> list[float]:
     """Invoke for about ``seconds``; per-invoke times after a few warm-up invokes."""
     inv, pc = it.invoke, time.perf_counter
@@ -65,13 +89,16 @@ def _phase(it, seconds: float) -> list[float]:
     return times
 
 
-def bench(model: bytes, shape, threads: int, rounds: int, seconds: float = 0.15) -> tuple[float, float]:
+def bench(model: bytes, shape, threads: int, rounds: int, seconds: float = 0.15,
+          int8: bool = False) -> tuple[float, float]:
     """Median invoke time of numlite and LiteRT.  The runtimes alternate in phases (ABAB...)
     rather than invoke by invoke: both keep worker threads spinning for a while after a job,
     and with 2 threads on 2 cores one runtime's spinning workers would slow the other."""
     from ai_edge_litert.interpreter import Interpreter
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    if int8:
+        x = np.random.default_rng(1).integers(-128, 128, shape).astype(np.int8)
     its = []
     for cls in (numlite.Interpreter, Interpreter):
         it = cls(model_content=model, num_threads=threads)
@@ -111,6 +138,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=0.15, help="length of one phase of one runtime")
     ap.add_argument("--only", default="")
+    ap.add_argument("--int8", action="store_true", help="int8 twins of the layers (per-channel weights)")
     ap.add_argument("--coretype", default="", help="force an OpenBLAS core type (experiment), e.g. SkylakeX")
     args = ap.parse_args()
     if args.coretype:
@@ -119,9 +147,9 @@ def main() -> None:
     for name, shape, filt, stride, padding, dil in LAYERS:
         if args.only and args.only not in name:
             continue
-        model = conv_model(shape, filt, stride, padding, dil)
+        model = (conv_model_int8 if args.int8 else conv_model)(shape, filt, stride, padding, dil)
         for t in args.threads:
-            a, b = bench(model, shape, t, args.rounds, args.seconds)
+            a, b = bench(model, shape, t, args.rounds, args.seconds, args.int8)
             print(f"{name:36s} {t:3d} {a * 1e3:10.3f} {b * 1e3:10.3f} {a / b:6.2f}", flush=True)
 
 
