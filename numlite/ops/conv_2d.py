@@ -28,6 +28,28 @@ Fused activations: RELU, RELU6 and RELU_N1_TO_1 clamp.  TANH and SIGN_BIT are ac
 ignored, exactly as LiteRT's CONV_2D does (its float activation range treats every other
 code as "no clamp").  A missing bias (2 inputs, or input 2 = -1) is accepted (LiteRT rejects
 it at prepare) and means zero bias.
+
+Quantized forms (``QuantConv``), bit-exact with LiteRT's reference kernels (BUILTIN_REF):
+
+1. int8 (per-channel or per-tensor int8 weights, zero point 0; int32 bias), uint8 (legacy
+   per-tensor asymmetric, weights too; multiplier from ``float(s_in * s_w) / s_out``) and 16x8
+   (int16 activations with zero point 0, int8 weights; int64 bias with the int64 requantization,
+   or int32 bias with ``quantized_bias_type`` INT32: int32 accumulator and 32-bit requantization).
+2. The input is padded with its zero point (uint8 re-centred by -128 in the im2col copy) and
+   copied tile by tile into a float32 im2col buffer (float64 for 16x8); weights are kept raw as
+   float32 (uint8 minus their zero point).  ``acc = sum(w * x) + bias - zx * colsum(w)`` is an
+   exact float32 GEMM (``_qgemm.chunks``: K split so partial sums stay below 2**24); the constant
+   ``bias - zx * colsum(w)`` rides in the GEMM as a weight row against a column of ones when the
+   bound allows, else it is added in float64.
+3. Requantization, zero point and activation clamp (TFLite's CalculateActivationRangeQuantized)
+   run in float64 (``_qgemm.Requantizer``, exact for multipliers >= 2**-14, else int64).
+4. Hybrid (float32 input, int8 weights, float32 output): each batch row is quantized on the fly
+   (``_conv.quantize_image_``): per-tensor weights use symmetric inputs and
+   ``float(acc) * (sf * scale) + bias``; per-channel weights (differing scales) or groups use
+   asymmetric inputs and ``float(acc) * scale[c] * sf + bias``, in float32, as TFLite's
+   EvalHybrid / EvalHybridPerChannel do.  The outputs are bit-identical to BUILTIN_REF.
+5. Quantized forms need constant filter and bias.  A bias-free model (LiteRT rejects it) runs
+   with a zero bias.
 """
 
 from __future__ import annotations
