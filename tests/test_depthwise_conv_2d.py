@@ -206,7 +206,7 @@ def test_error_ranks():
     _bad([In((1, 5, 5, 2)), Const(rand((3, 3, 2)))], (1, 5, 5, 2), "rank 4")
 
 
-def test_error_quantized_rejected():
+def test_error_int8_output_without_quantization():
     q = {"scale": [0.5], "zero_point": [0]}
     x = In((1, 5, 5, 2), np.int8, quant=q)
     f = Const(np.ones((1, 3, 3, 2), np.int8), quant=q)
