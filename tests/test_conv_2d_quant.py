@@ -15,7 +15,7 @@ from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite,
 
 import numlite.ops._conv as conv_mod
 from numlite.ops import quant
-from numlite.ops._qgemm import Requantizer
+from numlite.ops._qgemm import FloatRequantizer
 
 EXACT = dict(rtol=0, atol=0)
 
@@ -167,7 +167,7 @@ def test_requantizer_matches_fixed_point():
         acc[:20] = rng.integers(-4, 5, size=(20, c))
         want = np.clip(quant.multiply_by_quantized_multiplier(acc, q, s).astype(np.int64) + zp, lo, hi)
         for force_int64 in (False, True):
-            r = Requantizer(q, s, zp, lo, hi, dt)
+            r = FloatRequantizer(q, s, zp, lo, hi, dt)
             r.exact = r.exact and not force_int64
             out = np.empty(acc.shape, dt)
             r.bind(acc.astype(np.float32), out, np.empty(acc.shape), np.empty(acc.shape))()

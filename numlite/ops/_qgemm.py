@@ -91,11 +91,11 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, bound_a: int, bound_b: int) -> np
 
 
 # --- exact requantization epilogue ------------------------------------------------------------
-#: largest right shift for which the float64 epilogue is proven exact (see ``Requantizer``)
+#: largest right shift for which the float64 epilogue is proven exact (see ``FloatRequantizer``)
 MAX_EXACT_RIGHT_SHIFT = 13
 
 
-class Requantizer:
+class FloatRequantizer:
     """TFLite's int32 ``MultiplyByQuantizedMultiplier`` (double rounding) per output channel,
     plus output zero point and activation clamp, from an exact integer-valued float32 / float64
     accumulator ``acc[rows, C]`` into an int8 / uint8 ``out[rows, C]``.

@@ -42,7 +42,7 @@ Quantized forms (``QuantConv``), bit-exact with LiteRT's reference kernels (BUIL
    ``bias - zx * colsum(w)`` rides in the GEMM as a weight row against a column of ones when the
    bound allows, else it is added in float64.
 3. Requantization, zero point and activation clamp (TFLite's CalculateActivationRangeQuantized)
-   run in float64 (``_qgemm.Requantizer``, exact for multipliers >= 2**-14, else int64).
+   run in float64 (``_qgemm.FloatRequantizer``, exact for multipliers >= 2**-14, else int64).
 4. Hybrid (float32 input, int8 weights, float32 output): each batch row is quantized on the fly
    (``_conv.quantize_image_``): per-tensor weights use symmetric inputs and
    ``float(acc) * (sf * scale) + bias``; per-channel weights (differing scales) or groups use
@@ -69,7 +69,7 @@ from ._conv import (
     tile_rows,
 )
 from ._qbinary import quantized_activation_range
-from ._qgemm import EXACT_LIMIT, Requantizer, chunks, reduced_multiplier_16x8, requantize_int64_16x8_into
+from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks, reduced_multiplier_16x8, requantize_int64_16x8_into
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -387,7 +387,7 @@ class QuantConv:
                 self.bias64 = None if bias is None else bias.astype(np.int64)
                 a_bound = 1 << 15
             else:
-                self.requant = Requantizer(q, shift, zo, self.lo, self.hi, xt)
+                self.requant = FloatRequantizer(q, shift, zo, self.lo, self.hi, xt)
                 a_bound = 128
         # weights: centred (uint8 filters minus their zero point), as [groups, K, Cout/groups] views
         w = wraw - (int(fzp[0]) if mode == "uint8" else 0)
