@@ -38,11 +38,11 @@ range for them).
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
+from . import quant
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -64,28 +64,11 @@ POOL_DTYPES = (np.float32, np.uint8, np.int8, np.int16)
 
 def quantized_activation_range(ctx: PrepareContext, act: int, dtype: Any, scale: float,
                                zero_point: int) -> tuple[int, int]:
-    """TFLite's CalculateActivationRangeQuantized: the clamp of fused activation ``act`` in the
-    integer domain of an output with ``scale`` / ``zero_point`` (bounds ``zp + round(v / scale)``
-    in float32, rounded half away from zero, within the type's range).  Activations other than
-    RELU, RELU6 and RELU_N1_TO_1 give the type's full range."""
-    info = np.iinfo(dtype)
-    lo, hi = int(info.min), int(info.max)
-    bounds = {ACT_RELU: (0.0, None), ACT_RELU6: (0.0, 6.0), ACT_RELU_N1_TO_1: (-1.0, 1.0)}.get(act)
-    if bounds is None:
-        return lo, hi
-
-    def q(v: float) -> int:
-        with np.errstate(all="ignore"):
-            t = np.float32(v) / np.float32(scale)
-        if not np.isfinite(t) or abs(float(t)) >= 2.0**31:
-            ctx.fail(f"fused activation {ACTIVATION_NAMES[act]} cannot be quantized with output scale {scale}")
-        r = math.floor(abs(float(t)) + 0.5)  # std::round: half away from zero (exact in double)
-        return int(zero_point) + (r if t >= 0 else -r)
-
-    lo = max(lo, q(bounds[0]))
-    if bounds[1] is not None:
-        hi = min(hi, q(bounds[1]))
-    return lo, hi
+    """``quant.activation_range_quantized`` with errors naming the op and node."""
+    try:
+        return quant.activation_range_quantized(act, dtype, scale, zero_point)
+    except ValueError as e:
+        ctx.fail(str(e))
 
 
 def _axis_taps(n_in: int, n_out: int, f: int, s: int, pad: int) -> tuple[int, list[tuple[int, int, int]], np.ndarray]:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import quant
-from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, PrepareContext, Step, TensorSpec
+from .base import PrepareContext, Step, TensorSpec
 
 Raw = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -58,15 +58,10 @@ def quantize_scalar(ctx: PrepareContext, f: float, scale: float, zero_point: int
 
 def quantized_activation_range(ctx: PrepareContext, act: int, out: TensorSpec) -> tuple[int, int]:
     """CalculateActivationRangeQuantized for output ``out`` (int8 / uint8 / int16)."""
-    qmin, qmax = type_range(out.dtype)
-    scale, zp = out.quantization.scale, out.quantization.zero_point
-    if act == ACT_RELU:
-        return max(qmin, quantize_scalar(ctx, 0.0, scale, zp)), qmax
-    if act == ACT_RELU6:
-        return max(qmin, quantize_scalar(ctx, 0.0, scale, zp)), min(qmax, quantize_scalar(ctx, 6.0, scale, zp))
-    if act == ACT_RELU_N1_TO_1:
-        return max(qmin, quantize_scalar(ctx, -1.0, scale, zp)), min(qmax, quantize_scalar(ctx, 1.0, scale, zp))
-    return qmin, qmax
+    try:
+        return quant.activation_range_quantized(act, out.dtype, out.quantization.scale, out.quantization.zero_point)
+    except ValueError as e:
+        ctx.fail(str(e))
 
 
 def multiplier_below_one(ctx: PrepareContext, m: float, what: str) -> tuple[int, int]:

@@ -164,3 +164,29 @@ def requantize_into(acc: np.ndarray, q: Any, shift: Any, tmp: np.ndarray) -> Non
     (double rounding), using the int64 scratch ``tmp`` of the same shape.  Kernels that call it at
     every invoke should prepare a ``Requantizer`` once instead (no per-call setup)."""
     Requantizer(q, shift)(acc, tmp)
+
+
+def activation_range_quantized(act: int, dtype: Any, scale: float, zero_point: int) -> tuple[int, int]:
+    """TFLite's CalculateActivationRangeQuantized: the integer clamp of fused activation ``act``
+    (the ``ActivationFunctionType`` code) for an output of ``dtype`` / ``scale`` / ``zero_point``.
+    Bounds are ``zero_point + round(v / scale)`` with the quotient in float32, rounded half away
+    from zero, within the type's range; activations other than RELU (1), RELU_N1_TO_1 (2) and
+    RELU6 (3) give the full range.  Raises ValueError when a bound does not fit int32."""
+    info = np.iinfo(dtype)
+    lo, hi = int(info.min), int(info.max)
+    bounds = {1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}.get(int(act))
+    if bounds is None:
+        return lo, hi
+
+    def q(v: float) -> int:
+        with np.errstate(all="ignore"):
+            t = float(np.float32(v) / np.float32(scale)) if scale != 0 else math.copysign(math.inf, v)
+        if not math.isfinite(t) or abs(t) >= 2.0**31:
+            raise ValueError(f"the activation bound {v} does not fit int32 at output scale {scale}")
+        r = math.floor(abs(t) + 0.5)
+        return int(zero_point) + (r if t >= 0 else -r)
+
+    lo = max(lo, q(bounds[0]))
+    if bounds[1] is not None:
+        hi = min(hi, q(bounds[1]))
+    return lo, hi
