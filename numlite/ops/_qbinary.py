@@ -175,12 +175,13 @@ class QuantizedStep:
         ua, ub = a.view(np.uint16), b.view(np.uint16)
         combine = np.add if sign > 0 else np.subtract
         lo, hi = self.lo, self.hi
+        requant = quant.Requantizer(q, shift)
 
         def step() -> None:
             np.take(t1, ua, out=ta, mode="wrap")
             np.take(t2, ub, out=tb, mode="wrap")
             combine(ta, tb, out=acc)
-            quant.requantize_into(acc, q, shift, tmp)
+            requant(acc, tmp)
             np.add(acc, oo, out=acc)
             np.clip(acc, lo, hi, out=acc)
             np.copyto(out, acc, casting="unsafe")

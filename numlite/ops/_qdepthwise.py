@@ -254,11 +254,11 @@ class QuantizedDepthwise:
                 cp(o, i, casting="unsafe")
 
             return step16
-        q, shift = self.q, self.shift
+        requant = quant.Requantizer(self.q, self.shift)
 
         def step() -> None:
             cp(i, acc, casting="unsafe")
-            quant.requantize_into(i, q, shift, t)
+            requant(i, t)
             add(i, zp, out=i)
             clip(i, lo, hi, out=i)
             cp(o, i, casting="unsafe")

@@ -165,13 +165,14 @@ class FloatRequantizer:
         return step
 
     def _bind_int64(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Callable[[], None]:
-        from .quant import requantize_into
+        from .quant import Requantizer
 
-        q, shift, zp, lo, hi = self.q, self.shift, self.zp, self.lo, self.hi
+        zp, lo, hi = self.zp, self.lo, self.hi
+        requant = Requantizer(self.q, self.shift)
 
         def step() -> None:
             np.copyto(a64, acc, casting="unsafe")
-            requantize_into(a64, q, shift, t64)
+            requant(a64, t64)
             np.add(a64, zp, out=a64)
             np.clip(a64, lo, hi, out=a64)
             np.copyto(out, a64, casting="unsafe")

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .base import Kernel, PrepareContext, Step
+from .quant import Requantizer
 
 INPUT, AXIS = 0, 1
 FLOAT_INT = (np.float32, np.int32, np.int64)
@@ -37,6 +38,32 @@ def wrap_int32(a: np.ndarray) -> None:
     np.add(a, 1 << 31, out=a)
     np.bitwise_and(a, (1 << 32) - 1, out=a)
     np.subtract(a, 1 << 31, out=a)
+
+
+def fixed_point_sum_step(x: np.ndarray, out: np.ndarray, axes: Any, keep: bool, s: np.ndarray, t: np.ndarray,
+                         offset: int, shift: int, q: int, zero_point: int) -> Step:
+    """The quantized MEAN / SUM reference path: int64 sum over ``axes`` into ``s``, minus the
+    input zero point times the count (``offset``), int32 wraps as in C around the left shift,
+    the double-rounding requantization (prepared once), output zero point, clamp, store."""
+    left, right = max(shift, 0), max(-shift, 0)
+    requant = Requantizer(q, -right)
+    info = np.iinfo(out.dtype)
+    lo, hi = int(info.min), int(info.max)
+    add = np.add.reduce
+
+    def step() -> None:
+        add(x, axis=axes, keepdims=keep, dtype=np.int64, out=s)
+        np.subtract(s, offset, out=s)
+        wrap_int32(s)
+        if left:
+            np.left_shift(s, left, out=s)
+            wrap_int32(s)
+        requant(s, t)
+        np.add(s, zero_point, out=s)
+        np.clip(s, lo, hi, out=s)
+        np.copyto(out, s, casting="unsafe")
+
+    return step
 
 
 def mbqm_int64_into(acc: np.ndarray, q: int, shift: int) -> None:

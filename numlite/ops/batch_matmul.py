@@ -183,7 +183,8 @@ class BatchMatMul(Kernel):
         if self.wide:
             steps.append(lambda: requant_int64_into(acc, q, shift))
         else:
-            steps.append(lambda: quant.requantize_into(acc, q, shift, t64))
+            requant = quant.Requantizer(q, shift)
+            steps.append(lambda: requant(acc, t64))
 
         def finish() -> None:
             if zo:

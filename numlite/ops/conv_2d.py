@@ -82,7 +82,7 @@ from .base import (
     Step,
     chain,
 )
-from .quant import quantize_multiplier, requantize_into
+from .quant import Requantizer, quantize_multiplier
 from .registry import register
 
 if TYPE_CHECKING:
@@ -524,7 +524,8 @@ class QuantConv:
 
     def _requant16_step(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Step:
         bias, reduced, total, rnd, lo, hi = self.bias64, self.reduced, self.total, self.rnd, self.lo, self.hi
-        acc32, q, shift = self.acc32, self.q, self.shift
+        acc32 = self.acc32
+        requant = Requantizer(self.q, self.shift) if acc32 else None
 
         def step() -> None:
             np.copyto(a64, acc, casting="unsafe")
@@ -534,7 +535,7 @@ class QuantConv:
                 np.add(a64, 1 << 31, out=a64)
                 np.bitwise_and(a64, (1 << 32) - 1, out=a64)
                 np.subtract(a64, 1 << 31, out=a64)
-                requantize_into(a64, q, shift, t64)
+                requant(a64, t64)
             else:
                 requantize_int64_16x8_into(a64, reduced, total, rnd)
             np.clip(a64, lo, hi, out=a64)

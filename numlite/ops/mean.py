@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ._reduce import ReduceKernel, wrap_int32
+from ._reduce import ReduceKernel, fixed_point_sum_step
 from .base import PrepareContext, Step
-from .quant import quantize_multiplier, requantize_into
+from .quant import quantize_multiplier
 from .registry import register
 
 
@@ -78,24 +78,5 @@ class Mean(ReduceKernel):
         return mean_int
 
     def compute_quantized(self, x: np.ndarray, out: np.ndarray, s: np.ndarray, t: np.ndarray) -> Step:
-        axes, keep = self.axes, self.keep
-        add = np.add.reduce
-        offset = self.in_q.zero_point * self.count
-        left, right = max(self.shift, 0), max(-self.shift, 0)
-        q, zp = self.q, self.out_q.zero_point
-        info = np.iinfo(self.dtype)
-        lo, hi = int(info.min), int(info.max)
-
-        def mean_quantized() -> None:
-            add(x, axis=axes, keepdims=keep, dtype=np.int64, out=s)
-            np.subtract(s, offset, out=s)
-            wrap_int32(s)
-            if left:
-                np.left_shift(s, left, out=s)
-                wrap_int32(s)
-            requantize_into(s, q, -right, t)
-            np.add(s, zp, out=s)
-            np.clip(s, lo, hi, out=s)
-            np.copyto(out, s, casting="unsafe")
-
-        return mean_quantized
+        return fixed_point_sum_step(x, out, self.axes, self.keep, s, t, self.in_q.zero_point * self.count,
+                                    self.shift, self.q, self.out_q.zero_point)

@@ -116,7 +116,8 @@ class Quantize(Kernel):
             lut, ux = self.lut, x.view(self.uview)
             return lambda: np.take(lut, ux, out=out, mode="wrap")  # every index is in the table
         acc, tmp = scratch[self.acc], scratch[self.tmp]
-        q, shift, zin, zout, lo, hi = self.q, self.shift, self.zin, self.zout, self.lo, self.hi
+        zin, zout, lo, hi = self.zin, self.zout, self.lo, self.hi
+        requant = quant.Requantizer(self.q, self.shift)
 
         def step32() -> None:
             np.subtract(x, zin, out=acc, dtype=np.int64)
@@ -124,7 +125,7 @@ class Quantize(Kernel):
             np.add(acc, 2**31, out=acc)
             np.bitwise_and(acc, 2**32 - 1, out=acc)
             np.subtract(acc, 2**31, out=acc)
-            quant.requantize_into(acc, q, shift, tmp)
+            requant(acc, tmp)
             np.add(acc, zout, out=acc)
             np.clip(acc, lo, hi, out=acc)
             np.copyto(out, acc, casting="unsafe")

@@ -14,9 +14,9 @@ Quantized forms (int8 / uint8 / int16, always requantized; int16 zero points 0):
 
 import numpy as np
 
-from ._reduce import ReduceKernel, wrap_int32
+from ._reduce import ReduceKernel, fixed_point_sum_step, wrap_int32
 from .base import PrepareContext, Step
-from .quant import quantize_multiplier, requantize_into
+from .quant import quantize_multiplier
 from .registry import register
 
 
@@ -53,22 +53,8 @@ class Sum(ReduceKernel):
         lo, hi = int(info.min), int(info.max)
         if self.dtype == np.uint8:
             t = scratch[self.tmp_slot]
-            offset = self.in_q.zero_point * self.count
-            left, right, q = max(self.shift, 0), max(-self.shift, 0), self.q
-
-            def sum_fixed_point() -> None:
-                add(x, axis=axes, keepdims=keep, dtype=np.int64, out=s)
-                np.subtract(s, offset, out=s)
-                wrap_int32(s)
-                if left:
-                    np.left_shift(s, left, out=s)
-                    wrap_int32(s)
-                requantize_into(s, q, -right, t)
-                np.add(s, zp, out=s)
-                np.clip(s, lo, hi, out=s)
-                np.copyto(out, s, casting="unsafe")
-
-            return sum_fixed_point
+            return fixed_point_sum_step(x, out, axes, keep, s, t, self.in_q.zero_point * self.count, self.shift,
+                                        self.q, zp)
         f, g = (scratch[i] for i in self.f_slots)
         scale, bias = self.scale, self.bias
 
