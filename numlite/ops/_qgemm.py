@@ -133,31 +133,38 @@ class FloatRequantizer:
         self.exact = bool(np.all(shift >= -MAX_EXACT_RIGHT_SHIFT)) and self.out_dtype in (np.int8, np.uint8)
         self.base = 128 if self.out_dtype == np.int8 else 0
         self.m = q.astype(np.float64) * np.ldexp(1.0, (shift - 31).astype(int))
-        self.hd = np.where(shift < 0, np.ldexp(1.0, np.minimum(shift - 1, 0).astype(int)), 0.0).astype(np.float32)
-        self.k0 = np.float32(self.zp + 0.5 + self.base)
-        self.signed = bool(np.any(shift < 0))
+        hd = np.where(shift < 0, np.ldexp(1.0, np.minimum(shift - 1, 0).astype(int)), 0.0)
+        k = np.full(q.shape, self.zp + 0.5 + self.base)
+        # A negative accumulator gives a value at or below the zero point with either sign of the
+        # term, so when the clamp starts at or above the zero point (RELU, RELU6) the term is
+        # folded into the constant as +2**-(e+1): the copysign pass is saved.
+        self.signed = bool(np.any(hd)) and self.lo < self.zp
+        self.hd = hd if self.signed else None
+        self.k = k if self.signed else k + hd
 
     def bind(self, acc: np.ndarray, out: np.ndarray, f: np.ndarray, g: np.ndarray) -> Callable[[], None]:
+        """Step requantizing ``acc`` (float32 or float64, exact integers) into ``out``; ``f`` and
+        ``g`` are float64 scratch shaped like ``acc`` (C-contiguous)."""
         if not self.exact:
             return self._bind_int64(acc, out, f.view(np.int64), g.view(np.int64))
-        m, hd, k0 = self.m, self.hd, self.k0
+        m, hd, k = self.m, self.hd, self.k
         lo, hi = float(self.lo + self.base), float(self.hi + self.base)
         u8 = out.view(np.uint8)
-        g32 = g.view(np.float32)[:, :acc.shape[1]]
-        mul, add, clip, xor = np.multiply, np.add, np.clip, np.bitwise_xor
+        mul, add, clip, xor, cp, csign = np.multiply, np.add, np.clip, np.bitwise_xor, np.copyto, np.copysign
         flip = self.base != 0
-        signed = self.signed
-        one = np.float32(1)
+        f32 = acc.dtype == np.float32
 
         def step() -> None:
-            mul(acc, m, out=f)
-            if signed:
-                clip(acc, -one, one, out=g32, casting="unsafe")
-                mul(g32, hd, out=g32)
-                add(g32, k0, out=g32)
+            # measured: a float32 -> float64 copy then a float64 multiply beats the mixed multiply
+            if f32:
+                cp(f, acc)
+                mul(f, m, out=f)
             else:
-                g32.fill(k0)
-            add(f, g32, out=f)
+                mul(acc, m, out=f)
+            if hd is not None:
+                csign(hd, f, out=g)
+                add(f, g, out=f)
+            add(f, k, out=f)
             clip(f, lo, hi, out=u8, casting="unsafe")
             if flip:
                 xor(u8, 0x80, out=u8)
