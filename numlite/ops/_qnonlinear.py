@@ -105,9 +105,14 @@ def all_values(dtype: Any) -> np.ndarray:
 
 
 def lut8_populate(fn: Callable[[np.ndarray], np.ndarray], in_scale: float, in_zp: int, out_scale: float,
-                  out_zp: int, dtype: Any) -> np.ndarray:
+                  out_zp: int, dtype: Any, saturate: bool = False) -> np.ndarray:
     """TFLite's ``LUTPopulate<int8_t / uint8_t>``; ``fn`` maps float32 arrays to float32 arrays.
-    Returns int64 results indexed by the input's unsigned bit pattern."""
+    Returns int64 results indexed by the input's unsigned bit pattern.
+
+    The float-to-int32 cast of a value beyond int32 is undefined in C, so what LiteRT gives
+    depends on how each call site was compiled: INT32_MIN (x86's ``cvttss2si``) by default, or,
+    with ``saturate``, the type's bound on the value's side (measured for ELU's table: the
+    compiler clamps in float before converting)."""
     info = np.iinfo(dtype)
     v = all_values(dtype)
     f32 = np.float32
@@ -115,8 +120,10 @@ def lut8_populate(fn: Callable[[np.ndarray], np.ndarray], in_scale: float, in_zp
     y = np.asarray(fn(deq), f32)
     inv = f32(1) / f32(out_scale)
     with np.errstate(all="ignore"):
-        rescaled = round_half_away(y * inv)
-        q = float_to_int32(rescaled + f32(out_zp))
+        rescaled = round_half_away(y * inv) + f32(out_zp)
+        if saturate:
+            np.clip(rescaled, f32(info.min), f32(info.max), out=rescaled)
+        q = float_to_int32(rescaled)
     return np.clip(q, info.min, info.max)
 
 
