@@ -15,9 +15,9 @@ with LiteRT's reference kernels.
    and requantize in place (``quant.requantize_into``), then clamp and copy into the output
    view: no allocation.  The other 16-bit forms (MUL, the power-of-two and legacy paths) run
    ``raw`` on the broadcast inputs at invoke, which allocates its temporaries.
-4. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized: the clamp
-   bounds are ``zero_point + round(f / scale)`` (float32 division, rounding half away from zero)
-   for 0, 6, -1, 1, intersected with the type's range.
+4. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized
+   (``quant.activation_range_quantized``) with the error reported through ``ctx``.  The shared
+   helpers (``all_values``, ``checked_log2``, requantization) come from ``quant``.
 
 Limits: left shifts of products that overflow int32 saturate here where C++ would wrap (only
 reachable with multipliers above 2**14, which no converter produces).
@@ -25,7 +25,6 @@ reachable with multipliers above 2**14, which no converter produces).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +32,8 @@ import numpy as np
 
 from . import quant
 from .base import PrepareContext, Step, TensorSpec
+from .quant import all_values as all_values  # also imported from here by QUANTIZE
+from .quant import checked_log2
 
 Raw = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -40,20 +41,6 @@ Raw = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def type_range(dtype: Any) -> tuple[int, int]:
     info = np.iinfo(dtype)
     return int(info.min), int(info.max)
-
-
-def round_away(x: float) -> float:
-    """TfLiteRound / std::round on one value: half away from zero."""
-    return math.copysign(math.floor(abs(x) + 0.5), x)
-
-
-def quantize_scalar(ctx: PrepareContext, f: float, scale: float, zero_point: int) -> int:
-    """TFLite's ``Quantize`` helper of kernel_util: float32 ``f / scale``, rounded."""
-    t = float(np.float32(f) / np.float32(scale)) if scale != 0 else math.copysign(math.inf, f)
-    r = round_away(t) if math.isfinite(t) else t
-    if not -(2.0**31) <= r <= 2.0**31 - 1:
-        ctx.fail(f"activation bound {f} does not fit int32 at output scale {scale}")
-    return zero_point + int(r)
 
 
 def quantized_activation_range(ctx: PrepareContext, act: int, out: TensorSpec) -> tuple[int, int]:
@@ -76,16 +63,6 @@ def multiplier_below_one(ctx: PrepareContext, m: float, what: str) -> tuple[int,
 def any_multiplier(m: float) -> tuple[int, int]:
     q, s = quant.quantize_multiplier(m)
     return int(q), int(s)
-
-
-def checked_log2(x: float) -> tuple[bool, int]:
-    """TFLite's CheckedLog2 (float32 arithmetic): (is a power of two within 1e-3, rounded log2)."""
-    with np.errstate(all="ignore"):
-        lg = np.float32(np.log(np.float32(x))) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
-    if not np.isfinite(lg):
-        return False, 0
-    r = np.float32(round_away(float(lg)))
-    return bool(abs(np.float32(lg - r)) < np.float32(1e-3)), int(r)
 
 
 def require_quantized(ctx: PrepareContext, specs: list[TensorSpec]) -> None:
@@ -118,12 +95,6 @@ def rescale_input(v: np.ndarray, offset: int, left_shift: int, q: int, shift: in
         np.int64)
 
 
-def all_values(dtype: Any) -> np.ndarray:
-    """Every value of an 8/16-bit integer type, ordered by its unsigned bit pattern (table order)."""
-    bits = np.dtype(dtype).itemsize * 8
-    return np.arange(1 << bits, dtype=np.uint16 if bits == 16 else np.uint8).view(dtype)
-
-
 class QuantizedStep:
     """What a quantized binary kernel prepared: ``raw``, the clamp range and the output dtype.
 
@@ -140,7 +111,7 @@ class QuantizedStep:
             self.slots = [ctx.scratch(a.shape, np.int64), ctx.scratch(b.shape, np.int64),
                           ctx.scratch(self.out_shape, np.int64), ctx.scratch(self.out_shape, np.int64)]
         if self.in_dtype.itemsize == 1:
-            v = all_values(self.in_dtype).astype(np.int64)
+            v = all_values(self.in_dtype)
             table = raw(np.repeat(v, 256), np.tile(v, 256))
             self.lut = np.clip(table, lo, hi).astype(self.out_dtype)
             self.idx = ctx.scratch(self.out_shape, np.uint16)

@@ -4,27 +4,24 @@ The quantized elementwise ops (LOGISTIC, TANH, HARD_SWISH, RSQRT, LEAKY_RELU, RE
 each representable input value to one output value, so numlite evaluates TFLite's reference
 computation once per input value at prepare time and the invoke step is a table lookup:
 
-1. ``all_values(dtype)``: every value of an 8- or 16-bit type, ordered by its unsigned bit
-   pattern, so that ``table[x.view(uint8 / uint16)]`` is the result for ``x``.
+1. ``all_values``, ``round_half_away``, ``checked_log2`` and ``libm`` (the C library's
+   ``expf`` / ``tanhf`` / ``logf`` / ``expm1f`` through ctypes: LiteRT calls the system libm,
+   whose float functions are not always correctly rounded) live in ``quant`` and are
+   re-exported here for the kernels that use them as ``qn.<name>``.
 2. ``lut8_populate``: TFLite's ``LUTPopulate<int8/uint8>``: dequantize in float32, the float32
    transform, ``roundf(y * (1 / out_scale)) + out_zp`` truncated to int32 (an out-of-range float
    becomes INT32_MIN, as x86 ``cvttss2si`` does), clamped.
 3. ``lut16_populate`` / ``lut16_lookup``: ``LUTPopulate<int16>`` (513 entries, a bias that
    centres the interpolation error, in float32 or float64 as the kernel asks) and the
    interpolating ``LUTLookup``.
-4. ``libm(name)``: the C library's ``expf`` / ``tanhf`` / ``logf`` through ctypes.  LiteRT calls
-   the system libm, whose float functions are not always correctly rounded, so a table built
-   with NumPy's own ``exp`` could differ in an entry; where no C library is found the float32
-   function is evaluated in float64 and rounded (correct rounding; equal except in rare ties).
-5. gemmlowp fixed point on int64 arrays holding int32 values: ``exp_on_negative_values``,
+4. gemmlowp fixed point on int64 arrays holding int32 values: ``exp_on_negative_values``,
    ``one_over_one_plus_x_for_x_in_0_1``, ``rounding_half_sum``, saturating shifts, and the
    16-bit ``srdhm16`` / ``rdpot`` of the HARD_SWISH kernel.
-6. ``lut_step``: the allocation-free invoke step, ``np.take`` through a small ``intp`` chunk
+5. ``lut_step``: the allocation-free invoke step, ``np.take`` through a small ``intp`` chunk
    scratch (``np.take`` would otherwise convert the whole index array to ``intp``), with
    ``mode="wrap"`` (indices are always in range; ``"raise"`` buffers the output).
-7. ``requantize_inplace``: TFLite's double-rounding MultiplyByQuantizedMultiplier in place on an
-   int64 array with an int64 and a bool scratch, allocating nothing (``quant.requantize_into``
-   allocates temporaries of the array's size).
+6. ``requantize_inplace``: the old name of ``quant.requantize_into`` (TFLite's double-rounding
+   MultiplyByQuantizedMultiplier in place on int64 scratch, allocating nothing).
 
 Everything here runs at prepare time except ``lut_step``, ``requantize_inplace`` and the row
 helpers used by SOFTMAX, which work on one value per row.
@@ -32,61 +29,20 @@ helpers used by SOFTMAX, which work on one value per row.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .quant import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
+from .quant import INT32_MAX, INT32_MIN, requantize_into, rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+# shared helpers, re-exported for the kernels that reach them as ``qn.<name>``
+from .quant import all_values as all_values
+from .quant import checked_log2 as checked_log2
+from .quant import libm as libm
+from .quant import round_half_away as round_half_away
+
 CHUNK = 1 << 14  # elements per np.take call of LutStep (16k intp = 128 KiB scratch)
-
-
-# --- the C library's float functions ---------------------------------------------------------
-def _load_libm() -> Any:
-    try:
-        name = ctypes.util.find_library("m")
-        return ctypes.CDLL(name) if name else None
-    except OSError:  # pragma: no cover - platform dependent
-        return None
-
-
-_LIBM = _load_libm()
-
-
-def libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Elementwise float32 ``name`` (``expf``, ``tanhf``, ``logf``, ``expm1f``) as the C library
-    computes it; float64-and-round where the library cannot be loaded."""
-    fn = getattr(_LIBM, name, None) if _LIBM is not None else None
-    if fn is not None:
-        fn.restype = ctypes.c_float
-        fn.argtypes = [ctypes.c_float]
-
-        def c_version(x: np.ndarray) -> np.ndarray:
-            flat = np.asarray(x, np.float32).reshape(-1).tolist()
-            return np.array([fn(v) for v in flat], np.float32).reshape(np.shape(x))
-
-        return c_version
-    f64 = {"expf": np.exp, "tanhf": np.tanh, "logf": np.log, "expm1f": np.expm1}[name]
-
-    def np_version(x: np.ndarray) -> np.ndarray:  # pragma: no cover - platform dependent
-        with np.errstate(all="ignore"):
-            return f64(np.asarray(x, np.float64)).astype(np.float32)
-
-    return np_version
-
-
-def round_half_away(x: Any) -> np.ndarray:
-    """``std::round`` / ``roundf`` on float arrays (exact for float32 and float64 inputs)."""
-    x = np.asarray(x)
-    a = np.abs(x)
-    f = np.floor(a)
-    r = f + (a - f >= 0.5)
-    return np.copysign(r, x).astype(x.dtype)
 
 
 def float_to_int32(x: Any) -> np.ndarray:
@@ -96,14 +52,7 @@ def float_to_int32(x: Any) -> np.ndarray:
     return np.where(ok, np.trunc(np.where(ok, x, 0.0)), INT32_MIN).astype(np.int64)
 
 
-# --- value enumeration and 8-bit tables ------------------------------------------------------
-def all_values(dtype: Any) -> np.ndarray:
-    """Every value of ``dtype`` (8 or 16 bits) as int64, in the order of its unsigned bits."""
-    dt = np.dtype(dtype)
-    unsigned = np.uint8 if dt.itemsize == 1 else np.uint16
-    return np.arange(1 << (8 * dt.itemsize)).astype(unsigned).view(dt).astype(np.int64)
-
-
+# --- 8-bit tables ---------------------------------------------------------------------------
 def lut8_populate(fn: Callable[[np.ndarray], np.ndarray], in_scale: float, in_zp: int, out_scale: float,
                   out_zp: int, dtype: Any, saturate: bool = False) -> np.ndarray:
     """TFLite's ``LUTPopulate<int8_t / uint8_t>``; ``fn`` maps float32 arrays to float32 arrays.
@@ -276,15 +225,6 @@ def downscale_multiplier_16(m: int) -> int:
     return 32767 if m >= INT32_MAX - (1 << 15) else (m + (1 << 15)) >> 16
 
 
-def checked_log2(x: float) -> tuple[bool, int]:
-    """TFLite's ``CheckedLog2`` in float32 (logf): (is a power of two, rounded log2)."""
-    f32 = np.float32
-    lg = libm("logf")(np.array([x], f32))[0]
-    x_log2 = f32(lg) * (f32(1) / f32(math.log(2.0)))
-    r = round_half_away(np.array([x_log2], f32))[0]
-    return bool(abs(f32(x_log2 - r)) < f32(1e-3)), int(r)
-
-
 # --- the invoke step -------------------------------------------------------------------------
 def lut_step(table: np.ndarray, x: np.ndarray, out: np.ndarray, idx: np.ndarray) -> Callable[[], None]:
     """A step writing ``table[x as unsigned]`` into ``out`` through the ``intp`` chunk ``idx``."""
@@ -317,29 +257,10 @@ def lut_step(table: np.ndarray, x: np.ndarray, out: np.ndarray, idx: np.ndarray)
     return chunked
 
 
-def requantize_inplace(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray, flag: np.ndarray) -> None:
-    """``acc = multiply_by_quantized_multiplier(acc, q, shift)`` (double rounding, ``q >= 0``) in
-    place on int64 ``acc`` holding int32 values; ``tmp`` int64 and ``flag`` bool scratch of its
-    shape.  Allocates nothing."""
-    left, right = max(shift, 0), max(-shift, 0)
-    if left:
-        np.left_shift(acc, left, out=acc)
-        np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
-    # saturating rounding doubling high multiply: gemmlowp adds 2**30 (product >= 0) or
-    # 1 - 2**30 (< 0) and divides by 2**31 truncating toward zero; both cases equal
-    # floor((product + 2**30) / 2**31)
-    np.multiply(acc, q, out=acc)
-    np.add(acc, 1 << 30, out=acc)
-    np.right_shift(acc, 31, out=acc)
-    if right:
-        # rounding divide by 2**right: up by one where remainder - (acc < 0) > mask / 2
-        mask = (1 << right) - 1
-        np.less(acc, 0, out=flag)
-        np.bitwise_and(acc, mask, out=tmp)
-        np.subtract(tmp, flag, out=tmp)
-        np.greater(tmp, mask >> 1, out=flag)
-        np.right_shift(acc, right, out=acc)
-        np.add(acc, flag, out=acc)
+def requantize_inplace(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray, flag: np.ndarray | None = None) -> None:
+    """``quant.requantize_into(acc, q, shift, tmp)`` under its old name; ``flag`` (a bool scratch
+    the former implementation needed) is ignored."""
+    requantize_into(acc, q, shift, tmp)
 
 
 # --- scalar forms (Python ints) for the few-rows case of SOFTMAX -----------------------------

@@ -15,7 +15,7 @@
 4. int8 / uint8 / int16: each op's ``setup`` checks which forms TFLite allows (``QUANTIZED``
    and ``RAW_SMALL_INT`` below) and builds its quantized step; the fixed-point helpers they share
    (C's wrapping int32 arithmetic, TFLite's int64-input MultiplyByQuantizedMultiplier with its
-   int32 cast) live here.
+   int32 cast) come from ``quant``; MEAN and SUM share ``fixed_point_sum_step`` here.
 """
 
 from __future__ import annotations
@@ -25,19 +25,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .base import Kernel, PrepareContext, Step
-from .quant import Requantizer
+from .quant import Requantizer, multiply_by_quantized_multiplier_int64_into
+from .quant import wrap_int32 as wrap_int32  # also imported from here by SUM
 
 INPUT, AXIS = 0, 1
 FLOAT_INT = (np.float32, np.int32, np.int64)
 SMALL_INT = (np.uint8, np.int8, np.int16)
 ALL_DTYPES = FLOAT_INT + SMALL_INT
-
-
-def wrap_int32(a: np.ndarray) -> None:
-    """In place on an int64 array: the value C's int32 arithmetic keeps (two's complement wrap)."""
-    np.add(a, 1 << 31, out=a)
-    np.bitwise_and(a, (1 << 32) - 1, out=a)
-    np.subtract(a, 1 << 31, out=a)
 
 
 def fixed_point_sum_step(x: np.ndarray, out: np.ndarray, axes: Any, keep: bool, s: np.ndarray, t: np.ndarray,
@@ -67,15 +61,9 @@ def fixed_point_sum_step(x: np.ndarray, out: np.ndarray, axes: Any, keep: bool, 
 
 
 def mbqm_int64_into(acc: np.ndarray, q: int, shift: int) -> None:
-    """In place on int64 ``acc``: TFLite's MultiplyByQuantizedMultiplier(int64_t x, ...) (the
-    multiplier rounded to 16 bits, one rounding shift by ``15 - shift``), then its cast to int32
-    (wraps).  ``|acc| < 2**47`` as TFLite assumes, so nothing overflows int64."""
-    reduced = (q + (1 << 15)) >> 16 if q < 0x7FFF0000 else 0x7FFF
-    total = 15 - shift
-    np.multiply(acc, reduced, out=acc)
-    np.add(acc, 1 << (total - 1), out=acc)
-    np.right_shift(acc, total, out=acc)
-    wrap_int32(acc)
+    """In place on int64 ``acc``: TFLite's int64-input MultiplyByQuantizedMultiplier with its C cast
+    to int32 (wraps): ``quant.multiply_by_quantized_multiplier_int64_into(..., wrap=True)``."""
+    multiply_by_quantized_multiplier_int64_into(acc, q, shift, wrap=True)
 
 
 class ReduceKernel(Kernel):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .base import Kernel, PrepareContext, Step, TensorSpec
+from .quant import round_half_away as round_half_away  # std::round, for RESIZE_NEAREST_NEIGHBOR
 
 #: every dtype numlite's data-movement ops accept (the NumPy types of TFLite's tensor types)
 DATA_DTYPES = (np.float32, np.int32, np.int64, np.uint8, np.int8, np.int16, np.bool_)
@@ -144,7 +145,3 @@ def resize_scale(in_size: int, out_size: int, align: bool) -> np.float32:
     if align and out_size > 1:
         return np.float32(in_size - 1) / np.float32(out_size - 1)
     return np.float32(in_size) / np.float32(out_size)
-
-
-def round_half_away(v: np.ndarray) -> np.ndarray:
-    return np.copysign(np.floor(np.abs(v) + np.float32(0.5)), v)

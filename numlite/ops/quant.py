@@ -19,6 +19,13 @@ numlite's integer results are made to agree bit for bit with LiteRT's reference 
    kernels: the multiplier reduced to 16 bits (rounded), then one rounding shift.
 4. ``saturating_rounding_doubling_high_mul`` and ``rounding_divide_by_pot`` are exposed for the
    kernels that use them directly (softmax, logistic, tanh, mean).
+5. In-place forms for invoke steps (``out=`` ufuncs on int64 scratch, nothing allocated):
+   ``Requantizer`` / ``requantize_into`` (item 2, double rounding),
+   ``multiply_by_quantized_multiplier_int64_into`` (item 3, C's int32 wrap or saturation) and
+   ``wrap_int32`` (C's int32 two's-complement wrap).
+6. Prepare-time helpers shared by the quantized kernels: ``round_half_away`` (``std::round``),
+   ``all_values`` (every value of an 8/16-bit type, in table order), ``checked_log2``
+   (TFLite's ``CheckedLog2``) and ``libm`` (the C library's float functions, as LiteRT calls them).
 
 All functions accept scalars or arrays (broadcasting ``q`` / ``shift`` against ``x``) and compute
 in int64, which holds every intermediate (``|x * q| < 2**62``), then return int32 (or the input
@@ -28,7 +35,10 @@ scratch and call the in-place building blocks below (``requantize_into``).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,16 +113,50 @@ def multiply_by_quantized_multiplier(x: Any, q: Any, shift: Any, single_rounding
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, q64), right).astype(np.int32)
 
 
-def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any) -> np.ndarray:
-    """The int64-input MultiplyByQuantizedMultiplier of the 16x8 kernels; int32 result."""
+def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any, wrap: bool = False) -> np.ndarray:
+    """The int64-input MultiplyByQuantizedMultiplier of the 16x8 kernels; int32 result.  A result
+    beyond int32 saturates (``wrap=False``, this function's historical behaviour) or wraps as
+    C's conversion does (``wrap=True``); see ``multiply_by_quantized_multiplier_int64_into``."""
     x64 = np.asarray(x, dtype=np.int64)
     q64 = np.asarray(q, dtype=np.int64)
     s64 = np.asarray(shift, dtype=np.int64)
-    reduced = np.where(q64 < 0x7FFF0000, (q64 + (1 << 15)) >> 16, np.int64(0x7FFF))
-    total = 15 - s64
-    rnd = np.int64(1) << (total - 1)
-    res = (x64 * reduced + rnd) >> total
-    return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
+    acc = np.array(np.broadcast_to(x64, np.broadcast_shapes(x64.shape, q64.shape, s64.shape)), dtype=np.int64)
+    multiply_by_quantized_multiplier_int64_into(acc, q64, s64, wrap=wrap)
+    return acc.astype(np.int32)
+
+
+def multiply_by_quantized_multiplier_int64_into(acc: np.ndarray, q: Any, shift: Any, wrap: bool = True) -> None:
+    """In place on int64 ``acc``: TFLite's ``MultiplyByQuantizedMultiplier(int64_t x, int32_t q,
+    int shift)``: the multiplier reduced to 16 bits (``(q + 2**15) >> 16``, or ``0x7FFF`` from
+    ``0x7FFF0000`` up), then one rounding shift ``(x * reduced + 2**(total - 1)) >> total`` with
+    ``total = 15 - shift`` (an arithmetic shift: ties round up).  The C function returns that
+    int64 as ``int32_t``, which wraps (``wrap=True``, what REDUCE_PROD's reference kernel sees);
+    ``wrap=False`` saturates instead.  ``q`` / ``shift`` are scalars or per-channel arrays that
+    broadcast against ``acc``; ``|acc| < 2**47`` as TFLite assumes, so nothing overflows int64."""
+    if np.ndim(q) == 0 and np.ndim(shift) == 0:
+        qi = int(q)
+        reduced: Any = (qi + (1 << 15)) >> 16 if qi < 0x7FFF0000 else 0x7FFF
+        total = 15 - int(shift)
+        rnd: Any = 1 << (total - 1)
+    else:
+        q64 = np.asarray(q, dtype=np.int64)
+        reduced = np.where(q64 < 0x7FFF0000, (q64 + (1 << 15)) >> 16, np.int64(0x7FFF))
+        total = 15 - np.asarray(shift, dtype=np.int64)
+        rnd = np.int64(1) << (total - 1)
+    np.multiply(acc, reduced, out=acc)
+    np.add(acc, rnd, out=acc)
+    np.right_shift(acc, total, out=acc)
+    if wrap:
+        wrap_int32(acc)
+    else:
+        np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
+
+
+def wrap_int32(a: np.ndarray) -> None:
+    """In place on an int64 array: the value C's int32 arithmetic keeps (two's complement wrap)."""
+    np.add(a, 1 << 31, out=a)
+    np.bitwise_and(a, (1 << 32) - 1, out=a)
+    np.subtract(a, 1 << 31, out=a)
 
 
 class Requantizer:
@@ -122,13 +166,29 @@ class Requantizer:
     an int64 scratch of its shape.  Each step is a ufunc with ``out=``:
 
     1. left shift by ``max(shift, 0)``, saturated to int32 (as the kernels' inputs never overflow);
-    2. ``acc * q + nudge``, nudge ``2**30`` or ``1 - 2**30`` by sign (``tmp = acc >> 63`` is 0 / -1);
-    3. C's truncating division by ``2**31`` as a floor shift after adding ``2**31 - 1`` to negatives;
-    4. rounding divide by ``2**right``: ``(x + 2**(right-1) - (x < 0)) >> right`` rounds half away
-       from zero (the ``-1`` for negatives masked off where ``right == 0``).
+    2. the saturating rounding doubling high multiply as ``(acc * q + 2**30) >> 31`` (a floor
+       shift).  gemmlowp adds ``2**30`` to a product ``p >= 0`` and ``1 - 2**30`` to a negative
+       one, then divides by ``2**31`` truncating toward zero; for ``p < 0`` that is
+       ``ceil((p + 1 - 2**30) / 2**31) = floor((p + 2**30) / 2**31)``, so one formula serves
+       both signs, and its only saturating case (``acc == q == -2**31``) needs ``q < 0``;
+    3. rounding divide by ``2**right``, ``right = max(-shift, 0)``:
+       ``(x + 2**(right-1) - (x < 0)) >> right`` rounds half away from zero (the ``-1`` for
+       negatives comes from ``tmp = x >> 63``, masked off where ``right == 0``).
+
+    Scalar ``q`` / ``shift`` are kept as Python ints, so building one per call (as
+    ``requantize_into`` does) costs about a microsecond.
     """
 
     def __init__(self, q: Any, shift: Any):
+        if np.ndim(q) == 0 and np.ndim(shift) == 0:
+            sh = int(shift)
+            self.q: Any = int(q)
+            self.left: Any = max(sh, 0)
+            self.right: Any = max(-sh, 0)
+            self.any_left, self.any_right = self.left > 0, self.right > 0
+            self.half: Any = 1 << (self.right - 1) if self.right else 0
+            self.neg_mask: Any = -1 if self.right else 0
+            return
         s64 = np.asarray(shift, dtype=np.int64)
         self.q = np.asarray(q, dtype=np.int64)
         self.left = np.maximum(s64, 0)
@@ -143,13 +203,7 @@ class Requantizer:
             np.left_shift(acc, self.left, out=acc)
             np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
         np.multiply(acc, self.q, out=acc)
-        np.right_shift(acc, 63, out=tmp)
-        np.multiply(tmp, (1 << 31) - 1, out=tmp)
-        np.add(tmp, 1 << 30, out=tmp)
-        np.add(acc, tmp, out=acc)
-        np.right_shift(acc, 63, out=tmp)
-        np.bitwise_and(tmp, (1 << 31) - 1, out=tmp)
-        np.add(acc, tmp, out=acc)
+        np.add(acc, 1 << 30, out=acc)
         np.right_shift(acc, 31, out=acc)
         if self.any_right:
             np.right_shift(acc, 63, out=tmp)
@@ -161,8 +215,9 @@ class Requantizer:
 
 def requantize_into(acc: np.ndarray, q: Any, shift: Any, tmp: np.ndarray) -> None:
     """In place on an int64 array ``acc``: ``acc = multiply_by_quantized_multiplier(acc, q, shift)``
-    (double rounding), using the int64 scratch ``tmp`` of the same shape.  Kernels that call it at
-    every invoke should prepare a ``Requantizer`` once instead (no per-call setup)."""
+    (double rounding, ``q >= 0``), using the int64 scratch ``tmp`` of the same shape; allocates
+    nothing for scalar ``q`` / ``shift``.  Kernels with per-channel multipliers should prepare a
+    ``Requantizer`` once instead (no per-call setup)."""
     Requantizer(q, shift)(acc, tmp)
 
 
@@ -183,10 +238,87 @@ def activation_range_quantized(act: int, dtype: Any, scale: float, zero_point: i
             t = float(np.float32(v) / np.float32(scale)) if scale != 0 else math.copysign(math.inf, v)
         if not math.isfinite(t) or abs(t) >= 2.0**31:
             raise ValueError(f"the activation bound {v} does not fit int32 at output scale {scale}")
-        r = math.floor(abs(t) + 0.5)
-        return int(zero_point) + (r if t >= 0 else -r)
+        return int(zero_point) + int(round_half_away(t))
 
     lo = max(lo, q(bounds[0]))
     if bounds[1] is not None:
         hi = min(hi, q(bounds[1]))
     return lo, hi
+
+
+# --- prepare-time helpers shared by the quantized kernels -------------------------------------
+def round_half_away(x: Any) -> np.ndarray:
+    """C's ``std::round`` / ``roundf`` / ``TfLiteRound`` (half away from zero) on a float array or
+    scalar, exactly: ``floor(|x|)`` plus one where the dropped fraction is at least 1/2, the sign
+    restored (``-0.0`` and ``nan`` / ``inf`` pass through).  Unlike ``floor(|x| + 0.5)`` it is
+    right for the float just below 1/2 and for odd values above ``2**23`` (float32).  Keeps the
+    input's float dtype (float64 for Python numbers); 0-d for a scalar."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    a = np.abs(x)
+    f = np.floor(a)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        r = f + (a - f >= 0.5)
+    return np.copysign(r, x).astype(x.dtype)
+
+
+def all_values(dtype: Any) -> np.ndarray:
+    """Every value of an 8- or 16-bit integer ``dtype`` as int64, ordered by its unsigned bit
+    pattern (0, 1, ..., max, min, ..., -1 for signed types), so that a table computed from it is
+    indexed by ``x.view(uint8 / uint16)``, as TFLite's LUTs are."""
+    dt = np.dtype(dtype)
+    unsigned = np.uint8 if dt.itemsize == 1 else np.uint16
+    return np.arange(1 << (8 * dt.itemsize)).astype(unsigned).view(dt).astype(np.int64)
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """TFLite's ``CheckedLog2`` in float32: ``l = logf(x) * (1.0f / logf(2.0f))`` with the C
+    library's ``logf`` (NumPy's float32 log differs from it in about 5% of inputs by an ulp),
+    ``r = roundf(l)``; returns ``(|l - r| < 1e-3, int(r))``: whether ``x`` is a power of two and
+    its rounded log2.  A zero, negative or non-finite ``x`` gives ``(False, 0)`` (C's comparison
+    with a nan / inf difference is false)."""
+    f32 = np.float32
+    logf = libm("logf")
+    lg = logf(np.array([x, 2.0], f32))
+    x_log2 = f32(lg[0]) * (f32(1) / f32(lg[1]))
+    if not np.isfinite(x_log2):
+        return False, 0
+    r = f32(round_half_away(x_log2))
+    return bool(abs(f32(x_log2 - r)) < f32(1e-3)), int(r)
+
+
+def _load_libm() -> Any:
+    try:
+        name = ctypes.util.find_library("m")
+        return ctypes.CDLL(name) if name else None
+    except OSError:  # pragma: no cover - platform dependent
+        return None
+
+
+_LIBM = _load_libm()
+
+
+def libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Elementwise float32 ``name`` (``expf``, ``tanhf``, ``logf``, ``expm1f``) as the C library
+    computes it, through ctypes (one call per element: for prepare-time tables).  LiteRT calls the
+    system libm, whose float functions are not always correctly rounded, so a table built with
+    NumPy's own functions could differ in an entry; where no C library is found the function is
+    evaluated in float64 and rounded (correct rounding; equal except in rare ties)."""
+    fn = getattr(_LIBM, name, None) if _LIBM is not None else None
+    if fn is not None:
+        fn.restype = ctypes.c_float
+        fn.argtypes = [ctypes.c_float]
+
+        def c_version(x: np.ndarray) -> np.ndarray:
+            flat = np.asarray(x, np.float32).reshape(-1).tolist()
+            return np.array([fn(v) for v in flat], np.float32).reshape(np.shape(x))
+
+        return c_version
+    f64 = {"expf": np.exp, "tanhf": np.tanh, "logf": np.log, "expm1f": np.expm1}[name]
+
+    def np_version(x: np.ndarray) -> np.ndarray:  # pragma: no cover - platform dependent
+        with np.errstate(all="ignore"):
+            return f64(np.asarray(x, np.float64)).astype(np.float32)
+
+    return np_version
