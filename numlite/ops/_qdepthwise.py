@@ -17,10 +17,10 @@ Integer forms (int8 / uint8 / int16x8), ``QuantizedDepthwise``:
    int8 / uint8, TFLite's double rounding ``RDBPOT(SRDHM(a * 2**l, q), e)`` equals
    ``floor(a*q*2**l / D + 1/2 + sign(a) * 2**-(1+e))`` with ``D = 2**(31+e)`` (the second term
    is zero when ``e = 0``): the SRDHM rounds half up, the divide rounds half away from zero, and
-   both floors nest into one.  So: ``f = a * (q*2**l/D)``, ``f += copysign(2**-(1+e), f)`` (two
-   bitwise operations on the float64 bits), ``f += 1/2 + zp_out + off``, clamp to
-   ``[lo + off, hi + off + 1)`` and truncate into the output viewed unsigned, then flip the sign
-   bit (``off`` = 128 / 0 / 32768 makes every value non-negative so truncation is a floor).
+   both floors nest into one.  So: ``f = a * (q*2**l/D)``, ``f += copysign(2**-(1+e), f)``,
+   ``f += 1/2 + zp_out + off``, clamp to ``[lo + off, hi + off + 1)`` truncating into the output
+   viewed unsigned (one pass), then flip the sign bit (``off`` = 128 / 0 / 32768 makes every
+   value non-negative so truncation is a floor).
    When the activation's clamp starts at or above the output zero point (RELU, RELU6) the sign
    term is folded into the constant as ``+2**-(1+e)``: a negative accumulator gives a value at
    or below the zero point with either sign, which the clamp maps to the same result.
@@ -57,7 +57,6 @@ from ._qbinary import quantized_activation_range
 from .base import PrepareContext, Step, TensorSpec
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
-SIGN64 = np.int64(-(2**63))
 #: exactness limits of the engine's sums
 EXACT32, EXACT64 = 2**24, 2**53
 #: set False (tests) to force the int64 requantization path everywhere
@@ -215,10 +214,9 @@ class QuantizedDepthwise:
         return self.plan.bind(x, out, self.wrows, self.bias_row, mine, self.pool, None, epilogue)
 
     def _fused_step(self, acc: np.ndarray, f: np.ndarray, t: np.ndarray, ou: np.ndarray) -> Step:
-        qs, hb, k, lo, hi, off = self.qs, self.h_bits, self.k, self.clip_lo, self.clip_hi, self.off
-        fi, ti = f.view(np.int64), t.view(np.int64)
-        mul, cp, add, band, bor, clip, bxor = (np.multiply, np.copyto, np.add, np.bitwise_and, np.bitwise_or,
-                                               np.clip, np.bitwise_xor)
+        qs, k, lo, hi, off = self.qs, self.k, self.clip_lo, self.clip_hi, self.off
+        h = None if self.h_bits is None else self.h_bits.view(np.float64)
+        mul, cp, add, csign, clip, bxor = np.multiply, np.copyto, np.add, np.copysign, np.clip, np.bitwise_xor
         f32 = acc.dtype == F32
         flip = ou.dtype.type(off)
 
@@ -228,13 +226,11 @@ class QuantizedDepthwise:
                 mul(f, qs, out=f)
             else:
                 mul(acc, qs, out=f)
-            if hb is not None:  # f += copysign(2**-(1+e), f)
-                band(fi, SIGN64, out=ti)
-                bor(ti, hb, out=ti)
+            if h is not None:  # f += copysign(2**-(1+e), f)
+                csign(h, f, out=t)
                 add(f, t, out=f)
             add(f, k, out=f)
-            clip(f, lo, hi, out=f)
-            cp(ou, f, casting="unsafe")
+            clip(f, lo, hi, out=ou, casting="unsafe")
             if off:
                 bxor(ou, flip, out=ou)
 

@@ -355,7 +355,7 @@ class QuantConv:
         bias = None if b is None else np.asarray(b.value).reshape(cout)
         k = kernel.geom.kh * kernel.geom.kw * fin
         self.k = k
-        wraw = np.asarray(f.value).reshape(cout, k).astype(np.int64)
+        wraw = np.asarray(f.value).reshape(cout, k)
         act = kernel.act
 
         if mode == "hybrid":
@@ -412,24 +412,29 @@ class QuantConv:
             else:
                 self.requant = FloatRequantizer(q, shift, zo, self.lo, self.hi, xt)
                 a_bound = 128
-        # weights: centred (uint8 filters minus their zero point), as [groups, K, Cout/groups] views
-        w = wraw - (int(fzp[0]) if mode == "uint8" else 0)
-        w_bound = max(int(np.abs(w).max()) if w.size else 1, 1)
+        # weights: centred (uint8 filters minus their zero point), converted once into the
+        # [Cout, K (+1)] float matrix (integers, exact), used as [groups, K, Cout/groups] views
         self.a0 = 128 if mode == "uint8" else 0  # uint8 inputs are re-centred by -128 in the im2col copy
         wdt = np.float64 if mode == "16x8" else np.float32
         self.adt = wdt
+        wm = np.empty((cout, k + 1), wdt)
+        w = wm[:, :k]
+        np.copyto(w, wraw, casting="unsafe")
+        if mode == "uint8":
+            w -= wdt(fzp[0])
+        w_bound = max(int(np.abs(w).max()) if w.size else 1, 1)
         fold = False
         self.off = None
         if mode in ("int8", "uint8"):
-            off = (np.zeros(cout, np.int64) if bias is None else bias.astype(np.int64)) \
-                + (self.a0 - self.zx) * w.sum(axis=1)
+            wsum = w.sum(axis=1, dtype=np.float64).astype(np.int64)  # exact: |sum| < 2**53
+            off = (np.zeros(cout, np.int64) if bias is None else bias.astype(np.int64)) + (self.a0 - self.zx) * wsum
             fold = groups == 1 and a_bound * w_bound * k + int(np.abs(off).max(initial=0)) <= EXACT_LIMIT
             self.off = off.astype(np.float64)
         self.fold = fold
-        wm = np.empty((cout, k + fold), wdt)
-        wm[:, :k] = w
         if fold:
             wm[:, k] = self.off
+        else:
+            wm = wm[:, :k]
         self.wmat = wm.reshape(groups, cout // groups, k + fold).transpose(0, 2, 1)
         self.parts = [(0, k + fold)] if mode == "16x8" or fold else chunks(k, a_bound, w_bound)
         # single-chunk results are exact float32; several chunks (or the offset) are summed in float64
