@@ -10,7 +10,8 @@ computation once per input value at prepare time and the invoke step is a table 
    re-exported here for the kernels that use them as ``qn.<name>``.
 2. ``lut8_populate``: TFLite's ``LUTPopulate<int8/uint8>``: dequantize in float32, the float32
    transform, ``roundf(y * (1 / out_scale)) + out_zp`` truncated to int32 (an out-of-range float
-   becomes INT32_MIN, as x86 ``cvttss2si`` does), clamped.
+   becomes INT32_MIN, as x86 ``cvttss2si`` does, or saturates where a kernel's compiled table
+   was measured to: ``saturate=True``, ELU), clamped.
 3. ``lut16_populate`` / ``lut16_lookup``: ``LUTPopulate<int16>`` (513 entries, a bias that
    centres the interpolation error, in float32 or float64 as the kernel asks) and the
    interpolating ``LUTLookup``.
