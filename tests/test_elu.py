@@ -160,3 +160,22 @@ def test_version_2_is_unknown():
     m = single_op_model("ELU", [In((3,))], Out((3,)), version=2)
     with pytest.raises(Exception, match="ELU"):
         numlite.Interpreter(model_content=m)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8])
+def test_invoke_allocates_nothing(dtype):
+    import tracemalloc
+
+    n = 1 << 18
+    q = qp(0.05, 3) if dtype == np.int8 else None
+    it = numlite.Interpreter(model_content=elu_model((n,), dtype, q, q))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], rand((n,), dtype, seed=1, lo=-100, hi=100))
+    it.invoke()
+    tracemalloc.start()
+    try:
+        it.invoke()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n // 8, f"ELU {np.dtype(dtype).name} allocated {peak} bytes during invoke"
