@@ -273,3 +273,21 @@ def test_libm_is_accurate():  # a sanity check of the ctypes binding: within 2 u
         assert got.dtype == np.float32 and got.shape == x.shape
         want = f(x.astype(np.float64)).astype(np.float32)
         np.testing.assert_allclose(got, want, rtol=2.4e-7, atol=0)
+
+
+def test_quantize_multiplier_vectorised_matches_scalar_reference():
+    """The vectorised QuantizeMultiplier equals the scalar transcription on random multipliers
+    over many binades, both signs, and the edge values (zero, non-finite, rounding up to 2**31,
+    shifts below -31, subnormals)."""
+    rng = np.random.default_rng(0)
+    v = np.exp(rng.uniform(-80, 30, 20000)) * rng.choice([-1, 1], 20000)
+    edges = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, 0.5, 2.0**-31, 2.0**-32, 1 - 2.0**-33, 1 - 2.0**-40,
+             -(1 - 2.0**-40), 2.0**-32 * (1 - 2.0**-40), 5e-324, 1e300]
+    v = np.concatenate([v, edges])
+    q, s = quant.quantize_multiplier(v)
+    ref = [quant._quantize_one(float(x)) for x in v]
+    np.testing.assert_array_equal(q, [r[0] for r in ref])
+    np.testing.assert_array_equal(s, [r[1] for r in ref])
+    assert q.dtype == s.dtype == np.int32
+    q0, s0 = quant.quantize_multiplier(0.75)
+    assert q0.shape == () and (int(q0), int(s0)) == quant._quantize_one(0.75)

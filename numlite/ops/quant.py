@@ -48,17 +48,27 @@ INT32_MAX = 2**31 - 1
 
 
 def quantize_multiplier(m: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(q, shift)`` int32 / int32 arrays (0-d for a scalar) with ``m ~= q * 2**(shift-31)``."""
+    """``(q, shift)`` int32 / int32 arrays (0-d for a scalar) with ``m ~= q * 2**(shift-31)``:
+    TFLite's QuantizeMultiplier, vectorised.  ``frexp`` splits ``m = frac * 2**shift`` with
+    ``|frac|`` in [0.5, 1); ``q = round(frac * 2**31)`` (half away from zero; exact in float64,
+    ``frac * 2**31`` has at most 53 significant bits below 2**31); ``q = 2**31`` becomes
+    ``2**30`` with ``shift + 1``; zero, non-finite values and ``shift < -31`` give ``(0, 0)``."""
     arr = np.asarray(m, dtype=np.float64)
-    flat = arr.reshape(-1)
-    qs = np.empty(flat.shape, np.int64)
-    shifts = np.empty(flat.shape, np.int64)
-    for i, v in enumerate(flat.tolist()):
-        qs[i], shifts[i] = _quantize_one(v)
-    return qs.astype(np.int32).reshape(arr.shape), shifts.astype(np.int32).reshape(arr.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        frac, shift = np.frexp(arr)
+        q = np.floor(np.abs(frac) * 2.0**31 + 0.5)
+    q = np.where(frac < 0, -q, q)
+    top = np.abs(q) == 2.0**31
+    q = np.where(top, q / 2, q)
+    shift = shift.astype(np.int64) + top
+    zero = (arr == 0) | ~np.isfinite(arr) | (shift < -31)
+    q = np.where(zero, 0, q).astype(np.int32)
+    shift = np.where(zero, 0, shift).astype(np.int32)
+    return q.reshape(arr.shape), shift.reshape(arr.shape)
 
 
 def _quantize_one(m: float) -> tuple[int, int]:
+    """Scalar reference of ``quantize_multiplier`` (kept for the tests)."""
     if m == 0.0 or not math.isfinite(m):
         return 0, 0
     frac, shift = math.frexp(m)
