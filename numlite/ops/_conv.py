@@ -26,13 +26,13 @@ input per invoke, which is what makes large-kernel, small-channel layers copy-bo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .base import conv_padding
+from .quant import round_half_away, round_half_away_
 
 #: im2col tile size aimed at (bytes); measured best at 1-2 MB (L2 1 MB per core).
 TILE_BYTES = 1024 * 1024
@@ -173,22 +173,6 @@ def tile_rows(g: ConvGeometry, tile: tuple[int, int, int, int]) -> tuple[int, in
 
 
 # --- hybrid input quantization ---------------------------------------------------------------
-_HALF_BELOW = np.nextafter(np.float32(0.5), np.float32(0))
-
-
-def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
-    """In place on float32 ``y``: C's ``roundf`` (halves away from zero), as
-    ``trunc(y + copysign(0.49999997, y))``: exact for ``|y| < 2**23`` (the sum reaches the next
-    integer exactly when ``|frac(y)| >= 0.5``; adding 0.5 itself would round 0.49999997 up)."""
-    np.copysign(_HALF_BELOW, y, out=tmp)
-    np.add(y, tmp, out=y)
-    np.trunc(y, out=y)
-
-
-def _round_away(v: float) -> float:
-    return math.copysign(math.floor(abs(v) + 0.5), v)
-
-
 def quantize_image_(x: np.ndarray, dst: np.ndarray, tmp: np.ndarray, asymmetric: bool) -> tuple[float, int]:
     """TFLite's on-the-fly input quantization of hybrid kernels, for one batch row ``x`` (float32)
     into ``dst`` (float32, integer values ``q - zero_point``, so that padding is 0).  Returns the
@@ -223,7 +207,7 @@ def quantize_image_(x: np.ndarray, dst: np.ndarray, tmp: np.ndarray, asymmetric:
     zmin, zmax = f32(f32(-128) - rmin / scale), f32(f32(127) - rmax / scale)
     emin, emax = f32(128) + abs(rmin / scale), f32(127) + abs(rmax / scale)
     zd = float(zmin if emin < emax else zmax)
-    zp = -128 if zd <= -128.0 else 127 if zd >= 127.0 else int(_round_away(zd))
+    zp = -128 if zd <= -128.0 else 127 if zd >= 127.0 else int(round_half_away(zd))
     sf = np.float32(scale)
     np.multiply(x, np.float32(1) / sf, out=dst)
     np.add(dst, np.float32(zp), out=dst)

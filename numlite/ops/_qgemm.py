@@ -185,25 +185,3 @@ class FloatRequantizer:
             np.copyto(out, a64, casting="unsafe")
 
         return step
-
-
-def requantize_int64_16x8_into(acc: np.ndarray, reduced: np.ndarray, total_shift: np.ndarray,
-                               rnd: np.ndarray) -> None:
-    """In place on int64 ``acc``: the int64 ``MultiplyByQuantizedMultiplier`` of TFLite's 16x8
-    kernels, ``(acc * reduced + rnd) >> total_shift`` (``reduced``: the multiplier rounded to 16
-    bits; per-channel arrays broadcast on the last axis), then C's int64 -> int32 wrap."""
-    np.multiply(acc, reduced, out=acc)
-    np.add(acc, rnd, out=acc)
-    np.right_shift(acc, total_shift, out=acc)
-    acc += 1 << 31
-    np.bitwise_and(acc, (1 << 32) - 1, out=acc)
-    acc -= 1 << 31
-
-
-def reduced_multiplier_16x8(q: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(reduced, total_shift, rounding)`` int64 arrays for ``requantize_int64_16x8_into``."""
-    q = np.asarray(q, np.int64)
-    shift = np.asarray(shift, np.int64)
-    reduced = np.where(q < 0x7FFF0000, (q + (1 << 15)) >> 16, np.int64(0x7FFF))
-    total = 15 - shift
-    return reduced, total, np.int64(1) << (total - 1)

@@ -70,7 +70,7 @@ from ._conv import (
     tile_rows,
 )
 from ._qbinary import quantized_activation_range
-from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks, reduced_multiplier_16x8, requantize_int64_16x8_into
+from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -83,7 +83,7 @@ from .base import (
     Step,
     chain,
 )
-from .quant import Requantizer, quantize_multiplier
+from .quant import Requantizer, apply_int64_multiplier_into, int64_multiplier, quantize_multiplier
 from .registry import register
 
 if TYPE_CHECKING:
@@ -406,7 +406,7 @@ class QuantConv:
                 # int32 bias: TFLite's int32 accumulator and 32-bit requantization; else int64
                 self.acc32 = qbt_name == "int32"
                 self.q, self.shift = q, shift
-                self.reduced, self.total, self.rnd = reduced_multiplier_16x8(q, shift)
+                self.reduced, self.total, self.rnd = int64_multiplier(q, shift)
                 self.bias64 = None if bias is None else bias.astype(np.int64)
                 a_bound = 1 << 15
             else:
@@ -589,7 +589,7 @@ class QuantConv:
                 np.subtract(a64, 1 << 31, out=a64)
                 requant(a64, t64)
             else:
-                requantize_int64_16x8_into(a64, reduced, total, rnd)
+                apply_int64_multiplier_into(a64, reduced, total, rnd, wrap=True)
             np.clip(a64, lo, hi, out=a64)
             np.copyto(out, a64, casting="unsafe")
 

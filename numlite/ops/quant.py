@@ -143,16 +143,25 @@ def multiply_by_quantized_multiplier_int64_into(acc: np.ndarray, q: Any, shift: 
     int64 as ``int32_t``, which wraps (``wrap=True``, what REDUCE_PROD's reference kernel sees);
     ``wrap=False`` saturates instead.  ``q`` / ``shift`` are scalars or per-channel arrays that
     broadcast against ``acc``; ``|acc| < 2**47`` as TFLite assumes, so nothing overflows int64."""
+    apply_int64_multiplier_into(acc, *int64_multiplier(q, shift), wrap=wrap)
+
+
+def int64_multiplier(q: Any, shift: Any) -> tuple[Any, Any, Any]:
+    """``(reduced, total, rounding)`` of ``multiply_by_quantized_multiplier_int64_into``, computed
+    once at prepare (Python ints for scalars, int64 arrays per channel)."""
     if np.ndim(q) == 0 and np.ndim(shift) == 0:
         qi = int(q)
-        reduced: Any = (qi + (1 << 15)) >> 16 if qi < 0x7FFF0000 else 0x7FFF
         total = 15 - int(shift)
-        rnd: Any = 1 << (total - 1)
-    else:
-        q64 = np.asarray(q, dtype=np.int64)
-        reduced = np.where(q64 < 0x7FFF0000, (q64 + (1 << 15)) >> 16, np.int64(0x7FFF))
-        total = 15 - np.asarray(shift, dtype=np.int64)
-        rnd = np.int64(1) << (total - 1)
+        return ((qi + (1 << 15)) >> 16 if qi < 0x7FFF0000 else 0x7FFF), total, 1 << (total - 1)
+    q64 = np.asarray(q, dtype=np.int64)
+    reduced = np.where(q64 < 0x7FFF0000, (q64 + (1 << 15)) >> 16, np.int64(0x7FFF))
+    total = 15 - np.asarray(shift, dtype=np.int64)
+    return reduced, total, np.int64(1) << (total - 1)
+
+
+def apply_int64_multiplier_into(acc: np.ndarray, reduced: Any, total: Any, rnd: Any, wrap: bool = True) -> None:
+    """The invoke-time part of ``multiply_by_quantized_multiplier_int64_into`` with the prepared
+    ``int64_multiplier``: allocates nothing."""
     np.multiply(acc, reduced, out=acc)
     np.add(acc, rnd, out=acc)
     np.right_shift(acc, total, out=acc)
@@ -271,6 +280,21 @@ def round_half_away(x: Any) -> np.ndarray:
     with np.errstate(invalid="ignore"):  # inf - inf
         r = f + (a - f >= 0.5)
     return np.copysign(r, x).astype(x.dtype)
+
+
+_HALF_BELOW = {np.dtype(np.float32): np.nextafter(np.float32(0.5), np.float32(0)),
+               np.dtype(np.float64): np.nextafter(0.5, 0.0)}
+
+
+def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
+    """In place, for invoke-time steps: ``y = round(y)`` on a float32 / float64 array, halves
+    away from zero (C's ``round`` / ``roundf``), as ``trunc(y + copysign(h, y))`` with ``h`` the
+    float just below 1/2 (adding 1/2 itself would round that float up).  Exact while
+    ``|y| < 2**23`` (float32) / ``2**52`` (float64): the sum reaches the next integer exactly
+    when the dropped fraction is at least 1/2.  ``tmp``: scratch like ``y``."""
+    np.copysign(_HALF_BELOW[y.dtype], y, out=tmp)
+    np.add(y, tmp, out=y)
+    np.trunc(y, out=y)
 
 
 def all_values(dtype: Any) -> np.ndarray:
