@@ -44,6 +44,30 @@ def chunks(k: int, bound_a: int, bound_b: int) -> list[tuple[int, int]]:
     return [(int(edges[i]), int(edges[i + 1])) for i in range(n)]
 
 
+def chunks_l1(wabs: np.ndarray, bound_a: int) -> list[tuple[int, int]]:
+    """Split ``range(K)`` for fixed weights ``wabs = |w|`` of shape ``[C, K]`` (per output channel):
+    every partial sum of output channel ``c`` over a chunk, in any order, is at most
+    ``bound_a * sum_k |w[c, k]|``, so a chunk is exact in float32 while that is at most ``2**24``.  Real weights
+    are far from all being at the type's maximum, so this allows much longer chunks than
+    ``chunks`` (usually one for the whole reduction).  Greedy: each chunk as long as allowed."""
+    c, k = wabs.shape
+    if k == 0:
+        return [(0, 0)]
+    limit = EXACT_LIMIT / max(int(bound_a), 1)
+    cum = np.cumsum(wabs, axis=1, dtype=np.float64)
+    base = np.zeros(c)
+    parts = []
+    k0 = 0
+    while k0 < k:
+        fits = np.all(cum[:, k0:] - base[:, None] <= limit, axis=0) if c else np.ones(k - k0, bool)
+        n = int(np.argmin(fits)) if not fits.all() else k - k0
+        n = max(n, 1)  # one column always fits: bound_a * 255 < 2**24
+        parts.append((k0, k0 + n))
+        base = cum[:, k0 + n - 1].copy() if c else base
+        k0 += n
+    return parts
+
+
 class ExactMatmul:
     """``out[M, N] (int32) = a[M, K] @ b[K, N]`` exactly, for integer-valued float32 operands
     whose magnitudes are at most ``bound_a`` / ``bound_b``.  ``b`` is fixed (weights) and may be

@@ -38,7 +38,8 @@ Quantized forms (``QuantConv``), bit-exact with LiteRT's reference kernels (BUIL
 2. The input is padded with its zero point (uint8 re-centred by -128 in the im2col copy) and
    copied tile by tile into a float32 im2col buffer (float64 for 16x8); weights are kept raw as
    float32 (uint8 minus their zero point).  ``acc = sum(w * x) + bias - zx * colsum(w)`` is an
-   exact float32 GEMM (``_qgemm.chunks``: K split so partial sums stay below 2**24); the constant
+   exact float32 GEMM (``_qgemm.chunks_l1``: K split so that ``128 * sum |w|`` over a chunk, which
+   bounds every partial sum, stays at most 2**24: usually one chunk); the constant
    ``bias - zx * colsum(w)`` rides in the GEMM as a weight row against a column of ones when the
    bound allows, else it is added in float64.
 3. Requantization, zero point and activation clamp (TFLite's CalculateActivationRangeQuantized)
@@ -70,7 +71,7 @@ from ._conv import (
     tile_rows,
 )
 from ._qbinary import quantized_activation_range
-from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks
+from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks_l1
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -422,13 +423,15 @@ class QuantConv:
         np.copyto(w, wraw, casting="unsafe")
         if mode == "uint8":
             w -= wdt(fzp[0])
-        w_bound = max(int(np.abs(w).max()) if w.size else 1, 1)
+        wabs = np.abs(w)
+        l1 = wabs.sum(axis=1, dtype=np.float64)
         fold = False
         self.off = None
         if mode in ("int8", "uint8"):
             wsum = w.sum(axis=1, dtype=np.float64).astype(np.int64)  # exact: |sum| < 2**53
             off = (np.zeros(cout, np.int64) if bias is None else bias.astype(np.int64)) + (self.a0 - self.zx) * wsum
-            fold = groups == 1 and a_bound * w_bound * k + int(np.abs(off).max(initial=0)) <= EXACT_LIMIT
+            # every partial sum of channel c is at most a_bound * |w_c|_1 (+ |off_c|): exact in float32
+            fold = groups == 1 and float((a_bound * l1 + np.abs(off)).max(initial=0)) <= EXACT_LIMIT
             self.off = off.astype(np.float64)
         self.fold = fold
         if fold:
@@ -436,7 +439,7 @@ class QuantConv:
         else:
             wm = wm[:, :k]
         self.wmat = wm.reshape(groups, cout // groups, k + fold).transpose(0, 2, 1)
-        self.parts = [(0, k + fold)] if mode == "16x8" or fold else chunks(k, a_bound, w_bound)
+        self.parts = [(0, k + fold)] if mode == "16x8" or fold else chunks_l1(wabs, a_bound)
         # single-chunk results are exact float32; several chunks (or the offset) are summed in float64
         self.f64_acc = len(self.parts) > 1 or (mode in ("int8", "uint8") and not fold)
 
