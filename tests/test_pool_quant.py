@@ -113,3 +113,22 @@ def test_pool_mixed_types_rejected():
                         stride_w=1, filter_height=2, filter_width=2)
     with pytest.raises(RuntimeError, match=r"MAX_POOL_2D \(node 0\).*uint8.*int8"):
         run_numlite(m, [np.zeros((1, 4, 4, 1), np.int8)])
+
+
+@pytest.mark.parametrize("dtype", QTYPES)
+@pytest.mark.parametrize("shape,filt,strides,padding", [
+    ((1, 24, 24, 3), (24, 24), (1, 1), "VALID"),  # global: 576 cells, int16 sums pass 2**24
+    ((1, 30, 26, 2), (23, 23), (3, 2), "SAME"),  # 529 cells, partial windows at the edges
+    ((1, 12, 12, 4), (3, 3), (1, 1), "SAME"),
+])
+def test_average_extreme_sums(dtype, shape, filt, strides, padding):
+    """Integer averages sum in float32 when every window sum stays below 2**24 and in int32
+    otherwise (int16 windows over 511 cells): both exact at the type's extreme values, every
+    rounding of the division (all-min, all-max, and alternating inputs)."""
+    info = np.iinfo(dtype)
+    q = qparams(dtype, 3)
+    m = pool_model("AVERAGE_POOL_2D", shape, dtype, q, filt, strides, padding)
+    for x in (np.full(shape, info.min, dtype), np.full(shape, info.max, dtype),
+              np.where(np.indices(shape).sum(axis=0) % 3 == 0, info.min, info.max).astype(dtype),
+              qinput(shape, dtype, 4)):
+        assert_matches_litert(m, [x], ref=True)
