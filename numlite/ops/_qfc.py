@@ -25,6 +25,11 @@
    an int64 array; ``ExactMatmul`` covers the 2-D case and is used by FULLY_CONNECTED.
 5. ``requant_int64_into``: the int64-accumulator ``MultiplyByQuantizedMultiplier`` of the 16-bit
    kernels (multiplier rounded to 16 bits, one rounding shift), in place.
+6. ``unshuffle_4x16``: the ``[N, K]`` weights stored in FullyConnected's SHUFFLED4x16INT8 format
+   back in row-major order, as int8: the buffer holds, for each block of 4 output rows and each
+   block of 16 columns in turn, the 4 x 16 values row by row; each byte is the uint8 weight with
+   its sign bit flipped, so read as int8 it is ``w - 128`` (the weights' zero point 128 already
+   subtracted).
 """
 
 from __future__ import annotations
@@ -190,3 +195,11 @@ def requant_int64_into(acc: np.ndarray, q: int, shift: int) -> None:
     np.multiply(acc, reduced, out=acc)
     np.add(acc, 1 << (total - 1), out=acc)
     np.right_shift(acc, total, out=acc)
+
+
+def unshuffle_4x16(data: np.ndarray, n: int, k: int) -> np.ndarray:
+    """int8 ``[N, K]`` (``w - 128``) from the raw bytes of SHUFFLED4x16INT8 weights (module
+    docstring, step 6); ``N % 4 == 0`` and ``K % 16 == 0``."""
+    blocks = np.asarray(data).reshape(-1).view(np.int8)[: n * k].reshape(n // 4, k // 16, 4, 16)
+    return np.ascontiguousarray(blocks.transpose(0, 2, 1, 3)).reshape(n, k)
+

@@ -30,24 +30,47 @@ hybrid (float input, int8 weights), as LiteRT's reference kernels compute them.
    ``offset[m] * rowsum(w)[n]`` when asymmetric, then in float32 as LiteRT does: ``out = bias +
    float(dot) * scale[m, n]`` with ``scale = sf[m] * w_scale`` (per-tensor) or ``sf[m] *
    w_scale[n]`` (per-channel), and the fused activation (any of TFLite's).
-5. Shuffled weights (SHUFFLED4x16INT8) are rejected with a clear error.
+5. Shuffled weights (``weights_format = SHUFFLED4x16INT8``, legacy uint8 models; TFLite's
+   ShuffledFullyConnected): uint8 input and weights, int16 output, int32 bias, and a second
+   output, a uint8 workspace of at least ``M * K`` values.  The constant weights are stored in
+   4x16 blocks with their sign bit flipped; prepare de-shuffles them once into ``w - 128``
+   (``_qfc.unshuffle_4x16``), so the product is the exact GEMM of step 3 on ``x - 128`` (the
+   kernel's ``x ^ 0x80`` read as int8).  As TFLite computes (measured bit-exact against LiteRT
+   2.3.0's BUILTIN_REF and its default resolver):
+   - the zero points of the model are ignored: input and weights are always centred by 128;
+   - ``acc + bias`` is requantized with the fixed-point ``MultiplyByQuantizedMultiplier`` of
+     ``double(float32(s_in * s_w)) / double(s_out)`` (the wheel forms the scale product in
+     float32; the float64 product gives a different multiplier near powers of two), then clamped
+     to the activation range (CalculateActivationRangeQuantized, output zero point included)
+     without adding the output zero point;
+   - the workspace receives ``x ^ 0x80``: as is for a batch of 1, as ``[K / 16, 4, 16]`` blocks
+     for a batch of 4; bytes past ``M * K`` are left alone.
+   Restrictions (errors naming op and node): only batches of 1 or 4 rows (TFLite's kernels
+   compute nothing for other batch sizes, leaving the output unwritten), ``K % 16 == 0`` and
+   ``N % 4 == 0``, constant per-tensor weights, two outputs (LiteRT refuses one).  Where LiteRT
+   does not run the model, numlite decides: a missing bias (LiteRT dereferences it and crashes)
+   counts as zero.  LiteRT's default resolver runs the optimized kernel, which skips the fused
+   activation clamp (it only saturates to int16): numlite follows the reference kernel.
 
-Limits: int4 / int2 / int16 weights, sparse weights and the shuffled format are not supported;
-LiteRT's reference kernels accumulate in int32 (wrapping on overflow for huge K), numlite does
-not wrap.
+Limits: int2 / int16 weights and sparse weights are not supported (int4 weights arrive unpacked
+to int8 by the loader and run as int8); LiteRT's kernels accumulate in int32 (wrapping on
+overflow for huge K), numlite does not wrap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import quant
 from ._pool import quantized_activation_range
-from ._qfc import DoubleRequant, RowQuantizer
+from ._qfc import DoubleRequant, RowQuantizer, unshuffle_4x16
 from ._qgemm import ExactMatmul
 from .base import Kernel, PrepareContext, Step, chain, check_activation, make_activation
 from .registry import register
 
 INPUT, WEIGHTS, BIAS = 0, 1, 2
+OUTPUT, WORKSPACE = 0, 1
+FORMAT_DEFAULT, FORMAT_SHUFFLED = 0, 1  # FullyConnectedOptionsWeightsFormat
 F32, I8, U8, I16, I32, I64 = (np.dtype(t) for t in (np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64))
 # (input, weights) -> allowed outputs of the quantized kernels
 QUANT_FORMS = {(I8, I8): (I8,), (U8, U8): (U8, I16), (I16, I8): (I16,)}
@@ -59,16 +82,19 @@ class FullyConnected(Kernel):
 
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2, 3)
-        if len(ctx.outputs) != 1:
-            ctx.fail(f"expects 1 output, got {len(ctx.outputs)}")
+        fmt = int(self.options.get("weights_format") or 0)
+        if fmt not in (FORMAT_DEFAULT, FORMAT_SHUFFLED):
+            ctx.fail(f"unknown weights_format {fmt} (DEFAULT = 0 and SHUFFLED4x16INT8 = 1 exist)")
+        self.shuffled = fmt == FORMAT_SHUFFLED
+        want_outputs = 2 if self.shuffled else 1
+        if len(ctx.outputs) != want_outputs:
+            ctx.fail(f"expects {want_outputs} output(s), got {len(ctx.outputs)}"
+                     + (" (SHUFFLED4x16INT8 weights need the result and a uint8 workspace; the DEFAULT "
+                        "format needs 1)" if self.shuffled else ""))
         x, w = ctx.input(INPUT), ctx.input(WEIGHTS)
         b = ctx.input(BIAS, optional=True)
         out = ctx.outputs[0]
         xt, wt = np.dtype(x.dtype), np.dtype(w.dtype)
-        fmt = int(self.options.get("weights_format") or 0)
-        if fmt != 0:
-            ctx.fail("only the DEFAULT weights format is supported (numlite does not implement the "
-                     "SHUFFLED4x16INT8 weights of legacy uint8 models)")
         self.act = int(self.options.get("fused_activation_function") or 0)
         ctx.expect_rank(w, 2, "weights")
         n, k = w.shape
@@ -89,7 +115,10 @@ class FullyConnected(Kernel):
         self.has_bias = b is not None
         out_shape = (*x.shape[:-1], n) if keep else (m, n)
 
-        if xt == F32 and wt == F32:
+        if self.shuffled:
+            self._prepare_shuffled(ctx, x, w, b)
+            ctx.set_output(0, out_shape, I16)
+        elif xt == F32 and wt == F32:
             self.mode = "float"
             check_activation(ctx, self.act)
             if b is not None and np.dtype(b.dtype) != F32:
@@ -223,6 +252,90 @@ class FullyConnected(Kernel):
         steps.append(self.requant.bind(y, o2, t))
         return chain(*steps)
 
+    # -- shuffled (legacy uint8 weights, SHUFFLED4x16INT8) --------------------------------
+    def _prepare_shuffled(self, ctx: PrepareContext, x, w, b) -> None:
+        out, ws = ctx.outputs[OUTPUT], ctx.outputs[WORKSPACE]
+        xt, wt, ot = np.dtype(x.dtype), np.dtype(w.dtype), np.dtype(out.dtype)
+        if (xt, wt, ot) != (U8, U8, I16):
+            ctx.fail(f"SHUFFLED4x16INT8 weights need uint8 input and weights and an int16 output, got input "
+                     f"{x.describe()}, weights {w.describe()}, output {out.describe()} (other types use the "
+                     "DEFAULT weights format)")
+        if b is not None and np.dtype(b.dtype) != I32:
+            ctx.fail(f"bias {b.describe()} of shuffled weights must be int32")
+        check_activation(ctx, self.act)
+        for spec, role in ((x, "input"), (w, "weights"), (out, "output")):
+            if not spec.quantization.is_quantized:
+                ctx.fail(f"{role} {spec.describe()} has no quantization parameters")
+        w_scales = np.asarray(w.quantization.scales, np.float32).reshape(-1)
+        if w_scales.size != 1:
+            ctx.fail(f"shuffled weights {w.describe()} must be quantized per tensor (got {w_scales.size} scales)")
+        if w.value is None:
+            ctx.fail(f"shuffled weights {w.describe()} must be constant (numlite de-shuffles them once)")
+        m, n, k = self.m, self.n, self.k
+        if k:
+            if k % 16 or n % 4:
+                ctx.fail(f"shuffled weights {w.describe()} need K ({k}) a multiple of 16 and N ({n}) a multiple "
+                         "of 4 (4x16 blocks)")
+            if m not in (1, 4):
+                ctx.fail(f"shuffled weights support a batch of 1 or 4 rows only (TFLite's kernel computes "
+                         f"nothing for other batches); input {x.describe()} gives {m} rows of K = {k}")
+        if np.dtype(ws.dtype) != U8:
+            ctx.fail(f"workspace output {ws.describe()} must be uint8")
+        if ws.size < m * k:
+            ctx.fail(f"workspace output {ws.describe()} must hold the {m * k} values of the input")
+        ctx.set_output(WORKSPACE, ws.shape, U8)
+        s_out = np.float64(np.float32(out.quantization.scales[0]))
+        zo = int(out.quantization.zero_points[0])
+        # TFLite's shuffled kernel requantizes with the fixed-point multiplier and clamps without
+        # adding the output zero point (int16 outputs have zero point 0 in practice).  The wheel
+        # forms the scale product in float32 (measured: the float64 product misses some outputs).
+        product = np.float64(np.float32(x.quantization.scales[0]) * np.float32(w_scales[0]))
+        q, shift = quant.quantize_multiplier(product / s_out)
+        self.requant_fixed = quant.Requantizer(q, shift)
+        self.lo, self.hi = quantized_activation_range(ctx, self.act, I16, float(s_out), zo)
+        self.wc = unshuffle_4x16(np.asarray(w.value).reshape(-1), n, k).astype(np.float32)
+        self.bias64 = None if b is None else (np.asarray(b.value, np.int64).reshape(n) if b.value is not None
+                                              else None)
+        self.runtime_bias = b is not None and b.value is None
+        self.mode = "shuffled"
+        self.s_x = ctx.scratch((m, k), np.float32)
+        self.s_acc = ctx.scratch((m, n), np.int32)
+        self.s_tmp32 = ctx.scratch((m, n), np.float32)
+        self.s_a64 = ctx.scratch((m, n), np.int64)
+        self.s_t64 = ctx.scratch((m, n), np.int64)
+
+    def _bind_shuffled(self, inputs, outputs, scratch) -> Step:
+        m, n, k = self.m, self.n, self.k
+        xin = inputs[INPUT].reshape(m, k)
+        o2 = outputs[OUTPUT].reshape(m, n)
+        ws = outputs[WORKSPACE].reshape(-1)[: m * k]
+        xs, acc, tmp = scratch[self.s_x], scratch[self.s_acc], scratch[self.s_tmp32]
+        a64, t64 = scratch[self.s_a64], scratch[self.s_t64]
+        flip = np.uint8(0x80)
+        if m == 1:
+            src, dst = xin.reshape(-1), ws
+        else:  # TFLite's workspace layout for 4 rows: [K / 16, 4, 16]
+            src, dst = xin.reshape(4, k // 16, 16).transpose(1, 0, 2), ws.reshape(k // 16, 4, 16)
+        centre = np.float32(128)
+        bias = self.bias64 if not self.runtime_bias else inputs[BIAS].reshape(n)
+        requant, lo, hi = self.requant_fixed, self.lo, self.hi
+
+        def prologue() -> None:
+            np.bitwise_xor(src, flip, out=dst)  # the workspace, as TFLite fills it
+            np.subtract(xin, centre, out=xs)  # int8(x ^ 0x80) == x - 128
+
+        def epilogue() -> None:
+            if bias is None:
+                np.copyto(a64, acc)
+            else:
+                np.add(acc, bias, out=a64)
+            requant(a64, t64)
+            np.clip(a64, lo, hi, out=a64)
+            np.copyto(o2, a64, casting="unsafe")
+
+        gemm = ExactMatmul(self.wc.T, 128, 128).bind(xs, acc, tmp)
+        return chain(prologue, gemm, epilogue)
+
     # -- hybrid ---------------------------------------------------------------------------
     def _prepare_hybrid(self, ctx: PrepareContext, x, w, b) -> None:
         out = ctx.outputs[0]
@@ -316,6 +429,8 @@ class FullyConnected(Kernel):
             return self._bind_quantized(inputs, outputs, scratch)
         if self.mode == "hybrid":
             return self._bind_hybrid(inputs, outputs, scratch)
+        if self.mode == "shuffled":
+            return self._bind_shuffled(inputs, outputs, scratch)
         x = inputs[INPUT].reshape(self.m, self.k)
         wt = inputs[WEIGHTS].T
         o2 = out.reshape(self.m, self.n)
