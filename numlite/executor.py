@@ -11,12 +11,6 @@
    memory.
 4. Bind: each tensor becomes a typed view into the arena and each kernel binds its step to
    its views.  ``invoke()`` then only calls the bound steps.
-
-Threads: with ``num_threads > 1`` a float model runs its matmuls on that many BLAS threads and
-kernels split only very large work across the executor's thread pool.  A model with quantized
-convolutions runs in *pool mode* (``_pool_mode``): BLAS stays single-threaded and the kernels
-split their tiles, matmuls included, across the pool, because their exact integer GEMMs are
-followed by requantization passes that BLAS threads would leave on one core.
 """
 
 from __future__ import annotations
