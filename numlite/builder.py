@@ -8,6 +8,9 @@
     mb.output(y)
     data = mb.build()
 
+Sub-byte constants: ``mb.const("w", int4_values, type_name="INT4")`` (one value per element,
+int8) is written packed two per byte, lowest nibble first (``pack_sub_byte``).
+
 Options are given by field name; enum-valued options accept the enum member's name
 (``padding="SAME"``, ``fused_activation_function="RELU6"``).  The options table of an op is
 found from its name (``CONV_2D`` -> ``Conv2DOptions``) or given as ``options_table=``.
@@ -43,6 +46,19 @@ OPTIONS_TABLE = {
     "FULLY_CONNECTED": "FullyConnectedOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
     "CONV_2D": "Conv2DOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
 }
+
+
+#: bits per value of the sub-byte tensor types, written packed (``tensor(..., type_name="INT4")``)
+SUB_BYTE_BITS = {"INT4": 4, "UINT4": 4, "INT2": 2}
+
+
+def pack_sub_byte(values: Any, bits: int) -> np.ndarray:
+    """Pack integer values ``bits`` wide (4 or 2), lowest bits first, into uint8 bytes: the
+    layout TFLite reads for INT4 / UINT4 / INT2 tensors (an odd tail is padded with zero bits)."""
+    per = 8 // bits
+    v = np.asarray(values).reshape(-1).astype(np.int64) & ((1 << bits) - 1)
+    v = np.concatenate([v, np.zeros(-v.size % per, np.int64)]).reshape(-1, per)
+    return (v << (bits * np.arange(per))).sum(axis=1).astype(np.uint8)
 
 
 def options_table_for(op_name: str) -> str | None:
@@ -124,6 +140,8 @@ class ModelBuilder:
                     q[k] = np.atleast_1d(np.asarray(quantization[k], np.float32))
             t["quantization"] = q
         if data is not None:
+            if type_name in SUB_BYTE_BITS:
+                data = pack_sub_byte(data, SUB_BYTE_BITS[type_name])
             self.buffers.append({"data": np.ascontiguousarray(data).reshape(-1).view(np.uint8)})
             t["buffer"] = len(self.buffers) - 1
         else:

@@ -52,7 +52,6 @@ class SubgraphExecutor:
         self.pool: ThreadPoolExecutor | None = (
             ThreadPoolExecutor(num_threads, thread_name_prefix="numlite") if num_threads > 1 else None)
         self.variables = [t.index for t in subgraph.tensors if t.is_variable]
-        self.blas_threads = 1 if num_threads > 1 and _pool_mode(subgraph) else num_threads
 
     # -- preparation ---------------------------------------------------------------------
     def _spec(self, i: int) -> TensorSpec:
@@ -82,7 +81,7 @@ class SubgraphExecutor:
             node = k.node
             ins = [self._spec(i) if i >= 0 else None for i in node.inputs]
             outs = [self._spec(i) for i in node.outputs]
-            ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool, self.blas_threads)
+            ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
             try:
                 k.prepare(ctx)
             except PrepareError:
@@ -207,16 +206,16 @@ class SubgraphExecutor:
 
     # -- execution -----------------------------------------------------------------------
     def invoke(self) -> None:
-        if _blas_state[0] != self.blas_threads:
-            _blas.set_threads(self.blas_threads)
-            _blas_state[0] = self.blas_threads
+        if _blas_state[0] != self.num_threads:
+            _blas.set_threads(self.num_threads)
+            _blas_state[0] = self.num_threads
         for step in self.steps:
             step()
 
     def profile(self, runs: int = 1) -> list[tuple[int, float]]:
         """Run ``runs`` invocations timing each step; (node index, seconds per run) rows."""
-        _blas.set_threads(self.blas_threads)
-        _blas_state[0] = self.blas_threads
+        _blas.set_threads(self.num_threads)
+        _blas_state[0] = self.num_threads
         acc = [0.0] * len(self.steps)
         pc = time.perf_counter
         for _ in range(runs):
@@ -228,22 +227,3 @@ class SubgraphExecutor:
 
 
 _blas_state = [0]
-
-#: operators whose integer (quantized) forms make a model run in pool mode
-_POOL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D"}
-
-
-def _pool_mode(subgraph: Subgraph) -> bool:
-    """Whether a multi-threaded invoke should keep BLAS single-threaded and let the kernels split
-    their work across the executor's pool: yes for a subgraph with a quantized (integer input)
-    convolution.  Their exact GEMMs are followed by requantization passes that BLAS threads do
-    not parallelize, and OpenBLAS's workers, which spin for a while after each call, would take
-    the core the pool thread needs (measured on int8 MobileNet v1 at 2 threads: conv layers
-    9.8 ms in pool mode against 13.0 ms with 2-thread BLAS, 14.0 ms single-threaded)."""
-    tensors = subgraph.tensors
-    for op in subgraph.operators:
-        if op.op_name in _POOL_OPS and op.inputs and op.inputs[0] >= 0:
-            dt = tensors[op.inputs[0]].dtype
-            if dt is not None and np.dtype(dt) in (np.int8, np.uint8, np.int16):
-                return True
-    return False

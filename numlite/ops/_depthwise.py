@@ -63,9 +63,6 @@ PRODUCT_BYTES = 384 * 1024
 #: spinning after the preceding pointwise convolution.  So whole-model runs leave depthwise
 #: layers to one thread unless they are very large.
 PARALLEL_MIN_MACS = 20_000_000
-#: the same threshold when the executor runs in pool mode (single-threaded BLAS: no spinning
-#: OpenBLAS worker to compete with)
-POOL_MODE_MIN_MACS = 1_000_000
 #: values per epilogue chunk (quantized forms); measured on MobileNet v1 layers (1 thread): the
 #: int8 layers took 1.25x / 1.2x / 1.0x the time at 8K / 16K / 32K values as at 64K, and no
 #: less beyond
@@ -79,7 +76,7 @@ class DepthwisePlan:
                  dilation: tuple[int, int], out_hw: tuple[int, int], pad_tl: tuple[int, int],
                  has_bias: bool, act: int, num_threads: int = 1, tile_rows: int | None = None,
                  dtype: np.dtype = F32, pad_value: float = 0.0, in_dtype: np.dtype = F32,
-                 epilogue: bool = False, pool_mode: bool = False):
+                 epilogue: bool = False):
         n, h, w, cin = in_shape
         self.dtype = np.dtype(dtype)
         self.pad_value = pad_value
@@ -118,8 +115,7 @@ class DepthwisePlan:
         #: output rows of one epilogue chunk (a whole number of tiles, at most one image)
         self.epi_rows = min(max(self.ho, 1), max(self.tile, chunk))
         macs = n * self.ho * self.row * self.kt
-        min_macs = POOL_MODE_MIN_MACS if pool_mode else PARALLEL_MIN_MACS
-        self.workers = max(1, min(num_threads, len(tiles))) if macs >= min_macs else 1
+        self.workers = max(1, min(num_threads, len(tiles))) if macs >= PARALLEL_MIN_MACS else 1
         # contiguous groups of tiles, balanced by row count
         self.groups: list[list[tuple[int, int, int]]] = [[] for _ in range(self.workers)]
         total = sum(r1 - r0 for _, r0, r1 in tiles)

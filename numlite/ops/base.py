@@ -65,7 +65,7 @@ class PrepareContext:
     """Passed to ``Kernel.prepare``: the node's tensors and the ways to declare outputs."""
 
     def __init__(self, node: Operator, inputs: list[TensorSpec | None], outputs: list[TensorSpec],
-                 num_threads: int, pool: Any = None, blas_threads: int | None = None):
+                 num_threads: int, pool: Any = None):
         self.node = node
         self.inputs = inputs
         self.outputs = outputs
@@ -73,10 +73,6 @@ class PrepareContext:
         #: a ``concurrent.futures.ThreadPoolExecutor`` with ``num_threads`` workers, or None
         #: when single-threaded; kernels split large work across it (NumPy releases the GIL).
         self.pool = pool
-        #: the BLAS thread count during invoke: ``num_threads``, or 1 when the executor runs the
-        #: model in pool mode (quantized convolutional models: kernels split their own work,
-        #: matmuls included, across ``pool``; OpenBLAS's spinning workers would compete with it)
-        self.blas_threads = num_threads if blas_threads is None else blas_threads
         self.scratch_specs: list[tuple[tuple[int, ...], Any]] = []
         self.known_outputs: dict[int, np.ndarray] = {}
 

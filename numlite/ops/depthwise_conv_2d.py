@@ -101,7 +101,7 @@ class DepthwiseConv2D(Kernel):
             self.q = HybridDepthwise(ctx, x, f, b, out, act, geom)
             return
         self.plan = DepthwisePlan(x.shape, kh, kw, cout, (sh, sw), (dh, dw), (ho, wo), (pt, pl),
-                                  b is not None, act, ctx.num_threads, pool_mode=ctx.blas_threads == 1)
+                                  b is not None, act, ctx.num_threads)
         self.pool = ctx.pool if self.plan.workers > 1 else None
         self.wrows = self.plan.weight_rows(f.value) if f.value is not None and not self.plan.empty else None
         self.scratch_slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(self.wrows is not None)]
