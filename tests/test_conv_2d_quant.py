@@ -14,7 +14,6 @@ import pytest
 from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
 
 import numlite.ops._conv as conv_mod
-import numlite.ops.conv_2d as conv_2d
 from numlite.ops import quant
 from numlite.ops._qgemm import FloatRequantizer
 
@@ -257,25 +256,12 @@ def test_errors():
     ((2, 9, 11, 6), (8, 3, 3, 6), {"stride_h": 2, "padding": "VALID"}),
     ((1, 15, 15, 8), (12, 3, 3, 4), {}),  # two groups
 ])
-def test_pool_mode_equals_single_thread(kind, x_shape, w_shape, opt, monkeypatch):
-    """In pool mode (2 threads, quantized model) the tiles are split across the pool with one
-    set of buffers per worker: results are identical to one thread and to LiteRT."""
-    monkeypatch.setattr(conv_mod, "TILE_BYTES", 2048)  # several tiles per worker
-    monkeypatch.setattr(conv_2d, "PARALLEL_MIN_ROWS", 1)
+def test_two_threads_equal_single_thread(kind, x_shape, w_shape, opt, monkeypatch):
+    """Two BLAS threads over several tiles give results identical to one thread and to LiteRT."""
+    monkeypatch.setattr(conv_mod, "TILE_BYTES", 2048)  # several tiles
     m, x = qconv(x_shape, w_shape, kind, seed=5, act="RELU6" if kind == "int8" else "NONE",
                  per_channel=kind != "uint8", **opt)
     one = run_numlite(m, [x], num_threads=1)[0]
     two = run_numlite(m, [x], num_threads=2)[0]
     np.testing.assert_array_equal(one, two)
     assert_matches_litert(m, [x], ref=True, num_threads=2, **(EXACT if kind == "hybrid" else {}))
-
-
-def test_pool_mode_is_chosen_for_quantized_convolutions():
-    import numlite
-
-    m, x = qconv((1, 20, 20, 8), (16, 1, 1, 8), "int8", seed=1)
-    it = numlite.Interpreter(model_content=m, num_threads=2)
-    assert it._main.blas_threads == 1
-    m, x = qconv((1, 20, 20, 8), (16, 1, 1, 8), "hybrid", seed=1)
-    it = numlite.Interpreter(model_content=m, num_threads=2)
-    assert it._main.blas_threads == 2

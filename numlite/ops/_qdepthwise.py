@@ -151,8 +151,7 @@ class QuantizedDepthwise:
         has_row = b is not None or zp_in != 0
         self.plan = DepthwisePlan(x.shape, geom["kh"], geom["kw"], cout, geom["stride"], geom["dilation"],
                                   geom["out_hw"], geom["pad_tl"], has_row, 0, ctx.num_threads,
-                                  dtype=edt, pad_value=float(zp_in), in_dtype=dt, epilogue=True,
-                                  pool_mode=ctx.blas_threads == 1)
+                                  dtype=edt, pad_value=float(zp_in), in_dtype=dt, epilogue=True)
         self.pool = ctx.pool if self.plan.workers > 1 else None
         self.wrows = None if self.plan.empty else self.plan.weight_rows(w.reshape(f.shape).astype(edt))
         self.bias_row = bias_c.astype(edt) if has_row else None
@@ -288,8 +287,7 @@ class HybridDepthwise:
         edt = engine_dtype(ctx, float(sbound.max()) if cout else 0.0)
         self.plan = DepthwisePlan(x.shape, geom["kh"], geom["kw"], cout, geom["stride"], geom["dilation"],
                                   geom["out_hw"], geom["pad_tl"], False, 0, ctx.num_threads,
-                                  dtype=edt, pad_value=0.0, in_dtype=edt, epilogue=True,
-                                  pool_mode=ctx.blas_threads == 1)
+                                  dtype=edt, pad_value=0.0, in_dtype=edt, epilogue=True)
         self.pool = ctx.pool if self.plan.workers > 1 else None
         self.wrows = None if self.plan.empty else self.plan.weight_rows(w.reshape(f.shape).astype(edt))
         self.wscale = np.asarray(fq.scales, np.float32)

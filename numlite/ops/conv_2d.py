@@ -59,7 +59,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _conv as _conv_mod
 from ._conv import (
     ConvGeometry,
     PadStep,
@@ -291,28 +290,6 @@ def _grouped_patch_view(src: np.ndarray, g: ConvGeometry, groups: int, fin: int)
         strides=(sn, sy, sx, fin * sc, sky, skx, sc), writeable=False)
 
 
-#: the smallest number of output rows per worker for which a quantized convolution is split
-PARALLEL_MIN_ROWS = 64
-
-
-def _pool_step(pre: list[Step], runs: list[Step], pool) -> Step:
-    """Run ``pre`` then the worker groups ``runs`` on the pool, the calling thread taking the
-    first; BLAS is single-threaded in pool mode, so each group does its own copies, matmuls
-    and epilogues on its core."""
-    first, rest = runs[0], runs[1:]
-    submit = pool.submit
-
-    def step() -> None:
-        for p in pre:
-            p()
-        futs = [submit(r) for r in rest]
-        first()
-        for f in futs:
-            f.result()
-
-    return step
-
-
 class QuantConv:
     """The quantized and hybrid forms of CONV_2D (module docstring, "Quantized forms")."""
 
@@ -443,41 +420,26 @@ class QuantConv:
         # single-chunk results are exact float32; several chunks (or the offset) are summed in float64
         self.f64_acc = len(self.parts) > 1 or (mode in ("int8", "uint8") and not fold)
 
-        # scratch; with a thread pool the tiles are split into one contiguous group per worker,
-        # each with its own buffers, and run with single-threaded BLAS (see ``bind``)
-        row_bytes = (groups * k + fold) * np.dtype(wdt).itemsize + cout * 24
-        self.workers = 1
-        self.tiles = []
+        # scratch
+        self.tiles = [] if g.empty else plan_tiles(g, (groups * k + fold) * np.dtype(wdt).itemsize + cout * 24)
         self.slots: dict[str, int] = {}
-        self.wslots: list[dict[str, int]] = []
         if g.empty:
             return
-        target = None
-        pool_ok = ctx.pool is not None and ctx.blas_threads == 1 and g.n * g.oh * g.ow >= 2 * PARALLEL_MIN_ROWS
-        if pool_ok:
-            total = g.n * g.oh * g.ow * row_bytes
-            target = min(_conv_mod.TILE_BYTES, -(-total // ctx.num_threads))
-        self.tiles = plan_tiles(g, row_bytes, target)
-        if pool_ok and len(self.tiles) >= 2:
-            self.workers = min(ctx.num_threads, len(self.tiles))
-        self.pool = ctx.pool if self.workers > 1 else None
-        self.num_threads = ctx.num_threads
         rows = max(r1 - r0 for r0, r1 in (tile_rows(g, t) for t in self.tiles))
-        for _ in range(self.workers):
-            sl = {"cols": ctx.scratch((rows, groups * k + fold), wdt)}
-            if mode != "16x8":
-                sl["tmp"] = ctx.scratch((rows, cout), np.float32)
-            if self.f64_acc or mode == "16x8":
-                sl["acc"] = ctx.scratch((rows, cout), np.float64)
-            if mode in ("int8", "uint8", "16x8"):
-                sl["f"] = ctx.scratch((rows, cout), np.float64)
-                sl["g"] = ctx.scratch((rows, cout), np.float64)
-            self.wslots.append(sl)
+        sl = self.slots
+        sl["cols"] = ctx.scratch((rows, groups * k + fold), wdt)
+        if mode != "16x8":
+            sl["tmp"] = ctx.scratch((rows, cout), np.float32)
+        if self.f64_acc or mode == "16x8":
+            sl["acc"] = ctx.scratch((rows, cout), np.float64)
+        if mode in ("int8", "uint8", "16x8"):
+            sl["f"] = ctx.scratch((rows, cout), np.float64)
+            sl["g"] = ctx.scratch((rows, cout), np.float64)
         if mode == "hybrid":
-            self.slots["xq"] = ctx.scratch(g.padded_shape, np.float32)
-            self.slots["qtmp"] = ctx.scratch((g.h, g.w, g.cin), np.float32)
+            sl["xq"] = ctx.scratch(g.padded_shape, np.float32)
+            sl["qtmp"] = ctx.scratch((g.h, g.w, g.cin), np.float32)
         elif g.padded:
-            self.slots["pad"] = ctx.scratch(g.padded_shape, xt)
+            sl["pad"] = ctx.scratch(g.padded_shape, xt)
 
     # -- invoke ---------------------------------------------------------------------------------
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
@@ -488,35 +450,29 @@ class QuantConv:
         x, out = inputs[INPUT], outputs[0]
         if not (x.flags.c_contiguous and out.flags.c_contiguous):
             raise RuntimeError(f"CONV_2D (node {self.node.index}): input and output must be C-contiguous")
-        shared = {name: scratch[i] for name, i in self.slots.items()}
-        wsl = [{name: scratch[i] for name, i in d.items()} for d in self.wslots]
+        sl = {name: scratch[i] for name, i in self.slots.items()}
         pre: list[Step] = []
         if mode == "hybrid":
-            src = shared["xq"]
-            pre.append(self._quantize_step(x, src, shared["qtmp"]))
+            src = sl["xq"]
+            pre.append(self._quantize_step(x, src, sl["qtmp"]))
         elif g.padded:
-            src = shared["pad"]
+            src = sl["pad"]
             pre.append(PadStep(x, src, g, value=self.zx))
         else:
             src = x
         view = patch_view(src, g) if groups == 1 else _grouped_patch_view(src, g, groups, self.fin)
+        cols = sl["cols"]
         if self.fold:
-            for sl in wsl:
-                ones = sl["cols"][:, k]
-                pre.append(lambda ones=ones: ones.fill(1.0))
+            ones = cols[:, k]
+            pre.append(lambda: ones.fill(1.0))
         out2d = out.reshape(-1, cout)
         cg = cout // groups
         a0 = self.adt(self.a0)
         copy, subtract, add = np.copyto, np.subtract, np.add
-        # contiguous tile groups of about equal rows, one per worker
-        bounds = [tile_rows(g, t) for t in self.tiles]
-        total = bounds[-1][1]
-        owner = [min(self.workers - 1, (r0 + r1) * self.workers // (2 * total)) for r0, r1 in bounds]
-        group_steps: list[list[Step]] = [[] for _ in range(self.workers)]
-        for t, (r0, r1), wi in zip(self.tiles, bounds, owner):
-            sl = wsl[wi]
-            cols = sl["cols"]
+        tile_steps: list[Step] = []
+        for t in self.tiles:
             n0, n1, y0, y1 = t
+            r0, r1 = tile_rows(g, t)
             nr = r1 - r0
             a = cols[:nr]
             if groups == 1:
@@ -546,11 +502,8 @@ class QuantConv:
                 if self.f64_acc:
                     steps.append(lambda acc=acc, tmp=tmp: copy(tmp, acc, casting="same_kind"))
                 steps.append(self._hybrid_epilogue(tmp, out2d[r0:r1], n0, n1 - n0, (y1 - y0) * g.ow))
-            group_steps[wi].extend(steps)
-        runs = [chain(*gs) for gs in group_steps if gs]
-        if self.pool is None or len(runs) < 2:
-            return chain(*pre, *runs)
-        return _pool_step(pre, runs, self.pool)
+            tile_steps.append(chain(*steps))
+        return chain(*pre, *tile_steps)
 
     def _gemm_steps(self, a: np.ndarray, sl: dict, nr: int, cg: int) -> list[Step]:
         """Matmul(s) of the im2col tile ``a`` with the weights: exact float32 single chunks into
