@@ -48,7 +48,8 @@ OPTIONS_TABLE = {
 }
 
 
-#: bits per value of the sub-byte tensor types, written packed (``tensor(..., type_name="INT4")``)
+#: bits per value of the sub-byte tensor types, packed by ``const(..., type_name="INT4")``
+#: (``tensor(..., data=)`` writes its bytes as given)
 SUB_BYTE_BITS = {"INT4": 4, "UINT4": 4, "INT2": 2}
 
 
@@ -140,8 +141,6 @@ class ModelBuilder:
                     q[k] = np.atleast_1d(np.asarray(quantization[k], np.float32))
             t["quantization"] = q
         if data is not None:
-            if type_name in SUB_BYTE_BITS:
-                data = pack_sub_byte(data, SUB_BYTE_BITS[type_name])
             self.buffers.append({"data": np.ascontiguousarray(data).reshape(-1).view(np.uint8)})
             t["buffer"] = len(self.buffers) - 1
         else:
@@ -157,6 +156,9 @@ class ModelBuilder:
 
     def const(self, name: str, value: Any, dtype: Any = None, **kw: Any) -> int:
         arr = np.asarray(value, dtype=dtype)
+        if kw.get("type_name") in SUB_BYTE_BITS:  # one value per element in, packed bytes out
+            return self.tensor(name, arr.shape, arr.dtype, data=pack_sub_byte(arr, SUB_BYTE_BITS[kw["type_name"]]),
+                               **kw)
         return self.tensor(name, arr.shape, arr.dtype, data=arr, **kw)
 
     def output(self, *tensors: int) -> None:

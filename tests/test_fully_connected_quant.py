@@ -202,11 +202,13 @@ def test_fc_quant_rejects_bad_per_channel_count():
     _fails(m, [np.zeros((2, 4), np.int8)], "per-channel")
 
 
-def test_fc_quant_rejects_shuffled_weights():
+def test_fc_quant_shuffled_weights_need_workspace_output():
+    # SHUFFLED4x16INT8 runs (tests/test_fully_connected_shuffled.py) but, as in LiteRT, only with
+    # the second (workspace) output
     q = {"scale": [0.1], "zero_point": [128]}
     m = single_op_model("FULLY_CONNECTED", [In((1, 16), np.uint8, quant=q), Const(np.ones((4, 16), np.uint8), quant=q)],
                         Out((), np.int16, quant={"scale": [0.1], "zero_point": [0]}), weights_format="SHUFFLED4x16INT8")
-    _fails(m, [np.zeros((1, 16), np.uint8)], "SHUFFLED4x16INT8")
+    _fails(m, [np.zeros((1, 16), np.uint8)], "SHUFFLED4x16INT8 weights need the result and a uint8 workspace")
 
 
 def test_fc_hybrid_rejects_runtime_weights():

@@ -122,9 +122,11 @@ def test_fc_hybrid_int4(asym, per_channel, seed):
 
 
 def test_fc_int4_default_resolver_recorded():
-    """LiteRT's default path on the same models: int8 x int4 runs through XNNPACK (may requantize
-    differently by one step), hybrid int4 through the optimized 4-bit kernel (its own float
-    arithmetic).  Recorded, not asserted: only that both run and stay close."""
+    """LiteRT's default path on the same models.  Measured: int8 x int4 (XNNPACK) bit-exact here
+    (asserted within one step, XNNPACK requantizes its own way); hybrid int4 runs LiteRT's
+    optimized 4-bit kernel, which quantizes the input rows asymmetrically whatever
+    ``asymmetric_quantize_inputs`` says: about 1e-7 relative to numlite / BUILTIN_REF with it
+    on, about 0.6% with it off.  Recorded, not asserted exactly."""
     rng = np.random.default_rng(20)
     m, n, k = 4, 32, 64
     s_w = _scales(rng, n)
@@ -138,7 +140,7 @@ def test_fc_int4_default_resolver_recorded():
     hyb = _build("FULLY_CONNECTED", (m, k), np.float32, None, w, wq, None, None, (m, n), np.float32, None)
     xf = rng.uniform(-1, 1, (m, k)).astype(np.float32)
     a, b = run_numlite(hyb, [xf])[0], run_litert(hyb, [xf])[0]
-    np.testing.assert_allclose(a, b, rtol=0.05, atol=0.05 * float(np.abs(a).max()))
+    np.testing.assert_allclose(a, b, rtol=0, atol=0.02 * float(np.abs(a).max()))
 
 
 # -- CONV_2D and DEPTHWISE_CONV_2D ----------------------------------------------------------------
