@@ -58,7 +58,7 @@ class SubgraphExecutor:
         t = self.subgraph.tensors[i]
         return TensorSpec(index=i, name=t.name, dtype=self.dtypes[i], shape=self.shapes[i],
                           quantization=t.quantization, value=self.known.get(i), is_variable=t.is_variable,
-                          sparsity=t.sparsity)
+                          sparsity=t.sparsity, type_name=t.type_name)
 
     def allocate(self) -> None:
         sg = self.subgraph

@@ -209,8 +209,6 @@ def test_fc_int4_nonzero_zero_point_litert_refuses():
         run_litert(model, feeds, ref=True)
 
 
-@pytest.mark.xfail(strict=True, reason="kernels cannot see a tensor's INT4 type yet (TensorSpec has no type_name): "
-                   "numlite computes with the zero point where LiteRT refuses the model")
 def test_fc_int4_nonzero_zero_point_rejected():
     model, feeds = _fc_int4_nonzero_zero_point()
     with pytest.raises(RuntimeError, match="zero point"):

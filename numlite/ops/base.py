@@ -48,6 +48,8 @@ class TensorSpec:
     is_variable: bool = False
     #: the tensor's sparsity parameters (a decoded ``SparsityParameters`` table) or None
     sparsity: Any = None
+    #: the schema's TensorType name (e.g. "INT4" for a constant unpacked to int8 at load)
+    type_name: str | None = None
 
     @property
     def rank(self) -> int:

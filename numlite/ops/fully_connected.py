@@ -95,9 +95,9 @@ class FullyConnected(Kernel):
         b = ctx.input(BIAS, optional=True)
         out = ctx.outputs[0]
         xt, wt = np.dtype(x.dtype), np.dtype(w.dtype)
-        # LiteRT refuses sub-byte weights with a zero point other than 0.  ``type_name`` reaches the
-        # kernels only once TensorSpec carries it (the loader unpacks INT4 / INT2 to int8).
-        if getattr(w, "type_name", None) in ("INT4", "INT2") and np.any(np.asarray(w.quantization.zero_points) != 0):
+        # LiteRT refuses sub-byte weights with a zero point other than 0 (the loader unpacks INT4 /
+        # INT2 to int8; ``type_name`` keeps the file's type)
+        if w.type_name in ("INT4", "INT2") and np.any(np.asarray(w.quantization.zero_points) != 0):
             ctx.fail(f"{w.type_name} weights {w.describe()} must have zero point 0 "
                      f"(got {np.asarray(w.quantization.zero_points).tolist()})")
         self.act = int(self.options.get("fused_activation_function") or 0)
