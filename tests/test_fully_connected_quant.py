@@ -215,3 +215,26 @@ def test_fc_hybrid_rejects_runtime_weights():
     q = {"scale": [0.1], "zero_point": [0]}
     m = single_op_model("FULLY_CONNECTED", [In((2, 4)), In((3, 4), np.int8, quant=q)], Out())
     _fails(m, [np.zeros((2, 4), np.float32), np.ones((3, 4), np.int8)], "constant")
+
+
+@pytest.mark.parametrize("asym", [False, True])
+def test_fc_hybrid_worst_case_large_k(asym):
+    """Hybrid FC with every weight at -127 and every quantized input at its extreme (K = 3000):
+    the reduction must be split to stay exact in float32 (``ExactMatmul.for_weights``).  The
+    inputs quantize exactly (-1, 0.5 and 1 land on grid points), so the result is the real
+    product.  Symmetric inputs match LiteRT bit for bit; with asymmetric inputs LiteRT 2.3's
+    BUILTIN_REF returns 2512.8 / -1178.3 instead of 3808.1 / -3810: its weight row sum
+    (-381000) comes out wrapped by 2**19, so there numlite is checked against the exact value."""
+    k, n = 3000, 3
+    x = np.full((2, k), -1.0, np.float32)
+    x[1] = 1.0
+    x[0, 0] = 0.5 if asym else -1.0
+    w = np.full((n, k), -127, np.int8)
+    ins = [In(x.shape), Const(w, quant={"scale": [0.01], "zero_point": [0]})]
+    m = single_op_model("FULLY_CONNECTED", ins, Out(), version=9, asymmetric_quantize_inputs=asym)
+    if not asym:
+        assert_matches_litert(m, [x], ref=True, rtol=0, atol=0)
+        return
+    exact = (x.astype(np.float64) @ w.T.astype(np.float64)) * 0.01
+    # float32 scale factors: a few ulp of the 3.8e3 results
+    np.testing.assert_allclose(run_numlite(m, [x])[0], exact, rtol=1e-6)

@@ -73,12 +73,18 @@ class ExactMatmul:
     whose magnitudes are at most ``bound_a`` / ``bound_b``.  ``b`` is fixed (weights) and may be
     any strided float32 view BLAS accepts (e.g. a transposed view)."""
 
-    def __init__(self, b: np.ndarray, bound_a: int, bound_b: int):
+    def __init__(self, b: np.ndarray, bound_a: int, bound_b: int, parts: list[tuple[int, int]] | None = None):
         if b.dtype != np.float32 or b.ndim != 2:
             raise ValueError("ExactMatmul expects a 2-D float32 right operand")
         self.b = b
         self.k = b.shape[0]
-        self.parts = chunks(self.k, bound_a, bound_b)
+        self.parts = chunks(self.k, bound_a, bound_b) if parts is None else parts
+
+    @classmethod
+    def for_weights(cls, b: np.ndarray, bound_a: int) -> ExactMatmul:
+        """For constant weights ``b [K, N]``: the reduction split by the weights' own per-column
+        ``|b|_1`` (``chunks_l1``), usually one chunk, instead of the worst case of their type."""
+        return cls(b, bound_a, 1, parts=chunks_l1(np.abs(b.T), bound_a))
 
     def bind(self, a: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
         """Step computing ``out = a @ b``; ``tmp`` is float32 scratch shaped like ``out``."""

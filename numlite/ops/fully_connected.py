@@ -252,7 +252,8 @@ class FullyConnected(Kernel):
             steps.append(lambda: np.add(y, colcorr, out=y))
         else:
             acc, tmp = scratch[self.s_acc], scratch[self.s_tmp32]
-            steps.append(ExactMatmul(wc.T, 128, self.w_bound).bind(xs, acc, tmp))
+            mm = ExactMatmul.for_weights(wc.T, 128) if self.wc is not None else ExactMatmul(wc.T, 128, self.w_bound)
+            steps.append(mm.bind(xs, acc, tmp))
             steps.append(lambda: np.add(acc, colcorr, out=y))
         steps.append(self.requant.bind(y, o2, t))
         return chain(*steps)
@@ -338,7 +339,7 @@ class FullyConnected(Kernel):
             np.clip(a64, lo, hi, out=a64)
             np.copyto(o2, a64, casting="unsafe")
 
-        gemm = ExactMatmul(self.wc.T, 128, 128).bind(xs, acc, tmp)
+        gemm = ExactMatmul.for_weights(self.wc.T, 128).bind(xs, acc, tmp)
         return chain(prologue, gemm, epilogue)
 
     # -- hybrid ---------------------------------------------------------------------------
@@ -390,7 +391,7 @@ class FullyConnected(Kernel):
         q, acc, tmp = scratch[self.s_q], scratch[self.s_acc], scratch[self.s_tmp32]
         sf, off = scratch[self.s_sf], scratch[self.s_off]
         quantize = RowQuantizer(self.asym).bind(xin, q, sf, off, scratch[self.s_qtmp])
-        gemm = ExactMatmul(self.wf.T, 128, 128).bind(q, acc, tmp)
+        gemm = ExactMatmul.for_weights(self.wf.T, 128).bind(q, acc, tmp)
         steps = [quantize, gemm]
         if self.asym:
             oi, rowsum, off2 = scratch[self.s_oi], self.rowsum, off.reshape(m, 1)
