@@ -47,9 +47,9 @@ def chunks(k: int, bound_a: int, bound_b: int) -> list[tuple[int, int]]:
 def chunks_l1(wabs: np.ndarray, bound_a: int) -> list[tuple[int, int]]:
     """Split ``range(K)`` for fixed weights ``wabs = |w|`` of shape ``[C, K]`` (per output channel):
     every partial sum of output channel ``c`` over a chunk, in any order, is at most
-    ``bound_a * sum_k |w[c, k]|``, so a chunk is exact in float32 while that is at most ``2**24``.  Real weights
-    are far from all being at the type's maximum, so this allows much longer chunks than
-    ``chunks`` (usually one for the whole reduction).  Greedy: each chunk as long as allowed."""
+    ``bound_a * sum_k |w[c, k]|``, so a chunk is exact in float32 while that is at most
+    ``2**24``.  Real weights are far from all being at the type's maximum, so this allows much
+    longer chunks than ``chunks`` (usually one for the whole reduction).  Greedy: each chunk as long as allowed."""
     c, k = wabs.shape
     if k == 0:
         return [(0, 0)]
@@ -145,10 +145,12 @@ class FloatRequantizer:
     Float64 evaluates this exactly: ``acc * M`` is exact while ``|acc * q| < 2**53``; an output
     that does not saturate needs ``|acc * M| < 2**9``, i.e. ``|acc * q| < 2**(40+e)``, so for
     ``e <= 13`` every unsaturated value is computed exactly and every other one is so far out of
-    range that its rounding cannot bring it back.  The constant ``zp + 1/2 (+128)`` and
-    ``sign * 2**-(e+1)`` are exact in float32 (<= 24 significant bits).  The sum is clamped to
-    the activation range shifted to be non-negative, so the truncating cast to uint8 is the floor;
-    an int8 output is written through a uint8 view and its top bit flipped (``v - 128``).
+    range that its rounding cannot bring it back.  The step: ``f = float64(acc) * M``,
+    ``f += copysign(2**-(e+1), f)`` (skipped, the term folded into the constant as ``+2**-(e+1)``,
+    when the clamp starts at or above the zero point: a negative accumulator then lands at or
+    below the zero point either way), ``f += zp + 1/2 (+128)``, then one clamp to the activation
+    range shifted to be non-negative that truncates straight into the output (so the cast is the
+    floor): an int8 output is written through a uint8 view and its top bit flipped (``v - 128``).
 
     Layers with a channel whose ``e > 13`` (multipliers below ``2**-14``) use the int64 fixed-point
     path (``quant.requantize_into``) instead.  ``bind`` needs two 8-byte-per-element scratch
