@@ -19,7 +19,15 @@ UnaryKernel (RELU, TANH, EXP, CAST, ...):
    prepare; the base clamps it to the output type and the step is a table lookup
    (``_qnonlinear.lut_step``: ``np.take`` through a small ``intp`` chunk scratch).  Tables have
    256 entries (int8 / uint8) or 65536 (int16, 128 KiB).  ``quant_compute`` may wrap the lookup
-   (RSQRT validates its input).
+   (RSQRT validates its input).  ``check_symmetric_int16`` is TFLite's rule for the 16-bit
+   forms of the elementwise family (ABS, SQRT, RSQRT, LOG): zero points of 0 on both sides.
+6. ``mbqm_wrapping`` / ``requantize_wrapping_into``: TFLite's MultiplyByQuantizedMultiplier
+   (int32 input, double rounding) as the LiteRT wheel computes it when the multiplier is above
+   1: ``x * (1 << shift)`` is int32 arithmetic and wraps (measured: ABS int16 with a multiplier
+   of 1e6 maps 32768 to 0), where ``quant.multiply_by_quantized_multiplier`` saturates.
+7. Ops whose LiteRT kernel never reads quantization parameters (NEG, CAST) set
+   ``ignores_quantization``: their plain form then runs on the stored values of quantized
+   tensors too (the parameters of input and output may differ; they are not looked at).
 """
 
 from __future__ import annotations
@@ -30,10 +38,30 @@ import numpy as np
 
 from . import _qnonlinear as qn
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, no_fp_warnings, reject_quantized
+from .quant import multiply_by_quantized_multiplier, requantize_into, wrap_int32
 
 F32 = (np.float32,)
 Q8 = (np.int8, np.uint8)
 Q8_16 = (np.int8, np.uint8, np.int16)
+
+
+def mbqm_wrapping(x: np.ndarray, q: int, shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier of int32 values (int64 array in, int64 out) with the left
+    shift wrapping in int32, as LiteRT computes it (docstring item 6)."""
+    x = np.asarray(x, np.int64)
+    if shift > 0:
+        x = qn.wrap32(x << shift)
+        shift = 0
+    return multiply_by_quantized_multiplier(x, q, shift).astype(np.int64)
+
+
+def requantize_wrapping_into(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray) -> None:
+    """``acc = mbqm_wrapping(acc, q, shift)`` in place on int64 ``acc`` (int64 scratch ``tmp``)."""
+    if shift > 0:
+        np.left_shift(acc, shift, out=acc)
+        wrap_int32(acc)
+        shift = 0
+    requantize_into(acc, q, shift, tmp)
 
 
 class UnaryKernel(Kernel):
@@ -43,6 +71,8 @@ class UnaryKernel(Kernel):
     #: dtypes with a quantized (lookup table) form; the op then implements ``quant_table``
     quantized: ClassVar[tuple[Any, ...]] = ()
     ieee_specials: ClassVar[bool] = False
+    #: the plain form runs on quantized tensors' stored values (LiteRT's kernel ignores the parameters)
+    ignores_quantization: ClassVar[bool] = False
 
     def output_dtype(self, ctx: PrepareContext, x: TensorSpec) -> Any:
         """The dtype of the result (default: the input's)."""
@@ -78,10 +108,18 @@ class UnaryKernel(Kernel):
             names = ", ".join(np.dtype(t).name for t in self.dtypes)
             ctx.fail(f"input {x.describe()} has no quantization parameters; supported: {names}, or quantized "
                      + "/".join(t.name for t in qtypes))
-        reject_quantized(ctx, [x, ctx.outputs[0]])
+        if not self.ignores_quantization:
+            reject_quantized(ctx, [x, ctx.outputs[0]])
         dtype = self.output_dtype(ctx, x)
         ctx.set_output(0, x.shape, dtype)
         self.setup(ctx, x)
+
+    @staticmethod
+    def check_symmetric_int16(ctx: PrepareContext, x: TensorSpec, out: TensorSpec) -> None:
+        """Fail unless an int16 input and its output have zero points of 0 (LiteRT's check)."""
+        in_zp, out_zp = x.quantization.zero_point, out.quantization.zero_point
+        if np.dtype(x.dtype) == np.int16 and (in_zp != 0 or out_zp != 0):
+            ctx.fail(f"int16 input {x.describe()} and output need zero points of 0, got {in_zp} and {out_zp}")
 
     def prepare_quantized(self, ctx: PrepareContext, x: TensorSpec) -> None:
         out = ctx.outputs[0]

@@ -12,7 +12,10 @@ LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
    through a bool scratch mask.
 3. Integer or bool to integer: two's complement wrap-around (C's static_cast).
 4. To floating: round to nearest (overflow gives inf silently); complex to real keeps the real part.
-Quantized tensors are rejected (quantized CAST is separate work).
+5. Quantized tensors (any of the types above, on either side): the stored values are cast as
+   they are and the quantization parameters are ignored, as LiteRT's kernel ignores them
+   (measured on LiteRT 2.3: int8 -> float32 gives the raw integers, float32 -> int8
+   saturates, uint8 <-> int8 and int16 -> int8 wrap, whatever the scales and zero points).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ CAST_DTYPES = (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, 
 class Cast(UnaryKernel):
     options_table = "CastOptions"
     dtypes = CAST_DTYPES
+    ignores_quantization = True
 
     def output_dtype(self, ctx: PrepareContext, x: TensorSpec) -> Any:
         out = ctx.outputs[0]

@@ -1,5 +1,5 @@
 """PRELU: ``x if x >= 0 else alpha * x`` with a tensor ``alpha`` broadcast against ``x``; float32,
-and quantized uint8 / int8 (alpha of the same type) and int16 (int8 alpha).
+and quantized uint8 / int8 (alpha of the same type) and int16 (int8 or int16 alpha).
 
 Float:
 
@@ -12,12 +12,20 @@ Float:
 Quantized (LiteRT's reference kernel): multipliers ``in_scale / out_scale`` and ``in_scale *
 alpha_scale / out_scale`` (float32, as TFLite computes them); ``v = x - in_zp``; ``v >= 0``:
 ``mbqm(v, m1)``, else ``mbqm(v * (alpha - alpha_zp), m2)``; plus the output zero point, clamped.
+``mbqm`` is TFLite's MultiplyByQuantizedMultiplier whose left shift (multipliers above 1)
+wraps in int32, as in LiteRT (``_unary.mbqm_wrapping``; measured: int16 ``x = -32768``,
+``alpha = -128``, multiplier 1000 gives 0).
 
 4. uint8 / int8: the result depends on two 8-bit values only, so prepare builds a 65536-entry
    table indexed by ``alpha_bits * 256 + x_bits``; invoke forms that index in an intp scratch of
    x's shape (alpha broadcast) and takes from the table.
 5. int16: computed directly in int64 scratch (two in-place requantizations, selected by sign;
-   ``_qnonlinear.requantize_inplace``).
+   ``_unary.requantize_wrapping_into``).
+6. int16 input with an int16 alpha: LiteRT's kernel reads alpha's buffer as int8 whatever its
+   type (it does not compare the types), so alpha's values are the first ``alpha.size`` bytes
+   of the int16 buffer taken as int8 (little-endian: the low byte of element 0, its high byte,
+   the low byte of element 1, ...), with alpha's shape, zero point and scale.  numlite does
+   the same, through an int8 view (measured on LiteRT 2.3, reference and default kernels).
 """
 
 from __future__ import annotations
@@ -25,13 +33,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import _qnonlinear as qn
+from ._unary import mbqm_wrapping, requantize_wrapping_into
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
-from .quant import multiply_by_quantized_multiplier, quantize_multiplier
+from .quant import quantize_multiplier
 from .registry import register
 
 INPUT, ALPHA = 0, 1
 ZERO = np.float32(0)
-QUANT_ALPHA = {np.dtype(np.int8): np.int8, np.dtype(np.uint8): np.uint8, np.dtype(np.int16): np.int8}
+QUANT_ALPHA = {np.dtype(np.int8): (np.int8,), np.dtype(np.uint8): (np.uint8,), np.dtype(np.int16): (np.int8, np.int16)}
 
 
 @register("PRELU", versions=(1,))
@@ -67,7 +76,7 @@ class Prelu(Kernel):
     def prepare_quantized(self, ctx: PrepareContext, x: TensorSpec, alpha: TensorSpec) -> None:
         out = ctx.outputs[0]
         want = QUANT_ALPHA[np.dtype(x.dtype)]
-        ctx.expect_dtype(alpha, (want,), role="alpha")
+        ctx.expect_dtype(alpha, want, role="alpha")
         expect_output_dtype(ctx, x.dtype)
         for s, role in ((alpha, "alpha"), (out, "output")):
             if not s.quantization.is_quantized:
@@ -88,17 +97,19 @@ class Prelu(Kernel):
             self.quant = "table"
             xv = qn.all_values(x.dtype)[None, :] - self.zps[0]
             av = qn.all_values(alpha.dtype)[:, None] - self.zps[1]
-            pos = multiply_by_quantized_multiplier(np.broadcast_to(xv, (256, 256)), *self.m1).astype(np.int64)
-            neg = multiply_by_quantized_multiplier(xv * av, *self.m2).astype(np.int64)
+            pos = mbqm_wrapping(np.broadcast_to(xv, (256, 256)), *self.m1)
+            neg = mbqm_wrapping(xv * av, *self.m2)
             res = np.where(xv >= 0, pos, neg) + self.zps[2]
             self.table = np.clip(res, *self.lim).astype(x.dtype).reshape(-1)
             self.idx_slot = ctx.scratch(x.shape, np.intp)
         else:
             self.quant = "direct"
-            self.slots = [ctx.scratch(x.shape, t) for t in (np.int64, np.int64, np.int64, np.bool_, np.bool_)]
+            self.slots = [ctx.scratch(x.shape, t) for t in (np.int64, np.int64, np.int64, np.bool_)]
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         x, alpha, out = inputs[INPUT], inputs[ALPHA], outputs[0]
+        if self.quant is not None and alpha.dtype == np.int16:  # read as int8, as LiteRT does (6.)
+            alpha = np.ascontiguousarray(alpha).reshape(-1).view(np.int8)[:alpha.size].reshape(alpha.shape)
         if self.quant == "table":
             return self.bind_table(x, alpha, out, scratch[self.idx_slot])
         if self.quant == "direct":
@@ -131,7 +142,7 @@ class Prelu(Kernel):
         return step
 
     def bind_direct(self, x: np.ndarray, alpha: np.ndarray, out: np.ndarray, bufs: list[np.ndarray]) -> Step:
-        v, prod, tmp, neg, flag = bufs
+        v, prod, tmp, neg = bufs
         (q1, s1), (q2, s2) = self.m1, self.m2
         zx, za, zo = (np.int64(z) for z in self.zps)
         lo, hi = self.lim
@@ -141,8 +152,8 @@ class Prelu(Kernel):
             np.subtract(alpha, za, out=prod, dtype=np.int64)
             np.multiply(prod, v, out=prod)
             np.less(v, 0, out=neg)  # these take the alpha branch
-            qn.requantize_inplace(v, q1, s1, tmp, flag)
-            qn.requantize_inplace(prod, q2, s2, tmp, flag)
+            requantize_wrapping_into(v, q1, s1, tmp)
+            requantize_wrapping_into(prod, q2, s2, tmp)
             np.copyto(v, prod, where=neg)
             np.add(v, zo, out=v)
             np.clip(v, lo, hi, out=v)
