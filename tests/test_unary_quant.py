@@ -16,8 +16,9 @@ measured here):
   its first ``alpha.size`` bytes.
 
 LiteRT's default resolver (not asserted, measured on this wheel): it agrees with the
-reference kernels on every case of ``test_default_resolver_note`` (these kernels have no
-optimized or XNNPACK variant for the quantized forms).
+reference kernels on every case of ``test_default_resolver_note`` (ABS, SQRT, NEG, CAST, int16
+PRELU with wrapping multipliers; also ABS int16 with a multiplier of 1e6 and 8-bit PRELU at
+3e-7 output scale, measured once): these quantized forms have no XNNPACK or optimized variant.
 """
 
 import tracemalloc
@@ -325,6 +326,13 @@ def test_default_resolver_note():
         x = every_value(dtype, lo=zi)[:256]
         cases.append((unary("SQRT", x.size, dtype, qp(si, zi), qp(so, zo)), x))
         cases.append((unary("NEG", 256, dtype, qp(si, zi), qp(so, zo)), rng.integers(-128, 128, 256).astype(dtype)))
+        x = rng.integers(-128, 128, 256).astype(dtype)
+        cases.append((unary("CAST", 256, dtype, qp(si, zi), None, np.float32), x))
+    x16 = every_value(np.int16)
+    for a in (np.array([-128], np.int8), np.array([-7], np.int16)):
+        m = single_op_model("PRELU", [In((2, 32768), np.int16, quant=qp(1.0, 0)), Const(a, quant=qp(1.0, 0))],
+                            Out((2, 32768), np.int16, quant=qp(1e-3, 0)))  # a multiplier that wraps
+        cases.append((m, x16.reshape(2, 32768)))
     differ = 0
     for m, x in cases:
         ref, default = run_litert(m, [x], ref=True)[0], run_litert(m, [x])[0]
