@@ -8,14 +8,16 @@ with LiteRT's reference kernels.
 2. 8-bit inputs (int8, uint8): the output depends only on the pair of stored bytes, so prepare
    evaluates ``raw`` on all 65536 pairs once, clamps to the fused activation's quantized range
    and keeps a 64 KiB table.  Invoke builds ``(byte(a) << 8) | byte(b)`` into a uint16 scratch
-   of the output's shape (broadcasting) and gathers from the table into the output view: exact
-   by construction, three passes, nothing allocated but NumPy's internal index conversion.
+   of the output's shape (broadcasting) and gathers from the table into the output view through
+   a small ``intp`` chunk (``_qnonlinear.lut_step``): exact by construction, nothing allocated.
 3. 16-bit inputs: ADD / SUB (general path) gather each input's rescaled value from a
    65536-entry table made at prepare into int64 scratch, add or subtract them (broadcasting)
    and requantize in place (``quant.requantize_into``), then clamp and copy into the output
    view: no allocation.  The other 16-bit forms (MUL, the power-of-two and legacy paths) run
    ``raw`` on the broadcast inputs at invoke, which allocates its temporaries.
-4. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized
+4. DIV (``div.py``) uses the helpers at the end: TFLite's CountLeadingSignBits and gemmlowp's
+   RoundingDivideByPOT with the out-of-range exponents LiteRT's DIV produces, as x86-64 runs it.
+5. ``quantized_activation_range`` is TFLite's CalculateActivationRangeQuantized
    (``quant.activation_range_quantized``) with the error reported through ``ctx``.  The shared
    helpers (``all_values``, ``checked_log2``, requantization) come from ``quant``.
 
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import quant
+from ._qnonlinear import CHUNK, count_leading_zeros32, lut_step
 from .base import PrepareContext, Step, TensorSpec
 from .quant import all_values as all_values  # also imported from here by QUANTIZE
 from .quant import checked_log2
@@ -115,17 +118,22 @@ class QuantizedStep:
             table = raw(np.repeat(v, 256), np.tile(v, 256))
             self.lut = np.clip(table, lo, hi).astype(self.out_dtype)
             self.idx = ctx.scratch(self.out_shape, np.uint16)
+            self.b16 = ctx.scratch(b.shape, np.uint16)
+            self.chunk = ctx.scratch((max(1, min(int(np.prod(self.out_shape)), CHUNK)),), np.intp)
 
     def bind(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         if self.lut is not None:
-            lut, idx = self.lut, scratch[self.idx]
+            lut, idx, b16 = self.lut, scratch[self.idx], scratch[self.b16]
             ua, ub = a.view(np.uint8), b.view(np.uint8)
+            gather = lut_step(lut, idx, out, scratch[self.chunk])
 
             def step8() -> None:
-                np.left_shift(ua, 8, out=idx, dtype=np.uint16)
-                np.bitwise_or(idx, ub, out=idx, dtype=np.uint16)
-                # every uint16 index is in the table: "wrap" skips NumPy's bounds buffering
-                np.take(lut, idx, out=out, mode="wrap")
+                # widen by copies (plain cast loops); a mixed-type ufunc would allocate cast buffers
+                np.copyto(idx, ua, casting="unsafe")
+                np.copyto(b16, ub, casting="unsafe")
+                np.left_shift(idx, 8, out=idx)
+                np.bitwise_or(idx, b16, out=idx)
+                gather()
 
             return step8
         if self.gather is not None:
@@ -221,3 +229,33 @@ def add_sub_pot_raw(ctx: PrepareContext, a: TensorSpec, b: TensorSpec, out: Tens
         return xa + ya if sign > 0 else xa - ya
 
     return raw
+
+
+# --- fixed point of the quantized DIV (reference div.h), as x86-64 executes it ------------------
+def count_leading_sign_bits32(x: np.ndarray) -> np.ndarray:
+    """TFLite's CountLeadingSignBits of int32 values held in int64 (31 for 0 and -1)."""
+    x = np.asarray(x, np.int64)
+    return count_leading_zeros32(x ^ (x >> 63)) - 1
+
+
+def x86_shift_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For ``e & 63``: the int32 mask ``(1ll << e) - 1`` (sign-extended) and ``mask >> 1``.
+
+    gemmlowp's RoundingDivideByPOT assumes ``0 <= exponent <= 31``; LiteRT's quantized DIV
+    passes exponents outside that range, and x86-64 takes the 64-bit shift count of the mask
+    mod 64 and the 32-bit shift count of the value mod 32 (measured: LiteRT's reference kernel
+    agrees bit for bit with this, not with the intended division)."""
+    e = np.arange(64, dtype=np.uint64)
+    m = ((np.uint64(1) << e) - np.uint64(1)) & np.uint64(0xFFFFFFFF)
+    mask = m.astype(np.int64)
+    mask = np.where(mask >= 2**31, mask - 2**32, mask)
+    return mask, mask >> 1
+
+
+def rounding_divide_by_pot_x86(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """gemmlowp's RoundingDivideByPOT(int32 x, exponent) for any int exponent, as x86-64 runs it."""
+    x = np.asarray(x, np.int64)
+    e = np.asarray(exponent, np.int64) & 63
+    masks, halves = x86_shift_tables()
+    mask, half = masks[e], halves[e]
+    return (x >> (e & 31)) + ((x & mask) > half + (x < 0))

@@ -103,7 +103,10 @@ def lut16_populate(fn: Callable[[np.ndarray], np.ndarray], in_scale: float, in_z
         bias = round_half_away((interp - mid_val) / t(2))
         body = np.clip(sample - bias, t(lo), t(hi))
         last = np.clip(round_half_away(np.asarray(fn(np.array([in_max], ftype)), ftype) * inv), t(lo), t(hi))
-    return np.concatenate([body, last]).astype(np.int64)
+        table = np.concatenate([body, last])
+    # an overflowing transform makes inf - inf = nan entries; C's float -> int16 cast goes
+    # through int32 (cvttss2si gives INT32_MIN) and keeps the low 16 bits: 0
+    return np.where(np.isnan(table), 0, table).astype(np.int64)
 
 
 def wrap16(x: np.ndarray) -> np.ndarray:
@@ -120,7 +123,7 @@ def lut16_lookup(value: np.ndarray, lut: np.ndarray) -> np.ndarray:
     index = 256 + (value >> 7)
     offset = value & 0x7F
     base = lut[index]
-    slope = lut[index + 1] - base
+    slope = wrap16(lut[index + 1] - base)  # an int16 in C: a jump beyond 32767 wraps
     return wrap16(base + ((slope * offset + 64) >> 7))
 
 
