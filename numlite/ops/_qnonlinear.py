@@ -14,7 +14,8 @@ computation once per input value at prepare time and the invoke step is a table 
    was measured to: ``saturate=True``, ELU), clamped.
 3. ``lut16_populate`` / ``lut16_lookup``: ``LUTPopulate<int16>`` (513 entries, a bias that
    centres the interpolation error, in float32 or float64 as the kernel asks) and the
-   interpolating ``LUTLookup``.
+   interpolating ``LUTLookup``.  As compiled C: an entry that is nan in float (an overflowing
+   transform, e.g. EXP) becomes 0, and the int16 slope between entries wraps.
 4. gemmlowp fixed point on int64 arrays holding int32 values: ``exp_on_negative_values``,
    ``one_over_one_plus_x_for_x_in_0_1``, ``rounding_half_sum``, saturating shifts, and the
    16-bit ``srdhm16`` / ``rdpot`` of the HARD_SWISH kernel.
