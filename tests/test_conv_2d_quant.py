@@ -265,3 +265,29 @@ def test_two_threads_equal_single_thread(kind, x_shape, w_shape, opt, monkeypatc
     two = run_numlite(m, [x], num_threads=2)[0]
     np.testing.assert_array_equal(one, two)
     assert_matches_litert(m, [x], ref=True, num_threads=2, **(EXACT if kind == "hybrid" else {}))
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8"])
+def test_multiplier_above_one_wraps_like_litert(kind):
+    """An effective multiplier of 2**13 (input and weight scales 1, output scale 2**-13) on large
+    accumulators: ``acc << 13`` overflows int32, which LiteRT's C wraps, so outputs can come out
+    at the opposite extreme from the accumulator's sign.  numlite takes its int64 path there and
+    wraps too (the float epilogue would give the saturated value of the accumulator's sign)."""
+    rng = np.random.default_rng(3)
+    dt = np.int8 if kind == "int8" else np.uint8
+    info = np.iinfo(dt)
+    cout, zx = 16, 3
+    x = np.full((1, 3, 3, 8), info.max, dt)  # one VALID 3x3 window: acc = (max - zx) * sum(w') + b
+    wzp = 0 if kind == "int8" else 128
+    w = (wzp + rng.choice([-127, 127], size=(cout, 3, 3, 8)) * (rng.random((cout, 3, 3, 8)) < 0.7)).astype(dt)
+    b = rng.integers(-1000, 1000, cout).astype(np.int32)
+    nsc = cout if kind == "int8" else 1
+    ins = [In(x.shape, dt, quant=dict(scale=[1.0], zero_point=[zx])),
+           Const(w, quant=dict(scale=[1.0] * nsc, zero_point=[wzp] * nsc, quantized_dimension=0)),
+           Const(b, quant=dict(scale=[1.0] * nsc, zero_point=[0] * nsc))]
+    out = Out((1,), dt, quant=dict(scale=[2.0**-13], zero_point=[1]))
+    m = single_op_model("CONV_2D", ins, out, padding="VALID", stride_h=1, stride_w=1)
+    got = assert_matches_litert(m, [x], ref=True)[0].reshape(cout)
+    acc = (int(info.max) - zx) * (w.astype(np.int64) - wzp).reshape(cout, -1).sum(axis=1) + b
+    saturated = np.where(acc > 0, info.max, np.where(acc < 0, info.min, 1))
+    assert (got != saturated).any()  # the wrap mattered

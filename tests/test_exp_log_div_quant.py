@@ -12,11 +12,10 @@ case here (EXP has no optimized kernel; LOG shares its kernel; DIV's optimized p
 elementwise routine for quantized types, and XNNPACK takes none of them).
 """
 
-import tracemalloc
 
 import numpy as np
 import pytest
-from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
+from util import Const, In, Out, assert_matches_litert, invoke_peak_bytes, run_litert, run_numlite, single_op_model
 
 import numlite
 
@@ -259,11 +258,6 @@ def test_invoke_allocates_nothing(case):
     for d, v in zip(it.get_input_details(), feeds):
         it.set_tensor(d["index"], v)
     it.invoke()
-    tracemalloc.start()
-    try:
-        it.invoke()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = invoke_peak_bytes(it)
     assert peak < n // 8, f"{case} allocated {peak} bytes during invoke"
     assert np.array_equal(it.get_tensor(it.get_output_details()[0]["index"]), run_litert(m, feeds, ref=True)[0])

@@ -12,11 +12,10 @@ int8 / uint8 LEAKY_RELU (XNNPACK's own requantization: about 8% of the 256 entri
 off); ``test_default_path_differences_are_small`` bounds that at one step.
 """
 
-import tracemalloc
 
 import numpy as np
 import pytest
-from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
+from util import Const, In, Out, assert_matches_litert, invoke_peak_bytes, run_litert, run_numlite, single_op_model
 
 import numlite
 
@@ -284,12 +283,7 @@ def test_invoke_allocates_nothing(op):
     d = it.get_input_details()[0]
     it.set_tensor(d["index"], np.resize(x, d["shape"]))
     it.invoke()
-    tracemalloc.start()
-    try:
-        it.invoke()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = invoke_peak_bytes(it)
     assert peak < n // 8, f"{op} allocated {peak} bytes during invoke"
 
 

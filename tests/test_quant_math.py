@@ -36,7 +36,8 @@ def ref_rdbpot(x: int, e: int) -> int:
 
 def ref_mbqm(x: int, q: int, shift: int) -> int:
     left, right = max(shift, 0), max(-shift, 0)
-    return ref_rdbpot(ref_srdhm(x * (1 << left), q), right)
+    shifted = ((x * (1 << left) + 2**31) % 2**32) - 2**31  # C's int32 multiply wraps
+    return ref_rdbpot(ref_srdhm(shifted, q), right)
 
 
 def ref_quantize_multiplier(m: float) -> tuple[int, int]:
@@ -133,6 +134,16 @@ def test_requantize_into_left_shifts(left, q, data):
     acc, tmp = np.array([x], np.int64), np.empty(1, np.int64)
     quant.Requantizer(q, left)(acc, tmp)
     assert int(acc[0]) == ref_mbqm(x, q, left)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 20), Q31, I32)
+def test_left_shift_wraps_like_c(left, q, x):
+    """A left-shifted value beyond int32 wraps, as C's ``x * (1 << left)`` does in LiteRT."""
+    acc, tmp = np.array([x], np.int64), np.empty(1, np.int64)
+    quant.Requantizer(q, left)(acc, tmp)
+    assert int(acc[0]) == ref_mbqm(x, q, left)
+    assert int(quant.multiply_by_quantized_multiplier(x, q, left)) == ref_mbqm(x, q, left)
 
 
 def test_requantizer_per_channel_matches_scalar():

@@ -6,12 +6,21 @@ approximations in LiteRT, which differ by a few ulp: rtol=1e-5 with atol=1e-6 (f
 zero, e.g. tanh(1e-7)) covers that with margin.  Integer and bool results must match exactly.
 """
 
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
-from util import Const, In, Out, assert_matches_litert, rand, run_litert, run_numlite, single_op_model
+from util import (
+    Const,
+    In,
+    Out,
+    assert_matches_litert,
+    invoke_peak_bytes,
+    rand,
+    run_litert,
+    run_numlite,
+    single_op_model,
+)
 
 import numlite
 from numlite.ops.registry import supported_builtins
@@ -236,12 +245,7 @@ def test_invoke_allocates_nothing(op):
     for d, v in zip(it.get_input_details(), feeds):
         it.set_tensor(d["index"], v)
     it.invoke()
-    tracemalloc.start()
-    try:
-        it.invoke()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = invoke_peak_bytes(it)
     assert peak < n // 8, f"{op} allocated {peak} bytes during invoke"
 
 
@@ -255,10 +259,5 @@ def test_int_div_allocates_nothing():
     it.set_tensor(it.get_input_details()[0]["index"], rand((n,), np.int32, lo=-1000, hi=1000))
     it.set_tensor(it.get_input_details()[1]["index"], rand((n,), np.int32, seed=1, lo=1, hi=9))
     it.invoke()
-    tracemalloc.start()
-    try:
-        it.invoke()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = invoke_peak_bytes(it)
     assert peak < n // 4

@@ -21,11 +21,10 @@ PRELU with wrapping multipliers; also ABS int16 with a multiplier of 1e6 and 8-b
 3e-7 output scale, measured once): these quantized forms have no XNNPACK or optimized variant.
 """
 
-import tracemalloc
 
 import numpy as np
 import pytest
-from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
+from util import Const, In, Out, assert_matches_litert, invoke_peak_bytes, run_litert, run_numlite, single_op_model
 
 import numlite
 
@@ -306,12 +305,7 @@ def test_invoke_allocates_nothing(op, dtype):
     it.allocate_tensors()
     it.set_tensor(it.get_input_details()[0]["index"], x)
     it.invoke()
-    tracemalloc.start()
-    try:
-        it.invoke()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = invoke_peak_bytes(it)
     assert peak < n // 8, f"{op} allocated {peak} bytes during invoke"
 
 

@@ -101,3 +101,16 @@ def rand(shape: Sequence[int], dtype: Any = np.float32, seed: int = 0, lo: float
     if np.dtype(dtype) == np.bool_:
         return rng.random(shape) > 0.5
     return rng.uniform(lo, hi, size=shape).astype(dtype)
+
+
+def invoke_peak_bytes(it: Any) -> int:
+    """Peak bytes Python allocates (``tracemalloc``) during one ``it.invoke()``: the check that a
+    prepared step allocates nothing that grows with the tensors."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        it.invoke()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

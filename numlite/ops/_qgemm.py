@@ -139,8 +139,9 @@ class FloatRequantizer:
 
         result = floor(acc * M + 1/2 + sign(acc) * 2**-(e+1)),   M = q * 2**-(31+e).
 
-    With ``shift >= 0`` it is ``floor(acc * M + 1/2)`` with ``M = q * 2**(shift-31)`` (the int32
-    saturation of ``acc << shift`` only happens where the output saturates anyway).
+    With ``shift >= 0`` it is ``floor(acc * M + 1/2)`` with ``M = q * 2**(shift-31)``, as long as
+    ``acc << shift`` fits int32: LiteRT's C computes it in int32 and wraps, so a layer whose
+    accumulator bound (``acc_bound``) allows that takes the int64 path, which wraps the same way.
 
     Float64 evaluates this exactly: ``acc * M`` is exact while ``|acc * q| < 2**53``; an output
     that does not saturate needs ``|acc * M| < 2**9``, i.e. ``|acc * q| < 2**(40+e)``, so for
@@ -156,13 +157,18 @@ class FloatRequantizer:
     path (``quant.requantize_into``) instead.  ``bind`` needs two 8-byte-per-element scratch
     float64 arrays ``f`` and ``g`` shaped like ``acc`` (C-contiguous)."""
 
-    def __init__(self, q: np.ndarray, shift: np.ndarray, zero_point: int, lo: int, hi: int, out_dtype):
+    def __init__(self, q: np.ndarray, shift: np.ndarray, zero_point: int, lo: int, hi: int, out_dtype,
+                 acc_bound: float = 2.0**31):
         q = np.asarray(q, np.int64).reshape(-1)
         shift = np.asarray(shift, np.int64).reshape(-1)
         self.q, self.shift = q, shift
         self.zp, self.lo, self.hi = int(zero_point), int(lo), int(hi)
         self.out_dtype = np.dtype(out_dtype)
-        self.exact = bool(np.all(shift >= -MAX_EXACT_RIGHT_SHIFT)) and self.out_dtype in (np.int8, np.uint8)
+        # a left shift (multiplier above 1) that can take |acc| past int32 wraps in LiteRT: the
+        # int64 path reproduces that, the float path would not
+        no_wrap = bool(np.all(acc_bound * np.ldexp(1.0, np.maximum(shift, 0).astype(int)) < 2.0**31))
+        self.exact = (bool(np.all(shift >= -MAX_EXACT_RIGHT_SHIFT)) and self.out_dtype in (np.int8, np.uint8)
+                      and no_wrap)
         self.base = 128 if self.out_dtype == np.int8 else 0
         self.m = q.astype(np.float64) * np.ldexp(1.0, (shift - 31).astype(int))
         hd = np.where(shift < 0, np.ldexp(1.0, np.minimum(shift - 1, 0).astype(int)), 0.0)

@@ -21,10 +21,9 @@ UnaryKernel (RELU, TANH, EXP, CAST, ...):
    256 entries (int8 / uint8) or 65536 (int16, 128 KiB).  ``quant_compute`` may wrap the lookup
    (RSQRT validates its input).  ``check_symmetric_int16`` is TFLite's rule for the 16-bit
    forms of the elementwise family (ABS, SQRT, RSQRT, LOG): zero points of 0 on both sides.
-6. ``mbqm_wrapping`` / ``requantize_wrapping_into``: TFLite's MultiplyByQuantizedMultiplier
-   (int32 input, double rounding) as the LiteRT wheel computes it when the multiplier is above
-   1: ``x * (1 << shift)`` is int32 arithmetic and wraps (measured: ABS int16 with a multiplier
-   of 1e6 maps 32768 to 0), where ``quant.multiply_by_quantized_multiplier`` saturates.
+6. Multipliers above 1: ``quant.multiply_by_quantized_multiplier`` / ``Requantizer`` compute
+   ``x * (1 << shift)`` wrapping in int32, as the LiteRT wheel does (measured: ABS int16 with a
+   multiplier of 1e6 maps 32768 to 0).
 7. Ops whose LiteRT kernel never reads quantization parameters (NEG, CAST) set
    ``ignores_quantization``: their plain form then runs on the stored values of quantized
    tensors too (the parameters of input and output may differ; they are not looked at).
@@ -38,30 +37,10 @@ import numpy as np
 
 from . import _qnonlinear as qn
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, no_fp_warnings, reject_quantized
-from .quant import multiply_by_quantized_multiplier, requantize_into, wrap_int32
 
 F32 = (np.float32,)
 Q8 = (np.int8, np.uint8)
 Q8_16 = (np.int8, np.uint8, np.int16)
-
-
-def mbqm_wrapping(x: np.ndarray, q: int, shift: int) -> np.ndarray:
-    """MultiplyByQuantizedMultiplier of int32 values (int64 array in, int64 out) with the left
-    shift wrapping in int32, as LiteRT computes it (docstring item 6)."""
-    x = np.asarray(x, np.int64)
-    if shift > 0:
-        x = qn.wrap32(x << shift)
-        shift = 0
-    return multiply_by_quantized_multiplier(x, q, shift).astype(np.int64)
-
-
-def requantize_wrapping_into(acc: np.ndarray, q: int, shift: int, tmp: np.ndarray) -> None:
-    """``acc = mbqm_wrapping(acc, q, shift)`` in place on int64 ``acc`` (int64 scratch ``tmp``)."""
-    if shift > 0:
-        np.left_shift(acc, shift, out=acc)
-        wrap_int32(acc)
-        shift = 0
-    requantize_into(acc, q, shift, tmp)
 
 
 class UnaryKernel(Kernel):

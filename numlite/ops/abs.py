@@ -7,16 +7,16 @@
    ``v = |x - in_zp|``; when the float32 scales are equal, ``v + out_zp``; otherwise
    ``MultiplyByQuantizedMultiplier(v, in_scale / out_scale) + out_zp`` (the ratio taken in
    float32, as TFLite divides the two float scales; a left shift wraps in int32, as in LiteRT:
-   ``_unary.mbqm_wrapping``); clamped to the type.  The result depends
+   ``quant.multiply_by_quantized_multiplier``); clamped to the type.  The result depends
    on the input value alone, so prepare tabulates it for every value (256 or 65536 entries)
    and invoke is a table lookup (``_unary`` base).
 """
 
 import numpy as np
 
-from ._unary import UnaryKernel, mbqm_wrapping
+from ._unary import UnaryKernel
 from .base import PrepareContext, TensorSpec
-from .quant import quantize_multiplier
+from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 
 
@@ -37,4 +37,4 @@ class Abs(UnaryKernel):
             return v + out_zp
         with np.errstate(all="ignore"):
             q, shift = quantize_multiplier(float(in_s / out_s))
-        return mbqm_wrapping(v, int(q), int(shift)) + out_zp
+        return multiply_by_quantized_multiplier(v, int(q), int(shift)).astype(np.int64) + out_zp

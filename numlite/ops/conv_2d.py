@@ -397,7 +397,7 @@ class QuantConv:
                 self.bias64 = None if bias is None else bias.astype(np.int64)
                 a_bound = 1 << 15
             else:
-                self.requant = FloatRequantizer(q, shift, zo, self.lo, self.hi, xt)
+                requant_args = (q, shift, zo, self.lo, self.hi, xt)
                 a_bound = 128
         # weights: centred (uint8 filters minus their zero point), converted once into the
         # [Cout, K (+1)] float matrix (integers, exact), used as [groups, K, Cout/groups] views
@@ -419,6 +419,8 @@ class QuantConv:
             # every partial sum of channel c is at most a_bound * |w_c|_1 (+ |off_c|): exact in float32
             fold = groups == 1 and float((a_bound * l1 + np.abs(off)).max(initial=0)) <= EXACT_LIMIT
             self.off = off.astype(np.float64)
+            acc_bound = float((a_bound * l1 + np.abs(self.off)).max(initial=0))
+            self.requant = FloatRequantizer(*requant_args, acc_bound=acc_bound)
         self.fold = fold
         if fold:
             wm[:, k] = self.off

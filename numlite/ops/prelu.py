@@ -13,14 +13,14 @@ Quantized (LiteRT's reference kernel): multipliers ``in_scale / out_scale`` and 
 alpha_scale / out_scale`` (float32, as TFLite computes them); ``v = x - in_zp``; ``v >= 0``:
 ``mbqm(v, m1)``, else ``mbqm(v * (alpha - alpha_zp), m2)``; plus the output zero point, clamped.
 ``mbqm`` is TFLite's MultiplyByQuantizedMultiplier whose left shift (multipliers above 1)
-wraps in int32, as in LiteRT (``_unary.mbqm_wrapping``; measured: int16 ``x = -32768``,
+wraps in int32, as in LiteRT (``quant.multiply_by_quantized_multiplier``; measured: int16 ``x = -32768``,
 ``alpha = -128``, multiplier 1000 gives 0).
 
 4. uint8 / int8: the result depends on two 8-bit values only, so prepare builds a 65536-entry
    table indexed by ``alpha_bits * 256 + x_bits``; invoke forms that index in an intp scratch of
    x's shape (alpha broadcast) and takes from the table.
 5. int16: computed directly in int64 scratch (two in-place requantizations, selected by sign;
-   ``_unary.requantize_wrapping_into``).
+   ``quant.requantize_into``).
 6. int16 input with an int16 alpha: LiteRT's kernel reads alpha's buffer as int8 whatever its
    type (it does not compare the types), so alpha's values are the first ``alpha.size`` bytes
    of the int16 buffer taken as int8 (little-endian: the low byte of element 0, its high byte,
@@ -33,9 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _qnonlinear as qn
-from ._unary import mbqm_wrapping, requantize_wrapping_into
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
-from .quant import quantize_multiplier
+from .quant import multiply_by_quantized_multiplier, quantize_multiplier, requantize_into
 from .registry import register
 
 INPUT, ALPHA = 0, 1
@@ -97,8 +96,8 @@ class Prelu(Kernel):
             self.quant = "table"
             xv = qn.all_values(x.dtype)[None, :] - self.zps[0]
             av = qn.all_values(alpha.dtype)[:, None] - self.zps[1]
-            pos = mbqm_wrapping(np.broadcast_to(xv, (256, 256)), *self.m1)
-            neg = mbqm_wrapping(xv * av, *self.m2)
+            pos = multiply_by_quantized_multiplier(np.broadcast_to(xv, (256, 256)), *self.m1).astype(np.int64)
+            neg = multiply_by_quantized_multiplier(xv * av, *self.m2).astype(np.int64)
             res = np.where(xv >= 0, pos, neg) + self.zps[2]
             self.table = np.clip(res, *self.lim).astype(x.dtype).reshape(-1)
             self.idx_slot = ctx.scratch(x.shape, np.intp)
@@ -152,8 +151,8 @@ class Prelu(Kernel):
             np.subtract(alpha, za, out=prod, dtype=np.int64)
             np.multiply(prod, v, out=prod)
             np.less(v, 0, out=neg)  # these take the alpha branch
-            requantize_wrapping_into(v, q1, s1, tmp)
-            requantize_wrapping_into(prod, q2, s2, tmp)
+            requantize_into(v, q1, s1, tmp)
+            requantize_into(prod, q2, s2, tmp)
             np.copyto(v, prod, where=neg)
             np.add(v, zo, out=v)
             np.clip(v, lo, hi, out=v)

@@ -118,9 +118,12 @@ def multiply_by_quantized_multiplier(x: Any, q: Any, shift: Any, single_rounding
         return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
     left = np.maximum(s64, 0)
     right = np.maximum(-s64, 0)
-    # C++ computes x * (1 << left) in int32; kernels only shift left values that fit
-    shifted = np.clip(x64 << left, INT32_MIN, INT32_MAX)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, q64), right).astype(np.int32)
+    # C++ computes x * (1 << left) in int32, which wraps (measured on LiteRT's wheel: an int16
+    # PRELU with x = -32768 and a multiplier of 1000 gives 0, not the saturated 32767)
+    shifted = np.array(x64 << left, dtype=np.int64, ndmin=1)  # ndmin: wrap_int32 works in place
+    wrap_int32(shifted)
+    res = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, q64), right).astype(np.int32)
+    return res.reshape(np.broadcast_shapes(x64.shape, q64.shape, s64.shape))
 
 
 def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any, wrap: bool = False) -> np.ndarray:
@@ -184,7 +187,7 @@ class Requantizer:
     positive multipliers kernels use), ``acc`` an int64 array whose values fit int32 and ``tmp``
     an int64 scratch of its shape.  Each step is a ufunc with ``out=``:
 
-    1. left shift by ``max(shift, 0)``, saturated to int32 (as the kernels' inputs never overflow);
+    1. left shift by ``max(shift, 0)``, wrapped to int32 as C's ``x * (1 << left)`` does;
     2. the saturating rounding doubling high multiply as ``(acc * q + 2**30) >> 31`` (a floor
        shift).  gemmlowp adds ``2**30`` to a product ``p >= 0`` and ``1 - 2**30`` to a negative
        one, then divides by ``2**31`` truncating toward zero; for ``p < 0`` that is
@@ -220,7 +223,7 @@ class Requantizer:
     def __call__(self, acc: np.ndarray, tmp: np.ndarray) -> None:
         if self.any_left:
             np.left_shift(acc, self.left, out=acc)
-            np.clip(acc, INT32_MIN, INT32_MAX, out=acc)
+            wrap_int32(acc)
         np.multiply(acc, self.q, out=acc)
         np.add(acc, 1 << 30, out=acc)
         np.right_shift(acc, 31, out=acc)
