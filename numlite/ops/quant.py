@@ -116,6 +116,11 @@ def multiply_by_quantized_multiplier(x: Any, q: Any, shift: Any, single_rounding
         rnd = np.int64(1) << (total - 1)
         res = (x64 * q64 + rnd) >> total
         return np.clip(res, INT32_MIN, INT32_MAX).astype(np.int32)
+    shape = np.broadcast_shapes(x64.shape, q64.shape, s64.shape)
+    if np.all(q64 >= 0):  # the kernels' multipliers: the prepared form, a few ufunc passes
+        acc = np.array(np.broadcast_to(x64, shape), dtype=np.int64, ndmin=1)
+        Requantizer(q64, s64)(acc, np.empty_like(acc))
+        return acc.astype(np.int32).reshape(shape)
     left = np.maximum(s64, 0)
     right = np.maximum(-s64, 0)
     # C++ computes x * (1 << left) in int32, which wraps (measured on LiteRT's wheel: an int16
@@ -123,7 +128,7 @@ def multiply_by_quantized_multiplier(x: Any, q: Any, shift: Any, single_rounding
     shifted = np.array(x64 << left, dtype=np.int64, ndmin=1)  # ndmin: wrap_int32 works in place
     wrap_int32(shifted)
     res = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, q64), right).astype(np.int32)
-    return res.reshape(np.broadcast_shapes(x64.shape, q64.shape, s64.shape))
+    return res.reshape(shape)
 
 
 def multiply_by_quantized_multiplier_int64(x: Any, q: Any, shift: Any, wrap: bool = False) -> np.ndarray:
