@@ -82,6 +82,7 @@ class SubgraphExecutor:
             ins = [self._spec(i) if i >= 0 else None for i in node.inputs]
             outs = [self._spec(i) for i in node.outputs]
             ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
+            _check_zero_points(node, ins + outs)
             try:
                 k.prepare(ctx)
             except PrepareError:
@@ -227,3 +228,23 @@ class SubgraphExecutor:
 
 
 _blas_state = [0]
+
+_ZP_CHECKED = {np.dtype(t) for t in (np.int8, np.uint8, np.int16)}
+
+
+def _check_zero_points(node: Any, specs: list[TensorSpec | None]) -> None:
+    """A quantized 8- or 16-bit tensor whose zero point lies outside its type's range is corrupt
+    (no kernel can represent it, and padding or clamping with it would overflow): refuse it when
+    preparing the first node that uses it, as LiteRT raises at ``allocate_tensors``."""
+    for spec in specs:
+        if spec is None or spec.dtype is None or not spec.quantization.is_quantized:
+            continue
+        dt = np.dtype(spec.dtype)
+        if dt not in _ZP_CHECKED:
+            continue
+        zp = spec.quantization.zero_points
+        info = np.iinfo(dt)
+        if zp.size and (int(zp.min()) < info.min or int(zp.max()) > info.max):
+            bad = int(zp.min()) if int(zp.min()) < info.min else int(zp.max())
+            raise PrepareError(f"{node.op_name} (node {node.index}): {spec.describe()} has zero point {bad}, "
+                               f"outside {dt.name}'s range [{info.min}, {info.max}]")

@@ -121,12 +121,13 @@ def test_sqrt_negative_input_fails_at_invoke(dtype, zp):
 
 
 def test_sqrt_zero_point_above_the_type():
-    # in_zp 200 for int8: no stored value dequantizes to >= 0, so every invoke fails
+    # in_zp 200 for int8: no stored value dequantizes to >= 0, so LiteRT fails every invoke;
+    # numlite refuses the corrupt zero point itself at allocate_tensors
     m = unary("SQRT", 3, np.int8, qp(0.1, 200), qp(0.1, 0))
     x = np.array([0, 1, 127], np.int8)
     with pytest.raises(RuntimeError, match="non-negative"):
         run_litert(m, [x], ref=True)
-    with pytest.raises(RuntimeError, match=r"SQRT \(node 0\).*non-negative"):
+    with pytest.raises(RuntimeError, match=r"SQRT \(node 0\).*zero point 200, outside int8's range"):
         run_numlite(m, [x])
 
 
