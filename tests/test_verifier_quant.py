@@ -181,3 +181,31 @@ def test_zero_point_outside_the_type_is_refused_clearly():
     with pytest.raises(RuntimeError, match=r"CONV_2D \(node 0\): tensor 0 'x' .*zero point 128, outside int8's "
                                            r"range \[-128, 127\]"):
         it.allocate_tensors()
+
+
+HOSTILE_INTS = {"byte": [-1, 127, 5], "ubyte": [255, 9], "short": [-32768, 32767], "int": [0, -1, 2**31 - 1, -(2**31)],
+                "long": [-(2**63), 2**63 - 1], "bool": [1]}
+HOSTILE_FLOATS = [0.0, -1.0, float("nan"), float("inf"), -float("inf"), 3e38, 1e-45]
+
+
+def test_hostile_builtin_options():
+    """Every scalar field of every operator's options table (padding, strides, dilations,
+    filter sizes, depth multiplier, beta, keep_dims, activation codes, ...) set to extremes."""
+    from numlite.schema._schema import TABLES, UNIONS
+
+    base = BASE.model_dict()
+    outcomes: set[str] = set()
+    for i, op in enumerate(base["subgraphs"][0]["operators"]):
+        table = UNIONS["BuiltinOptions"][op["builtin_options_type"] - 1] if op.get("builtin_options_type") else None
+        for name, kind, ftype, _default, _slot in TABLES.get(table, []):
+            if kind != "scalar":
+                continue
+            for v in HOSTILE_FLOATS if ftype in ("float", "double") else HOSTILE_INTS.get(ftype, []):
+                d = copy.deepcopy(base)
+                d["subgraphs"][0]["operators"][i]["builtin_options"][name] = v
+                try:
+                    data = write_model(d)
+                except (OverflowError, ValueError, TypeError):  # the writer refuses the value itself
+                    continue
+                outcomes.add(run_safely(data))
+    assert "run-error" in outcomes and outcomes <= {"error", "run-error", "ran"}
