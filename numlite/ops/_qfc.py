@@ -1,9 +1,6 @@
 """Shared pieces of the quantized FULLY_CONNECTED and BATCH_MATMUL kernels.
 
-1. ``round_half_away_(y, tmp)``: C's ``round`` (half away from zero) in place on a float32 or
-   float64 array, as ``trunc(y + copysign(h, y))`` with ``h`` the largest float below 0.5: exact
-   for every finite value (``y + h`` rounds up to the next integer exactly when ``|frac(y)| >=
-   0.5``; with 0.5 itself, ``0.49999999999999994`` would wrongly round up).
+1. Rounding is ``quant.round_half_away_`` (C's ``round``, in place) and ``quant.round_half_away``.
 2. ``DoubleRequant``: the requantization of LiteRT's reference FULLY_CONNECTED kernels (measured
    on the ai_edge_litert 2.3.0 wheel: every int8 / uint8 / int16 form): ``round(double(acc) *
    (double(s_in) * double(s_w[c]) / double(s_out)))`` in float64, then the output zero point and
@@ -39,16 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._qgemm import chunks
-
-HALF_BELOW = {np.dtype(np.float32): np.nextafter(np.float32(0.5), np.float32(0)),
-              np.dtype(np.float64): np.nextafter(0.5, 0.0)}
-
-
-def round_half_away_(y: np.ndarray, tmp: np.ndarray) -> None:
-    """In place: ``y = round(y)`` rounding halves away from zero (C ``round`` / ``roundf``)."""
-    np.copysign(HALF_BELOW[y.dtype], y, out=tmp)
-    np.add(y, tmp, out=y)
-    np.trunc(y, out=y)
+from .quant import round_half_away, round_half_away_
 
 
 def neon_round(q: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
@@ -68,13 +56,6 @@ def neon_round(q: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
             round_half_away_(qt, tt)
 
     return step
-
-
-def round_half_away(y: np.ndarray) -> np.ndarray:
-    """Allocating form of ``round_half_away_``."""
-    y = np.array(y, copy=True)
-    round_half_away_(y, np.empty_like(y))
-    return y
 
 
 class DoubleRequant:
