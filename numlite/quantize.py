@@ -52,6 +52,7 @@ import numpy as np
 
 from .builder import ModelBuilder
 from .graph import Model, Subgraph, Tensor, load_model
+from .ops.quant import round_half_away
 
 __all__ = ["SUPPORTED_OPS", "QuantizationError", "activation_params", "calibrate", "quantize_model"]
 
@@ -84,10 +85,6 @@ INPUT, WEIGHTS, BIAS = 0, 1, 2
 QMIN, QMAX = -128, 127
 
 
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
-
-
 def activation_params(lo: float, hi: float) -> tuple[float, int]:
     """int8 asymmetric (scale, zero_point) for the real range [lo, hi] (step 3 of the module
     docstring); the scale is returned as the float32 value the file will hold."""
@@ -98,7 +95,7 @@ def activation_params(lo: float, hi: float) -> tuple[float, int]:
         return 1.0, 0
     scale = (hi - lo) / (QMAX - QMIN)
     zp = QMIN - lo / scale
-    zp_int = int(min(max(_round_half_away(np.float64(zp)), QMIN), QMAX))
+    zp_int = int(min(max(round_half_away(np.float64(zp)), QMIN), QMAX))
     return float(np.float32(scale)), zp_int
 
 
@@ -251,13 +248,13 @@ def _quantize_weights(w: np.ndarray, dim: int, per_channel: bool) -> tuple[np.nd
     shape = [1] * w.ndim
     if per_channel:
         shape[dim] = -1
-    q = _round_half_away(w.astype(np.float64) / scales.astype(np.float64).reshape(shape))
+    q = round_half_away(w.astype(np.float64) / scales.astype(np.float64).reshape(shape))
     return np.clip(q, -127, 127).astype(np.int8), scales
 
 
 def _quantize_values(x: np.ndarray, scale: float, zp: int, dtype: Any = np.int8) -> np.ndarray:
     info = np.iinfo(dtype)
-    q = _round_half_away(x.astype(np.float64) / np.float64(np.float32(scale))) + zp
+    q = round_half_away(x.astype(np.float64) / np.float64(np.float32(scale))) + zp
     return np.clip(q, info.min, info.max).astype(dtype)
 
 
@@ -357,7 +354,7 @@ class _Writer:
             bt = self.sg.tensors[b_index]
             b = np.asarray(bt.data, np.float64).reshape(-1)
             bscale = np.float64(np.float32(in_scale)) * scales.astype(np.float64)  # one per channel, or one
-            qb = _round_half_away(b / bscale)
+            qb = round_half_away(b / bscale)
             qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
             bi = self.mb.const(bt.name, qb.reshape(bt.shape),
                                quantization=_qdict(bscale.astype(np.float32), np.zeros(bscale.size, np.int64), 0))
