@@ -291,3 +291,49 @@ def test_multiplier_above_one_wraps_like_litert(kind):
     acc = (int(info.max) - zx) * (w.astype(np.int64) - wzp).reshape(cout, -1).sum(axis=1) + b
     saturated = np.where(acc > 0, info.max, np.where(acc < 0, info.min, 1))
     assert (got != saturated).any()  # the wrap mattered
+
+
+def _fused_flag(model) -> bool:
+    import numlite
+
+    it = numlite.Interpreter(model_content=model)
+    it.allocate_tensors()
+    return it._main.kernels[0].quant.fused
+
+
+@pytest.mark.parametrize("kind", ["int8", "uint8"])
+@pytest.mark.parametrize("act", ["RELU", "RELU6"])
+@pytest.mark.parametrize("w_shape,opt", [
+    ((24, 1, 1, 16), {}),  # a MobileNet v2 expansion: K = 16
+    ((32, 3, 3, 3), {"stride_h": 2, "stride_w": 2}),  # a first layer: K = 27
+    ((8, 1, 1, 29), {}),  # the longest fused reduction
+])
+def test_fused_requantization_gemm(kind, act, w_shape, opt):
+    """Short reductions with a clamp at or above the output zero point requantize inside a
+    float64 GEMM (weights pre-multiplied, constant row ``off * M + k``): bit-exact, also with every
+    input and weight at its extreme."""
+    x_shape = (2, 9, 9, w_shape[3])
+    fused = 0
+    ws = np.geomspace(0.01, 0.1, w_shape[0] if kind == "int8" else 1).astype(np.float32)
+    for seed in range(6):  # random in/out scales: some multipliers fall below 2**-14 (not fused)
+        m, x = qconv(x_shape, w_shape, kind, seed=seed, per_channel=kind == "int8", act=act, wscale=ws, **opt)
+        fused += _fused_flag(m)
+        assert_matches_litert(m, [x], ref=True)
+    assert fused >= 2
+    dt = np.int8 if kind == "int8" else np.uint8
+    info = np.iinfo(dt)
+    for xv, wv in ((info.min, info.min + (kind == "int8")), (info.max, info.min + (kind == "int8")), (info.max,) * 2):
+        x = np.full(x_shape, xv, dt)
+        w = np.full(w_shape, wv, dt)
+        m, _ = qconv(x_shape, w_shape, kind, seed=9, per_channel=kind == "int8", act=act, x=x, w=w,
+                     wscale=np.full(w_shape[0] if kind == "int8" else 1, 0.02, np.float32), **opt)
+        assert_matches_litert(m, [x], ref=True)
+
+
+def test_fused_requantization_not_taken_without_clamp_or_for_long_reductions():
+    m, x = qconv((1, 6, 6, 16), (8, 1, 1, 16), "int8", seed=1, act="NONE")
+    assert not _fused_flag(m)  # the sign term needs the accumulator's sign
+    assert_matches_litert(m, [x], ref=True)
+    m, x = qconv((1, 6, 6, 64), (8, 1, 1, 64), "int8", seed=1, act="RELU")
+    assert not _fused_flag(m)
+    assert_matches_litert(m, [x], ref=True)
