@@ -167,11 +167,12 @@ def test_requantizer_matches_fixed_point():
         acc[:20] = rng.integers(-4, 5, size=(20, c))
         want = np.clip(quant.multiply_by_quantized_multiplier(acc, q, s).astype(np.int64) + zp, lo, hi)
         for force_int64 in (False, True):
-            r = FloatRequantizer(q, s, zp, lo, hi, dt)
-            r.exact = r.exact and not force_int64
-            out = np.empty(acc.shape, dt)
-            r.bind(acc.astype(np.float32), out, np.empty(acc.shape), np.empty(acc.shape))()
-            np.testing.assert_array_equal(out, want)
+            for acc_dt in (np.float32, np.float64):
+                r = FloatRequantizer(q, s, zp, lo, hi, dt)
+                r.exact = r.exact and not force_int64
+                out = np.empty(acc.shape, dt)
+                r.bind(acc.astype(acc_dt), out, np.empty(acc.shape), np.empty(acc.shape))()
+                np.testing.assert_array_equal(out, want)
 
 
 def test_tiny_multiplier_uses_int64_path():
@@ -337,3 +338,55 @@ def test_fused_requantization_not_taken_without_clamp_or_for_long_reductions():
     m, x = qconv((1, 6, 6, 64), (8, 1, 1, 64), "int8", seed=1, act="RELU")
     assert not _fused_flag(m)
     assert_matches_litert(m, [x], ref=True)
+
+
+@pytest.mark.parametrize("kind", ["int8", "int8_large_k"])
+def test_near_dead_channels_are_redone_exactly(kind):
+    """A few channels with tiny per-channel scales (multipliers below 2**-14, as near-dead
+    channels get) are redone on the int64 path after the float64 epilogue; the rest of the
+    layer stays on the fast path.  Large reductions (several chunks, float64 accumulator) too."""
+    import numlite
+
+    cout = 16
+    ws = np.geomspace(0.005, 0.05, cout).astype(np.float32)
+    ws[[2, 7, 11]] = [1e-9, 3e-8, 2e-7]
+    cin = 8 if kind == "int8" else 600
+    x = None
+    if kind == "int8_large_k":  # extreme values: several chunks, a float64 accumulator
+        x = np.full((1, 4, 4, cin), -128, np.int8)
+    w = None if kind == "int8" else np.full((cout, 3, 3, cin), -127, np.int8)
+    for seed in range(4):
+        m, xx = qconv((1, 7, 7, cin) if x is None else x.shape, (cout, 3, 3, cin), "int8", seed=seed, act="RELU",
+                      wscale=ws, x=x, w=w)
+        it = numlite.Interpreter(model_content=m)
+        it.allocate_tensors()
+        rq = it._main.kernels[0].quant.requant
+        # (a multiplier below 2**-31 becomes 0 and needs no redoing)
+        assert rq.exact and rq.slow.size >= 1 and set(rq.slow.tolist()) <= {2, 7, 11}
+        assert_matches_litert(m, [xx], ref=True)
+
+
+def test_requantizer_slow_channels_fixed_up():
+    """Float64 epilogue for most channels, the int64 path for the few with multipliers below
+    2**-14 (``FloatRequantizer.slow``): equal to TFLite's fixed point everywhere, for float32
+    and float64 accumulators, signed and clamped ranges."""
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        c = 16
+        mult = np.exp(rng.uniform(np.log(2.0**-12), np.log(2.0**-2), c))
+        slow = rng.choice(c, 3, replace=False)
+        mult[slow] = np.exp(rng.uniform(np.log(2.0**-25), np.log(2.0**-15), 3))
+        q, s = quant.quantize_multiplier(mult)
+        dt = (np.int8, np.uint8)[trial % 2]
+        info = np.iinfo(dt)
+        zp = int(rng.integers(info.min, info.max + 1))
+        lo, hi = (zp, info.max) if trial % 3 == 0 else sorted(int(v) for v in rng.integers(info.min, info.max + 1, 2))
+        acc = rng.integers(-2**24, 2**24, size=(64, c))
+        acc[:32] = rng.integers(-3000, 3000, size=(32, c)) * (1 + trial % 5)
+        want = np.clip(quant.multiply_by_quantized_multiplier(acc, q, s).astype(np.int64) + zp, lo, hi)
+        for acc_dt in (np.float32, np.float64):
+            r = FloatRequantizer(q, s, zp, lo, hi, dt, acc_bound=2.0**24)
+            assert r.exact and sorted(r.slow.tolist()) == sorted(slow.tolist())
+            out = np.empty(acc.shape, dt)
+            r.bind(acc.astype(acc_dt), out, np.empty(acc.shape), np.empty(acc.shape))()
+            np.testing.assert_array_equal(out, want)

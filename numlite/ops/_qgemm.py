@@ -123,6 +123,9 @@ def exact_matmul(a: np.ndarray, b: np.ndarray, bound_a: int, bound_b: int) -> np
 # --- exact requantization epilogue ------------------------------------------------------------
 #: largest right shift for which the float64 epilogue is proven exact (see ``FloatRequantizer``)
 MAX_EXACT_RIGHT_SHIFT = 13
+#: at most this many channels (and half the layer's) are redone on the int64 path after the
+#: float64 epilogue; a layer with more takes the int64 path whole
+MAX_SLOW_CHANNELS = 8
 
 
 class FloatRequantizer:
@@ -153,8 +156,10 @@ class FloatRequantizer:
     range shifted to be non-negative that truncates straight into the output (so the cast is the
     floor): an int8 output is written through a uint8 view and its top bit flipped (``v - 128``).
 
-    Layers with a channel whose ``e > 13`` (multipliers below ``2**-14``) use the int64 fixed-point
-    path (``quant.requantize_into``) instead.  ``bind`` needs two 8-byte-per-element scratch
+    Channels with ``e > 13`` (multipliers below ``2**-14``, e.g. near-dead channels with their own
+    tiny scale) or a left shift that could wrap are redone on the int64 fixed-point path
+    (``quant.Requantizer``) after the float pass, when they are few (``MAX_SLOW_CHANNELS``);
+    otherwise the whole layer takes the int64 path.  ``bind`` needs two 8-byte-per-element scratch
     float64 arrays ``f`` and ``g`` shaped like ``acc`` (C-contiguous)."""
 
     def __init__(self, q: np.ndarray, shift: np.ndarray, zero_point: int, lo: int, hi: int, out_dtype,
@@ -166,9 +171,13 @@ class FloatRequantizer:
         self.out_dtype = np.dtype(out_dtype)
         # a left shift (multiplier above 1) that can take |acc| past int32 wraps in LiteRT: the
         # int64 path reproduces that, the float path would not
-        no_wrap = bool(np.all(acc_bound * np.ldexp(1.0, np.maximum(shift, 0).astype(int)) < 2.0**31))
-        self.exact = (bool(np.all(shift >= -MAX_EXACT_RIGHT_SHIFT)) and self.out_dtype in (np.int8, np.uint8)
-                      and no_wrap)
+        no_wrap = acc_bound * np.ldexp(1.0, np.maximum(shift, 0).astype(int)) < 2.0**31
+        ok = (shift >= -MAX_EXACT_RIGHT_SHIFT) & no_wrap
+        #: channels the float path cannot do exactly (tiny multipliers, e.g. near-dead channels
+        #: with per-channel scales, or a wrapping left shift): redone on the int64 path after it
+        self.slow = np.flatnonzero(~ok)
+        self.exact = (self.out_dtype in (np.int8, np.uint8) and bool(ok.any())
+                      and self.slow.size <= min(MAX_SLOW_CHANNELS, q.size // 2))
         self.base = 128 if self.out_dtype == np.int8 else 0
         self.m = q.astype(np.float64) * np.ldexp(1.0, (shift - 31).astype(int))
         hd = np.where(shift < 0, np.ldexp(1.0, np.minimum(shift - 1, 0).astype(int)), 0.0)
@@ -192,6 +201,8 @@ class FloatRequantizer:
         flip = self.base != 0
         f32 = acc.dtype == np.float32
 
+        fix = self._bind_slow(acc, out, f, g) if self.slow.size else None
+
         def step() -> None:
             # measured: a float32 -> float64 copy then a float64 multiply beats the mixed multiply
             if f32:
@@ -206,8 +217,38 @@ class FloatRequantizer:
             clip(f, lo, hi, out=u8, casting="unsafe")
             if flip:
                 xor(u8, 0x80, out=u8)
+            if fix is not None:
+                fix()
 
         return step
+
+    def _bind_slow(self, acc: np.ndarray, out: np.ndarray, f: np.ndarray, g: np.ndarray) -> Callable[[], None]:
+        """The ``slow`` channels on the int64 path, overwriting what the float path wrote there:
+        their accumulator columns are gathered into the (then free) scratch, requantized and
+        scattered back channel by channel (at most ``MAX_SLOW_CHANNELS`` of them)."""
+        from .quant import Requantizer
+
+        rows, nb = acc.shape[0], self.slow.size
+        ff, gf = f.reshape(-1), g.reshape(-1)
+        a64 = ff[:rows * nb].view(np.int64).reshape(rows, nb)
+        t64 = ff[rows * nb:2 * rows * nb].view(np.int64).reshape(rows, nb)
+        cols = gf[:rows * nb].view(np.uint8)[:rows * nb * acc.dtype.itemsize].view(acc.dtype).reshape(rows, nb)
+        idx = self.slow
+        requant = Requantizer(self.q[idx], self.shift[idx])
+        zp, lo, hi = self.zp, self.lo, self.hi
+        dests = [(out[:, c], a64[:, j]) for j, c in enumerate(idx.tolist())]
+        take, cp, add, clip = np.take, np.copyto, np.add, np.clip
+
+        def fix() -> None:
+            take(acc, idx, axis=1, out=cols)
+            cp(a64, cols, casting="unsafe")
+            requant(a64, t64)
+            add(a64, zp, out=a64)
+            clip(a64, lo, hi, out=a64)
+            for d, v in dests:
+                cp(d, v, casting="unsafe")
+
+        return fix
 
     def _bind_int64(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Callable[[], None]:
         from .quant import Requantizer

@@ -548,7 +548,7 @@ class QuantConv:
         from 0.65 to 0.58 ms, while K = 32 layers gained nothing), with the sign term folded
         (clamp at or above the zero point) and the float epilogue exact."""
         rq = self.requant
-        if k + 1 > FUSED_MAX_K or not rq.exact or rq.signed:
+        if k + 1 > FUSED_MAX_K or not rq.exact or rq.signed or rq.slow.size:
             return False
         unit = np.ldexp(1.0, (np.minimum(rq.shift, 0) - 31).astype(int))
         bound = ((a_bound * l1 + np.abs(self.off)) * rq.m + np.abs(rq.k)) / unit
