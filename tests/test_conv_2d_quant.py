@@ -390,3 +390,33 @@ def test_requantizer_slow_channels_fixed_up():
             out = np.empty(acc.shape, dt)
             r.bind(acc.astype(acc_dt), out, np.empty(acc.shape), np.empty(acc.shape))()
             np.testing.assert_array_equal(out, want)
+
+
+def test_few_wrapping_channels_are_redone_on_the_int64_path():
+    """Three channels with a multiplier of 2**13 on large accumulators (their left shift wraps in
+    LiteRT) among 13 ordinary ones: those three go through the int64 fix-up, the rest through
+    the float64 epilogue; all bit-exact, and some wrapped outputs differ from saturation."""
+    import numlite
+
+    cout, flipped = 16, 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        x = np.full((1, 3, 3, 8), 127, np.int8)
+        w = (rng.choice([-127, 127], size=(cout, 3, 3, 8)) * (rng.random((cout, 3, 3, 8)) < 0.7)).astype(np.int8)
+        ws = np.full(cout, 1e-4, np.float32)
+        ws[[5, 9, 13]] = 1.0
+        b = rng.integers(-1000, 1000, cout).astype(np.int32)
+        ins = [In(x.shape, np.int8, quant=dict(scale=[1.0], zero_point=[3])),
+               Const(w, quant=dict(scale=ws, zero_point=[0] * cout, quantized_dimension=0)),
+               Const(b, quant=dict(scale=ws, zero_point=[0] * cout))]
+        out = Out((1,), np.int8, quant=dict(scale=[2.0**-13], zero_point=[1]))
+        m = single_op_model("CONV_2D", ins, out, padding="VALID", stride_h=1, stride_w=1)
+        it = numlite.Interpreter(model_content=m)
+        it.allocate_tensors()
+        rq = it._main.kernels[0].quant.requant
+        assert rq.exact and rq.slow.tolist() == [5, 9, 13]
+        got = assert_matches_litert(m, [x], ref=True)[0].reshape(cout)
+        acc = 124 * w.astype(np.int64).reshape(cout, -1).sum(axis=1) + b
+        sl = [5, 9, 13]
+        flipped += int((got[sl] != np.where(acc[sl] > 0, 127, np.where(acc[sl] < 0, -128, 1))).sum())
+    assert flipped > 0  # the wrap mattered

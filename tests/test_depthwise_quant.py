@@ -23,7 +23,7 @@ def _q(scale, zp, dim=0):
 
 
 def qmodel(dtype, in_shape, k=(3, 3), m=1, stride=(1, 1), dil=(1, 1), padding="SAME", act="NONE", seed=0,
-           bias=True, per_channel=True, pot=False, big_bias=False, out_spread=0.7):
+           bias=True, per_channel=True, pot=False, big_bias=False, out_spread=0.7, w_scales=None):
     """A quantized single-op model and a random input over the type's full range.
 
     ``pot``: power-of-two scales (exact multipliers, so the requantization hits rounding ties);
@@ -51,6 +51,8 @@ def qmodel(dtype, in_shape, k=(3, 3), m=1, stride=(1, 1), dil=(1, 1), padding="S
         zp_in = 0 if dtype == I16 else int(rng.integers(-128, 128))
         nsc = cout if per_channel else 1
         s_w = 2.0 ** rng.integers(-9, -4, nsc) if pot else 10 ** rng.uniform(-3, -1, nsc)
+        if w_scales is not None:
+            s_w = np.asarray(w_scales, np.float64)
         filt = rng.integers(-127, 128, (1, *k, cout)).astype(I8)
         wq = _q(s_w, [0] * nsc, 3)
         w_spread = 70.0
@@ -308,3 +310,53 @@ def test_error_hybrid_depth_multiplier_option():
 
 def test_error_hybrid_per_tensor():
     _bad([In((1, 5, 5, 2)), Const(np.ones((1, 3, 3, 2), I8), quant=Q)], Out((1, 5, 5, 2)), "one scale per output")
+
+
+@pytest.mark.parametrize("act", ["NONE", "RELU6"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_near_dead_channels_are_redone_exactly(act, threads, monkeypatch):
+    """Two channels with tiny per-channel scales (multipliers below 2**-14) are redone on the
+    int64 path after the fused float64 epilogue; the layer keeps the fused path."""
+    import numlite
+
+    monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(_depthwise, "PRODUCT_BYTES", 4096)
+    cout = 16
+    ws = np.geomspace(0.002, 0.05, cout)
+    ws[[3, 12]] = [4e-8, 3e-7]
+    for seed in range(3):
+        model, feeds = qmodel(I8, (1, 12, 10, cout), act=act, seed=seed, w_scales=ws)
+        it = numlite.Interpreter(model_content=model, num_threads=threads)
+        it.allocate_tensors()
+        k = it._main.kernels[0].q
+        assert k.fused and set(k.slow.tolist()) <= {3, 12} and k.slow.size >= 1
+        assert_matches_litert(model, feeds, ref=True, num_threads=threads)
+
+
+def test_few_wrapping_channels_are_redone_on_the_int64_path():
+    """As for CONV_2D: three channels whose multiplier (2**15) makes LiteRT's int32 left shift
+    wrap are redone on the int64 path after the fused epilogue; bit-exact, and some wrapped
+    outputs differ from saturation."""
+    import numlite
+
+    cout, flipped = 16, 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        x = np.full((1, 3, 3, cout), 127, I8)
+        w = (rng.choice([-127, 127], size=(1, 3, 3, cout)) * (rng.random((1, 3, 3, cout)) < 0.8)).astype(I8)
+        ws = np.full(cout, 1e-4, np.float32)
+        ws[[5, 9, 13]] = 1.0
+        b = rng.integers(-1000, 1000, cout).astype(np.int32)
+        ins = [In(x.shape, I8, quant=_q(1.0, 3)), Const(w, quant=_q(ws, [0] * cout, 3)),
+               Const(b, quant=_q(ws, [0] * cout))]
+        model = single_op_model("DEPTHWISE_CONV_2D", ins, Out((1, 1, 1, cout), I8, quant=_q(2.0**-15, 1)), version=3,
+                                padding="VALID", stride_h=1, stride_w=1, depth_multiplier=1)
+        it = numlite.Interpreter(model_content=model)
+        it.allocate_tensors()
+        k = it._main.kernels[0].q
+        assert k.fused and k.slow.tolist() == [5, 9, 13]
+        got = assert_matches_litert(model, [x], ref=True)[0].reshape(cout)
+        acc = 124 * w.astype(np.int64).reshape(-1, cout).sum(axis=0) + b
+        sl = [5, 9, 13]
+        flipped += int((got[sl] != np.where(acc[sl] > 0, 127, np.where(acc[sl] < 0, -128, 1))).sum())
+    assert flipped > 0

@@ -27,8 +27,10 @@ Integer forms (int8 / uint8 / int16x8), ``QuantizedDepthwise``:
    16x8 uses TFLite's int64 form, one rounding: ``floor(a * rq / 2**T + 1/2)``.  Every float64
    value here is an integer multiple of ``1/D`` below ``2**53 / D`` in magnitude - checked per
    layer at prepare (``S_c * q_c * 2**l_c + (|zp| + off + 2) * D_c < 2**53``), so every step is
-   exact.  Layers failing the check (tiny multipliers, huge biases) take the int64 path:
-   ``quant.requantize_into`` (or the 16x8 shift form) on an int64 copy of the tile.
+   exact.  A few 8-bit channels failing the check (tiny multipliers of near-dead channels, a
+   left shift that wraps in LiteRT's int32) are redone on the int64 path after the fused pass
+   (``_slow_step``, at most ``MAX_SLOW_CHANNELS``); layers with more (or huge biases) take the
+   int64 path whole: ``quant.Requantizer`` (or the 16x8 shift form) on an int64 copy of the tile.
 4. Fused activations are the quantized clamp of ``CalculateActivationRangeQuantized``.
 
 Hybrid (float input, int8 per-channel filter), ``HybridDepthwise``:
@@ -54,13 +56,16 @@ import numpy as np
 from . import quant
 from ._depthwise import DepthwisePlan, activation_bounds
 from ._qbinary import quantized_activation_range
-from .base import PrepareContext, Step, TensorSpec
+from .base import PrepareContext, Step, TensorSpec, chain
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 #: exactness limits of the engine's sums
 EXACT32, EXACT64 = 2**24, 2**53
 #: set False (tests) to force the int64 requantization path everywhere
 FUSED_REQUANT = True
+#: at most this many channels (and half the layer's) are redone on the int64 path after the
+#: fused epilogue; a layer with more takes the int64 path whole
+MAX_SLOW_CHANNELS = 8
 
 _UNSIGNED = {np.dtype(np.int8): (np.uint8, 128), np.dtype(np.uint8): (np.uint8, 0),
              np.dtype(np.int16): (np.uint16, 32768)}
@@ -94,7 +99,7 @@ class QuantizedDepthwise:
                  out: TensorSpec, act: int, geom: dict[str, Any]):
         dt = np.dtype(x.dtype)
         self.dt = dt
-        cout = f.shape[3]
+        self.cout = cout = f.shape[3]
         wo = geom["out_hw"][1]
         if f.value is None or (b is not None and b.value is None):
             ctx.fail("quantized depthwise convolution needs a constant filter and bias")
@@ -158,6 +163,7 @@ class QuantizedDepthwise:
         udt, off = _UNSIGNED[dt]
         self.udt, self.off = np.dtype(udt), off
         # requantization constants per output row
+        self.slow = np.zeros(0, np.int64)
         left = np.maximum(shift, 0)
         right = np.maximum(-shift, 0)
         if dt == np.int16:
@@ -170,8 +176,14 @@ class QuantizedDepthwise:
             self.h_bits = None
         else:
             d = 2.0 ** (31 + right)
-            fused_ok = bool(np.all((sbound * 2.0 ** left < 2.0**31)
-                                   & (sbound * q * 2.0 ** left + (abs(zp_out) + off + 2) * d < EXACT64)))
+            ok = (sbound * 2.0 ** left < 2.0**31) & (sbound * q * 2.0 ** left + (abs(zp_out) + off + 2) * d < EXACT64)
+            # a few failing channels (tiny multipliers of near-dead channels, wrapping left
+            # shifts) are redone on the int64 path after the fused epilogue (``_slow_step``)
+            slow = np.flatnonzero(~ok)
+            if 0 < slow.size <= min(MAX_SLOW_CHANNELS, cout // 2):
+                self.slow = slow
+                self.slow_q, self.slow_shift = q[slow], shift[slow]
+            fused_ok = bool(ok.all()) or self.slow.size > 0
             self.q, self.shift = _tile(q, wo), _tile(shift, wo)
             self.qs = _tile(q * 2.0 ** left / d, wo)
             h = np.where(right > 0, 2.0 ** -(1.0 + right), 0.0)
@@ -206,6 +218,8 @@ class QuantizedDepthwise:
             f, t = fb[:r * row].reshape(r, row), tb[:r * row].reshape(r, row)
             o = orows.reshape(r, row)
             ou = o.view(self.udt) if self.off else o
+            if self.fused and self.slow.size:
+                return chain(self._fused_step(acc, f, t, ou), self._slow_step(acc, f, t, o))
             if self.fused:
                 return self._fused_step(acc, f, t, ou)
             return self._int64_step(acc, f.view(np.int64), t.view(np.int64), o)
@@ -232,6 +246,29 @@ class QuantizedDepthwise:
             clip(f, lo, hi, out=ou, casting="unsafe")
             if off:
                 bxor(ou, flip, out=ou)
+
+        return step
+
+    def _slow_step(self, acc: np.ndarray, f: np.ndarray, t: np.ndarray, o: np.ndarray) -> Step:
+        """The ``slow`` channels on the int64 path, over what the fused epilogue wrote there; each
+        channel's ``[rows, Wo]`` strided column goes through the (then free) scratch."""
+        r, row = acc.shape
+        wo = row // self.cout
+        i64 = f.reshape(-1)[:r * wo].view(np.int64).reshape(r, wo)
+        t64 = t.reshape(-1)[:r * wo].view(np.int64).reshape(r, wo)
+        a3, o3 = acc.reshape(r, wo, self.cout), o.reshape(r, wo, self.cout)
+        chans = [(a3[:, :, c], o3[:, :, c], quant.Requantizer(int(qc), int(sc)))
+                 for c, qc, sc in zip(self.slow.tolist(), self.slow_q.tolist(), self.slow_shift.tolist())]
+        lo, hi, zp = self.lo, self.hi, self.zp_out
+        cp, add, clip = np.copyto, np.add, np.clip
+
+        def step() -> None:
+            for a, dst, requant in chans:
+                cp(i64, a, casting="unsafe")
+                requant(i64, t64)
+                add(i64, zp, out=i64)
+                clip(i64, lo, hi, out=i64)
+                cp(dst, i64, casting="unsafe")
 
         return step
 
