@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._qgemm import chunks
+from ._qgemm import chunked_step, chunks
 from .quant import round_half_away, round_half_away_
 
 
@@ -155,18 +155,7 @@ def exact_bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray, tmp: np.ndarray, bo
     ``a [..., M, K]`` and ``b [..., K, N]`` (batch dimensions broadcast); ``tmp`` is float32
     shaped like ``out``."""
     parts = chunks(a.shape[-1], bound_a, bound_b)
-    pieces = [(a[..., k0:k1], b[..., k0:k1, :]) for k0, k1 in parts]
-    (a0, b0), rest = pieces[0], pieces[1:]
-    mm, cp, add = np.matmul, np.copyto, np.add
-
-    def step() -> None:
-        mm(a0, b0, out=tmp)
-        cp(out, tmp, casting="unsafe")
-        for ai, bi in rest:
-            mm(ai, bi, out=tmp)
-            add(out, tmp, out=out, casting="unsafe")
-
-    return step
+    return chunked_step([(a[..., k0:k1], b[..., k0:k1, :]) for k0, k1 in parts], out, tmp)
 
 
 def requant_int64_into(acc: np.ndarray, q: int, shift: int) -> None:

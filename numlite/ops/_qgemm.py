@@ -88,7 +88,7 @@ class ExactMatmul:
 
     def bind(self, a: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
         """Step computing ``out = a @ b``; ``tmp`` is float32 scratch shaped like ``out``."""
-        mm, cp, add = np.matmul, np.copyto, np.add
+        mm, cp = np.matmul, np.copyto
         if len(self.parts) == 1:
             b = self.b
 
@@ -97,17 +97,23 @@ class ExactMatmul:
                 cp(out, tmp, casting="unsafe")
 
             return one
-        pieces = [(a[:, k0:k1], self.b[k0:k1]) for k0, k1 in self.parts]
-        (a0, b0), rest = pieces[0], pieces[1:]
+        return chunked_step([(a[:, k0:k1], self.b[k0:k1]) for k0, k1 in self.parts], out, tmp)
 
-        def many() -> None:
-            mm(a0, b0, out=tmp)
-            cp(out, tmp, casting="unsafe")
-            for ai, bi in rest:
-                mm(ai, bi, out=tmp)
-                add(out, tmp, out=out, casting="unsafe")
 
-        return many
+def chunked_step(pieces: list[tuple[np.ndarray, np.ndarray]], out: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
+    """Step summing the exact float32 products of ``pieces`` (reduction chunks ``(a_i, b_i)``)
+    into ``out`` (int32 / int64 / float64) through the float32 scratch ``tmp``."""
+    (a0, b0), rest = pieces[0], pieces[1:]
+    mm, cp, add = np.matmul, np.copyto, np.add
+
+    def many() -> None:
+        mm(a0, b0, out=tmp)
+        cp(out, tmp, casting="unsafe")
+        for ai, bi in rest:
+            mm(ai, bi, out=tmp)
+            add(out, tmp, out=out, casting="unsafe")
+
+    return many
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray, bound_a: int, bound_b: int) -> np.ndarray:
