@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,7 @@ class SubgraphExecutor:
             outs = [self._spec(i) for i in node.outputs]
             ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
             _check_zero_points(node, ins + outs)
+            _check_sizes(node, ins)
             try:
                 k.prepare(ctx)
             except PrepareError:
@@ -143,6 +145,9 @@ class SubgraphExecutor:
                 f_.append(step)
                 l_.append(step)
         self.plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
+        if self.plan.arena_bytes > memory_limit():
+            raise RuntimeError(f"the model needs a {self.plan.arena_bytes}-byte tensor arena, more than this "
+                               f"machine's {memory_limit()} bytes of memory")
         try:
             raw = np.zeros(self.plan.arena_bytes + ARENA_ALIGNMENT, np.uint8)
         except MemoryError:
@@ -230,6 +235,30 @@ class SubgraphExecutor:
 _blas_state = [0]
 
 _ZP_CHECKED = {np.dtype(t) for t in (np.int8, np.uint8, np.int16)}
+
+
+def memory_limit() -> int:
+    """This machine's physical memory in bytes (``1 << 40`` where it cannot be read): no tensor
+    or arena can usefully be larger, and the OS would grant such an allocation lazily and kill
+    the process on first touch rather than fail it."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+def _check_sizes(node: Any, specs: list[TensorSpec | None]) -> None:
+    """Refuse, before a kernel plans work proportional to its inputs' sizes, a non-constant input
+    larger than physical memory (a corrupt or hostile shape that passed the loader's 2**40-byte
+    bound)."""
+    limit = memory_limit()
+    for spec in specs:
+        if spec is None or spec.value is not None or spec.dtype is None:
+            continue
+        nbytes = int(np.prod(spec.shape, dtype=object)) * np.dtype(spec.dtype).itemsize
+        if nbytes > limit:
+            raise PrepareError(f"{node.op_name} (node {node.index}): {spec.describe()} needs {nbytes} bytes, more "
+                               f"than this machine's {limit} bytes of memory")
 
 
 def _check_zero_points(node: Any, specs: list[TensorSpec | None]) -> None:

@@ -209,3 +209,42 @@ def test_hostile_builtin_options():
                     continue
                 outcomes.add(run_safely(data))
     assert "run-error" in outcomes and outcomes <= {"error", "run-error", "ran"}
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+def test_input_larger_than_memory_is_refused_before_planning(dtype):
+    """A shape under the loader's 2**40-byte bound but beyond physical memory (found by the byte
+    mutations: H = 1859490054) is refused at allocate_tensors before any kernel plans work for
+    it; nothing large is allocated."""
+    import tracemalloc
+
+    mb = ModelBuilder()
+    h = 1859490054 if dtype == np.int8 else 400_000_000  # under 2**40 bytes either way
+    q = {"scale": [0.05], "zero_point": [0]} if dtype == np.int8 else None
+    x = mb.input("x", (1, h, 131, 3), dtype, quantization=q)
+    wq = {"scale": [0.01] * 4, "zero_point": [0] * 4, "quantized_dimension": 0} if dtype == np.int8 else None
+    w = mb.const("w", np.ones((4, 3, 3, 3), dtype), quantization=wq)
+    bq = {"scale": [5e-4] * 4, "zero_point": [0] * 4} if dtype == np.int8 else None
+    b = mb.const("b", np.zeros(4, np.int32 if dtype == np.int8 else np.float32), quantization=bq)
+    y = mb.tensor("y", (1, h, 131, 4), dtype, quantization=q)
+    mb.op("CONV_2D", [x, w, b], [y], version=3, padding="SAME", stride_h=1, stride_w=1)
+    mb.output(y)
+    it = numlite.Interpreter(model_content=mb.build())
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"CONV_2D \(node 0\): tensor 0 'x' .* more than this machine's"):
+            it.allocate_tensors()
+        assert tracemalloc.get_traced_memory()[1] < 50 << 20
+    finally:
+        tracemalloc.stop()
+
+
+def test_tile_plans_stay_bounded_for_absurd_shapes():
+    from numlite.ops import _conv, _depthwise
+
+    g = _conv.ConvGeometry.make((1, 10**8, 131, 3), 3, 3, (1, 1), (1, 1), 0)
+    assert len(_conv.plan_tiles(g, 256)) <= _conv.MAX_TILES + 1
+    g = _conv.ConvGeometry.make((10**7, 1, 1, 3), 1, 1, (1, 1), (1, 1), 0)
+    assert len(_conv.plan_tiles(g, 256)) <= _conv.MAX_TILES + 1
+    plan = _depthwise.DepthwisePlan((1, 10**7, 50, 8), 3, 3, 8, (1, 1), (1, 1), (10**7, 50), (1, 1), True, 0)
+    assert sum(len(gr) for gr in plan.groups) <= _depthwise.MAX_TILES + 1

@@ -36,6 +36,9 @@ from .quant import round_half_away, round_half_away_
 
 #: im2col tile size aimed at (bytes); measured best at 1-2 MB (L2 1 MB per core).
 TILE_BYTES = 1024 * 1024
+#: at most about this many tiles per convolution (each is a few Python objects): absurd shapes
+#: get bigger tiles instead (real layers have far fewer output rows)
+MAX_TILES = 4096
 
 
 @dataclass(frozen=True)
@@ -157,9 +160,9 @@ def plan_tiles(g: ConvGeometry, row_bytes: int, target_bytes: int | None = None)
     image_rows = g.oh * g.ow
     target_rows = max(1, target_bytes // max(row_bytes, 1))
     if image_rows <= target_rows:
-        per = max(1, target_rows // max(image_rows, 1))
+        per = max(1, target_rows // max(image_rows, 1), -(-g.n // MAX_TILES))
         return [(n0, min(n0 + per, g.n), 0, g.oh) for n0 in range(0, g.n, per)]
-    th = max(1, target_rows // max(g.ow, 1))
+    th = max(1, target_rows // max(g.ow, 1), -(-g.n * g.oh // MAX_TILES))  # bounded Python work
     count = -(-g.oh // th)
     th = -(-g.oh // count)  # even out the tiles so the last one is not a sliver
     return [(n, n + 1, y0, min(y0 + th, g.oh)) for n in range(g.n) for y0 in range(0, g.oh, th)]

@@ -54,6 +54,8 @@ from numpy.lib.stride_tricks import as_strided
 from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
 
 F32 = np.dtype(np.float32)
+#: at most about this many row tiles per layer (absurd shapes get bigger tiles)
+MAX_TILES = 4096
 #: target size of one product buffer (bytes); keeps a tile's working set in L2
 PRODUCT_BYTES = 384 * 1024
 #: below this many multiply-adds per invoke the pool is not used.  Measured on single layers,
@@ -109,7 +111,8 @@ class DepthwisePlan:
         # row tiles
         if tile_rows is None:
             tile_rows = max(1, round(PRODUCT_BYTES / (self.dtype.itemsize * (self.kt + 1) * max(self.row, 1))))
-        self.tile = max(1, min(tile_rows, max(self.ho, 1)))
+        # at most about MAX_TILES tiles (each is a few Python objects) whatever the shape
+        self.tile = max(1, min(max(tile_rows, -(-n * self.ho // MAX_TILES)), max(self.ho, 1)))
         tiles = [(b, r0, min(self.ho, r0 + self.tile)) for b in range(n) for r0 in range(0, self.ho, self.tile)]
         chunk = (EPILOGUE_ELEMS // max(self.row, 1)) // self.tile * self.tile
         #: output rows of one epilogue chunk (a whole number of tiles, at most one image)
