@@ -260,15 +260,11 @@ class QuantizedDepthwise:
         chans = [(a3[:, :, c], o3[:, :, c], quant.Requantizer(int(qc), int(sc)))
                  for c, qc, sc in zip(self.slow.tolist(), self.slow_q.tolist(), self.slow_shift.tolist())]
         lo, hi, zp = self.lo, self.hi, self.zp_out
-        cp, add, clip = np.copyto, np.add, np.clip
+        to_output = quant.requantize_to_output
 
         def step() -> None:
             for a, dst, requant in chans:
-                cp(i64, a, casting="unsafe")
-                requant(i64, t64)
-                add(i64, zp, out=i64)
-                clip(i64, lo, hi, out=i64)
-                cp(dst, i64, casting="unsafe")
+                to_output(a, dst, requant, zp, lo, hi, i64, t64)
 
         return step
 
@@ -288,15 +284,8 @@ class QuantizedDepthwise:
 
             return step16
         requant = quant.Requantizer(self.q, self.shift)
-
-        def step() -> None:
-            cp(i, acc, casting="unsafe")
-            requant(i, t)
-            add(i, zp, out=i)
-            clip(i, lo, hi, out=i)
-            cp(o, i, casting="unsafe")
-
-        return step
+        to_output = quant.requantize_to_output
+        return lambda: to_output(acc, o, requant, zp, lo, hi, i, t)
 
 
 class HybridDepthwise:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .quant import Requantizer, requantize_to_output
+
 EXACT_LIMIT = 2**24
 
 
@@ -232,8 +234,6 @@ class FloatRequantizer:
         """The ``slow`` channels on the int64 path, overwriting what the float path wrote there:
         their accumulator columns are gathered into the (then free) scratch, requantized and
         scattered back channel by channel (at most ``MAX_SLOW_CHANNELS`` of them)."""
-        from .quant import Requantizer
-
         rows, nb = acc.shape[0], self.slow.size
         ff, gf = f.reshape(-1), g.reshape(-1)
         a64 = ff[:rows * nb].view(np.int64).reshape(rows, nb)
@@ -243,30 +243,17 @@ class FloatRequantizer:
         requant = Requantizer(self.q[idx], self.shift[idx])
         zp, lo, hi = self.zp, self.lo, self.hi
         dests = [(out[:, c], a64[:, j]) for j, c in enumerate(idx.tolist())]
-        take, cp, add, clip = np.take, np.copyto, np.add, np.clip
+        take, cp = np.take, np.copyto
 
         def fix() -> None:
             take(acc, idx, axis=1, out=cols)
-            cp(a64, cols, casting="unsafe")
-            requant(a64, t64)
-            add(a64, zp, out=a64)
-            clip(a64, lo, hi, out=a64)
+            requantize_to_output(cols, a64, requant, zp, lo, hi, a64, t64)
             for d, v in dests:
                 cp(d, v, casting="unsafe")
 
         return fix
 
     def _bind_int64(self, acc: np.ndarray, out: np.ndarray, a64: np.ndarray, t64: np.ndarray) -> Callable[[], None]:
-        from .quant import Requantizer
-
-        zp, lo, hi = self.zp, self.lo, self.hi
         requant = Requantizer(self.q, self.shift)
-
-        def step() -> None:
-            np.copyto(a64, acc, casting="unsafe")
-            requant(a64, t64)
-            np.add(a64, zp, out=a64)
-            np.clip(a64, lo, hi, out=a64)
-            np.copyto(out, a64, casting="unsafe")
-
-        return step
+        zp, lo, hi = self.zp, self.lo, self.hi
+        return lambda: requantize_to_output(acc, out, requant, zp, lo, hi, a64, t64)
