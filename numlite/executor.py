@@ -78,13 +78,14 @@ class SubgraphExecutor:
         n_ops = len(self.kernels)
         live_nodes: list[int] = []
         scratch_specs: dict[int, list] = {}
+        limit = memory_limit()
         for k in self.kernels:
             node = k.node
             ins = [self._spec(i) if i >= 0 else None for i in node.inputs]
             outs = [self._spec(i) for i in node.outputs]
             ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
             _check_zero_points(node, ins + outs)
-            _check_sizes(node, ins)
+            _check_sizes(node, ins, limit)
             try:
                 k.prepare(ctx)
             except PrepareError:
@@ -145,9 +146,9 @@ class SubgraphExecutor:
                 f_.append(step)
                 l_.append(step)
         self.plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
-        if self.plan.arena_bytes > memory_limit():
+        if self.plan.arena_bytes > limit:
             raise RuntimeError(f"the model needs a {self.plan.arena_bytes}-byte tensor arena, more than this "
-                               f"machine's {memory_limit()} bytes of memory")
+                               f"machine's {limit} bytes of memory")
         try:
             raw = np.zeros(self.plan.arena_bytes + ARENA_ALIGNMENT, np.uint8)
         except MemoryError:
@@ -247,11 +248,10 @@ def memory_limit() -> int:
         return 1 << 40
 
 
-def _check_sizes(node: Any, specs: list[TensorSpec | None]) -> None:
+def _check_sizes(node: Any, specs: list[TensorSpec | None], limit: int) -> None:
     """Refuse, before a kernel plans work proportional to its inputs' sizes, a non-constant input
     larger than physical memory (a corrupt or hostile shape that passed the loader's 2**40-byte
     bound)."""
-    limit = memory_limit()
     for spec in specs:
         if spec is None or spec.value is not None or spec.dtype is None:
             continue

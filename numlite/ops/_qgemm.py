@@ -247,7 +247,7 @@ class FloatRequantizer:
 
         def fix() -> None:
             take(acc, idx, axis=1, out=cols)
-            requantize_to_output(cols, a64, requant, zp, lo, hi, a64, t64)
+            requantize_to_output(cols, None, requant, zp, lo, hi, a64, t64)
             for d, v in dests:
                 cp(d, v, casting="unsafe")
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._shape import DATA_DTYPES, norm_axis, same_dtype
 from .base import Kernel, PrepareContext, Step, chain, check_activation, make_activation
+from .quant import round_half_away_
 from .registry import register
 
 
@@ -93,14 +94,9 @@ def _requant_step(src: np.ndarray, dst: np.ndarray, f: np.ndarray, g: np.ndarray
     def step() -> None:
         np.multiply(src, sc, out=f)
         np.add(f, bias, out=f)
-        # std::round exactly: trunc, plus the sign where the dropped fraction is >= 1/2
-        np.trunc(f, out=g)
-        np.subtract(f, g, out=f)
-        np.multiply(f, 2, out=f)
-        np.trunc(f, out=f)
-        np.add(g, f, out=g)
-        np.clip(g, lo, hi, out=g)  # clamp of round(.) + zp to [0, 255], before adding zp
-        np.add(g, np.float32(zp), out=g)
-        np.copyto(dst, g, casting="unsafe")
+        round_half_away_(f, g)  # std::round
+        np.clip(f, lo, hi, out=f)  # clamp of round(.) + zp to [0, 255], before adding zp
+        np.add(f, np.float32(zp), out=f)
+        np.copyto(dst, f, casting="unsafe")
 
     return step

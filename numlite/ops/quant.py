@@ -240,16 +240,18 @@ class Requantizer:
             np.right_shift(acc, self.right, out=acc)
 
 
-def requantize_to_output(src: np.ndarray, dst: np.ndarray, requant: Requantizer, zero_point: int, lo: int, hi: int,
-                         a64: np.ndarray, t64: np.ndarray) -> None:
+def requantize_to_output(src: np.ndarray, dst: np.ndarray | None, requant: Requantizer, zero_point: int, lo: int,
+                         hi: int, a64: np.ndarray, t64: np.ndarray) -> None:
     """The int64 epilogue of the quantized kernels: ``dst = clamp(requant(src) + zero_point,
     lo, hi)`` for an exact integer-valued accumulator ``src`` (any numeric dtype), through the
-    int64 scratch ``a64`` / ``t64`` shaped like ``src``; allocates nothing."""
+    int64 scratch ``a64`` / ``t64`` shaped like ``src`` (``dst=None``: the result stays in
+    ``a64``); allocates nothing."""
     np.copyto(a64, src, casting="unsafe")
     requant(a64, t64)
     np.add(a64, zero_point, out=a64)
     np.clip(a64, lo, hi, out=a64)
-    np.copyto(dst, a64, casting="unsafe")
+    if dst is not None:
+        np.copyto(dst, a64, casting="unsafe")
 
 
 def requantize_into(acc: np.ndarray, q: Any, shift: Any, tmp: np.ndarray) -> None:

@@ -108,23 +108,9 @@ class ResizeBilinear(Kernel):
         acc, t = (scratch[i] for i in self.acc_slots)
         corners = self.corners
         take, mul, add = np.take, np.multiply, np.add
-        if self.dtype == np.uint8:
 
-            def step_uint8() -> None:
-                for k, (table, wy, wx) in enumerate(corners):
-                    take(src, table, axis=1, out=g, mode="clip")
-                    d = acc if k == 0 else t
-                    mul(g, wy, out=d)
-                    mul(d, wx, out=d)
-                    if k:
-                        add(acc, t, out=acc)
-                add(acc, np.float32(0.5), out=acc)
-                np.clip(acc, 0, 255, out=acc)
-                np.copyto(dst, acc, casting="unsafe")  # truncation toward zero, as C's cast
-
-            return step_uint8
-
-        def step_int() -> None:
+        def accumulate() -> None:
+            """``acc = sum over the four corners of x[corner] * wy * wx``."""
             for k, (table, wy, wx) in enumerate(corners):
                 take(src, table, axis=1, out=g, mode="clip")
                 d = acc if k == 0 else t
@@ -132,6 +118,19 @@ class ResizeBilinear(Kernel):
                 mul(d, wx, out=d)
                 if k:
                     add(acc, t, out=acc)
+
+        if self.dtype == np.uint8:
+
+            def step_uint8() -> None:
+                accumulate()
+                add(acc, np.float32(0.5), out=acc)
+                np.clip(acc, 0, 255, out=acc)
+                np.copyto(dst, acc, casting="unsafe")  # truncation toward zero, as C's cast
+
+            return step_uint8
+
+        def step_int() -> None:
+            accumulate()
             # (s + sign(s) * 2**19) / 2**20, C division: sign(s) * ((|s| + 2**19) >> 20)
             np.abs(acc, out=t)
             add(t, 1 << 19, out=t)

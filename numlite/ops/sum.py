@@ -16,7 +16,7 @@ import numpy as np
 
 from ._reduce import ReduceKernel, fixed_point_sum_step, wrap_int32
 from .base import PrepareContext, Step
-from .quant import quantize_multiplier
+from .quant import quantize_multiplier, round_half_away_
 from .registry import register
 
 
@@ -64,14 +64,9 @@ class Sum(ReduceKernel):
             np.copyto(f, s, casting="unsafe")
             np.multiply(f, scale, out=f)
             np.add(f, bias, out=f)
-            # std::round, exactly: trunc, plus the sign where the dropped fraction is >= 1/2
-            np.trunc(f, out=g)
-            np.subtract(f, g, out=f)
-            np.multiply(f, 2, out=f)
-            np.trunc(f, out=f)
-            np.add(g, f, out=g)
-            np.clip(g, -2.0**31, 2.0**31 - 128, out=g)
-            np.copyto(s, g, casting="unsafe")
+            round_half_away_(f, g)  # std::round
+            np.clip(f, -2.0**31, 2.0**31 - 128, out=f)
+            np.copyto(s, f, casting="unsafe")
             np.add(s, zp, out=s)
             np.clip(s, lo, hi, out=s)
             np.copyto(out, s, casting="unsafe")
