@@ -160,7 +160,7 @@ class PoolKernel(Kernel):
             else:
                 self.divisor = cnt.astype(div_dt).reshape(1, oh, ow, 1)
             if self.is_int:
-                self.half = self.divisor // 2
+                self.half = self.divisor // div_dt(2)  # a scalar keeps its type on NumPy 1 and 2
                 # the int32 window sums, and a temporary for the rounding division
                 self.sum_slot = ctx.scratch((n, oh, ow, c), self.acc)
                 self.tmp_slot = ctx.scratch((n, oh, ow, c), self.acc)

@@ -107,7 +107,7 @@ def lut16_populate(fn: Callable[[np.ndarray], np.ndarray], in_scale: float, in_z
         table = np.concatenate([body, last])
     # an overflowing transform makes inf - inf = nan entries; C's float -> int16 cast goes
     # through int32 (cvttss2si gives INT32_MIN) and keeps the low 16 bits: 0
-    return np.where(np.isnan(table), 0, table).astype(np.int64)
+    return np.where(np.isnan(table), table.dtype.type(0), table).astype(np.int64)
 
 
 def wrap16(x: np.ndarray) -> np.ndarray:
@@ -195,7 +195,7 @@ def count_leading_zeros32(x: np.ndarray) -> np.ndarray:
     """CountLeadingZeros of uint32 values held in an int64 array (32 for 0)."""
     u = np.asarray(x, np.int64) & 0xFFFFFFFF
     _, e = np.frexp(u.astype(np.float64))
-    return np.where(u == 0, 32, 32 - e).astype(np.int64)
+    return np.where(u == 0, np.int64(32), np.int64(32) - e.astype(np.int64))
 
 
 def get_reciprocal(x: np.ndarray, integer_digits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,8 +34,15 @@ def ident(a: np.ndarray) -> np.ndarray:
     return a
 
 
+#: ``np.reshape(..., copy=False)`` (NumPy >= 2.1) refuses to copy; before it, setting ``.shape``
+#: on a view did the same (NumPy 2.5 deprecates that)
+_RESHAPE_HAS_COPY = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
+
+
 def reshaped(a: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """A view of ``a`` with ``shape``; never a copy (a copy would detach the step from the arena)."""
+    if _RESHAPE_HAS_COPY:
+        return np.reshape(a, tuple(shape), copy=False)
     v = a.view()
     v.shape = tuple(shape)
     return v

@@ -7,7 +7,9 @@ LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
 2. Floating to integer: truncation toward zero, saturating at the type's limits; nan gives the
    type's maximum.  When the input's min and max (two fast reductions) are in range, a direct C
    cast does it.  Otherwise it is computed in a float64 scratch buffer (exact for every float source):
-   ``fmin(x, hi)`` (which also maps nan to hi), ``max(., lo)``, then a C cast.  For int64, whose
+   ``fmin(x, hi)`` (which also maps nan to hi), ``max(., lo)``, then a C cast.  The float64
+   loop is asked for explicitly: NumPy 1's value-based casting would otherwise run ``fmin`` of a
+   float32 array and a float64 scalar in float32, where ``2**31 - 1`` rounds up to ``2**31``.  For int64, whose
    maximum float64 cannot hold, values >= 2**63 are clamped below it and then set to the maximum
    through a bool scratch mask.
 3. Integer or bool to integer: two's complement wrap-around (C's static_cast).
@@ -76,14 +78,14 @@ class Cast(UnaryKernel):
         t, lo, hi, limit = scratch[self.tmp], self.lo, self.hi, self.limit
         if self.mask is None:
             def saturate() -> None:
-                np.fmin(src, hi, out=t)
+                np.fmin(src, hi, out=t, dtype=np.float64)
                 np.maximum(t, lo, out=t)
                 np.copyto(out, t, casting="unsafe")
         else:
             m, below, top = scratch[self.mask], self.below, dst.type(np.iinfo(dst).max)
 
             def saturate() -> None:
-                np.fmin(src, hi, out=t)
+                np.fmin(src, hi, out=t, dtype=np.float64)
                 np.maximum(t, lo, out=t)
                 np.greater_equal(t, hi, out=m)
                 np.minimum(t, below, out=t)
