@@ -4,6 +4,7 @@
 #   make test-slow            the model-scale checks (full-size MobileNet v1/v2, Inception v3)
 #   make bench                numlite vs LiteRT: latency, load-to-first-result, peak RSS, arena
 #   make lint                 ruff
+#   make ci                   what CI runs: the suite on every CPython pyenv has, the oldest deps, NumPy 1.26
 # Pass arguments with DEMO_ARGS="--model mobilenet_v2 --threads 2", BENCH_ARGS="--runs 50", ...
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow bench lint install install-test
+.PHONY: demo test test-slow bench lint ci install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +39,6 @@ bench: install-test
 
 lint: install-test
 	$(BIN)/ruff check numlite tests benchmarks scripts
+
+ci:
+	bash .ci/run
