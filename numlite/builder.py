@@ -8,6 +8,9 @@
     mb.output(y)
     data = mb.build()
 
+String constants: ``mb.const("s", np.array([b"a", "b"], object))`` (a STRING tensor, written in
+TFLite's string-buffer format); ``np.object_`` is the dtype of string inputs and outputs.
+
 Sub-byte constants: ``mb.const("w", int4_values, type_name="INT4")`` (one value per element,
 int8) is written packed two per byte, lowest nibble first (``pack_sub_byte``).
 
@@ -23,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import strings
 from .graph import BUILTIN_CODES, TENSOR_TYPE_CODES, tensor_type_of
 from .schema._schema import ENUMS, FIELD_ENUMS, TABLES, UNIONS
 from .schema.writer import write_model
@@ -140,7 +144,11 @@ class ModelBuilder:
                 if k in quantization:
                     q[k] = np.atleast_1d(np.asarray(quantization[k], np.float32))
             t["quantization"] = q
-        if data is not None:
+        if data is not None and t["type"] == TENSOR_TYPE_CODES["STRING"]:
+            raw = strings.encode(np.asarray(data, dtype=object).reshape(-1))
+            self.buffers.append({"data": np.frombuffer(raw, np.uint8)})
+            t["buffer"] = len(self.buffers) - 1
+        elif data is not None:
             self.buffers.append({"data": np.ascontiguousarray(data).reshape(-1).view(np.uint8)})
             t["buffer"] = len(self.buffers) - 1
         else:

@@ -8,16 +8,30 @@
    its outputs become constants; it leaves the invoke loop.
 3. Plan: every remaining non-constant tensor and every scratch buffer gets a lifetime and an
    offset in one arena (``planner.plan_arena``); with ``preserve_all_tensors`` nothing shares
-   memory.
+   memory.  String tensors (object arrays of ``bytes``) and the outputs of data-dependent
+   nodes live outside the arena.
 4. Bind: each tensor becomes a typed view into the arena and each kernel binds its step to
    its views.  ``invoke()`` then only calls the bound steps.
+
+Dynamic shapes, as TFLite's dynamic tensors: a kernel whose output shape depends on input
+values (``PrepareContext.set_output_dynamic``) hands its result to a ``DynamicOutput`` when it
+runs.  When that shape differs from the one the nodes downstream were prepared with, those
+nodes (and only those: the ones that read the changed tensors, directly or through others) are
+prepared again during the invoke, get a new arena of their own for their outputs and scratch,
+and are bound again; then the invoke goes on.  While shapes repeat nothing is prepared again.
+A node that cannot be prepared with a dynamic tensor's first guessed shape is prepared when the
+invoke reaches it.
+
+Subgraphs called by control flow (WHILE, IF, CALL_ONCE) get executors from the interpreter's
+``Runtime``; ``allocate(external=...)`` binds their input tensors to the caller's arrays, so
+inputs cross the subgraph boundary without a copy.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,24 +39,94 @@ import numpy as np
 
 from . import _blas
 from .graph import Model, Subgraph
-from .ops.base import Kernel, PrepareContext, PrepareError, TensorSpec
+from .ops.base import DynamicOutput, Kernel, PrepareContext, PrepareError, TensorSpec
 from .ops.registry import OpResolver
 from .planner import Plan, plan_arena
 
 ARENA_ALIGNMENT = 64
+OBJECT = np.dtype(object)
+
+
+class Runtime:
+    """What every subgraph of one interpreter shares: the model, the op resolver, the thread
+    pool, one executor per subgraph (what ``get_tensor(i, subgraph_index)`` reads), and the
+    resources (resource variables and hash tables, by id) that live across ``invoke()`` calls.
+
+    A subgraph called from one place (a WHILE's body) runs on its shared executor; a second
+    caller of the same subgraph gets an executor of its own, so each call site keeps its shapes.
+    """
+
+    def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False):
+        self.model = model
+        self.resolver = resolver
+        self.num_threads = num_threads
+        self.preserve = preserve
+        self.pool: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(num_threads, thread_name_prefix="numlite") if num_threads > 1 else None)
+        self.executors: dict[int, SubgraphExecutor] = {}
+        self._claimed: set[int] = set()
+        self.private: list[SubgraphExecutor] = []
+        #: resource id -> resource object (``ops.resource``'s variables and hash tables)
+        self.resources: dict[int, Any] = {}
+        #: (kind, container, shared name) -> resource id, as LiteRT numbers them
+        self.resource_ids: dict[tuple[str, str, str], int] = {}
+        #: CALL_ONCE nodes that have run: (subgraph, node index)
+        self.called_once: set[tuple[int, int]] = set()
+
+    def executor(self, index: int) -> SubgraphExecutor:
+        ex = self.executors.get(index)
+        if ex is None:
+            ex = SubgraphExecutor(self, self.model.subgraphs[index])
+            self.executors[index] = ex
+        return ex
+
+    def executor_for_call(self, index: int) -> SubgraphExecutor:
+        """The executor a control-flow node runs subgraph ``index`` on (see the class docstring)."""
+        if index not in self._claimed:
+            self._claimed.add(index)
+            return self.executor(index)
+        ex = SubgraphExecutor(self, self.model.subgraphs[index])
+        self.private.append(ex)
+        return ex
+
+    def resource_id(self, kind: str, container: str, name: str) -> int:
+        key = (kind, container, name)
+        rid = self.resource_ids.get(key)
+        if rid is None:
+            rid = self.resource_ids[key] = len(self.resource_ids)
+        return rid
+
+    def all_executors(self) -> Iterable[SubgraphExecutor]:
+        yield from self.executors.values()
+        yield from self.private
+
+    def reset_resources(self) -> None:
+        """Forget every resource variable and hash table and let CALL_ONCE nodes run again: the
+        state a freshly constructed interpreter has."""
+        self.resources.clear()
+        self.called_once.clear()
+
+
+def _empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A fresh array outside the arena: object (string) arrays hold empty strings."""
+    if np.dtype(dtype) == OBJECT:
+        return np.full(shape, b"", OBJECT)
+    return np.zeros(shape, dtype)
 
 
 class SubgraphExecutor:
-    def __init__(self, model: Model, subgraph: Subgraph, resolver: OpResolver, num_threads: int = 1,
-                 preserve_all_tensors: bool = False):
-        self.model = model
+    def __init__(self, runtime: Runtime, subgraph: Subgraph):
+        self.runtime = runtime
+        self.model = runtime.model
         self.subgraph = subgraph
-        self.num_threads = num_threads
-        self.preserve_all_tensors = preserve_all_tensors
-        classes = resolver.resolve_all(subgraph.operators, subgraph.index)
+        self.num_threads = runtime.num_threads
+        self.preserve_all_tensors = runtime.preserve
+        classes = runtime.resolver.resolve_all(subgraph.operators, subgraph.index)
         self.kernels: list[Kernel] = [cls(op, op.options) for cls, op in zip(classes, subgraph.operators)]
         self.shapes: list[tuple[int, ...]] = [t.shape for t in subgraph.tensors]
-        self.dtypes: list[Any] = [t.dtype for t in subgraph.tensors]
+        # resource tensors hold an int32 resource id (as in TFLite)
+        self.dtypes: list[Any] = [np.dtype(np.int32) if t.type_name == "RESOURCE" else t.dtype
+                                  for t in subgraph.tensors]
         self.buffers: list[np.ndarray | None] = [None] * len(subgraph.tensors)
         self.known: dict[int, np.ndarray] = {}
         self.steps: list[Callable[[], None]] = []
@@ -50,141 +134,288 @@ class SubgraphExecutor:
         self.plan: Plan | None = None
         self.arena: np.ndarray | None = None
         self.allocated = False
-        self.pool: ThreadPoolExecutor | None = (
-            ThreadPoolExecutor(num_threads, thread_name_prefix="numlite") if num_threads > 1 else None)
+        self.pool = runtime.pool
         self.variables = [t.index for t in subgraph.tensors if t.is_variable]
+        #: input tensors bound to a caller's arrays (control flow): tensor index -> array
+        self.external: dict[int, np.ndarray] = {}
+        #: tensors whose shapes are known only at invoke (outputs of data-dependent nodes and
+        #: everything computed from them)
+        self.dyn: set[int] = set()
+        self._has_dynamic = False
+        self._restructured = False
+        self._consumers: dict[int, list[int]] = {}
+        for k in self.kernels:
+            for i in k.node.inputs:
+                if i >= 0:
+                    self._consumers.setdefault(i, []).append(k.node.index)
+        self._extra_arenas: list[np.ndarray] = []
 
     # -- preparation ---------------------------------------------------------------------
     def _spec(self, i: int) -> TensorSpec:
         t = self.subgraph.tensors[i]
         return TensorSpec(index=i, name=t.name, dtype=self.dtypes[i], shape=self.shapes[i],
                           quantization=t.quantization, value=self.known.get(i), is_variable=t.is_variable,
-                          sparsity=t.sparsity, type_name=t.type_name)
+                          sparsity=t.sparsity, type_name=t.type_name, dynamic=i in self.dyn)
 
-    def allocate(self) -> None:
+    def where(self) -> str:
+        return f"subgraph {self.subgraph.index}" + (f" ({self.subgraph.name!r})" if self.subgraph.name else "")
+
+    def allocate(self, external: dict[int, np.ndarray] | None = None) -> None:
+        """Prepare, fold, plan and bind the whole subgraph for the current input shapes.
+        ``external``: input tensors to bind to the given arrays instead of arena memory."""
         sg = self.subgraph
         tensors = sg.tensors
+        if external is not None:
+            self.external = dict(external)
+        for i, a in self.external.items():
+            self.shapes[i] = a.shape
         self.known = {t.index: t.data for t in tensors if t.data is not None and not t.is_variable}
         produced = {o for k in self.kernels for o in k.node.outputs}
         for i in (*sg.inputs, *produced):  # fed or computed at invoke time even if it has a buffer
             self.known.pop(i, None)
         fed = set(sg.inputs) | produced
         for t in tensors:  # an empty constant (e.g. an empty axis list) has no buffer bytes to read
-            if (t.data is None and not t.is_variable and t.index not in fed and t.dtype is not None
+            if (t.data is None and not t.is_variable and t.index not in fed and self.dtypes[t.index] is not None
                     and 0 in t.shape):
-                empty = np.zeros(t.shape, t.dtype)
+                empty = _empty(t.shape, self.dtypes[t.index])
                 empty.flags.writeable = False
                 self.known[t.index] = empty
-        n_ops = len(self.kernels)
-        live_nodes: list[int] = []
+        self.dyn = set()
+        self._extra_arenas = []
+        self.allocated = False
+        self.buffers = [None] * len(tensors)
+        live, scratch_specs, holders, lazy = self._prepare([k.node.index for k in self.kernels], full=True)
+        self.step_nodes = live
+        self.steps = [None] * len(live)  # type: ignore[list-item]
+        self.plan, self.arena = self._place(live, scratch_specs, holders, lazy, full=True)
+        self._has_dynamic = bool(self.dyn)
+        for i in self.variables:
+            self._reset_variable(i)
+        self.n_ops = len(self.kernels)
+        self.allocated = True
+
+    def _prepare(self, nodes: list[int], full: bool):
+        """Prepare ``nodes`` (in execution order) with the current shapes.  Returns the nodes that
+        run at invoke, their scratch requests, their dynamic-output holders, and the nodes that
+        could not be prepared yet because a dynamic input's shape is still a guess."""
+        tensors = self.subgraph.tensors
+        live: list[int] = []
         scratch_specs: dict[int, list] = {}
+        holders: dict[int, list[DynamicOutput]] = {}
+        lazy: set[int] = set()
         limit = memory_limit()
-        for k in self.kernels:
+        for ni in nodes:
+            k = self.kernels[ni]
             node = k.node
+            if any(i >= 0 and i in self.dyn for i in node.inputs):
+                self.dyn.update(node.outputs)  # shapes computed from a dynamic tensor are dynamic too
             ins = [self._spec(i) if i >= 0 else None for i in node.inputs]
             outs = [self._spec(i) for i in node.outputs]
-            ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool)
-            _check_zero_points(node, ins + outs)
-            _check_sizes(node, ins, limit)
+            ctx = PrepareContext(node, ins, outs, self.num_threads, self.pool, self.runtime, self.subgraph.index)
             try:
+                _check_zero_points(node, ins + outs)
+                _check_sizes(node, ins, limit)
                 k.prepare(ctx)
-            except PrepareError:
-                raise
-            except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError) as e:
-                raise PrepareError(f"{node.op_name} (node {node.index}) failed to prepare: {e}") from e
+            except (PrepareError, ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError) as e:
+                if full and any(s is not None and s.dynamic for s in ins):
+                    # prepared with a guessed shape: try again when the invoke reaches it
+                    lazy.add(ni)
+                    live.append(ni)
+                    scratch_specs[ni] = []
+                    continue
+                if isinstance(e, PrepareError):
+                    raise
+                where = f"node {node.index}" + (f" of subgraph {self.subgraph.index}" if self.subgraph.index else "")
+                raise PrepareError(f"{node.op_name} ({where}) failed to prepare: {e}") from e
             for o, spec in zip(node.outputs, outs):
                 self.shapes[o] = spec.shape
                 self.dtypes[o] = spec.dtype
             if k.foldable and outs and len(ctx.known_outputs) == len(outs):
                 for j, v in ctx.known_outputs.items():
                     self.known[node.outputs[j]] = v
+                    self.buffers[node.outputs[j]] = v
                 continue
+            for o in node.outputs:
+                self.known.pop(o, None)
             inputs_known = all(s is None or s.value is not None for s in ins)
-            if k.foldable and inputs_known and ins and not any(tensors[o].is_variable for o in node.outputs):
+            if (k.foldable and inputs_known and ins and not ctx.dynamic_outputs
+                    and not any(tensors[o].is_variable for o in node.outputs)):
                 self._fold(k, ins, outs, ctx)
                 continue
-            live_nodes.append(node.index)
-            scratch_specs[node.index] = ctx.scratch_specs
-        # lifetimes -------------------------------------------------------------------
-        nt = len(tensors)
-        end = max(len(live_nodes) - 1, 0)
-        first = [None] * nt
-        last = [None] * nt
-        always = set(sg.inputs) | set(sg.outputs) | set(self.variables)
-        for step, ni in enumerate(live_nodes):
-            node = self.kernels[ni].node
-            for i in node.inputs:
-                if i >= 0 and i not in self.known:
-                    if first[i] is None:
-                        first[i] = step
-                    last[i] = step
-            for i in node.outputs:
-                if i not in self.known:
-                    if first[i] is None:
-                        first[i] = step
-                    last[i] = max(last[i] if last[i] is not None else step, step)
-        for i in always:
-            if i not in self.known:
-                first[i], last[i] = 0, end
-        bufs: list[tuple[int, Any]] = []  # (tensor index or -1-scratch, ...)
+            if ctx.dynamic_outputs:
+                hs = []
+                for j in sorted(ctx.dynamic_outputs):
+                    o = node.outputs[j]
+                    self.dyn.add(o)
+                    h = DynamicOutput(o, self.dtypes[o], _empty(self.shapes[o], self.dtypes[o]))
+                    self.buffers[o] = h.value
+                    hs.append(h)
+                holders[ni] = hs
+            live.append(ni)
+            scratch_specs[ni] = ctx.scratch_specs
+        return live, scratch_specs, holders, lazy
+
+    def _place(self, nodes: list[int], scratch_specs: dict[int, list], holders: dict[int, list[DynamicOutput]],
+               lazy: set[int], full: bool) -> tuple[Plan, np.ndarray]:
+        """Plan an arena for the outputs and scratch of ``nodes`` (all the live nodes when
+        ``full``, with the graph's inputs, outputs and variables), make the views, bind."""
+        sg = self.subgraph
+        tensors = sg.tensors
+        pos_of = {ni: p for p, ni in enumerate(self.step_nodes)}
+        end = max(len(self.step_nodes) - 1, 0)
+        dyn_out = {h.index for hs in holders.values() for h in hs}
+        placed: dict[int, list[int]] = {}  # tensor -> [first, last] step position
+
+        def wanted(i: int) -> bool:
+            return (i >= 0 and i not in self.known and i not in self.external and i not in dyn_out
+                    and self.dtypes[i] is not None and np.dtype(self.dtypes[i]) != OBJECT)
+
+        for ni in nodes:
+            p = pos_of[ni]
+            for o in self.kernels[ni].node.outputs:
+                if wanted(o):
+                    placed.setdefault(o, [p, p])
+        if full:
+            for i in (*sg.inputs, *self.variables):
+                if wanted(i):
+                    placed[i] = [0, end]
+            for ni in nodes:  # read but written by nobody (no data, not an input): as before, a slot
+                for i in self.kernels[ni].node.inputs:
+                    if wanted(i) and i not in placed:
+                        placed[i] = [pos_of[ni], pos_of[ni]]
+        for i, span in placed.items():
+            readers = [pos_of[c] for c in self._consumers.get(i, ()) if c in pos_of]
+            if readers:
+                span[1] = max(span[1], max(readers))
+            if i in sg.outputs or i in sg.inputs or tensors[i].is_variable:
+                span[0], span[1] = (0 if full else span[0]), end
+        keys: list[tuple[str, Any]] = []
         sizes, f_, l_ = [], [], []
-        for i in range(nt):
-            if first[i] is None or i in self.known:
-                continue
-            if self.dtypes[i] is None:
+        for i, (a, b) in placed.items():
+            keys.append(("t", i))
+            sizes.append(int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize)
+            f_.append(a)
+            l_.append(b)
+        for ni in nodes:
+            for j, (shape, dt) in enumerate(scratch_specs[ni]):
+                keys.append(("s", (ni, j)))
+                sizes.append(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
+                f_.append(pos_of[ni])
+                l_.append(pos_of[ni])
+        for i in range(len(tensors)):
+            if self.dtypes[i] is None and (i in sg.inputs or any(i in self.kernels[n].node.outputs for n in nodes)):
                 t = tensors[i]
                 raise RuntimeError(f"tensor {i} '{t.name}' has type {t.type_name}, which numlite cannot allocate")
-            nbytes = int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize
-            bufs.append(("t", i))
-            sizes.append(nbytes)
-            f_.append(first[i])
-            l_.append(last[i])
-        for step, ni in enumerate(live_nodes):
-            for j, (shape, dt) in enumerate(scratch_specs[ni]):
-                bufs.append(("s", (ni, j)))
-                sizes.append(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
-                f_.append(step)
-                l_.append(step)
-        self.plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
-        if self.plan.arena_bytes > limit:
-            raise RuntimeError(f"the model needs a {self.plan.arena_bytes}-byte tensor arena, more than this "
+        limit = memory_limit()
+        plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
+        if plan.arena_bytes > limit:
+            raise RuntimeError(f"the model needs a {plan.arena_bytes}-byte tensor arena, more than this "
                                f"machine's {limit} bytes of memory")
         try:
-            raw = np.zeros(self.plan.arena_bytes + ARENA_ALIGNMENT, np.uint8)
+            raw = np.zeros(plan.arena_bytes + ARENA_ALIGNMENT, np.uint8)
         except MemoryError:
-            raise RuntimeError(f"cannot allocate a {self.plan.arena_bytes}-byte tensor arena") from None
+            raise RuntimeError(f"cannot allocate a {plan.arena_bytes}-byte tensor arena") from None
         shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
-        self.arena = raw[shift: shift + self.plan.arena_bytes]
-        self.buffers = [None] * nt
-        scratch_views: dict[int, list] = {ni: [None] * len(scratch_specs[ni]) for ni in live_nodes}
-        for (kind, key), off, size in zip(bufs, self.plan.offsets, sizes):
+        arena = raw[shift: shift + plan.arena_bytes]
+        scratch_views: dict[int, list] = {ni: [None] * len(scratch_specs[ni]) for ni in nodes}
+        for (kind, key), off, size in zip(keys, plan.offsets, sizes):
             if kind == "t":
-                view = self.arena[off: off + size].view(self.dtypes[key]).reshape(self.shapes[key])
-                self.buffers[key] = view
+                self.buffers[key] = arena[off: off + size].view(self.dtypes[key]).reshape(self.shapes[key])
             else:
                 ni, j = key
                 shape, dt = scratch_specs[ni][j]
-                scratch_views[ni][j] = self.arena[off: off + size].view(dt).reshape(shape)
+                scratch_views[ni][j] = arena[off: off + size].view(dt).reshape(shape)
         for i, v in self.known.items():
             self.buffers[i] = v
-        for i in self.variables:
-            self._reset_variable(i)
-        # bind ------------------------------------------------------------------------
-        self.steps, self.step_nodes = [], []
-        for ni in live_nodes:
-            k = self.kernels[ni]
-            node = k.node
-            ins = [self.buffers[i] if i >= 0 else None for i in node.inputs]
-            outs = [self.buffers[i] for i in node.outputs]
-            self.steps.append(k.bind(ins, outs, scratch_views[ni]))
-            self.step_nodes.append(ni)
-        self.n_ops = n_ops
-        self.allocated = True
+        for i, v in self.external.items():
+            self.buffers[i] = v
+        for ni in nodes:  # strings and other object tensors: their own arrays
+            for o in self.kernels[ni].node.outputs:
+                if self.buffers[o] is None and self.dtypes[o] is not None and np.dtype(self.dtypes[o]) == OBJECT:
+                    self.buffers[o] = _empty(self.shapes[o], OBJECT)
+        if full:
+            for i in sg.inputs:
+                if self.buffers[i] is None and self.dtypes[i] is not None:
+                    self.buffers[i] = _empty(self.shapes[i], self.dtypes[i])
+        for ni in nodes:
+            p = pos_of[ni]
+            if ni in lazy:
+                self.steps[p] = self._lazy_step(ni)
+            else:
+                self.steps[p] = self._bind(ni, scratch_views[ni], holders.get(ni))
+        return plan, arena
+
+    def _bind(self, ni: int, scratch: list[np.ndarray], holders: list[DynamicOutput] | None) -> Callable[[], None]:
+        node = self.kernels[ni].node
+        ins = [self.buffers[i] if i >= 0 else None for i in node.inputs]
+        outs: list[Any] = [self.buffers[i] for i in node.outputs]
+        if not holders:
+            return self.kernels[ni].bind(ins, outs, scratch)
+        by_tensor = {h.index: h for h in holders}
+        outs = [by_tensor.get(o, b) for o, b in zip(node.outputs, outs)]
+        step = self.kernels[ni].bind(ins, outs, scratch)
+
+        def dynamic_step() -> None:
+            step()
+            changed = [h for h in holders if h.changed]
+            if changed:
+                self._dynamic_changed(ni, changed)
+
+        return dynamic_step
+
+    def _lazy_step(self, ni: int) -> Callable[[], None]:
+        def prepare_now() -> None:
+            self._reprepare_from({ni})
+            if ni in self.step_nodes:  # else it was folded: its outputs are known now
+                self.steps[self.step_nodes.index(ni)]()
+
+        return prepare_now
+
+    def _dynamic_changed(self, ni: int, changed: list[DynamicOutput]) -> None:
+        for h in changed:
+            h.changed = False
+            self.buffers[h.index] = h.value
+            self.shapes[h.index] = h.value.shape
+        stale = set()
+        for h in changed:
+            stale.update(self._consumers.get(h.index, ()))
+        if stale:
+            self._reprepare_from(stale)
+
+    def _reprepare_from(self, roots: set[int]) -> None:
+        """Prepare ``roots`` and every node reading their outputs (transitively) again, with the
+        current shapes; give their outputs a new arena; bind them (see the module docstring)."""
+        todo, seen = sorted(roots), set(roots)
+        while todo:
+            n = todo.pop()
+            for o in self.kernels[n].node.outputs:
+                for c in self._consumers.get(o, ()):
+                    if c not in seen:
+                        seen.add(c)
+                        todo.append(c)
+        nodes = sorted(seen)
+        old_live = set(self.step_nodes)
+        live, scratch_specs, holders, _ = self._prepare(nodes, full=False)
+        new_live = (old_live - set(nodes)) | set(live)
+        if new_live != old_live:  # a node was folded or became live: rebuild the step list
+            keep = {n: s for n, s in zip(self.step_nodes, self.steps) if n not in seen}
+            self.step_nodes = sorted(new_live)
+            self.steps = [keep.get(n) for n in self.step_nodes]  # type: ignore[misc]
+            self._restructured = True
+        plan, arena = self._place(live, scratch_specs, holders, set(), full=False)
+        self._extra_arenas.append(arena)
+        self._has_dynamic = True
+
+    def rebind_inputs(self, external: dict[int, np.ndarray]) -> None:
+        """Bind input tensors to other caller arrays: prepared and bound again only when an array
+        differs from the one bound now (the steps hold views of the bound arrays)."""
+        if not self.allocated or any(self.external.get(i) is not a for i, a in external.items()):
+            self.allocate({**self.external, **external})
 
     def _fold(self, k: Kernel, ins, outs, ctx: PrepareContext) -> None:
         node = k.node
         in_arrays = [s.value if s is not None else None for s in ins]
-        out_arrays = [np.zeros(s.shape, s.dtype) for s in outs]
+        out_arrays = [_empty(s.shape, s.dtype) for s in outs]
         scratch = [np.zeros(shape, dt) for shape, dt in ctx.scratch_specs]
         k.bind(in_arrays, out_arrays, scratch)()
         for o, a in zip(node.outputs, out_arrays):
@@ -216,8 +447,24 @@ class SubgraphExecutor:
         if _blas_state[0] != self.num_threads:
             _blas.set_threads(self.num_threads)
             _blas_state[0] = self.num_threads
-        for step in self.steps:
-            step()
+        if not self._has_dynamic:
+            for step in self.steps:
+                step()
+            return
+        pos = 0
+        while pos < len(self.steps):
+            node = self.step_nodes[pos]
+            self.steps[pos]()
+            if self._restructured:
+                self._restructured = False
+                pos = self.step_nodes.index(node) if node in self.step_nodes else self._next_pos(node) - 1
+            pos += 1
+
+    def _next_pos(self, node: int) -> int:
+        for p, n in enumerate(self.step_nodes):
+            if n > node:
+                return p
+        return len(self.step_nodes)
 
     def profile(self, runs: int = 1) -> list[tuple[int, float]]:
         """Run ``runs`` invocations timing each step; (node index, seconds per run) rows."""

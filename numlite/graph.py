@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import strings
 from .errors import ModelError, ModelTypeError
 from .schema._schema import ENUMS, TABLES, UNIONS
 from .schema.reader import FlatBufferReader, Table
@@ -33,7 +34,7 @@ TENSOR_TYPE_CODES: dict[str, int] = dict(ENUMS["TensorType"][1])
 # TensorType name -> NumPy dtype (None: numlite cannot hold values of this type)
 NUMPY_TYPES: dict[str, Any] = {
     "FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UINT8": np.uint8,
-    "INT64": np.int64, "STRING": np.bytes_, "BOOL": np.bool_, "INT16": np.int16,
+    "INT64": np.int64, "STRING": np.object_, "BOOL": np.bool_, "INT16": np.int16,
     "COMPLEX64": np.complex64, "INT8": np.int8, "FLOAT64": np.float64,
     "COMPLEX128": np.complex128, "UINT64": np.uint64, "RESOURCE": None, "VARIANT": None,
     "UINT32": np.uint32, "UINT16": np.uint16, "INT4": np.int8, "BFLOAT16": None,
@@ -261,7 +262,9 @@ def build_graph(data: Any, source: Any = None) -> Model:
             raw = buffers[bidx] if bidx < nbuf else None
             arr = None
             if raw is not None:
-                if tname == "STRING" or dtype is None:
+                if tname == "STRING":
+                    arr = strings.decode(raw, nelem, f"{where} ({t.get('name')!r})").reshape(shape)
+                elif dtype is None:
                     arr = raw
                 elif tname in _SUB_BYTE:
                     arr = _unpack_sub_byte(raw, nelem, tname, where).reshape(shape)
@@ -350,6 +353,7 @@ def build_graph(data: Any, source: Any = None) -> Model:
                 s.get("signature_key") or "", sgi, tmap(s.get("inputs"), "input"), tmap(s.get("outputs"), "output")
             )
         )
+    _check_calls(subgraphs)
     metadata = {}
     for i, m in enumerate(root.get("metadata") or []):
         b = int(m.get("buffer") or 0)
@@ -361,6 +365,64 @@ def build_graph(data: Any, source: Any = None) -> Model:
         subgraphs=subgraphs, signature_defs=sigs, metadata=metadata, table=root,
         buffer_data=buffers, source=source if source is not None else data,
     )
+
+
+def called_subgraphs(op: Operator) -> list[int]:
+    """The subgraphs an operator calls, from its options: every ``*subgraph_index`` field (WHILE,
+    IF, CALL_ONCE and the StableHLO ops), ``branch_subgraph_indices`` and CALL's ``subgraph``."""
+    opts = op.options
+    if not opts:
+        return []
+    out: list[int] = []
+    for name, v in opts.items():
+        if v is None:
+            continue
+        if name.endswith("subgraph_index") or (name == "subgraph" and op.options_type == "CallOptions"):
+            out.append(int(v))
+        elif name.endswith("subgraph_indices"):
+            out.extend(int(x) for x in v)
+    return out
+
+
+def _check_calls(subgraphs: list[Subgraph]) -> None:
+    """Refuse subgraph references out of range and call cycles (a subgraph that calls itself,
+    directly or through others): TFLite would recurse without end on them.
+
+    1. Every operator's called subgraphs (``called_subgraphs``) must exist.
+    2. The call graph must be acyclic; cycles are found by an iterative depth-first search (no
+       recursion limit to hit)."""
+    n = len(subgraphs)
+    edges: list[list[tuple[int, Operator]]] = [[] for _ in range(n)]
+    for sg in subgraphs:
+        for op in sg.operators:
+            for callee in called_subgraphs(op):
+                if not 0 <= callee < n:
+                    raise ModelError(f"corrupt model: {op.op_name} (node {op.index}) of subgraph {sg.index} calls "
+                                     f"subgraph {callee}, but the model has {n}")
+                edges[sg.index].append((callee, op))
+    state = [0] * n  # 0 unseen, 1 on the current path, 2 done
+    for root in range(n):
+        if state[root]:
+            continue
+        stack = [(root, iter(edges[root]))]
+        state[root] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                continue
+            callee, op = nxt
+            if state[callee] == 1:
+                path = [s for s, _ in stack] + [callee]
+                path = path[path.index(callee):]
+                raise ModelError(f"corrupt model: {op.op_name} (node {op.index}) of subgraph {node} calls subgraph "
+                                 f"{callee}, which is already running: the subgraphs call each other in a cycle "
+                                 f"({' -> '.join(map(str, path))})")
+            if state[callee] == 0:
+                state[callee] = 1
+                stack.append((callee, iter(edges[callee])))
 
 
 def _expected_options(op_name: str) -> str | None:

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ResizeError
-from .executor import SubgraphExecutor
+from . import strings
+from .errors import ResizeError, UnsupportedOpError
+from .executor import Runtime, SubgraphExecutor
 from .graph import Model, load_model
 from .ops.registry import OpResolver
 
@@ -64,19 +65,16 @@ class Interpreter:
         self._num_threads = int(num_threads or 1)
         self._preserve = bool(experimental_preserve_all_tensors)
         self._resolver = OpResolver(custom_ops)
-        self._executors: dict[int, SubgraphExecutor] = {}
+        _resolve_every_subgraph(self._model, self._resolver)
+        self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve)
+        self._executors = self._runtime.executors
         self._main = self._executor(0)
         self._signatures = {s.key: s for s in self._model.signature_defs}
         self._dirty: set[int] = {0}
 
     # -- internals -------------------------------------------------------------------------
     def _executor(self, index: int) -> SubgraphExecutor:
-        ex = self._executors.get(index)
-        if ex is None:
-            ex = SubgraphExecutor(self._model, self._model.subgraphs[index], self._resolver,
-                                  self._num_threads, self._preserve)
-            self._executors[index] = ex
-        return ex
+        return self._runtime.executor(index)
 
     def _subgraph_executor(self, subgraph_index: int) -> SubgraphExecutor:
         n = len(self._model.subgraphs)
@@ -109,8 +107,18 @@ class Interpreter:
         self._main.invoke()
 
     def reset_all_variables(self) -> None:
-        for ex in self._executors.values():
+        """Reset every variable tensor (``is_variable``: LSTM/RNN state, ...) to its initial value,
+        as LiteRT does.  Like LiteRT's, it leaves resource variables (VAR_HANDLE /
+        ASSIGN_VARIABLE) and hash tables as they are: ``reset_resource_variables()`` resets those."""
+        for ex in self._runtime.all_executors():
             ex.reset_variables()
+
+    def reset_resource_variables(self) -> None:
+        """numlite extension: forget every resource variable and hash table, so that the model's
+        initialization (its CALL_ONCE subgraph, which assigns the initial values) runs again at
+        the next ``invoke()``: the state of a freshly constructed interpreter, without rebuilding
+        it.  Streaming models keep their state in resource variables; call this between streams."""
+        self._runtime.reset_resources()
 
     def num_subgraphs(self) -> int:
         return len(self._model.subgraphs)
@@ -123,6 +131,10 @@ class Interpreter:
         sig = np.array(t.shape_signature, dtype=np.int32) if t.shape_signature != t.shape else shape.copy()
         legacy = (float(q.scales[0]), int(q.zero_points[0])) if q.scales.size == 1 else (0.0, 0)
         dtype = ex.dtypes[i]
+        if t.type_name == "STRING":
+            dtype = np.bytes_  # as LiteRT reports string tensors
+        elif t.type_name in _OBJECT_TYPES:
+            dtype = None
         return {
             "name": t.name,
             "index": i,
@@ -161,6 +173,9 @@ class Interpreter:
     def _set_tensor(self, ex: SubgraphExecutor, tensor_index: Any, value: Any) -> None:
         i = self._check_tensor_index(ex, tensor_index)
         t = ex.subgraph.tensors[i]
+        if t.type_name == "STRING":
+            self._set_string_tensor(ex, i, value)
+            return
         if not isinstance(value, np.ndarray):
             value = np.asarray(value)
             if value.dtype == np.float64 and ex.dtypes[i] == np.float32:
@@ -189,6 +204,25 @@ class Interpreter:
         if not buf.flags.writeable:
             raise ValueError(f"Cannot set tensor {i} ({t.name}): it is a constant of the model")
         np.copyto(buf, value)
+
+    def _set_string_tensor(self, ex: SubgraphExecutor, i: int, value: Any) -> None:
+        t = ex.subgraph.tensors[i]
+        try:
+            arr = strings.as_string_array(value)
+        except TypeError as e:
+            kind = getattr(getattr(value, "dtype", None), "name", type(value).__name__).upper()
+            raise ValueError(f"Cannot set tensor: Got value of type {kind} but expected type STRING for input "
+                             f"{i}, name: {t.name} ({e})") from None
+        shape = ex.shapes[i]
+        if arr.shape != tuple(shape):
+            raise ValueError(f"Cannot set tensor: Dimension mismatch. Got shape {list(arr.shape)} but expected "
+                             f"{list(shape)} for input {i} (name: {t.name}).")
+        buf = ex.buffers[i]
+        if buf is None or not ex.allocated:
+            raise ValueError(f"Cannot set tensor {i} ({t.name}): call allocate_tensors() first")
+        if not buf.flags.writeable:
+            raise ValueError(f"Cannot set tensor {i} ({t.name}): it is a constant of the model")
+        buf[...] = arr
 
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
         """A copy of a tensor's current value."""
@@ -356,6 +390,24 @@ class SignatureRunner:
 
 
 _OBJECT_TYPES = ("RESOURCE", "VARIANT")
+
+
+def _resolve_every_subgraph(model: Model, resolver: OpResolver) -> None:
+    """Find a kernel for every node of every subgraph now, so that one UnsupportedOpError lists
+    every missing operator of the model (control-flow bodies included) at construction."""
+    errors = []
+    for sg in model.subgraphs:
+        try:
+            resolver.resolve_all(sg.operators, sg.index)
+        except UnsupportedOpError as e:
+            errors.append(e)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        missing = [m for e in errors for m in e.missing]
+        lines = [line for e in errors for line in str(e).splitlines()[1:]]
+        raise UnsupportedOpError(f"numlite cannot run this model: {len(missing)} unsupported operator(s):\n"
+                                 + "\n".join(lines), missing)
 
 
 def _sparsity_dict(sp: Any) -> dict[str, Any]:

@@ -50,6 +50,9 @@ class TensorSpec:
     sparsity: Any = None
     #: the schema's TensorType name (e.g. "INT4" for a constant unpacked to int8 at load)
     type_name: str | None = None
+    #: the shape is only known at invoke (the output of a data-dependent op, or downstream of one);
+    #: ``shape`` is then the last shape seen, or the model's declared shape before any invoke
+    dynamic: bool = False
 
     @property
     def rank(self) -> int:
@@ -67,7 +70,7 @@ class PrepareContext:
     """Passed to ``Kernel.prepare``: the node's tensors and the ways to declare outputs."""
 
     def __init__(self, node: Operator, inputs: list[TensorSpec | None], outputs: list[TensorSpec],
-                 num_threads: int, pool: Any = None):
+                 num_threads: int, pool: Any = None, runtime: Any = None, subgraph: int = 0):
         self.node = node
         self.inputs = inputs
         self.outputs = outputs
@@ -75,8 +78,14 @@ class PrepareContext:
         #: a ``concurrent.futures.ThreadPoolExecutor`` with ``num_threads`` workers, or None
         #: when single-threaded; kernels split large work across it (NumPy releases the GIL).
         self.pool = pool
+        #: the interpreter-wide ``executor.Runtime``: other subgraphs (control flow), resource
+        #: variables and hash tables
+        self.runtime = runtime
+        #: the index of the subgraph this node belongs to (for error messages)
+        self.subgraph = subgraph
         self.scratch_specs: list[tuple[tuple[int, ...], Any]] = []
         self.known_outputs: dict[int, np.ndarray] = {}
+        self.dynamic_outputs: set[int] = set()
 
     # -- declaring results ---------------------------------------------------------------
     def set_output(self, i: int, shape: Sequence[int], dtype: Any = None) -> None:
@@ -87,6 +96,19 @@ class PrepareContext:
         out.shape = shape
         if dtype is not None:
             out.dtype = dtype
+
+    def set_output_dynamic(self, i: int, dtype: Any = None) -> None:
+        """Output ``i``'s shape depends on input values: it is known only when the step runs.
+
+        In ``bind`` the output then arrives as a :class:`DynamicOutput`; the step must call its
+        ``set(array)`` every time it runs.  Nodes downstream are prepared again, during invoke,
+        whenever the shape differs from the one they were prepared with (as TFLite does with
+        dynamic tensors), so they see ordinary arrays."""
+        out = self.outputs[i]
+        if dtype is not None:
+            out.dtype = dtype
+        out.dynamic = True
+        self.dynamic_outputs.add(i)
 
     def set_output_value(self, i: int, value: np.ndarray) -> None:
         value = np.asarray(value, dtype=self.outputs[i].dtype)
@@ -100,7 +122,8 @@ class PrepareContext:
 
     # -- checks ----------------------------------------------------------------------------
     def fail(self, message: str) -> PrepareError:
-        raise PrepareError(f"{self.node.op_name} (node {self.node.index}): {message}")
+        where = f"node {self.node.index}" + (f" of subgraph {self.subgraph}" if self.subgraph else "")
+        raise PrepareError(f"{self.node.op_name} ({where}): {message}")
 
     def input(self, i: int, optional: bool = False) -> TensorSpec | None:
         if i >= len(self.inputs) or self.inputs[i] is None:
@@ -133,6 +156,33 @@ class PrepareContext:
                 "from shapes); numlite does not support data-dependent shapes here yet"
             )
         return spec.value
+
+
+class DynamicOutput:
+    """The output of a node whose shape is known only when it runs (``set_output_dynamic``).
+
+    The step calls ``set(array)`` with the result each time it runs; the executor keeps the array
+    as the tensor's value (the kernel must not modify it afterwards) and notes a shape change,
+    after which the nodes downstream are prepared again before they run."""
+
+    __slots__ = ("index", "dtype", "value", "changed")
+
+    def __init__(self, index: int, dtype: Any, value: np.ndarray):
+        self.index = index
+        self.dtype = np.dtype(dtype)
+        self.value = value
+        self.changed = False
+
+    def set(self, array: np.ndarray) -> None:
+        array = np.asarray(array)
+        if array.dtype != self.dtype:
+            array = array.astype(self.dtype)
+        cur = self.value
+        if array.shape == cur.shape and cur.flags.writeable:
+            np.copyto(cur, array)  # same shape: the arrays bound downstream stay valid
+        else:
+            self.value = array
+            self.changed = True
 
 
 class Kernel:
