@@ -84,7 +84,7 @@ def _union_index(table: str) -> tuple[str, int]:
 
 
 def _enum_value(table: str, field: str, value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or any(f[0] == field and f[1] == "string" for f in TABLES[table]):
         return value
     enum_name = FIELD_ENUMS.get(f"{table}.{field}")
     if enum_name is None:

@@ -101,9 +101,10 @@ class Runtime:
         yield from self.private
 
     def reset_resources(self) -> None:
-        """Forget every resource variable and hash table and let CALL_ONCE nodes run again: the
+        """Empty every resource variable and hash table and let CALL_ONCE nodes run again: the
         state a freshly constructed interpreter has."""
-        self.resources.clear()
+        for r in self.resources.values():
+            r.reset()
         self.called_once.clear()
 
 
@@ -149,6 +150,9 @@ class SubgraphExecutor:
                 if i >= 0:
                     self._consumers.setdefault(i, []).append(k.node.index)
         self._extra_arenas: list[np.ndarray] = []
+        self._scratch_views: dict[int, list[np.ndarray]] = {}
+        self._holders: dict[int, list[DynamicOutput]] = {}
+        self._lazy: set[int] = set()
 
     # -- preparation ---------------------------------------------------------------------
     def _spec(self, i: int) -> TensorSpec:
@@ -182,6 +186,7 @@ class SubgraphExecutor:
                 self.known[t.index] = empty
         self.dyn = set()
         self._extra_arenas = []
+        self._scratch_views, self._holders, self._lazy = {}, {}, set()
         self.allocated = False
         self.buffers = [None] * len(tensors)
         live, scratch_specs, holders, lazy = self._prepare([k.node.index for k in self.kernels], full=True)
@@ -337,11 +342,15 @@ class SubgraphExecutor:
             for i in sg.inputs:
                 if self.buffers[i] is None and self.dtypes[i] is not None:
                     self.buffers[i] = _empty(self.shapes[i], self.dtypes[i])
+        self._scratch_views.update(scratch_views)
+        self._holders.update(holders)
         for ni in nodes:
             p = pos_of[ni]
             if ni in lazy:
+                self._lazy.add(ni)
                 self.steps[p] = self._lazy_step(ni)
             else:
+                self._lazy.discard(ni)
                 self.steps[p] = self._bind(ni, scratch_views[ni], holders.get(ni))
         return plan, arena
 
@@ -407,10 +416,21 @@ class SubgraphExecutor:
         self._has_dynamic = True
 
     def rebind_inputs(self, external: dict[int, np.ndarray]) -> None:
-        """Bind input tensors to other caller arrays: prepared and bound again only when an array
-        differs from the one bound now (the steps hold views of the bound arrays)."""
-        if not self.allocated or any(self.external.get(i) is not a for i, a in external.items()):
+        """Bind input tensors to the caller's arrays.  Nothing happens while the arrays are the ones
+        bound now; other arrays of the same shapes and dtypes are bound again without preparing
+        anything (a kernel's ``bind`` only makes views); other shapes prepare the subgraph again."""
+        if self.allocated and all(self.external.get(i) is a for i, a in external.items()):
+            return
+        if not self.allocated or any(a.shape != self.shapes[i] or a.dtype != np.dtype(self.dtypes[i])
+                                     for i, a in external.items()):
             self.allocate({**self.external, **external})
+            return
+        self.external.update(external)
+        for i, a in external.items():
+            self.buffers[i] = a
+        for p, ni in enumerate(self.step_nodes):
+            if ni not in self._lazy:
+                self.steps[p] = self._bind(ni, self._scratch_views.get(ni, []), self._holders.get(ni))
 
     def _fold(self, k: Kernel, ins, outs, ctx: PrepareContext) -> None:
         node = k.node

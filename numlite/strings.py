@@ -76,7 +76,8 @@ def as_string_array(value: Any, shape: tuple[int, ...] | None = None) -> np.ndar
     arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
     if arr.dtype.kind == "S":
         out = np.empty(arr.shape, STRING_DTYPE)
-        out[...] = [bytes(v) for v in arr.reshape(-1)] if arr.size else []
+        if arr.size:
+            out.reshape(-1)[:] = [bytes(v) for v in arr.reshape(-1)]
         return out
     if arr.dtype.kind not in "OU":
         raise TypeError(f"expected strings (bytes or str), got an array of {arr.dtype.name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input
 from .base import PrepareContext
 from .registry import register
 
@@ -14,7 +14,7 @@ class BroadcastTo(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         shape = tuple(int(v) for v in index_input(ctx, 1, "shape input").reshape(-1))
         if len(shape) > 8:
             ctx.fail(f"shape {list(shape)} has rank above 8")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, norm_axis, same_dtype
+from ._shape import STRING_DATA_DTYPES, norm_axis, same_dtype
 from .base import Kernel, PrepareContext, Step, chain, check_activation, make_activation
 from .quant import round_half_away_
 from .registry import register
@@ -32,7 +32,7 @@ class Concatenation(Kernel):
             ctx.fail("expects at least one input")
         xs = [ctx.input(k) for k in range(len(ctx.inputs))]
         x0 = xs[0]
-        ctx.expect_dtype(x0, DATA_DTYPES)
+        ctx.expect_dtype(x0, STRING_DATA_DTYPES)
         same_dtype(ctx, xs)
         r = x0.rank
         axis = norm_axis(ctx, int(self.options.get("axis") or 0), r)

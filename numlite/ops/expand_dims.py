@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input, reshaped
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input, reshaped
 from .base import PrepareContext
 from .registry import register
 
@@ -12,7 +12,7 @@ class ExpandDims(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         axis = index_input(ctx, 1, "axis input").reshape(-1)
         if axis.size != 1:
             ctx.fail(f"axis input must hold one value, got {axis.tolist()}")

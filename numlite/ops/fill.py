@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, index_input
+from ._shape import STRING_DATA_DTYPES, index_input
 from .base import Kernel, PrepareContext, Step
 from .registry import register
 
@@ -17,7 +17,7 @@ class Fill(Kernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         v = ctx.input(VALUE)
-        ctx.expect_dtype(v, DATA_DTYPES, "value")
+        ctx.expect_dtype(v, STRING_DATA_DTYPES, "value")
         if v.size != 1:
             ctx.fail(f"value {v.describe()} must be a scalar")
         dims = index_input(ctx, DIMS, "dims input")

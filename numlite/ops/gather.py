@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, reshaped
+from ._shape import STRING_DATA_DTYPES, reshaped
 from .base import Kernel, PrepareContext, Step
 from .registry import register
 
@@ -27,7 +27,7 @@ class Gather(Kernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         p, ix = ctx.input(PARAMS), ctx.input(INDICES)
-        ctx.expect_dtype(p, DATA_DTYPES)
+        ctx.expect_dtype(p, STRING_DATA_DTYPES)
         ctx.expect_dtype(ix, (np.int16, np.int32, np.int64), "indices")
         axis = int(self.options.get("axis") or 0)
         bd = int(self.options.get("batch_dims") or 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, CopyKernel, same_dtype
+from ._shape import STRING_DATA_DTYPES, CopyKernel, same_dtype
 from .base import PrepareContext
 from .registry import register
 
@@ -16,7 +16,7 @@ class Pack(CopyKernel):
         if n < 1 or n != len(ctx.inputs):
             ctx.fail(f"values_count {n} must be positive and equal the number of inputs ({len(ctx.inputs)})")
         xs = [ctx.input(k) for k in range(n)]
-        ctx.expect_dtype(xs[0], DATA_DTYPES)
+        ctx.expect_dtype(xs[0], STRING_DATA_DTYPES)
         same_dtype(ctx, xs)
         for s in xs[1:]:
             if s.shape != xs[0].shape:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input, reshaped, resolve_shape
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input, reshaped, resolve_shape
 from .base import PrepareContext
 from .registry import register
 
@@ -29,7 +29,7 @@ class Reshape(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1, 2)
         x = ctx.input(INPUT)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         shp = ctx.input(SHAPE, optional=True)
         new_shape = None
         if shp is not None and shp.rank == 1 and shp.size and np.dtype(shp.dtype) in (np.int32, np.int64):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input
 from .base import PrepareContext
 from .registry import register
 
@@ -12,7 +12,7 @@ class Slice(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(3)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         begin = index_input(ctx, 1, "begin input").reshape(-1)
         size = index_input(ctx, 2, "size input").reshape(-1)
         if len(begin) != x.rank or len(size) != x.rank:

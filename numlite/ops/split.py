@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, CopyKernel, ident, index_input, norm_axis
+from ._shape import STRING_DATA_DTYPES, CopyKernel, ident, index_input, norm_axis
 from .base import PrepareContext
 from .registry import register
 
@@ -28,7 +28,7 @@ class Split(CopyKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(INPUT)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         ax = index_input(ctx, AXIS, "axis input").reshape(-1)
         if ax.size != 1:
             ctx.fail(f"axis input must hold one value, got {ax.tolist()}")

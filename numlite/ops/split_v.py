@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, CopyKernel, index_input, norm_axis
+from ._shape import STRING_DATA_DTYPES, CopyKernel, index_input, norm_axis
 from .base import PrepareContext
 from .registry import register
 from .split import split_copies
@@ -17,7 +17,7 @@ class SplitV(CopyKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(3)
         x = ctx.input(INPUT)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         sizes = [int(s) for s in index_input(ctx, SIZES, "size_splits input").reshape(-1)]
         ax = index_input(ctx, AXIS, "axis input").reshape(-1)
         if ax.size != 1:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, ViewKernel, norm_axis, reshaped
+from ._shape import STRING_DATA_DTYPES, ViewKernel, norm_axis, reshaped
 from .base import PrepareContext
 from .registry import register
 
@@ -14,7 +14,7 @@ class Squeeze(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         raw = self.options.get("squeeze_dims")
         dims = [] if raw is None else [int(d) for d in raw]
         if len(dims) > 8:

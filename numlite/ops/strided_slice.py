@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input
 from .base import PrepareContext
 from .registry import register
 
@@ -39,7 +39,7 @@ class StridedSlice(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(4)
         x = ctx.input(INPUT)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         begin = index_input(ctx, BEGIN, "begin input").reshape(-1).tolist()
         end = index_input(ctx, END, "end input").reshape(-1).tolist()
         strides = index_input(ctx, STRIDES, "strides input").reshape(-1).tolist()

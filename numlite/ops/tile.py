@@ -6,7 +6,7 @@ broadcast: one broadcasting copy.
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, CopyKernel, index_input, reshaped
+from ._shape import STRING_DATA_DTYPES, CopyKernel, index_input, reshaped
 from .base import PrepareContext
 from .registry import register
 
@@ -16,7 +16,7 @@ class Tile(CopyKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         m = [int(v) for v in index_input(ctx, 1, "multiples input").reshape(-1)]
         if len(m) != x.rank or any(v < 0 for v in m):
             ctx.fail(f"multiples {m} must have {x.rank} non-negative entries for {x.describe()}")

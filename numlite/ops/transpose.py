@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, ViewKernel, index_input
+from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input
 from .base import PrepareContext
 from .registry import register
 
@@ -12,7 +12,7 @@ class Transpose(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         perm = [int(p) for p in index_input(ctx, 1, "perm input").reshape(-1)]
         if sorted(perm) != list(range(x.rank)):
             ctx.fail(f"perm {perm} is not a permutation of the {x.rank} dimensions of {x.describe()}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._shape import DATA_DTYPES, CopyKernel, ident, norm_axis
+from ._shape import STRING_DATA_DTYPES, CopyKernel, ident, norm_axis
 from .base import PrepareContext
 from .registry import register
 
@@ -14,7 +14,7 @@ class Unpack(CopyKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1)
         x = ctx.input(0)
-        ctx.expect_dtype(x, DATA_DTYPES)
+        ctx.expect_dtype(x, STRING_DATA_DTYPES)
         axis = norm_axis(ctx, int(self.options.get("axis") or 0), x.rank)
         num = int(self.options.get("num") or 0)
         if num != x.shape[axis] or num != len(ctx.outputs):

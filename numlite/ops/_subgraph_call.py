@@ -1,0 +1,68 @@
+"""Shared base of the control-flow ops (WHILE, IF, CALL_ONCE, CALL): calling other subgraphs.
+
+1. Each called subgraph runs on an executor from the interpreter's ``Runtime``
+   (``executor_for_call``): the subgraph's shared executor for its first caller, a private one
+   for any other, so every call site keeps the shapes it was prepared with.
+2. ``prepare_callee`` gives the callee's inputs the caller's shapes and checks their dtypes
+   (a mismatch is an error naming the op, node, subgraph and tensor), then prepares and plans
+   the callee.  The callee's input tensors are later bound straight to the caller's arrays
+   (``SubgraphExecutor.rebind_inputs``): inputs cross the boundary without a copy.
+3. Results are copied out of the callee's arena into the caller's outputs (one copy per
+   output and call), or handed over whole when the caller's outputs are dynamic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .base import Kernel, PrepareContext, TensorSpec
+
+
+class SubgraphCall(Kernel):
+    foldable = False
+
+    def callee(self, ctx: PrepareContext, index: int) -> Any:
+        cache = self.__dict__.setdefault("_callees", {})
+        ex = cache.get(index)
+        if ex is None:
+            if ctx.runtime is None:
+                ctx.fail("needs the interpreter's runtime to call other subgraphs")
+            n = len(ctx.runtime.model.subgraphs)
+            if not 0 <= index < n:
+                ctx.fail(f"calls subgraph {index}, but the model has {n}")
+            ex = cache[index] = ctx.runtime.executor_for_call(index)
+        return ex
+
+    def prepare_callee(self, ctx: PrepareContext, ex: Any, specs: Sequence[TensorSpec | None], role: str,
+                       n_outputs: int | None = None) -> None:
+        """Give ``ex``'s inputs the shapes of ``specs`` (checking count and dtypes), then allocate it."""
+        sg = ex.subgraph
+        if len(sg.inputs) != len(specs):
+            ctx.fail(f"passes {len(specs)} tensors to its {role} subgraph {sg.index}, which has {len(sg.inputs)} "
+                     "inputs")
+        if n_outputs is not None and len(sg.outputs) != n_outputs:
+            ctx.fail(f"expects {n_outputs} outputs from its {role} subgraph {sg.index}, which has "
+                     f"{len(sg.outputs)}")
+        for j, (i, spec) in enumerate(zip(sg.inputs, specs)):
+            if spec is None:
+                ctx.fail(f"input {j} for its {role} subgraph {sg.index} is missing")
+            want = ex.dtypes[i]
+            if want is None or np.dtype(want) != np.dtype(spec.dtype):
+                t = sg.tensors[i]
+                ctx.fail(f"passes {spec.describe()} of type {np.dtype(spec.dtype).name} to input {j} of its {role} "
+                         f"subgraph {sg.index}, tensor {i} '{t.name}' of type {t.type_name}")
+            ex.shapes[i] = tuple(spec.shape)
+        ex.external = {}
+        ex.allocate()
+
+    @staticmethod
+    def output_specs(ex: Any) -> list[tuple[tuple[int, ...], Any, bool]]:
+        """(shape, dtype, dynamic) of each of the callee's outputs after its allocate."""
+        return [(tuple(ex.shapes[o]), ex.dtypes[o], o in ex.dyn) for o in ex.subgraph.outputs]
+
+    @staticmethod
+    def bind_inputs(ex: Any, arrays: Sequence[np.ndarray]) -> None:
+        ex.rebind_inputs(dict(zip(ex.subgraph.inputs, arrays)))
