@@ -45,8 +45,8 @@ output (``G = 3`` without the input gate: CIFG, ``i = 1 - f``).  Per sequence:
    (one quantization step of the state), which the tests have not met.
 
 Limits: the weights must be constant (numlite pre-arranges them); hybrid weights must be int8
-with one scale per tensor; sparse weights and the full-integer (int8 activation) forms are not
-supported yet.
+with one scale per tensor; sparse weights are not supported.  The full-integer 8x8_16 form (int8
+activations) is ``_lstm_int.IntDirection``; the 8x8_8 form is not supported.
 """
 
 from __future__ import annotations

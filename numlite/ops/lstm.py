@@ -5,18 +5,17 @@
 2. Options: fused_activation_function, cell_clip, proj_clip, asymmetric_quantize_inputs;
    kernel_type must be FULL (0): the legacy BASIC kernel (5 inputs, 4 outputs, uint8) is not
    supported.
-3. Float32 and hybrid (int8 weights); the full-integer forms (8x8_16, 8x8_8) are not implemented
-   yet and are refused at prepare.  Versions 1-4, as LiteRT registers.
+3. Float32 and hybrid (int8 weights); the full-integer 8x8_16 form (int8 input, five
+   intermediates) through ``_lstm_int.IntDirection``; the 8x8_8 form (twelve intermediates) is
+   refused at prepare.  Versions 1-4, as LiteRT registers.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._lstm import check_activation
 from .base import Kernel, PrepareContext, Step
 from .registry import register
-from .unidirectional_sequence_lstm import CELL_STATE, INPUT, OUTPUT_STATE, SPEC, make_direction
+from .unidirectional_sequence_lstm import CELL_STATE, INPUT, OUTPUT_STATE, SPEC, make_direction, prepare_direction
 
 
 @register("LSTM", versions=(1, 2, 3, 4))
@@ -38,9 +37,8 @@ class Lstm(Kernel):
         act = int(o.get("fused_activation_function") or 0)
         check_activation(ctx, act)
         d = self.dir = make_direction(ctx, SPEC, "")
-        d.prepare(ctx, x, 1, x.shape[0], act, float(o.get("cell_clip") or 0.0), float(o.get("proj_clip") or 0.0),
-                  bool(o.get("asymmetric_quantize_inputs")))
-        ctx.set_output(0, (x.shape[0], d.n_output), np.float32)
+        dtype = prepare_direction(ctx, d, x, 1, x.shape[0], act, o)
+        ctx.set_output(0, (x.shape[0], d.n_output), dtype)
 
     def bind(self, inputs, outputs, scratch) -> Step:
         out = outputs[0]

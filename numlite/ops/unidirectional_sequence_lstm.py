@@ -9,8 +9,9 @@
 2. Options: fused_activation_function (the cell gate's and the cell output's activation),
    cell_clip / proj_clip (0: none), time_major, asymmetric_quantize_inputs (hybrid).
 3. Float32 and hybrid (int8 weights): ``_lstm.Direction``; the full-integer 8x8_16 form (int8
-   input, five intermediates) is not implemented yet and is refused at prepare.  Versions 1-4 as
-   LiteRT's default resolver (its reference resolver registers 1-3).
+   input / output / output state, int16 cell state, five intermediates): ``_lstm_int.IntDirection``
+   (its module docstring has the algorithm).  Versions 1-4 as LiteRT's default resolver (its
+   reference resolver registers 1-3).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._lstm import Direction, DirSpec, check_activation
+from ._lstm_int import IntDirection
 from .base import Kernel, PrepareContext, Step
 from .registry import register
 
@@ -28,12 +30,26 @@ SPEC = DirSpec(wx=(1, 2, 3, 4), wh=(5, 6, 7, 8), peep=(9, 10, 11), bias=(12, 13,
 
 
 def make_direction(ctx: PrepareContext, spec: DirSpec, name: str) -> Direction:
-    """The float / hybrid ``Direction`` (the full-integer form is refused with a clear error)."""
+    """The float / hybrid ``Direction`` for a float32 input, the full-integer ``IntDirection`` for
+    an int8 input (other input types are refused)."""
     x = ctx.input(INPUT)
-    if np.dtype(x.dtype) != np.float32:
-        ctx.fail(f"input {x.describe()}: numlite supports the float32 and hybrid (float32 input, int8 weights) forms "
-                 "of this op; the full-integer (int8 input) form is not implemented yet")
+    xt = np.dtype(x.dtype)
+    if xt == np.int8:
+        return IntDirection(spec, name)
+    if xt != np.float32:
+        ctx.fail(f"input {x.describe()}: numlite supports float32 (float or hybrid) and int8 (full-integer 8x8_16) "
+                 "inputs for this op")
     return Direction(spec, name)
+
+
+def prepare_direction(ctx: PrepareContext, d: Direction, x, n_steps: int, n_batch: int, act: int, options,
+                      rows_t_major: bool = True):
+    """``d.prepare`` with the op's options; returns the output dtype (int8 for the integer form)."""
+    kw = {"out": ctx.outputs[0]} if isinstance(d, IntDirection) else {}
+    d.prepare(ctx, x, n_steps, n_batch, act, float(options.get("cell_clip") or 0.0),
+              float(options.get("proj_clip") or 0.0), bool(options.get("asymmetric_quantize_inputs")),
+              rows_t_major=rows_t_major, **kw)
+    return np.int8 if isinstance(d, IntDirection) else np.float32
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", versions=(1, 2, 3, 4))
@@ -55,9 +71,8 @@ class UnidirectionalSequenceLstm(Kernel):
         self.time_major = bool(o.get("time_major"))
         T, B = (x.shape[0], x.shape[1]) if self.time_major else (x.shape[1], x.shape[0])
         d = self.dir = make_direction(ctx, SPEC, "")
-        d.prepare(ctx, x, T, B, act, float(o.get("cell_clip") or 0.0), float(o.get("proj_clip") or 0.0),
-                  bool(o.get("asymmetric_quantize_inputs")), rows_t_major=self.time_major)
-        ctx.set_output(0, (*x.shape[:2], d.n_output), np.float32)
+        dtype = prepare_direction(ctx, d, x, T, B, act, o, rows_t_major=self.time_major)
+        ctx.set_output(0, (*x.shape[:2], d.n_output), dtype)
 
     def bind(self, inputs, outputs, scratch) -> Step:
         d = self.dir
