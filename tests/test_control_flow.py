@@ -412,3 +412,27 @@ def test_strings_in_and_out():
     it.allocate_tensors()
     with pytest.raises(ValueError, match="expected type STRING"):
         it.set_tensor(0, np.zeros((2, 2), np.int32))
+
+
+def test_node_that_needs_the_real_dynamic_shape_is_prepared_when_reached():
+    # WHERE's output is first guessed as [0, 1]; SQUEEZE of axis 0 cannot be prepared with that
+    # guess, so it is prepared during the invoke, once WHERE has produced its real shape
+    mb = ModelBuilder()
+    x = mb.input("x", (4,), np.bool_)
+    w = mb.tensor("w", (0, 1), np.int64, shape_signature=(-1, 1))
+    mb.op("WHERE", [x], [w])
+    s = mb.tensor("s", (1,), np.int64)
+    mb.op("SQUEEZE", [w], [s], squeeze_dims=[0])
+    mb.output(s)
+    m = mb.build()
+    it = numlite.Interpreter(model_content=m)
+    it.allocate_tensors()
+    for x in ([False, False, True, False], [True, False, False, False]):
+        x = np.array(x)
+        both(m, x)
+        it.set_tensor(0, x)
+        it.invoke()
+        assert outputs(it)[0].tolist() == [int(np.argmax(x))]
+    it.set_tensor(0, np.array([True, True, False, False]))  # two true: SQUEEZE of axis 0 must fail
+    with pytest.raises(numlite.PrepareError, match=r"SQUEEZE \(node 1\)"):
+        it.invoke()
