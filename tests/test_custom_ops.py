@@ -65,7 +65,7 @@ def test_missing_builtin_versions_all_listed():
     mb = ModelBuilder()
     x = mb.input("x", (3,), np.float32)
     cur = x
-    for i, (op, ver) in enumerate([("ADD", 99), ("CONCAT_EMBEDDINGS", 1), ("ADD", 99), ("SKIP_GRAM", 1)]):
+    for i, (op, ver) in enumerate([("ADD", 99), ("CONCAT_EMBEDDINGS", 1), ("ADD", 99), ("DELEGATE", 1)]):
         t = mb.tensor(f"t{i}", (3,), np.float32)
         mb.op(op, [cur], [t], version=ver)
         cur = t
@@ -75,5 +75,5 @@ def test_missing_builtin_versions_all_listed():
     msg = str(e.value)
     assert "ADD version 99 at node(s) [0, 2]" in msg and "supported versions" in msg
     assert "CONCAT_EMBEDDINGS version 1 at node(s) [1]" in msg
-    assert "SKIP_GRAM version 1 at node(s) [3]" in msg
+    assert "DELEGATE version 1 at node(s) [3]" in msg
     assert len(e.value.missing) == 3

@@ -3,12 +3,15 @@ GREATER_EQUAL, matching LiteRT 2.3 (its reference and default kernels are the sa
 
 1. Two inputs of one dtype, one output whose dtype becomes bool (LiteRT overrides the declared
    type the same way).  Types: EQUAL / NOT_EQUAL take bool, float16, float32, int8, uint8,
-   int16, int32 and int64; the ordering ops take the same without bool.  (LiteRT also
-   compares strings in EQUAL / NOT_EQUAL; numlite's core has no string tensors yet.)
+   int16, int32, int64 and strings; the ordering ops take the same without bool and strings
+   (LiteRT refuses strings there too).  Strings (object arrays of ``bytes``) are equal when
+   their bytes are: same length, same content.
 2. The output shape is NumPy broadcasting of the two input shapes.  Inputs of different shapes
    may broadcast to at most 8 dimensions (LiteRT aborts above that); equal shapes have no limit.
 3. Plain form: one ufunc call (``np.equal`` ...) writing into the planned bool output.  NaN
-   compares unequal to everything (IEEE, as C++ does).
+   compares unequal to everything (IEEE, as C++ does).  Strings go through the same call (NumPy's
+   object loop compares the ``bytes`` objects), with the same broadcasting and rank limit as
+   LiteRT's string comparison.
 4. Quantized form (int8 / uint8, and int16 for EQUAL / NOT_EQUAL when the first input has
    quantization parameters): LiteRT does not dequantize but maps each stored value ``q`` of an
    input with scale ``s`` and zero point ``z`` to ``M((q - z) * 256)``, where ``M`` multiplies
@@ -48,7 +51,7 @@ from .quant import all_values, quantize_multiplier, rounding_divide_by_pot, satu
 
 A, B = 0, 1
 ORDER_DTYPES = (np.float16, np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64)
-EQUALITY_DTYPES = (np.bool_,) + ORDER_DTYPES
+EQUALITY_DTYPES = (np.bool_,) + ORDER_DTYPES + (np.object_,)
 MAX_BROADCAST_RANK = 8
 LEFT_SHIFT = 8
 

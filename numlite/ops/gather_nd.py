@@ -1,14 +1,15 @@
 """GATHER_ND: ``output[i...] = params[indices[i..., :]]``, matching LiteRT 2.3 (versions 1-6).
 
-1. Params: bool, int8, uint8, int16, float16, int32, float32 or int64, rank at least 1
-   (quantized tensors are copied as stored; LiteRT also takes strings, which numlite's core does
-   not hold yet).  Indices: int16, int32 or int64, rank at least 1; their last dimension
-   ``nd`` (0 to the params' rank) is the length of each index tuple.
+1. Params: bool, int8, uint8, int16, float16, int32, float32, int64 or strings, rank at least 1
+   (quantized tensors are copied as stored; strings are object arrays of ``bytes`` and the output
+   is one too, outside the arena, with the same static shape).  Indices: int16, int32 or int64,
+   rank at least 1; their last dimension ``nd`` (0 to the params' rank) is the length of each
+   index tuple.
 2. Output shape: ``indices.shape[:-1] + params.shape[nd:]``; its dtype is the params'.
 3. Params are viewed as a 2-D table of ``prod(params.shape[:nd])`` slices of
    ``prod(params.shape[nd:])`` elements; each index tuple becomes one row number (a dot product
    with the row strides, into an int64 scratch) and the step is one ``np.take`` of rows into
-   the planned output.
+   the planned output (for strings, row references copied into the output's object array).
 4. Every coordinate must lie in ``[0, params.shape[j])``: constant indices are checked at
    prepare (PrepareError), others at each invoke (RuntimeError naming the op and node; LiteRT
    fails the invoke too).  Params without elements are allowed only with indices without
@@ -24,7 +25,8 @@ from .base import Kernel, PrepareContext, Step
 from .registry import register
 
 PARAMS, INDICES = 0, 1
-GATHER_ND_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.float16, np.int32, np.float32, np.int64)
+GATHER_ND_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.float16, np.int32, np.float32, np.int64,
+                    np.object_)
 
 
 @register("GATHER_ND", versions=range(1, 7))
