@@ -318,9 +318,15 @@ class IntDirection(Direction):
         if not ok:
             ctx.fail(f"{lab}cell state {cs_t.describe()} must have a power-of-two scale "
                      f"(got {cs_t.quantization.scale})")
-        if not 0 <= 15 + cs <= 6:
-            ctx.fail(f"{lab}cell state {cs_t.describe()} scale 2**{cs}: LiteRT's integer tanh of the cell state "
-                     "supports scales 2**-15 to 2**-9 only")
+        # LiteRT's integer tanh of the cell state handles 0 to 6 integer bits (cell scales 2**-15 to
+        # 2**-9).  For any other scale it writes nothing, and the hidden value multiplies the output
+        # gate by what its destination buffer still holds: the input gate's activations.  TensorFlow's
+        # converter does write such models (a cell state calibrated below 1/8 gets 2**-18), and LiteRT
+        # runs them that way, so numlite does the same; with CIFG that buffer holds nothing defined.
+        self.stale_tanh = not 0 <= 15 + cs <= 6
+        if self.stale_tanh and self.cifg:
+            ctx.fail(f"{lab}cell state {cs_t.describe()} scale 2**{cs} with CIFG: LiteRT's integer tanh of the "
+                     "cell state supports scales 2**-15 to 2**-9 only, and leaves an undefined buffer otherwise")
         self.cs = cs
         # peephole
         peep = [self._opt(ctx, i) for i in sp.peep]
@@ -445,7 +451,7 @@ class IntDirection(Direction):
         self.proj_clip = int(f32(min(max(f32(proj_clip) / f32(s_out), f32(-128)), f32(127)))) if proj_clip > 0 else 0
         self.sig = table16(gemmlowp_logistic16, 3)
         self.tanh3 = table16(gemmlowp_tanh16, 3)
-        self.tanh_c = table16(gemmlowp_tanh16, 15 + cs)
+        self.tanh_c = None if self.stale_tanh else table16(gemmlowp_tanh16, 15 + cs)
 
         # -- scratch --------------------------------------------------------------------------------
         rows, gw = n_steps * n_batch, G * n_cell
@@ -586,7 +592,10 @@ class IntDirection(Direction):
                     lns[3]()
                 lookup(sig, go, blocks[3][1])
                 # 8. hidden value and output state
-                lookup(tanh_c, c64, t1)
+                if tanh_c is None:
+                    np.copyto(c64, gi)  # LiteRT's tanh left its output buffer, the input gate, as it was
+                else:
+                    lookup(tanh_c, c64, t1)
                 np.multiply(go, c64, out=t3)
                 req_hid(t3, t1)
                 if pmm is None:
