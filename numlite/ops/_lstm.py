@@ -175,6 +175,31 @@ class Direction:
         if s is not None and tuple(s.shape) != shape:
             ctx.fail(f"{self.spec.label}{role} {s.describe()} must have shape {list(shape)}")
 
+
+    def _check_bias_projection(self, ctx: PrepareContext, sp: DirSpec, lab: str, gates, n_cell: int, n_output: int,
+                               bias_dtype: np.dtype, form: str) -> tuple[list, TensorSpec | None, TensorSpec | None]:
+        """The gate biases (required but the input gate's with CIFG, ``bias_dtype``) and the optional
+        projection weights and bias (shapes; the bias ``bias_dtype``), shared by every form."""
+        bias = [self._opt(ctx, i) for i in sp.bias]
+        if self.cifg and bias[0] is not None:
+            ctx.fail(f"{lab}input gate bias {bias[0].describe()} must be omitted with CIFG")
+        for g in gates:
+            b = bias[g]
+            if b is None:
+                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias (input {sp.bias[g]}) is required")
+            self._check_shape(ctx, b, (n_cell,), f"{GATE_NAMES[g]} gate bias")
+            if np.dtype(b.dtype) != bias_dtype:
+                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias {b.describe()} must be {np.dtype(bias_dtype).name}{form}")
+        pw, pb = self._opt(ctx, sp.proj_w), self._opt(ctx, sp.proj_b)
+        if pb is not None and pw is None:
+            ctx.fail(f"{lab}projection bias {pb.describe()} needs projection weights")
+        if pw is None and n_output != n_cell:
+            ctx.fail(f"{lab}without projection the output size ({n_output}) must equal the cell count ({n_cell})")
+        self._check_shape(ctx, pw, (n_output, n_cell), "projection weights")
+        self._check_shape(ctx, pb, (n_output,), "projection bias")
+        if pb is not None and np.dtype(pb.dtype) != bias_dtype:
+            ctx.fail(f"{lab}projection bias {pb.describe()} must be {np.dtype(bias_dtype).name}{form}")
+        return bias, pw, pb
     def prepare(self, ctx: PrepareContext, x: TensorSpec, n_steps: int, n_batch: int, act: int, cell_clip: float,
                 proj_clip: float, asymmetric: bool, aux: TensorSpec | None = None, rows_t_major: bool = True) -> None:
         """Check the direction's tensors against the input ``x`` (``[..., n_input]``) and
@@ -235,29 +260,9 @@ class Direction:
         if any(p is None for p in want) and any(p is not None for p in peep):
             ctx.fail(f"{lab}peephole weights (inputs {list(sp.peep)}) must be all present or all omitted"
                      + ("" if not self.cifg else " (the input gate's is omitted with CIFG)"))
-        # biases
-        bias = [self._opt(ctx, i) for i in sp.bias]
-        if self.cifg and bias[0] is not None:
-            ctx.fail(f"{lab}input gate bias {bias[0].describe()} must be omitted with CIFG")
-        for g in gates:
-            b = bias[g]
-            if b is None:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias (input {sp.bias[g]}) is required")
-            self._check_shape(ctx, b, (n_cell,), f"{GATE_NAMES[g]} gate bias")
-            if np.dtype(b.dtype) != F32:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias {b.describe()} must be float32")
-        # projection
-        pw, pb = self._opt(ctx, sp.proj_w), self._opt(ctx, sp.proj_b)
-        if pb is not None and pw is None:
-            ctx.fail(f"{lab}projection bias {pb.describe()} needs projection weights")
-        if pw is None and n_output != n_cell:
-            ctx.fail(f"{lab}without projection the output size ({n_output}) must equal the cell count ({n_cell})")
-        self._check_shape(ctx, pw, (n_output, n_cell), "projection weights")
-        self._check_shape(ctx, pb, (n_output,), "projection bias")
+        bias, pw, pb = self._check_bias_projection(ctx, sp, lab, gates, n_cell, n_output, F32, "")
         if pw is not None and np.dtype(pw.dtype) != wt:
             ctx.fail(f"{lab}projection weights {pw.describe()} must be {wt.name} like the other weights")
-        if pb is not None and np.dtype(pb.dtype) != F32:
-            ctx.fail(f"{lab}projection bias {pb.describe()} must be float32")
         # layer norm
         ln = [self._opt(ctx, i) for i in sp.ln] if sp.ln is not None else [None] * 4
         self.layer_norm = ln[1] is not None

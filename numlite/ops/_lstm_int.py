@@ -338,27 +338,8 @@ class IntDirection(Direction):
         if self.peephole and n_output > n_cell:
             ctx.fail(f"{lab}peephole weights with a projection to {n_output} > {n_cell} outputs: LiteRT's integer "
                      "kernel would read beyond the cell state")
-        # biases
-        bias = [self._opt(ctx, i) for i in sp.bias]
-        if self.cifg and bias[0] is not None:
-            ctx.fail(f"{lab}input gate bias {bias[0].describe()} must be omitted with CIFG")
-        for g in gates:
-            b = bias[g]
-            if b is None:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias (input {sp.bias[g]}) is required")
-            self._check_shape(ctx, b, (n_cell,), f"{GATE_NAMES[g]} gate bias")
-            if np.dtype(b.dtype) != I32:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate bias {b.describe()} must be int32 in the integer LSTM")
-        # projection
-        pw, pb = self._opt(ctx, sp.proj_w), self._opt(ctx, sp.proj_b)
-        if pb is not None and pw is None:
-            ctx.fail(f"{lab}projection bias {pb.describe()} needs projection weights")
-        if pw is None and n_output != n_cell:
-            ctx.fail(f"{lab}without projection the output size ({n_output}) must equal the cell count ({n_cell})")
-        self._check_shape(ctx, pw, (n_output, n_cell), "projection weights")
-        self._check_shape(ctx, pb, (n_output,), "projection bias")
-        if pb is not None and np.dtype(pb.dtype) != I32:
-            ctx.fail(f"{lab}projection bias {pb.describe()} must be int32 in the integer LSTM")
+        bias, pw, pb = self._check_bias_projection(ctx, sp, lab, gates, n_cell, n_output, I32,
+                                                   " in the integer LSTM")
         # layer norm
         ln = [self._opt(ctx, i) for i in sp.ln] if sp.ln is not None else [None] * 4
         self.layer_norm = ln[1] is not None
