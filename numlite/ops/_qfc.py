@@ -98,6 +98,8 @@ class RowQuantizer:
         inv = np.empty((r, 1), np.float32)
         f127 = np.float32(127.0)
         rnd = neon_round(q, tmp)
+        if r == 1 and x.shape[1]:
+            return self._bind_one_row(x.reshape(-1), q, sf, off, rnd)
         if not self.asymmetric:
             off[...] = 0
 
@@ -147,6 +149,49 @@ class RowQuantizer:
             np.clip(q, -128.0, 127.0, out=q)
 
         return asym
+
+
+    def _bind_one_row(self, xf: np.ndarray, q: np.ndarray, sf: np.ndarray, off: np.ndarray,
+                      rnd: Callable[[], None]) -> Callable[[], None]:
+        """One row (batch 1, the common case of recurrent steps): the same arithmetic on NumPy
+        float32 / Python float (double) scalars, a third of the array calls of the general path."""
+        qf = q.reshape(-1)
+        f127, f0 = np.float32(127.0), np.float32(0.0)
+        if not self.asymmetric:
+            off[...] = 0
+
+            def sym1() -> None:
+                rng = np.maximum(abs(xf.max()), abs(xf.min()))  # float32; nan propagates as before
+                if rng == f0:
+                    sf[0] = 1.0
+                    q.fill(0.0)
+                    return
+                sf[0] = rng / f127
+                np.multiply(xf, f127 / rng, out=qf)
+                rnd()
+                np.clip(q, -127.0, 127.0, out=q)
+
+            return sym1
+
+        def asym1() -> None:
+            rmin, rmax = float(np.minimum(xf.min(), f0)), float(np.maximum(xf.max(), f0))
+            if rmin == rmax:
+                sf[0], off[0] = 1.0, 0
+                q.fill(0.0)
+                return
+            scale = float(np.float32(rmax - rmin)) / 255.0  # the float difference, then double
+            lo_s, hi_s = rmin / scale, rmax / scale
+            zp_min, zp_max = -128.0 - lo_s, 127.0 - hi_s
+            zpd = zp_min if 128.0 + abs(lo_s) < 127.0 + abs(hi_s) else zp_max
+            nudged = -128.0 if zpd <= -128.0 else 127.0 if zpd >= 127.0 else float(round_half_away(zpd))
+            sf[0] = scale
+            off[0] = nudged
+            np.multiply(xf, np.float32(1.0 / float(sf[0])), out=qf)  # double division, then float
+            rnd()
+            np.add(q, np.float32(nudged), out=q)
+            np.clip(q, -128.0, 127.0, out=q)
+
+        return asym1
 
 
 def exact_bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray, tmp: np.ndarray, bound_a: int,
