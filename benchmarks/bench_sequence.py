@@ -19,6 +19,10 @@ Method, per model and thread count, in one process:
 3. numlite's time per op type, from ``Interpreter._main.profile`` (control-flow ops include
    the subgraphs they run).
 
+``--synthetic`` adds UNIDIRECTIONAL_SEQUENCE_LSTM models of realistic size written by numlite's
+builder (``tests/lstm_util.py``; seeded weights, TANH activation, batch 1, float32 and hybrid
+int8 weights): ``lstm{cells}x{steps}`` and ``lstm{cells}x{steps}_hybrid``.
+
 The machine line gives the CPU, NumPy's BLAS kernel (threadpoolctl when installed, else
 numlite's own probe) and the OPENBLAS_* settings, which change OpenBLAS's kernels.
 """
@@ -31,6 +35,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -55,6 +60,24 @@ def seeded_inputs(details: list[dict[str, Any]], seed: int = 0) -> list[np.ndarr
         else:
             out.append(rng.standard_normal(shape).astype(dt))
     return out
+
+
+SYNTHETIC = {  # name -> (n_input, n_cell, steps, hybrid)
+    "lstm128x100": (40, 128, 100, False), "lstm256x50": (64, 256, 50, False),
+    "lstm256x50_hybrid": (64, 256, 50, True), "lstm512x20": (128, 512, 20, False),
+}
+
+
+def synthetic_model(name: str, directory: str) -> str:
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from lstm_util import lstm_weights, uni_model
+
+    n_input, n_cell, steps, hybrid = SYNTHETIC[name]
+    w = lstm_weights(n_input, n_cell, n_cell, seed=1)
+    path = os.path.join(directory, name + ".tflite")
+    with open(path, "wb") as f:
+        f.write(uni_model((steps, 1, n_input), w, n_cell, n_cell, hybrid=hybrid, fused_activation_function="TANH"))
+    return path
 
 
 def make(cls: Any, path: str, threads: int) -> Any:
@@ -126,12 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="*", help="fixture names (default: every tests/data/tf/*.tflite)")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--synthetic", action="store_true", help="add realistic-size LSTMs written by numlite")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     names = args.models or sorted(os.path.basename(p)[:-7] for p in glob.glob(os.path.join(FIXTURES, "*.tflite")))
+    tmp = tempfile.mkdtemp(prefix="numlite-bench-")
+    paths = {n: os.path.join(FIXTURES, n + ".tflite") for n in names}
+    if args.synthetic:
+        paths.update({n: synthetic_model(n, tmp) for n in SYNTHETIC})
     rows = []
-    for name in names:
-        path = os.path.join(FIXTURES, name + ".tflite")
+    for name, path in paths.items():
         for threads in args.threads:
             print(f"{name}: {threads} thread(s) ...", file=sys.stderr, flush=True)
             try:
