@@ -44,6 +44,8 @@ from .ops.registry import OpResolver
 from .planner import Plan, plan_arena
 
 ARENA_ALIGNMENT = 64
+#: subgraph executors one interpreter may create for control flow (one per call site)
+MAX_CALL_SITES = 4096
 OBJECT = np.dtype(object)
 
 
@@ -80,11 +82,16 @@ class Runtime:
             self.executors[index] = ex
         return ex
 
-    def executor_for_call(self, index: int) -> SubgraphExecutor:
-        """The executor a control-flow node runs subgraph ``index`` on (see the class docstring)."""
+    def executor_for_call(self, index: int) -> SubgraphExecutor | None:
+        """The executor a control-flow node runs subgraph ``index`` on (see the class docstring);
+        None once ``MAX_CALL_SITES`` executors exist (call graphs where subgraphs are shared by
+        several callers at every level multiply the call sites: a hostile model could ask for
+        2**depth of them)."""
         if index not in self._claimed:
             self._claimed.add(index)
             return self.executor(index)
+        if len(self.private) + len(self.executors) >= MAX_CALL_SITES:
+            return None
         ex = SubgraphExecutor(self, self.model.subgraphs[index])
         self.private.append(ex)
         return ex

@@ -45,6 +45,7 @@ _SUB_BYTE = {"INT4": (4, True), "UINT4": (4, False), "INT2": (2, True)}  # bits 
 _DTYPE_TO_TYPE = {np.dtype(v): k for k, v in NUMPY_TYPES.items()
                   if v is not None and k not in ("INT4", "INT2", "UINT4", "FLOAT8_E4M3FN", "FLOAT8_E5M2")}
 
+MAX_CALL_DEPTH = 64  # nested subgraph calls (WHILE in IF in WHILE ...): real models nest a few
 MAX_TENSOR_BYTES = 1 << 40  # anything larger is treated as a corrupt shape
 MAX_RANK = 64  # NumPy's limit on array dimensions
 
@@ -390,7 +391,10 @@ def _check_calls(subgraphs: list[Subgraph]) -> None:
 
     1. Every operator's called subgraphs (``called_subgraphs``) must exist.
     2. The call graph must be acyclic; cycles are found by an iterative depth-first search (no
-       recursion limit to hit)."""
+       recursion limit to hit).
+    3. No chain of nested calls may hold more than ``MAX_CALL_DEPTH`` subgraphs: preparing and
+       running nested control flow recurses in Python, and a hostile chain would exhaust the
+       interpreter's stack."""
     n = len(subgraphs)
     edges: list[list[tuple[int, Operator]]] = [[] for _ in range(n)]
     for sg in subgraphs:
@@ -401,6 +405,7 @@ def _check_calls(subgraphs: list[Subgraph]) -> None:
                                      f"subgraph {callee}, but the model has {n}")
                 edges[sg.index].append((callee, op))
     state = [0] * n  # 0 unseen, 1 on the current path, 2 done
+    depth = [1] * n  # subgraphs on the longest call chain starting at each
     for root in range(n):
         if state[root]:
             continue
@@ -411,6 +416,10 @@ def _check_calls(subgraphs: list[Subgraph]) -> None:
             nxt = next(it, None)
             if nxt is None:
                 state[node] = 2
+                depth[node] = 1 + max((depth[c] for c, _ in edges[node]), default=0)
+                if depth[node] > MAX_CALL_DEPTH:
+                    raise ModelError(f"corrupt model: subgraph {node} starts a chain of {depth[node]} nested "
+                                     f"subgraph calls; numlite runs at most {MAX_CALL_DEPTH}")
                 stack.pop()
                 continue
             callee, op = nxt

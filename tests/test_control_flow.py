@@ -436,3 +436,56 @@ def test_node_that_needs_the_real_dynamic_shape_is_prepared_when_reached():
     it.set_tensor(0, np.array([True, True, False, False]))  # two true: SQUEEZE of axis 0 must fail
     with pytest.raises(numlite.PrepareError, match=r"SQUEEZE \(node 1\)"):
         it.invoke()
+
+
+def _nested_ifs(levels):
+    """Subgraph k runs IF into subgraph k + 1 (both branches), ``levels`` deep, then NEG."""
+    mb = ModelBuilder()
+    for k in range(levels + 1):
+        if k:
+            mb.new_subgraph(f"level{k}")
+        c = mb.input(f"c{k}", (), np.bool_)
+        x = mb.input(f"x{k}", (2,), np.float32)
+        y = mb.tensor(f"y{k}", (2,), np.float32)
+        if k < levels:
+            mb.op("IF", [c, c, x], [y], then_subgraph_index=k + 1, else_subgraph_index=k + 1)
+        else:
+            mb.op("NEG", [x], [y])
+        mb.output(y)
+    return mb.build()
+
+
+def test_nested_calls_run_and_hostile_depth_is_refused():
+    out = both(_nested_ifs(5), np.array(True), np.array([1.0, -2.0], np.float32))[0]
+    assert out.tolist() == [-1.0, 2.0]
+    with pytest.raises(numlite.ModelError, match="chain of 65 nested subgraph calls; numlite runs at most 64"):
+        numlite.Interpreter(model_content=_nested_ifs(64))
+    it = numlite.Interpreter(model_content=_nested_ifs(63))  # the deepest allowed still runs
+    it.allocate_tensors()
+    it.set_tensor(0, np.array(False))
+    it.set_tensor(1, np.array([3.0, 4.0], np.float32))
+    it.invoke()
+    assert outputs(it)[0].tolist() == [-3.0, -4.0]
+
+
+def test_call_sites_that_multiply_at_every_level_are_bounded():
+    # subgraph k: IF(then=k+1, else=k+2) for odd/even pairs, so each level has two callers of
+    # the next: the call sites double per level (2**20 here); numlite stops at a fixed budget
+    levels = 40
+    mb = ModelBuilder()
+    for k in range(levels + 2):
+        if k:
+            mb.new_subgraph(f"s{k}")
+        c = mb.input(f"c{k}", (), np.bool_)
+        x = mb.input(f"x{k}", (2,), np.float32)
+        y = mb.tensor(f"y{k}", (2,), np.float32)
+        if k + 2 <= levels + 1 and k % 2 == 0:
+            mb.op("IF", [c, c, x], [y], then_subgraph_index=k + 1, else_subgraph_index=k + 2)
+        elif k + 1 <= levels + 1 and k % 2 == 1:
+            mb.op("IF", [c, c, x], [y], then_subgraph_index=k + 1, else_subgraph_index=k + 1)
+        else:
+            mb.op("NEG", [x], [y])
+        mb.output(y)
+    it = numlite.Interpreter(model_content=mb.build())
+    with pytest.raises(numlite.PrepareError, match="more than 4096 subgraph instances"):
+        it.allocate_tensors()

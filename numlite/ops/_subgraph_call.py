@@ -33,7 +33,11 @@ class SubgraphCall(Kernel):
             n = len(ctx.runtime.model.subgraphs)
             if not 0 <= index < n:
                 ctx.fail(f"calls subgraph {index}, but the model has {n}")
-            ex = cache[index] = ctx.runtime.executor_for_call(index)
+            ex = ctx.runtime.executor_for_call(index)
+            if ex is None:
+                ctx.fail(f"calls subgraph {index}, but the model's control flow already needs more than "
+                         "4096 subgraph instances (subgraphs shared by several callers at many levels)")
+            cache[index] = ex
         return ex
 
     def prepare_callee(self, ctx: PrepareContext, ex: Any, specs: Sequence[TensorSpec | None], role: str,
@@ -54,7 +58,11 @@ class SubgraphCall(Kernel):
                 t = sg.tensors[i]
                 ctx.fail(f"passes {spec.describe()} of type {np.dtype(spec.dtype).name} to input {j} of its {role} "
                          f"subgraph {sg.index}, tensor {i} '{t.name}' of type {t.type_name}")
-            ex.shapes[i] = tuple(spec.shape)
+        shapes = [tuple(spec.shape) for spec in specs]
+        if ex.allocated and [tuple(ex.shapes[i]) for i in sg.inputs] == shapes:
+            return  # prepared for these shapes already (IF's two branches may be one subgraph)
+        for i, shape in zip(sg.inputs, shapes):
+            ex.shapes[i] = shape
         ex.external = {}
         ex.allocate()
 
