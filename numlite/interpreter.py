@@ -224,18 +224,19 @@ class Interpreter:
             raise ValueError(f"Cannot set tensor {i} ({t.name}): it is a constant of the model")
         buf[...] = arr
 
-    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
-        """A copy of a tensor's current value."""
+    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> Any:
+        """A copy of a tensor's current value: an array, or for a 0-d tensor a NumPy scalar (as
+        LiteRT returns it)."""
         ex = self._subgraph_executor(subgraph_index)
         i = self._check_tensor_index(ex, tensor_index)
         buf = ex.buffers[i]
         if buf is None:
             t = ex.subgraph.tensors[i]
-            if t.data is not None:
-                return np.array(t.data)
-            raise ValueError(f"Tensor data is null for tensor {i} ({t.name}): "
-                             "call allocate_tensors() first")
-        return np.array(buf)
+            if t.data is None:
+                raise ValueError(f"Tensor data is null for tensor {i} ({t.name}): "
+                                 "call allocate_tensors() first")
+            buf = t.data
+        return buf[()] if buf.ndim == 0 else np.array(buf)
 
     def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
         """A function returning a view of the tensor's memory (valid until the next

@@ -489,3 +489,13 @@ def test_call_sites_that_multiply_at_every_level_are_bounded():
     it = numlite.Interpreter(model_content=mb.build())
     with pytest.raises(numlite.PrepareError, match="more than 4096 subgraph instances"):
         it.allocate_tensors()
+
+
+def test_get_tensor_of_a_scalar_is_a_numpy_scalar_as_in_litert():
+    m = counter_loop()
+    x = np.array([1.0, 2.0], np.float32)
+    for it in (numlite.Interpreter(model_content=m), litert(m)):
+        feed(it, np.array(0, np.int32), x, x)
+        it.invoke()
+        v = it.get_tensor(it.get_output_details()[0]["index"])
+        assert type(v) is np.int32 and v == 5
