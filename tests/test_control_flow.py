@@ -499,3 +499,16 @@ def test_get_tensor_of_a_scalar_is_a_numpy_scalar_as_in_litert():
         it.invoke()
         v = it.get_tensor(it.get_output_details()[0]["index"])
         assert type(v) is np.int32 and v == 5
+
+
+def test_gather_with_one_runtime_index_checks_it():
+    # a loop body's GATHER of one time step takes the one-index path: same results, same error
+    m = single_op_model("GATHER", [np.arange(12, dtype=np.float32).reshape(4, 3), In((), np.int32)],
+                        Out((3,), np.float32), axis=0)
+    for i in range(4):
+        feeds = [np.array(i, np.int32)]
+        np.testing.assert_array_equal(run_numlite(m, feeds)[0], run_litert(m, feeds)[0])
+    with pytest.raises(RuntimeError, match=r"GATHER \(node 0\): gather index 4 is out of range \[0, 4\)"):
+        run_numlite(m, [np.array(4, np.int32)])
+    with pytest.raises(RuntimeError, match=r"gather index -1 is out of range"):
+        run_numlite(m, [np.array(-1, np.int32)])

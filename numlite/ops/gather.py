@@ -70,6 +70,17 @@ class Gather(Kernel):
             jobs = [(pv[b], iv[b], ov[b]) for b in range(self.batch)]
         take = np.take
         n, check, where = self.n, self.check, self.where
+        if check and idx.size == 1 and len(jobs) == 1:  # one index (a loop's time step): a scalar check
+            flat = idx.reshape(-1)
+            (pp, ii, oo), = jobs
+
+            def one() -> None:
+                v = flat.item()
+                if not 0 <= v < n:
+                    raise RuntimeError(f"{where}: gather index {v} is out of range [0, {n})")
+                take(pp, ii, axis=a, out=oo, mode="clip")
+
+            return one
 
         def step() -> None:
             if check and (idx.min() < 0 or idx.max() >= n):
