@@ -156,7 +156,6 @@ class SubgraphExecutor:
             for i in k.node.inputs:
                 if i >= 0:
                     self._consumers.setdefault(i, []).append(k.node.index)
-        self._extra_arenas: list[np.ndarray] = []
         self._scratch_views: dict[int, list[np.ndarray]] = {}
         self._holders: dict[int, list[DynamicOutput]] = {}
         self._lazy: set[int] = set()
@@ -167,9 +166,6 @@ class SubgraphExecutor:
         return TensorSpec(index=i, name=t.name, dtype=self.dtypes[i], shape=self.shapes[i],
                           quantization=t.quantization, value=self.known.get(i), is_variable=t.is_variable,
                           sparsity=t.sparsity, type_name=t.type_name, dynamic=i in self.dyn)
-
-    def where(self) -> str:
-        return f"subgraph {self.subgraph.index}" + (f" ({self.subgraph.name!r})" if self.subgraph.name else "")
 
     def allocate(self, external: dict[int, np.ndarray] | None = None) -> None:
         """Prepare, fold, plan and bind the whole subgraph for the current input shapes.
@@ -192,7 +188,6 @@ class SubgraphExecutor:
                 empty.flags.writeable = False
                 self.known[t.index] = empty
         self.dyn = set()
-        self._extra_arenas = []
         self._scratch_views, self._holders, self._lazy = {}, {}, set()
         self.allocated = False
         self.buffers = [None] * len(tensors)
@@ -418,8 +413,7 @@ class SubgraphExecutor:
             self.step_nodes = sorted(new_live)
             self.steps = [keep.get(n) for n in self.step_nodes]  # type: ignore[misc]
             self._restructured = True
-        plan, arena = self._place(live, scratch_specs, holders, set(), full=False)
-        self._extra_arenas.append(arena)
+        self._place(live, scratch_specs, holders, set(), full=False)  # the views keep the new arena alive
         self._has_dynamic = True
 
     def rebind_inputs(self, external: dict[int, np.ndarray]) -> None:

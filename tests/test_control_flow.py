@@ -512,3 +512,28 @@ def test_gather_with_one_runtime_index_checks_it():
         run_numlite(m, [np.array(4, np.int32)])
     with pytest.raises(RuntimeError, match=r"gather index -1 is out of range"):
         run_numlite(m, [np.array(-1, np.int32)])
+
+
+def test_changing_dynamic_shapes_do_not_accumulate_memory():
+    import tracemalloc
+
+    it = numlite.Interpreter(model_content=where_then_add())
+    it.allocate_tensors()
+    rng = np.random.default_rng(0)
+    xs = [rng.random((2, 3)) > p for p in np.linspace(0.05, 0.95, 7)]
+
+    def run(n):
+        for k in range(n):
+            it.set_tensor(0, xs[k % len(xs)])  # the count changes nearly every invoke
+            it.invoke()
+
+    run(50)
+    tracemalloc.start()
+    try:
+        run(20)
+        first = tracemalloc.get_traced_memory()[0]
+        run(300)
+        grown = tracemalloc.get_traced_memory()[0] - first
+    finally:
+        tracemalloc.stop()
+    assert grown < 20_000, f"{grown} bytes kept after 300 invokes whose shapes changed"
