@@ -147,3 +147,18 @@ def test_python_dash_m(tmp_path):
     p = subprocess.run([sys.executable, "-m", "numlite", "inspect", str(path)], capture_output=True, text=True, env=env)
     assert p.returncode == 0, p.stderr
     assert "CONCATENATION v1" in p.stdout
+
+
+def test_run_a_string_model_with_random_words(capsys, tmp_path):
+    mb = ModelBuilder()
+    x = mb.input("x", (3,), np.object_)
+    y = mb.tensor("y", (6,), np.object_)
+    mb.op("TILE", [x, mb.const("multiples", np.array([2], np.int32))], [y])
+    mb.output(y)
+    path = tmp_path / "strings.tflite"
+    path.write_bytes(mb.build())
+    assert main(["run", str(path), "--save", str(tmp_path / "out.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "strings: b'" in out
+    saved = np.load(tmp_path / "out.npz", allow_pickle=True)
+    assert saved[saved.files[0]].dtype == object

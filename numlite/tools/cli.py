@@ -58,7 +58,8 @@ def _load_interpreter(path: str, threads: int) -> Any:
 
 def random_input(detail: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
     """A seeded random value for one input: floats in [-1, 1], integers over the type's range
-    (for quantized inputs: the quantized image of [-1, 1]), booleans half true."""
+    (for quantized inputs: the quantized image of [-1, 1]), booleans half true, strings short
+    random lowercase words."""
     dtype = np.dtype(detail["dtype"])
     shape = tuple(int(v) for v in detail["shape"])
     if dtype == np.bool_:
@@ -73,6 +74,12 @@ def random_input(detail: dict[str, Any], rng: np.random.Generator) -> np.ndarray
             return np.clip(q, info.min, info.max).astype(dtype)
         lo, hi = max(info.min, -100), min(info.max, 100)
         return rng.integers(lo, hi + 1, shape).astype(dtype)
+    if dtype.kind in "SO":  # strings: short random lowercase words
+        letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)
+        words = [bytes(letters[rng.integers(0, 26, rng.integers(1, 9))]) for _ in range(int(np.prod(shape)))]
+        out = np.empty(len(words), object)
+        out[:] = words
+        return out.reshape(shape)
     raise ValueError(f"cannot make a random input of type {dtype}")
 
 
@@ -81,6 +88,9 @@ def _stats(a: np.ndarray) -> str:
         return "empty"
     if a.dtype == np.bool_:
         return f"true={int(a.sum())}/{a.size}"
+    if a.dtype == object:  # strings
+        first = ", ".join(repr(v) for v in a.reshape(-1)[:3])
+        return f"strings: {first}{', ...' if a.size > 3 else ''}"
     f = a.astype(np.float64)
     return f"min={f.min():.6g} max={f.max():.6g} mean={f.mean():.6g} std={f.std():.6g}"
 
