@@ -18,7 +18,8 @@ output (``G = 3`` without the input gate: CIFG, ``i = 1 - f``).  Per sequence:
    coef + bias``; the bias is then not part of step 1), ``i, f = sigmoid``, ``g = act(g)`` (the
    fused activation of the options), ``c = clip(f * c + i * g)``, output gate (peephole on the
    new ``c``), ``h = o * act(c)``, projection ``h = clip(h @ Wp^T + bp)``; ``h`` goes to the state
-   and to the output row.
+   and to the output row.  The gate columns are stored input, forget, output, cell: without
+   peepholes one in-place sigmoid covers the three sigmoid gates of a step.
 3. Fused activation NONE: LiteRT's vector routine then writes nothing, so the cell gate keeps its
    pre-activation value and ``h = o * g`` (the cell *gate*, not the cell state) - numlite does the
    same.  (LiteRT's float kernel also reuses buffers in a way that, with NONE and an all-zero
@@ -220,7 +221,9 @@ class Direction:
         if (wh[0] is None) != self.cifg:
             ctx.fail(f"{lab}input-to-input and recurrent-to-input weights (inputs {sp.wx[0]}, {sp.wh[0]}) must both "
                      "be present or both be omitted (CIFG)")
-        gates = [1, 2, 3] if self.cifg else [0, 1, 2, 3]
+        # column blocks in the order input, forget, output, cell: the sigmoid gates side by side, so
+        # that without peepholes one in-place sigmoid covers all three
+        gates = [1, 3, 2] if self.cifg else [0, 1, 3, 2]
         self.gates = gates
         wt = np.dtype(wx[3].dtype)
         if wx[3].rank != 2:
@@ -486,10 +489,13 @@ class Direction:
                 rec()
         k0 = 0 if self.cifg else nc
         gi = None if self.cifg else g[:, :nc]
-        gf, gc, go = g[:, k0:k0 + nc], g[:, k0 + nc:k0 + 2 * nc], g[:, k0 + 2 * nc:k0 + 3 * nc]
+        gf, go, gc = g[:, k0:k0 + nc], g[:, k0 + nc:k0 + 2 * nc], g[:, k0 + 2 * nc:k0 + 3 * nc]
         g_if = g[:, :k0 + nc]  # input and forget gates, side by side
-        lns = [ln.bind(blk, t1, m) for ln, blk in zip(self.ln, ([] if self.cifg else [gi]) + [gf, gc, go])] \
+        g_ifo = g[:, :k0 + 2 * nc]  # ... and the output gate
+        block = {0: gi, 1: gf, 2: gc, 3: go}
+        lns = {gate: ln.bind(block[gate], t1, m) for ln, gate in zip(self.ln, self.gates)} \
             if self.layer_norm else None
+        early_ln = [lns[gate] for gate in self.gates if gate != 3 or not self.peephole] if lns else []
         peep = self.peephole
         p_i, p_f, p_o = (self.p_i, self.p_f, self.p_o) if peep else (None, None, None)
         act, cifg = self.act, self.cifg
@@ -528,10 +534,12 @@ class Direction:
                         np.add(gi, t1, out=gi)
                     np.multiply(c2, p_f, out=t1)
                     np.add(gf, t1, out=gf)
-                if lns is not None:
-                    for f in lns[:-1]:
-                        f()
-                sigmoid_(g_if)
+                for f in early_ln:  # every gate's layer norm; the output gate's after its peephole
+                    f()
+                if peep:
+                    sigmoid_(g_if)
+                else:
+                    sigmoid_(g_ifo)
                 activation_(act, gc)
                 # c = f * c + i * g  (CIFG: i = 1 - f)
                 np.multiply(gf, c2, out=c2)
@@ -543,12 +551,12 @@ class Direction:
                 np.add(c2, t1, out=c2)
                 if cclip > 0:
                     np.clip(c2, -cclip, cclip, out=c2)
-                if peep:
+                if peep:  # the output gate's peephole reads the new cell state
                     np.multiply(c2, p_o, out=t1)
                     np.add(go, t1, out=go)
-                if lns is not None:
-                    lns[-1]()
-                sigmoid_(go)
+                    if lns is not None:
+                        lns[3]()
+                    sigmoid_(go)
                 if act == ACT_NONE:
                     np.multiply(go, gc, out=hn)  # LiteRT's buffer still holds the cell gate
                 else:
