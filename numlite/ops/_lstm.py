@@ -495,6 +495,7 @@ class Direction:
         block = {0: gi, 1: gf, 2: gc, 3: go}
         lns = {gate: ln.bind(block[gate], t1, m) for ln, gate in zip(self.ln, self.gates)} \
             if self.layer_norm else None
+        hv = hn if self.pw is not None else h2  # where o * act(c) is written
         early_ln = [lns[gate] for gate in self.gates if gate != 3 or not self.peephole] if lns else []
         peep = self.peephole
         p_i, p_f, p_o = (self.p_i, self.p_f, self.p_o) if peep else (None, None, None)
@@ -557,18 +558,20 @@ class Direction:
                     if lns is not None:
                         lns[3]()
                     sigmoid_(go)
+                # the hidden value goes straight to the state when there is no projection
                 if act == ACT_NONE:
-                    np.multiply(go, gc, out=hn)  # LiteRT's buffer still holds the cell gate
+                    np.multiply(go, gc, out=hv)  # LiteRT's buffer still holds the cell gate
                 else:
-                    np.copyto(hn, c2)
-                    activation_(act, hn)
-                    np.multiply(go, hn, out=hn)
+                    if act == ACT_TANH:
+                        np.tanh(c2, out=hv)
+                    else:
+                        np.copyto(hv, c2)
+                        activation_(act, hv)
+                    np.multiply(go, hv, out=hv)
                 if proj is not None:
                     proj()
                     if pclip > 0:
                         np.clip(h2, -pclip, pclip, out=h2)
-                else:
-                    np.copyto(h2, hn)
                 np.copyto(ot, h2)
 
         def quiet() -> None:
