@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._nd_index import NdIndex
 from ._shape import reshaped
 from .base import Kernel, PrepareContext, Step
 from .registry import register
@@ -49,54 +50,37 @@ class GatherNd(Kernel):
             ctx.fail(f"params {p.describe()} are empty but indices {ix.describe()} are not")
         shape = ix.shape[:-1] + p.shape[nd:]
         ctx.set_output(0, shape, p.dtype)
-        self.dims = np.array(p.shape[:nd], np.int64)
-        self.rows = int(np.prod(p.shape[:nd], dtype=np.int64))
-        self.slice = int(np.prod(p.shape[nd:], dtype=np.int64))
-        self.n = int(np.prod(ix.shape[:-1], dtype=np.int64))
-        # row stride of each coordinate in the (rows, slice) view of params
-        self.strides = np.array([int(np.prod(p.shape[j + 1:nd], dtype=np.int64)) for j in range(nd)], np.int64)
+        self.ix = NdIndex(p.shape, nd, int(np.prod(ix.shape[:-1], dtype=np.int64)))
         self.where = f"{self.op_name} (node {self.node.index})"
         self.lin_const = None
         if ix.value is not None or ix.size == 0:
             value = np.zeros(ix.shape, np.int64) if ix.value is None else np.asarray(ix.value, np.int64)
-            bad = self.find_bad(value.reshape(self.n, nd))
+            pairs = value.reshape(self.ix.n, nd)
+            bad = self.ix.find_bad(pairs)
             if bad is not None:
                 ctx.fail(f"index {bad} is out of range for params {p.describe()}")
-            self.lin_const = value.reshape(self.n, nd) @ self.strides if nd else np.zeros(self.n, np.int64)
+            self.lin_const = self.ix.linear(pairs)
         else:
-            self.lin_slot = ctx.scratch((self.n,), np.int64)
-
-    def find_bad(self, idx: np.ndarray) -> list[int] | None:
-        """The first index tuple of ``idx`` (n, nd) outside the params' dimensions, or None."""
-        if idx.size == 0:
-            return None
-        bad = ((idx < 0) | (idx >= self.dims)).any(axis=1)
-        return idx[np.argmax(bad)].tolist() if bad.any() else None
+            self.lin_slot = ctx.scratch((self.ix.n,), np.int64)
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         out = outputs[0]
         if out.size == 0:
             return lambda: None
-        table = reshaped(inputs[PARAMS], (self.rows, self.slice))
-        dst = reshaped(out, (self.n, self.slice))
+        ixs = self.ix
+        table = reshaped(inputs[PARAMS], (ixs.rows, ixs.slice))
+        dst = reshaped(out, (ixs.n, ixs.slice))
         take = np.take
         if self.lin_const is not None:
             lin = self.lin_const
             return lambda: take(table, lin, axis=0, out=dst)
-        idx = inputs[INDICES]
-        nd = idx.shape[-1]
-        pairs = reshaped(idx, (self.n, nd))
-        lin, strides, dims, where = scratch[self.lin_slot], self.strides, self.dims, self.where
-        find_bad = self.find_bad
+        lin, where, dims = scratch[self.lin_slot], self.where, ixs.dims.tolist()
+        linearize = ixs.bind_linear(
+            reshaped(inputs[INDICES], (ixs.n, ixs.nd)), lin,
+            lambda bad: f"{where}: gather_nd index {bad} is out of range for params of leading dimensions {dims}")
 
         def step() -> None:
-            if nd and ((pairs.min(axis=0) < 0).any() or (pairs.max(axis=0) >= dims).any()):
-                raise RuntimeError(f"{where}: gather_nd index {find_bad(pairs)} is out of range for params of "
-                                   f"leading dimensions {dims.tolist()}")
-            if nd:
-                np.matmul(pairs, strides, out=lin)
-            else:
-                lin.fill(0)
+            linearize()
             take(table, lin, axis=0, out=dst)
 
         return step

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._nd_index import NdIndex
 from ._shape import reshaped
 from .base import Kernel, PrepareContext, Step
 from .registry import register
@@ -64,43 +65,31 @@ class ScatterNd(Kernel):
             ctx.fail(f"updates {up.describe()} must have shape {list(want)} (indices {ix.describe()}, "
                      f"shape {shape})")
         ctx.set_output(0, shape, up.dtype)
-        self.nd = nd
-        self.dims = np.array(shape[:nd], np.int64)
-        self.rows = int(np.prod(shape[:nd], dtype=np.int64))
-        self.slice = int(np.prod(shape[nd:], dtype=np.int64))
-        self.n = int(np.prod(ix.shape[:-1], dtype=np.int64))
-        # row stride of each coordinate in the (rows, slice) view of the output
-        self.strides = np.array([int(np.prod(shape[j + 1:nd], dtype=np.int64)) for j in range(nd)], np.int64)
+        self.ix = NdIndex(shape, nd, int(np.prod(ix.shape[:-1], dtype=np.int64)))
         self.where = f"{self.op_name} (node {self.node.index})"
         self.indices_name = ix.describe()
         self.lin_const = None
         self.unique = False
         if ix.value is not None or ix.size == 0:
             value = np.zeros(ix.shape, np.int64) if ix.value is None else np.asarray(ix.value, np.int64)
-            pairs = value.reshape(self.n, nd)
-            bad = self.find_bad(pairs)
+            pairs = value.reshape(self.ix.n, nd)
+            bad = self.ix.find_bad(pairs)
             if bad is not None:
                 ctx.fail(f"index {bad} of indices {ix.describe()} is out of range for shape {shape}")
-            self.lin_const = pairs @ self.strides if nd else np.zeros(self.n, np.int64)
-            self.unique = np.unique(self.lin_const).size == self.n
+            self.lin_const = self.ix.linear(pairs)
+            self.unique = np.unique(self.lin_const).size == self.ix.n
         else:
-            self.lin_slot = ctx.scratch((self.n,), np.int64)
-
-    def find_bad(self, idx: np.ndarray) -> list[int] | None:
-        """The first index tuple of ``idx`` (n, nd) outside the output's leading dimensions, or None."""
-        if idx.size == 0:
-            return None
-        bad = ((idx < 0) | (idx >= self.dims)).any(axis=1)
-        return idx[np.argmax(bad)].tolist() if bad.any() else None
+            self.lin_slot = ctx.scratch((self.ix.n,), np.int64)
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         out = outputs[0]
         if out.size == 0:
             return lambda: None
-        if self.n == 0 or self.slice == 0:
+        ixs = self.ix
+        if ixs.n == 0 or ixs.slice == 0:
             return lambda: out.fill(0)
-        table = reshaped(out, (self.rows, self.slice))
-        upd = reshaped(inputs[UPDATES], (self.n, self.slice))
+        table = reshaped(out, (ixs.rows, ixs.slice))
+        upd = reshaped(inputs[UPDATES], (ixs.n, ixs.slice))
         add_at = np.add.at
         if self.lin_const is not None:
             lin = self.lin_const
@@ -116,19 +105,13 @@ class ScatterNd(Kernel):
                 add_at(table, lin, upd)
 
             return accumulate
-        nd = self.nd
-        pairs = reshaped(inputs[INDICES], (self.n, nd))
-        lin, strides, dims, where, name = scratch[self.lin_slot], self.strides, self.dims, self.where, self.indices_name
-        find_bad = self.find_bad
+        lin, where, name, dims = scratch[self.lin_slot], self.where, self.indices_name, ixs.dims.tolist()
+        linearize = ixs.bind_linear(
+            reshaped(inputs[INDICES], (ixs.n, ixs.nd)), lin,
+            lambda bad: f"{where}: index {bad} of indices {name} is out of range for output dimensions {dims}")
 
         def step() -> None:
-            if nd and ((pairs.min(axis=0) < 0).any() or (pairs.max(axis=0) >= dims).any()):
-                raise RuntimeError(f"{where}: index {find_bad(pairs)} of indices {name} is out of range for "
-                                   f"output dimensions {dims.tolist()}")
-            if nd:
-                np.matmul(pairs, strides, out=lin)
-            else:
-                lin.fill(0)
+            linearize()
             out.fill(0)
             add_at(table, lin, upd)
 
