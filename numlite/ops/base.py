@@ -247,11 +247,11 @@ def clamp_range(act: int, dtype: Any) -> tuple[Any, Any] | None:
     """The (lo, hi) clamp of a fused activation for ``dtype`` as scalars of that dtype, or None
     when the activation leaves values unchanged (NONE, and TANH / SIGN_BIT as LiteRT's
     arithmetic ops treat them)."""
+    if act not in (ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1):
+        return None  # before looking at the type: bool has no range, and needs no clamp
     t = np.dtype(dtype).type
     top = np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).max
-    rng = {ACT_RELU: (0, top), ACT_RELU6: (0, 6), ACT_RELU_N1_TO_1: (-1, 1)}.get(act)
-    if rng is None:
-        return None
+    rng = {ACT_RELU: (0, top), ACT_RELU6: (0, 6), ACT_RELU_N1_TO_1: (-1, 1)}[act]
     return t(rng[0]), t(rng[1])
 
 

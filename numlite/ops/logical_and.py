@@ -15,6 +15,3 @@ class LogicalAnd(BinaryKernel):
     has_activation = False
     ufunc = np.logical_and
 
-    def bind(self, inputs, outputs, scratch):
-        a, b, out, f = inputs[0], inputs[1], outputs[0], np.logical_and
-        return lambda: f(a, b, out=out)
