@@ -162,7 +162,8 @@ class DynamicOutput:
     """The output of a node whose shape is known only when it runs (``set_output_dynamic``).
 
     The step calls ``set(array)`` with the result each time it runs; the executor keeps the array
-    as the tensor's value (the kernel must not modify it afterwards) and notes a shape change,
+    as the tensor's value (the kernel must not modify it afterwards; ``borrowed=True`` makes it
+    copy an array the kernel does not own) and notes a shape change,
     after which the nodes downstream are prepared again before they run."""
 
     __slots__ = ("index", "dtype", "value", "changed")
@@ -173,7 +174,9 @@ class DynamicOutput:
         self.value = value
         self.changed = False
 
-    def set(self, array: np.ndarray) -> None:
+    def set(self, array: np.ndarray, borrowed: bool = False) -> None:
+        """``borrowed``: ``array`` belongs to someone else (a variable, another subgraph's arena),
+        so it is copied where it would otherwise be kept."""
         array = np.asarray(array)
         if array.dtype != self.dtype:
             array = array.astype(self.dtype)
@@ -181,7 +184,7 @@ class DynamicOutput:
         if array.shape == cur.shape and cur.flags.writeable:
             np.copyto(cur, array)  # same shape: the arrays bound downstream stay valid
         else:
-            self.value = array
+            self.value = array.copy() if borrowed else array
             self.changed = True
 
 

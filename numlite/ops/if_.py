@@ -72,6 +72,6 @@ class If(SubgraphCall):
                 if static:
                     np.copyto(out, buf[o])
                 else:
-                    out.set(np.array(buf[o]))
+                    out.set(buf[o], borrowed=True)
 
         return step

@@ -46,10 +46,6 @@ class ReadVariable(ResourceKernel):
             if var.value.dtype != want:
                 raise RuntimeError(f"{where}: resource variable {var.name!r} holds {var.value.dtype.name}, the "
                                    f"output tensor is {np.dtype(want).name}")
-            v = var.value
-            if v.shape == out.value.shape:
-                np.copyto(out.value, v)
-            else:
-                out.set(v.copy())  # never the variable's own array: a later assignment would show
+            out.set(var.value, borrowed=True)  # never the variable's own array: a later assignment would show
 
         return step
