@@ -144,6 +144,8 @@ class SubgraphExecutor:
         self.allocated = False
         self.pool = runtime.pool
         self.variables = [t.index for t in subgraph.tensors if t.is_variable]
+        #: tensors alive for the whole invoke: the subgraph's inputs, outputs and variables
+        self._boundary = {*subgraph.inputs, *subgraph.outputs, *self.variables}
         #: input tensors bound to a caller's arrays (control flow): tensor index -> array
         self.external: dict[int, np.ndarray] = {}
         #: tensors whose shapes are known only at invoke (outputs of data-dependent nodes and
@@ -294,7 +296,7 @@ class SubgraphExecutor:
             readers = [pos_of[c] for c in self._consumers.get(i, ()) if c in pos_of]
             if readers:
                 span[1] = max(span[1], max(readers))
-            if i in sg.outputs or i in sg.inputs or tensors[i].is_variable:
+            if i in self._boundary:
                 span[0], span[1] = (0 if full else span[0]), end
         keys: list[tuple[str, Any]] = []
         sizes, f_, l_ = [], [], []
@@ -309,8 +311,8 @@ class SubgraphExecutor:
                 sizes.append(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
                 f_.append(pos_of[ni])
                 l_.append(pos_of[ni])
-        for i in range(len(tensors)):
-            if self.dtypes[i] is None and (i in sg.inputs or any(i in self.kernels[n].node.outputs for n in nodes)):
+        for i in (*sg.inputs, *(o for ni in nodes for o in self.kernels[ni].node.outputs)):
+            if self.dtypes[i] is None:
                 t = tensors[i]
                 raise RuntimeError(f"tensor {i} '{t.name}' has type {t.type_name}, which numlite cannot allocate")
         limit = memory_limit()
