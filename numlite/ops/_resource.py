@@ -75,3 +75,10 @@ class ResourceKernel(Kernel):
             raise RuntimeError(f"{self.where}: resource {rid} is not a {what} that exists "
                                f"(known resources: {sorted(self.runtime.resources)})")
         return res
+
+
+def publish_handle(ctx: PrepareContext, rid: int) -> None:
+    """Give a handle op's output the resource id as a known value (folded: a constant from then on);
+    an output declared with one element keeps its shape, as TFLite writes it."""
+    out = ctx.outputs[0]
+    ctx.set_output_value(0, np.full(out.shape if out.size == 1 else (), rid, np.int32))

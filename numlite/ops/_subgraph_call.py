@@ -24,8 +24,12 @@ from .base import Kernel, PrepareContext, TensorSpec
 class SubgraphCall(Kernel):
     foldable = False
 
+    def __init__(self, node: Any, options: Any):
+        super().__init__(node, options)
+        self._callees: dict[int, Any] = {}  # subgraph index -> the executor this node calls
+
     def callee(self, ctx: PrepareContext, index: int) -> Any:
-        cache = self.__dict__.setdefault("_callees", {})
+        cache = self._callees
         ex = cache.get(index)
         if ex is None:
             if ctx.runtime is None:

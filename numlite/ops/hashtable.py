@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import NUMPY_TYPES, TENSOR_TYPES
-from ._resource import HashTable
+from ._resource import HashTable, publish_handle
 from .base import Kernel, PrepareContext
 from .registry import register
 
@@ -35,5 +35,4 @@ class Hashtable(Kernel):
             table = ctx.runtime.resources[rid] = HashTable(table_id, NUMPY_TYPES[kt], NUMPY_TYPES[vt])
         elif (table.key_dtype, table.value_dtype) != (np.dtype(NUMPY_TYPES[kt]), np.dtype(NUMPY_TYPES[vt])):
             ctx.fail(f"hash table {table_id} is also declared with other key/value types")
-        out = ctx.outputs[0]
-        ctx.set_output_value(0, np.full(out.shape if out.size == 1 else (), rid, np.int32))
+        publish_handle(ctx, rid)

@@ -5,9 +5,7 @@ being, without a value, on first use."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._resource import ResourceVariable
+from ._resource import ResourceVariable, publish_handle
 from .base import Kernel, PrepareContext
 from .registry import register
 
@@ -23,5 +21,4 @@ class VarHandle(Kernel):
         name = self.options.get("shared_name") or ""
         rid = ctx.runtime.resource_id("variable", container, name)
         ctx.runtime.resources.setdefault(rid, ResourceVariable(f"{container}/{name}" if container else name))
-        out = ctx.outputs[0]
-        ctx.set_output_value(0, np.full(out.shape if out.size == 1 else (), rid, np.int32))
+        publish_handle(ctx, rid)
