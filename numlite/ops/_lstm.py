@@ -177,6 +177,21 @@ class Direction:
             ctx.fail(f"{self.spec.label}{role} {s.describe()} must have shape {list(shape)}")
 
 
+    def _gate_weights(self, ctx: PrepareContext, sp: DirSpec, lab: str) -> tuple[list, list]:
+        """The input and recurrent weights of the four gates (None where omitted); the forget,
+        cell and output gates' are required, the input gate's are both present or both omitted
+        (CIFG, which sets ``self.cifg``)."""
+        wx = [self._opt(ctx, i) for i in sp.wx]
+        wh = [self._opt(ctx, i) for i in sp.wh]
+        for g in (1, 2, 3):
+            if wx[g] is None or wh[g] is None:
+                ctx.fail(f"{lab}{GATE_NAMES[g]} gate weights (inputs {sp.wx[g]} and {sp.wh[g]}) are required")
+        self.cifg = wx[0] is None
+        if (wh[0] is None) != self.cifg:
+            ctx.fail(f"{lab}input-to-input and recurrent-to-input weights (inputs {sp.wx[0]}, {sp.wh[0]}) must both "
+                     "be present or both be omitted (CIFG)")
+        return wx, wh
+
     def _check_bias_projection(self, ctx: PrepareContext, sp: DirSpec, lab: str, gates, n_cell: int, n_output: int,
                                bias_dtype: np.dtype, form: str) -> tuple[list, TensorSpec | None, TensorSpec | None]:
         """The gate biases (required but the input gate's with CIFG, ``bias_dtype``) and the optional
@@ -212,15 +227,7 @@ class Direction:
         self.rows_t_major = rows_t_major
         if self.cell_clip < 0 or self.proj_clip < 0:
             ctx.fail(f"cell_clip ({cell_clip}) and proj_clip ({proj_clip}) must be >= 0")
-        wx = [self._opt(ctx, i) for i in sp.wx]
-        wh = [self._opt(ctx, i) for i in sp.wh]
-        for g in (1, 2, 3):
-            if wx[g] is None or wh[g] is None:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate weights (inputs {sp.wx[g]} and {sp.wh[g]}) are required")
-        self.cifg = wx[0] is None
-        if (wh[0] is None) != self.cifg:
-            ctx.fail(f"{lab}input-to-input and recurrent-to-input weights (inputs {sp.wx[0]}, {sp.wh[0]}) must both "
-                     "be present or both be omitted (CIFG)")
+        wx, wh = self._gate_weights(ctx, sp, lab)
         # column blocks in the order input, forget, output, cell: the sigmoid gates side by side, so
         # that without peepholes one in-place sigmoid covers all three
         gates = [1, 3, 2] if self.cifg else [0, 1, 3, 2]

@@ -270,15 +270,7 @@ class IntDirection(Direction):
                      f"{len(inter)}" + (" (12: the 8x8_8 form, not supported)" if len(inter) == 12 else ""))
         if aux is not None:
             ctx.fail(f"{lab}an auxiliary input is not supported by the integer LSTM")
-        wx = [self._opt(ctx, i) for i in sp.wx]
-        wh = [self._opt(ctx, i) for i in sp.wh]
-        for g in (1, 2, 3):
-            if wx[g] is None or wh[g] is None:
-                ctx.fail(f"{lab}{GATE_NAMES[g]} gate weights (inputs {sp.wx[g]} and {sp.wh[g]}) are required")
-        self.cifg = wx[0] is None
-        if (wh[0] is None) != self.cifg:
-            ctx.fail(f"{lab}input-to-input and recurrent-to-input weights (inputs {sp.wx[0]}, {sp.wh[0]}) must both "
-                     "be present or both be omitted (CIFG)")
+        wx, wh = self._gate_weights(ctx, sp, lab)
         gates = [1, 2, 3] if self.cifg else [0, 1, 2, 3]
         self.gates, G = gates, len(gates)
         self.G = G
