@@ -108,6 +108,19 @@ def _median(xs: list[float]) -> float | None:
 
 BLOCK = 5
 QUIET_GAP_S = 0.2
+
+
+def timed_block(fn: Any, times: list[float], gap: float = QUIET_GAP_S, n: int = BLOCK) -> None:
+    """One block of the interleaved measurement: a quiet gap first, so the other runtime's worker
+    threads (OpenBLAS and XNNPACK spin for a while after each call) have gone to sleep, then one
+    untimed warm run, then ``n`` timed calls appended to ``times``."""
+    time.sleep(gap)
+    fn()
+    pc = time.perf_counter
+    for _ in range(n):
+        t0 = pc()
+        fn()
+        times.append(pc() - t0)
 DEFAULT_MODELS = ["mobilenet_v1", "mobilenet_v2", "inception_v3",
                   "mobilenet_v1_int8", "mobilenet_v2_int8", "inception_v3_int8"]
 
@@ -135,19 +148,8 @@ def bench_latency(path: str, x: np.ndarray, threads: int, runs: int, warmup: int
     except Exception as e:  # a missing kernel or a prepare error: LiteRT alone
         nl = None
         res["numlite_error"] = f"{type(e).__name__}: {e}"
-    pc = time.perf_counter
     t_nl: list[float] = []
     t_lt: list[float] = []
-
-    def block(fn: Any, times: list[float]) -> None:
-        # a quiet gap first, so the other runtime's worker threads (OpenBLAS and XNNPACK spin
-        # for a while after each call) have gone to sleep, then one untimed warm run
-        time.sleep(QUIET_GAP_S)
-        fn()
-        for _ in range(BLOCK):
-            t0 = pc()
-            fn()
-            times.append(pc() - t0)
 
     for _ in range(warmup):
         if nl is not None:
@@ -156,11 +158,11 @@ def bench_latency(path: str, x: np.ndarray, threads: int, runs: int, warmup: int
     while len(t_lt) < runs:
         if nl is not None:
             try:
-                block(nl.invoke, t_nl)
+                timed_block(nl.invoke, t_nl)
             except Exception as e:
                 res["numlite_error"] = f"{type(e).__name__}: {e}"
                 nl = None
-        block(lt.invoke, t_lt)
+        timed_block(lt.invoke, t_lt)
     res["litert_ms"] = _median(t_lt) * 1e3
     ref = lt.get_tensor(lt_out)
     res["litert_top1"] = int(np.argmax(ref))

@@ -36,13 +36,15 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import timed_block  # noqa: E402  (the interleaving shared with bench.py)
+
 FIXTURES = os.path.join(ROOT, "tests", "data", "tf")
 BLOCK, QUIET_GAP_S = 5, 0.1
 
@@ -95,24 +97,15 @@ def bench(path: str, threads: int, runs: int) -> dict[str, Any]:
 
     lt = make(LiteRT, path, threads)
     nl = make(numlite.Interpreter, path, threads)
-    pc = time.perf_counter
     t_nl: list[float] = []
     t_lt: list[float] = []
-
-    def block(fn: Any, times: list[float]) -> None:
-        time.sleep(QUIET_GAP_S)
-        fn()
-        for _ in range(BLOCK):
-            t0 = pc()
-            fn()
-            times.append(pc() - t0)
 
     for _ in range(3):
         nl.invoke()
         lt.invoke()
     while len(t_lt) < runs:
-        block(nl.invoke, t_nl)
-        block(lt.invoke, t_lt)
+        timed_block(nl.invoke, t_nl, QUIET_GAP_S, BLOCK)
+        timed_block(lt.invoke, t_lt, QUIET_GAP_S, BLOCK)
     by_op: dict[str, float] = defaultdict(float)
     kernels = nl._main.kernels
     for node, seconds in nl._main.profile(10):
