@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import _blas
+from .errors import UnsupportedOpError
 from .graph import Model, Subgraph
 from .ops.base import DynamicOutput, Kernel, PrepareContext, PrepareError, TensorSpec
 from .ops.registry import OpResolver
@@ -61,6 +62,9 @@ class Runtime:
     def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False):
         self.model = model
         self.resolver = resolver
+        #: each subgraph's kernel classes, found now for every subgraph so that one
+        #: UnsupportedOpError lists every missing operator of the model, control-flow bodies included
+        self.kernel_classes = _resolve_every_subgraph(model, resolver)
         self.num_threads = num_threads
         self.preserve = preserve
         self.pool: ThreadPoolExecutor | None = (
@@ -115,6 +119,23 @@ class Runtime:
         self.called_once.clear()
 
 
+def _resolve_every_subgraph(model: Model, resolver: OpResolver) -> list[list[type[Kernel]]]:
+    classes, errors = [], []
+    for sg in model.subgraphs:
+        try:
+            classes.append(resolver.resolve_all(sg.operators, sg.index))
+        except UnsupportedOpError as e:
+            errors.append(e)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        missing = [m for e in errors for m in e.missing]
+        lines = [line for e in errors for line in str(e).splitlines()[1:]]
+        raise UnsupportedOpError(f"numlite cannot run this model: {len(missing)} unsupported operator(s):\n"
+                                 + "\n".join(lines), missing)
+    return classes
+
+
 def _empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """A fresh array outside the arena: object (string) arrays hold empty strings."""
     if np.dtype(dtype) == OBJECT:
@@ -129,7 +150,7 @@ class SubgraphExecutor:
         self.subgraph = subgraph
         self.num_threads = runtime.num_threads
         self.preserve_all_tensors = runtime.preserve
-        classes = runtime.resolver.resolve_all(subgraph.operators, subgraph.index)
+        classes = runtime.kernel_classes[subgraph.index]
         self.kernels: list[Kernel] = [cls(op, op.options) for cls, op in zip(classes, subgraph.operators)]
         self.shapes: list[tuple[int, ...]] = [t.shape for t in subgraph.tensors]
         # resource tensors hold an int32 resource id (as in TFLite)

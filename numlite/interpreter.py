@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import strings
-from .errors import ResizeError, UnsupportedOpError
+from .errors import ResizeError
 from .executor import Runtime, SubgraphExecutor
 from .graph import Model, load_model
 from .ops.registry import OpResolver
@@ -65,7 +65,6 @@ class Interpreter:
         self._num_threads = int(num_threads or 1)
         self._preserve = bool(experimental_preserve_all_tensors)
         self._resolver = OpResolver(custom_ops)
-        _resolve_every_subgraph(self._model, self._resolver)
         self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve)
         self._executors = self._runtime.executors
         self._main = self._executor(0)
@@ -392,23 +391,6 @@ class SignatureRunner:
 
 _OBJECT_TYPES = ("RESOURCE", "VARIANT")
 
-
-def _resolve_every_subgraph(model: Model, resolver: OpResolver) -> None:
-    """Find a kernel for every node of every subgraph now, so that one UnsupportedOpError lists
-    every missing operator of the model (control-flow bodies included) at construction."""
-    errors = []
-    for sg in model.subgraphs:
-        try:
-            resolver.resolve_all(sg.operators, sg.index)
-        except UnsupportedOpError as e:
-            errors.append(e)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        missing = [m for e in errors for m in e.missing]
-        lines = [line for e in errors for line in str(e).splitlines()[1:]]
-        raise UnsupportedOpError(f"numlite cannot run this model: {len(missing)} unsupported operator(s):\n"
-                                 + "\n".join(lines), missing)
 
 
 def _sparsity_dict(sp: Any) -> dict[str, Any]:
