@@ -6,6 +6,7 @@ multiplications by powers of two, which round the same way everywhere.
 """
 
 import _thread
+import gc
 import threading
 
 import numpy as np
@@ -528,6 +529,7 @@ def test_changing_dynamic_shapes_do_not_accumulate_memory():
             it.invoke()
 
     def held_by_numlite():  # what numlite's executor and kernels allocated and still hold
+        gc.collect()
         snap = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(True, "*numlite/executor.py"), tracemalloc.Filter(True, "*numlite/ops/*")])
         return sum(t.size for t in snap.traces)
@@ -536,9 +538,15 @@ def test_changing_dynamic_shapes_do_not_accumulate_memory():
     tracemalloc.start()
     try:
         run(300)
-        first = held_by_numlite()
-        run(300)  # a leak grows linearly: ~36 kB per 100 invokes here before the fix
-        grown = held_by_numlite() - first
+        held = [held_by_numlite()]
+        for _ in range(2):
+            run(300)  # a leak grows linearly: ~108 kB per 300 invokes here before the fix
+            held.append(held_by_numlite())
     finally:
         tracemalloc.stop()
-    assert grown < 4_000, f"{grown} more bytes held after 300 more invokes whose shapes changed"
+    # A leak grows in every window. What does not leak but still grows: NumPy's cache of freed
+    # shape/stride blocks fills over the first few thousand reshapes and stops near 5 kB here
+    # (measured over 12,000 invokes); it shows in one window more than the other, so the smaller
+    # growth counts, against a bound far below the leak's.
+    grown = min(held[1] - held[0], held[2] - held[1])
+    assert grown < 8_000, f"{grown} more bytes held after each 300 more invokes whose shapes changed: {held}"
