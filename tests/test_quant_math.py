@@ -230,6 +230,16 @@ def test_round_half_away_float32(x):
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_round_half_away_float64(x):
     assert float(quant.round_half_away(x)) == ref_round(x)
+    got = quant.round_half_away_scalar(x)  # the plain-Python twin for one value
+    assert got == ref_round(x) and math.copysign(1, got) == math.copysign(1, x)
+
+
+def test_round_half_away_scalar_edges():
+    r = quant.round_half_away_scalar
+    assert [r(v) for v in (0.49999999999999994, 0.5, 2.5, -2.5, 2.0**52 + 1, 2.0**53)] == \
+        [0.0, 1.0, 3.0, -3.0, 2.0**52 + 1, 2.0**53]
+    assert math.copysign(1, r(-0.0)) == -1 and math.copysign(1, r(-0.3)) == -1
+    assert r(math.inf) == math.inf and r(-math.inf) == -math.inf and math.isnan(r(math.nan))
 
 
 def test_round_half_away_edges():

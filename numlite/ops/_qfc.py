@@ -36,7 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._qgemm import chunked_step, chunks
-from .quant import round_half_away, round_half_away_
+from .quant import round_half_away, round_half_away_, round_half_away_scalar
 
 
 def neon_round(q: np.ndarray, tmp: np.ndarray) -> Callable[[], None]:
@@ -183,7 +183,7 @@ class RowQuantizer:
             lo_s, hi_s = rmin / scale, rmax / scale
             zp_min, zp_max = -128.0 - lo_s, 127.0 - hi_s
             zpd = zp_min if 128.0 + abs(lo_s) < 127.0 + abs(hi_s) else zp_max
-            nudged = -128.0 if zpd <= -128.0 else 127.0 if zpd >= 127.0 else float(round_half_away(zpd))
+            nudged = -128.0 if zpd <= -128.0 else 127.0 if zpd >= 127.0 else round_half_away_scalar(zpd)
             sf[0] = scale
             off[0] = nudged
             np.multiply(xf, np.float32(1.0 / float(sf[0])), out=qf)  # double division, then float
