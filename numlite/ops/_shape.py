@@ -24,7 +24,7 @@ from .base import Kernel, PrepareContext, Step, TensorSpec
 from .quant import round_half_away as round_half_away  # std::round, for RESIZE_NEAREST_NEIGHBOR
 
 #: every dtype numlite's data-movement ops accept (the NumPy types of TFLite's tensor types)
-DATA_DTYPES = (np.float32, np.int32, np.int64, np.uint8, np.int8, np.int16, np.bool_)
+DATA_DTYPES = (np.float32, np.float16, np.int32, np.int64, np.uint8, np.int8, np.int16, np.bool_)
 #: ... and strings (object arrays of bytes), for the ops that only move elements around
 STRING_DATA_DTYPES = (*DATA_DTYPES, np.object_)
 INDEX_DTYPES = (np.int32, np.int64)

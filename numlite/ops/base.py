@@ -148,6 +148,20 @@ class PrepareContext:
         if spec.rank not in ranks:
             self.fail(f"{role} {spec.describe()} must have rank {' or '.join(map(str, ranks))}")
 
+    def custom_options(self) -> dict[str, Any]:
+        """The node's ``custom_options`` decoded from FlexBuffers (how TFLite's converter and
+        MediaPipe write a custom op's attributes) as a ``dict``; ``{}`` when there are none.
+        Bytes that are not a FlexBuffers map fail with the op and node named."""
+        raw = self.node.custom_options
+        if raw is None or len(raw) == 0:
+            return {}
+        from ..flex import FlexError, decode_map
+
+        try:
+            return decode_map(bytes(raw))
+        except FlexError as e:
+            self.fail(f"custom_options: {e}")
+
     def constant(self, i: int, role: str) -> np.ndarray:
         spec = self.input(i)
         if spec.value is None:

@@ -9,7 +9,7 @@ from .base import PrepareContext
 from .registry import register
 
 
-@register("BROADCAST_TO", versions=(2, 3))
+@register("BROADCAST_TO", versions=range(2, 5))
 class BroadcastTo(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)

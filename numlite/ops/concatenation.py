@@ -23,7 +23,7 @@ from .quant import round_half_away_
 from .registry import register
 
 
-@register("CONCATENATION", versions=range(1, 5))
+@register("CONCATENATION", versions=range(1, 8))
 class Concatenation(Kernel):
     options_table = "ConcatenationOptions"
 

@@ -10,6 +10,13 @@
 3. float16: an exact widening copy.
 4. Constant inputs (float16 or int8 weights) are folded by the executor: dequantized once at
    ``allocate_tensors``, the node leaves the invoke loop.
+5. Versions 6-8 (INT4, INT2, UINT4 constants): numlite unpacks sub-byte constants to one value
+   per int8 / uint8 at load, so they take the integer path of 1.
+6. Version 9 (FLOAT8_E4M3FN / FLOAT8_E5M2, stored as raw bytes): each byte decodes to its exact
+   float32 value through a 256-entry table (E4M3FN: exponent bias 7, no infinities, S.1111.111
+   is nan; E5M2: IEEE-style, bias 15, with infinities and nans); quantization parameters, if
+   any, then apply as in 1.  LiteRT 2.3 registers version 9 but its kernel refuses float8
+   inputs at prepare; numlite defines the conversion instead of refusing it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,28 @@ from .registry import register
 INTEGER_INPUTS = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
 
 
-@register("DEQUANTIZE", versions=range(1, 7))
+def float8_table(type_name: str) -> np.ndarray:
+    """The float32 value of every byte of a FLOAT8_E4M3FN or FLOAT8_E5M2 number (index: the
+    byte as uint8)."""
+    exp_bits, bias = (4, 7) if type_name == "FLOAT8_E4M3FN" else (5, 15)
+    man_bits = 7 - exp_bits
+    b = np.arange(256, dtype=np.int64)
+    sign = np.where(b >> 7, -1.0, 1.0)
+    e = (b >> man_bits) & ((1 << exp_bits) - 1)
+    m = (b & ((1 << man_bits) - 1)).astype(np.float64)
+    normal = (1.0 + m / (1 << man_bits)) * np.exp2(e - bias)
+    subnormal = (m / (1 << man_bits)) * np.exp2(1 - bias)
+    v = sign * np.where(e == 0, subnormal, normal)
+    top = (1 << exp_bits) - 1
+    if type_name == "FLOAT8_E4M3FN":
+        v[(e == top) & (m == (1 << man_bits) - 1)] = np.nan
+    else:
+        v[(e == top) & (m == 0)] = sign[(e == top) & (m == 0)] * np.inf
+        v[(e == top) & (m != 0)] = np.nan
+    return v.astype(np.float32)
+
+
+@register("DEQUANTIZE", versions=range(1, 10))
 class Dequantize(Kernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(1)
@@ -37,9 +65,13 @@ class Dequantize(Kernel):
             ctx.fail(f"output {out.describe()} has type {np.dtype(out.dtype).name}; the op computes float32")
         ctx.set_output(0, x.shape, np.float32)
         self.is_half = dt == np.float16
+        self.f8 = float8_table(x.type_name) if x.type_name in ("FLOAT8_E4M3FN", "FLOAT8_E5M2") else None
         if self.is_half:
             return
         q = x.quantization
+        if self.f8 is not None and not q.is_quantized:
+            self.scale = self.zp = None
+            return
         scales = q.scales.astype(np.float32) if q.is_quantized else np.zeros(1, np.float32)
         zps = q.zero_points.astype(np.float32) if q.zero_points.size else np.zeros(1, np.float32)
         if dt == np.int16 and np.any(zps != 0):
@@ -63,7 +95,17 @@ class Dequantize(Kernel):
         x, out = inputs[0], outputs[0]
         if self.is_half:
             return lambda: np.copyto(out, x)
-        scale, zp = self.scale, self.zp
+        scale, zp, f8 = self.scale, self.zp, self.f8
+        if f8 is not None:
+            xb = x.view(np.uint8)
+
+            def decode() -> None:
+                np.take(f8, xb, out=out)
+                if scale is not None:
+                    np.subtract(out, zp, out=out)
+                    np.multiply(out, scale, out=out)
+
+            return decode
 
         def step() -> None:
             np.subtract(x, zp, out=out, dtype=np.float32)

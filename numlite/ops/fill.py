@@ -12,7 +12,7 @@ from .registry import register
 DIMS, VALUE = 0, 1
 
 
-@register("FILL", versions=range(1, 5))
+@register("FILL", versions=range(1, 6))
 class Fill(Kernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)

@@ -76,7 +76,7 @@ F32, I8, U8, I16, I32, I64 = (np.dtype(t) for t in (np.float32, np.int8, np.uint
 QUANT_FORMS = {(I8, I8): (I8,), (U8, U8): (U8, I16), (I16, I8): (I16,)}
 
 
-@register("FULLY_CONNECTED", versions=range(1, 13))
+@register("FULLY_CONNECTED", versions=range(1, 15))
 class FullyConnected(Kernel):
     options_table = "FullyConnectedOptions"
 

@@ -20,7 +20,7 @@ from .registry import register
 PARAMS, INDICES = 0, 1
 
 
-@register("GATHER", versions=range(1, 8))
+@register("GATHER", versions=range(1, 9))
 class Gather(Kernel):
     options_table = "GatherOptions"
 

@@ -7,7 +7,7 @@ from .base import PrepareContext
 from .registry import register
 
 
-@register("PACK", versions=range(1, 5))
+@register("PACK", versions=range(1, 6))
 class Pack(CopyKernel):
     options_table = "PackOptions"
 

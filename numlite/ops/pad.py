@@ -77,6 +77,6 @@ class PadBase(Kernel):
         return step
 
 
-@register("PAD", versions=range(1, 5))
+@register("PAD", versions=range(1, 7))
 class Pad(PadBase):
     pass

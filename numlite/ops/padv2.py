@@ -7,6 +7,6 @@ from .pad import PadBase
 from .registry import register
 
 
-@register("PADV2", versions=range(1, 5))
+@register("PADV2", versions=range(1, 7))
 class PadV2(PadBase):
     has_value_input = True

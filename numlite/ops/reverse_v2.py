@@ -40,7 +40,7 @@ def checked_axes(values: list[int], rank: int) -> tuple[tuple[int, ...], str | N
     return tuple(sorted(axes)), None
 
 
-@register("REVERSE_V2", versions=range(1, 4))
+@register("REVERSE_V2", versions=range(1, 5))
 class ReverseV2(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)

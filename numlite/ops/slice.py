@@ -7,7 +7,7 @@ from .base import PrepareContext
 from .registry import register
 
 
-@register("SLICE", versions=range(1, 7))
+@register("SLICE", versions=range(1, 9))
 class Slice(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(3)

@@ -21,7 +21,7 @@ def split_copies(ctx: PrepareContext, x_shape: tuple, axis: int, sizes: list, sr
     return copies
 
 
-@register("SPLIT", versions=range(1, 5))
+@register("SPLIT", versions=range(1, 6))
 class Split(CopyKernel):
     options_table = "SplitOptions"
 

@@ -10,7 +10,7 @@ from .split import split_copies
 INPUT, SIZES, AXIS = 0, 1, 2
 
 
-@register("SPLIT_V", versions=(1, 2))
+@register("SPLIT_V", versions=range(1, 4))
 class SplitV(CopyKernel):
     options_table = "SplitVOptions"
 

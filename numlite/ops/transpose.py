@@ -7,7 +7,7 @@ from .base import PrepareContext
 from .registry import register
 
 
-@register("TRANSPOSE", versions=range(1, 7))
+@register("TRANSPOSE", versions=range(1, 10))
 class Transpose(ViewKernel):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)

@@ -7,7 +7,7 @@ from .base import PrepareContext
 from .registry import register
 
 
-@register("UNPACK", versions=range(1, 5))
+@register("UNPACK", versions=range(1, 7))
 class Unpack(CopyKernel):
     options_table = "UnpackOptions"
 
