@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_VALUES = 1_000_000
+MAX_VALUES = 100_000
 MAX_DEPTH = 32
 
 
