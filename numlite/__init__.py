@@ -5,13 +5,14 @@ from __future__ import annotations
 from . import ops as _ops  # noqa: F401  (registers every kernel)
 from .errors import ModelError, UnsupportedOpError
 from .graph import Model, load_model
-from .interpreter import Interpreter, OpResolverType, SignatureRunner
+from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner
 from .ops.base import Kernel, PrepareContext, PrepareError, TensorSpec
-from .ops.registry import register_op
+from .ops.registry import OpResolver, register_op, supported_ops
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Interpreter", "Kernel", "Model", "ModelError", "OpResolverType", "PrepareContext", "PrepareError",
-    "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model", "register_op",
+    "Interpreter", "InterpreterWithCustomOps", "Kernel", "Model", "ModelError", "OpResolver", "OpResolverType",
+    "PrepareContext", "PrepareError", "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model",
+    "register_op", "supported_ops",
 ]

@@ -37,7 +37,9 @@ class Interpreter:
       experimental_op_resolver_type: accepted for compatibility (see ``OpResolverType``).
       experimental_preserve_all_tensors: give every tensor its own memory so that all
         intermediate results can be read after ``invoke()``; results do not change.
-      custom_ops: numlite extension: ``{custom_code: Kernel subclass}`` for this interpreter.
+      custom_ops: numlite extension: ``{name: Kernel subclass}`` for this interpreter: a custom
+        op's custom code, or a builtin operator's name (``"CONV_2D"``) to run that builtin with
+        the given kernel instead of numlite's.
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, model_content: bytes | None = None,
@@ -64,7 +66,7 @@ class Interpreter:
         self._model: Model = load_model(model_path, model_content)
         self._num_threads = int(num_threads or 1)
         self._preserve = bool(experimental_preserve_all_tensors)
-        self._resolver = OpResolver(custom_ops)
+        self._resolver = self._make_resolver(custom_ops)
         self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve)
         self._executors = self._runtime.executors
         self._main = self._executor(0)
@@ -72,6 +74,9 @@ class Interpreter:
         self._dirty: set[int] = {0}
 
     # -- internals -------------------------------------------------------------------------
+    def _make_resolver(self, custom_ops: dict[str, type] | None) -> OpResolver:
+        return OpResolver(custom_ops)
+
     def _executor(self, index: int) -> SubgraphExecutor:
         return self._runtime.executor(index)
 
@@ -344,6 +349,62 @@ class Interpreter:
     @property
     def model(self) -> Model:
         return self._model
+
+
+class InterpreterWithCustomOps(Interpreter):
+    """LiteRT's ``InterpreterWithCustomOps``: an :class:`Interpreter` whose op resolver the
+    ``custom_op_registerers`` extend before the model's ops are looked up.
+
+    Each registerer is one of:
+      - a callable taking the interpreter's ``OpResolver`` (it calls
+        ``resolver.add_custom(name, Kernel)`` / ``resolver.add_builtin(op_name, Kernel)``);
+      - a ``{name: Kernel subclass}`` dict (as ``custom_ops``);
+      - a string: ``"package.module:function"`` names such a callable; ``"package.module"`` a
+        module whose ``OPS`` dict is added (``"numlite.custom.smartreply"``, and the other
+        ``numlite.custom`` modules).  (LiteRT's strings name C functions in its own library;
+        numlite's name Python ones.)
+    The other arguments are :class:`Interpreter`'s.
+    """
+
+    def __init__(self, custom_op_registerers: Sequence[Any] | None = None, **kwargs: Any):
+        self._registerers = list(custom_op_registerers or ())
+        super().__init__(**kwargs)
+
+    def _make_resolver(self, custom_ops: dict[str, type] | None) -> OpResolver:
+        resolver = OpResolver(custom_ops)
+        for reg in self._registerers:
+            if isinstance(reg, str):
+                reg = _import_registerer(reg)
+            if isinstance(reg, dict):
+                for name, kernel in reg.items():
+                    if name in OpResolver.builtin_names():
+                        resolver.add_builtin(name, kernel)
+                    else:
+                        resolver.add_custom(name, kernel)
+            elif callable(reg):
+                reg(resolver)
+            else:
+                raise TypeError(f"a custom op registerer must be a callable, a dict or a string, got {reg!r}")
+        return resolver
+
+
+def _import_registerer(spec: str) -> Any:
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(f"custom op registerer {spec!r}: cannot import {module_name!r} ({e})") from None
+    if attr:
+        if not hasattr(module, attr):
+            raise ValueError(f"custom op registerer {spec!r}: {module_name} has no {attr!r}")
+        return getattr(module, attr)
+    ops = getattr(module, "OPS", None)
+    if not isinstance(ops, dict):
+        raise ValueError(f"custom op registerer {spec!r}: the module has no OPS dict; name a function "
+                         "with 'module:function'")
+    return ops
 
 
 class SignatureRunner:

@@ -77,3 +77,81 @@ def test_missing_builtin_versions_all_listed():
     assert "CONCAT_EMBEDDINGS version 1 at node(s) [1]" in msg
     assert "DELEGATE version 1 at node(s) [3]" in msg
     assert len(e.value.missing) == 3
+
+
+class DoubleAdd(Kernel):
+    """Replaces ADD: a + b computed twice over (to tell it from numlite's own ADD)."""
+
+    def prepare(self, ctx):
+        a = ctx.input(0)
+        ctx.set_output(0, a.shape, a.dtype)
+
+    def bind(self, inputs, outputs, scratch):
+        a, b, y = inputs[0], inputs[1], outputs[0]
+
+        def step():
+            np.add(a, b, out=y)
+            np.multiply(y, 2, out=y)
+
+        return step
+
+
+def _outputs(it, x):
+    it.allocate_tensors()
+    it.set_tensor(0, np.asarray(x, np.float32))
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def test_custom_ops_can_replace_a_builtin_for_one_interpreter():
+    it = numlite.Interpreter(model_content=_model(), custom_ops={"TimesK": TimesK, "ADD": DoubleAdd})
+    np.testing.assert_array_equal(_outputs(it, [1, 2, 3]), [8, 14, 20])  # (3x + 1) * 2
+    it = numlite.Interpreter(model_content=_model(), custom_ops={"TimesK": TimesK})  # others keep numlite's ADD
+    np.testing.assert_array_equal(_outputs(it, [1, 2, 3]), [4, 7, 10])
+
+
+def test_interpreter_with_custom_ops_registerers():
+    def registerer(resolver):
+        resolver.add_custom("TimesK", TimesK)
+        resolver.add_builtin("ADD", DoubleAdd, versions=[1])
+
+    it = numlite.InterpreterWithCustomOps(custom_op_registerers=[registerer], model_content=_model())
+    np.testing.assert_array_equal(_outputs(it, [1, 2, 3]), [8, 14, 20])
+    it = numlite.InterpreterWithCustomOps(custom_op_registerers=[{"TimesK": TimesK}], model_content=_model())
+    np.testing.assert_array_equal(_outputs(it, [1, 2, 3]), [4, 7, 10])
+    # a string names a module's OPS dict, or a function with module:function
+    it = numlite.InterpreterWithCustomOps(custom_op_registerers=["test_custom_ops:register_times_k"],
+                                          model_content=_model())
+    np.testing.assert_array_equal(_outputs(it, [1, 2, 3]), [4, 7, 10])
+    it = numlite.InterpreterWithCustomOps(custom_op_registerers=["numlite.custom.smartreply", {"TimesK": TimesK}],
+                                          model_content=_model())
+    assert "Predict" in it._resolver.custom
+
+
+def register_times_k(resolver):
+    resolver.add_custom("TimesK", TimesK)
+
+
+def test_bad_registerers_and_kernels_are_refused():
+    with pytest.raises(ValueError, match="cannot import"):
+        numlite.InterpreterWithCustomOps(custom_op_registerers=["no_such_module_xyz"], model_content=_model())
+    with pytest.raises(ValueError, match="has no OPS dict"):
+        numlite.InterpreterWithCustomOps(custom_op_registerers=["numpy"], model_content=_model())
+    with pytest.raises(TypeError, match="must be a callable, a dict or a string"):
+        numlite.InterpreterWithCustomOps(custom_op_registerers=[42], model_content=_model())
+    with pytest.raises(TypeError, match="numlite.Kernel subclass"):
+        numlite.Interpreter(model_content=_model(), custom_ops={"TimesK": lambda: None})
+    with pytest.raises(TypeError, match="numlite.Kernel subclass"):
+        numlite.register_op("Nope", object)
+    r = numlite.OpResolver()
+    with pytest.raises(ValueError, match="not a builtin operator name"):
+        r.add_builtin("NOT_AN_OP", TimesK)
+    # a version outside the replacement's falls back to numlite's kernel
+    r.add_builtin("ADD", DoubleAdd, versions=[2])
+    assert r.find(numlite.load_model(model_content=_model()).subgraphs[0].operators[1]).__name__ == "Add"
+
+
+def test_supported_ops_lists_builtins_and_registered_custom_ops():
+    rows = {r["op"]: r for r in numlite.supported_ops()}
+    assert rows["ADD"]["versions"][0] == 1 and "FLOAT32" in rows["ADD"]["dtypes"] and "INT8" in rows["ADD"]["quantized"]
+    assert rows["TimesK2"]["custom"] is True  # registered globally above
