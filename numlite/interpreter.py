@@ -99,7 +99,12 @@ class Interpreter:
 
     # -- lifecycle ------------------------------------------------------------------------
     def allocate_tensors(self) -> None:
-        """Prepare every node for the current input shapes and plan the tensor arena."""
+        """Prepare every node for the current input shapes and plan the tensor arena.
+
+        As LiteRT's, a call when nothing needs it (already allocated, no input resized since)
+        changes nothing: tensor values, variable state and random ops' streams carry on."""
+        if self._main.allocated and 0 not in self._dirty:
+            return
         self._main.allocate()
         self._dirty.discard(0)
 

@@ -504,3 +504,22 @@ def test_preserve_all_tensors():
     np.testing.assert_array_equal(outs[(numlite.Interpreter, True)], ref)
     for v in outs.values():
         np.testing.assert_allclose(v, expect[5], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", BOTH)
+def test_allocate_tensors_again_keeps_values(cls):
+    """A second allocate_tensors() with no input resized changes nothing (LiteRT's
+    Subgraph::AllocateTensors returns early): inputs set before it are still there."""
+    it = cls(model_content=MAIN)
+    it.allocate_tensors()
+    x = np.array([[1, 2, 3], [-4, -5, -6]], np.float32)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.allocate_tensors()
+    it.invoke()
+    out = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(out, np.maximum(x + [[1, -2, 3]], 0) + x)
+    it.resize_tensor_input(it.get_input_details()[0]["index"], [1, 3])
+    it.allocate_tensors()  # resized: planned again
+    it.set_tensor(it.get_input_details()[0]["index"], x[:1])
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), out[:1])
