@@ -45,7 +45,7 @@ OPTIONS_TABLE = {
     "DEPTH_TO_SPACE": "DepthToSpaceOptions", "SPACE_TO_DEPTH": "SpaceToDepthOptions",
     "STRIDED_SLICE": "StridedSliceOptions", "EXPAND_DIMS": "ExpandDimsOptions",
     "TOPK_V2": "TopKV2Options", "LOG_SOFTMAX": "LogSoftmaxOptions", "FLOOR_DIV": "FloorDivOptions",
-    "STABLEHLO_COMPOSITE": "StableHLOCompositeOptions",
+    "STABLEHLO_COMPOSITE": "StableHLOCompositeOptions", "CONV_3D_TRANSPOSE": "Conv3DOptions",
     "FLOOR_MOD": "FloorModOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
     "FULLY_CONNECTED": "FullyConnectedOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
