@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import ops as _ops  # noqa: F401  (registers every kernel)
+from .custom import _litert_defaults  # noqa: F401  (the custom ops LiteRT's resolver has built in)
 from .errors import ModelError, UnsupportedOpError
 from .graph import Model, load_model
 from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner

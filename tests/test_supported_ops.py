@@ -28,9 +28,13 @@ def test_every_builtin_litert_runs(resolver):
     assert not missing, f"numlite lacks these operators / versions that LiteRT's {resolver} resolver runs: {missing}"
 
 
-def test_every_custom_op_litert_registers_ships():
+def test_every_custom_op_litert_registers_is_enabled_by_default():
+    """LiteRT runs these without being asked (SSD detectors, speech front ends), so a plain
+    numlite.Interpreter must too."""
     shipped = {name for _, name, _ in ops_table.shipped_custom_ops()}
     assert set(LITERT["custom"]["AUTO"]) <= shipped, set(LITERT["custom"]["AUTO"]) - shipped
+    enabled = numlite.OpResolver().custom
+    assert set(LITERT["custom"]["AUTO"]) <= set(enabled), set(LITERT["custom"]["AUTO"]) - set(enabled)
 
 
 def test_supported_ops_declares_types_of_every_builtin():
