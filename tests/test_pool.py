@@ -6,7 +6,7 @@ divides rather than multiplying by a reciprocal), so rtol=1e-5, atol=1e-6 on val
 
 import numpy as np
 import pytest
-from util import In, Out, assert_matches_litert, rand, run_numlite, single_op_model
+from util import In, Out, assert_matches_litert, rand, run_litert, run_numlite, single_op_model
 
 OPS = ["AVERAGE_POOL_2D", "MAX_POOL_2D"]
 
@@ -106,3 +106,22 @@ def test_pool_rejects_zero_stride(op):
     m = pool_model(op, (1, 4, 4, 1), (2, 2), (0, 1), "VALID")
     with pytest.raises(RuntimeError, match=rf"{op} \(node 0\).*stride"):
         run_numlite(m, [np.zeros((1, 4, 4, 1), np.float32)])
+
+
+@pytest.mark.parametrize("op", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
+def test_huge_filters_cost_no_more_than_the_input(op):
+    """A filter far larger than the input (hostile, or a global pool written that way): only the
+    taps that can reach the input are visited at prepare, so it neither hangs nor differs.
+    Compared with BUILTIN_REF: LiteRT 2.3's default average pool gives other values for a
+    1000-wide filter (rows whose window is cut by the padding), its reference kernel agrees."""
+    import time
+
+    x = rand((1, 5, 6, 2), seed=3)
+    for f in (1000, 2**31 - 1):
+        m = single_op_model(op, [In((1, 5, 6, 2))], Out((1, 5, 6, 2)), padding="SAME", stride_w=1, stride_h=2,
+                            filter_width=f, filter_height=7)
+        t = time.perf_counter()
+        ours = run_numlite(m, [x])[0]
+        assert time.perf_counter() - t < 5
+        if f == 1000:
+            np.testing.assert_allclose(ours, run_litert(m, [x], ref=True)[0], rtol=1e-6)

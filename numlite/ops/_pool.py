@@ -77,10 +77,12 @@ def _axis_taps(n_in: int, n_out: int, f: int, s: int, pad: int) -> tuple[int, li
     """Taps along one axis: (index of the full tap, [(out_lo, out_hi, in_start)] per tap, valid count per output).
 
     For tap ``t`` output ``o`` reads input ``o * s - pad + t``; only outputs with that index in
-    ``[0, n_in)`` take part.  Taps reaching no output are dropped."""
+    ``[0, n_in)`` take part.  Taps reaching no output are dropped; only taps from
+    ``pad - (n_out - 1) * s`` to ``n_in - 1 + pad`` can reach one, so a huge filter costs no more
+    than the input's size."""
     taps, full = [], -1
     count = np.zeros(n_out, np.int64)
-    for t in range(f):
+    for t in range(max(0, pad - (n_out - 1) * s), min(f, n_in + pad)):
         lo = max(0, -((t - pad) // s))  # ceil((pad - t) / s)
         hi = min(n_out, (n_in - 1 + pad - t) // s + 1)
         if lo >= hi:
