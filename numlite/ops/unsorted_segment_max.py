@@ -1,0 +1,18 @@
+"""UNSORTED_SEGMENT_MAX: the maximum of the rows of ``data`` sharing a segment id, in
+``num_segments`` segments (the type's lowest finite value for an empty segment; NaN never wins).
+
+1. Inputs: data, segment_ids, num_segments.  Data float32 or int32,
+   ids int32 (version 1, as LiteRT 2.3).
+2. Shapes, checks, identities and the order rows are combined in: see ``_segment.py``.
+"""
+
+from __future__ import annotations
+
+from ._segment import SegmentKernel
+from .registry import register
+
+
+@register("UNSORTED_SEGMENT_MAX", versions=(1,))
+class UnsortedSegmentMax(SegmentKernel):
+    unsorted = True
+    reduce = "max"
