@@ -155,3 +155,15 @@ def test_supported_ops_lists_builtins_and_registered_custom_ops():
     rows = {r["op"]: r for r in numlite.supported_ops()}
     assert rows["ADD"]["versions"][0] == 1 and "FLOAT32" in rows["ADD"]["dtypes"] and "INT8" in rows["ADD"]["quantized"]
     assert rows["TimesK2"]["custom"] is True  # registered globally above
+
+
+def test_readme_custom_op_example_runs_and_prints_what_the_readme_says(capsys):
+    import os
+    import re
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    section = readme[readme.index("### Custom operators"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    printed = re.search(r"```\nprints `([^`]*)`", section).group(1)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    assert capsys.readouterr().out.strip() == printed
