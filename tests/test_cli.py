@@ -104,8 +104,8 @@ def test_run_errors(capsys, tmp_path, add_model):
     np.save(tmp_path / "i.npy", np.ones((2, 3), np.int32))
     assert main(["run", add_model, "--input", str(tmp_path / "i.npy"), str(tmp_path / "i.npy")]) == 1
     assert "error:" in capsys.readouterr().err
-    assert main(["run", str(tmp_path / "missing.tflite")]) == 1
-    assert "Could not open" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "missing.tflite")]) == 3
+    assert "missing.tflite: no such file" in capsys.readouterr().err
     assert main(["run", add_model, "--threads", "0"]) == 2
 
 
@@ -134,8 +134,10 @@ def test_inspect_quantized_io_and_bad_file(capsys, tmp_path):
     assert "int8[1, 4] scale=0.5 zero_point=-3" in capsys.readouterr().out
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"not a model at all" * 4)
-    assert main(["inspect", str(bad)]) == 1
-    assert "error:" in capsys.readouterr().err
+    assert main(["inspect", str(bad)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("numlite inspect: error: ") and "not a valid TFLite model" in err
+    assert err.count("\n") == 1  # one line, no traceback
 
 
 def test_python_dash_m(tmp_path):
