@@ -161,6 +161,8 @@ class SubgraphExecutor:
         self.steps: list[Callable[[], None]] = []
         self.step_nodes: list[int] = []
         self.plan: Plan | None = None
+        #: the main arena's layout: one record per placed buffer (see ``Interpreter.memory_plan``)
+        self.layout: list[dict[str, Any]] = []
         self.arena: np.ndarray | None = None
         self.allocated = False
         self.pool = runtime.pool
@@ -348,6 +350,13 @@ class SubgraphExecutor:
         shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
         arena = raw[shift: shift + plan.arena_bytes]
         scratch_views: dict[int, list] = {ni: [None] * len(scratch_specs[ni]) for ni in nodes}
+        if full:
+            self.layout = [
+                {"kind": "tensor", "tensor": key, "name": tensors[key].name, "offset": off, "bytes": size,
+                 "first_step": a, "last_step": b} if kind == "t" else
+                {"kind": "scratch", "node": key[0], "name": f"{self.kernels[key[0]].node.op_name} scratch {key[1]}",
+                 "offset": off, "bytes": size, "first_step": a, "last_step": b}
+                for (kind, key), off, size, a, b in zip(keys, plan.offsets, sizes, f_, l_)]
         for (kind, key), off, size in zip(keys, plan.offsets, sizes):
             if kind == "t":
                 self.buffers[key] = arena[off: off + size].view(self.dtypes[key]).reshape(self.shapes[key])

@@ -75,3 +75,28 @@ def test_lower_bound_matches_bruteforce():
         plan = plan_arena(sizes.tolist(), first.tolist(), last.tolist(), 64)
         brute = max(sum(int(s) for s, f, la in zip(sizes, first, last) if f <= t <= la) for t in range(15))
         assert plan.lower_bound_bytes == brute
+
+
+def test_memory_plan_lists_a_consistent_layout():
+    """Interpreter.memory_plan(): every placed buffer inside the arena, and no two buffers alive
+    at the same step share a byte."""
+    import pytest
+
+    import numlite
+    from numlite import models
+
+    it = numlite.Interpreter(model_content=models.build("mobilenet_v2_tiny"))
+    it.allocate_tensors()
+    plan = it.memory_plan()
+    bufs = plan["buffers"]
+    assert plan["arena_bytes"] == it.memory_report()["arena_bytes"] and len(plan["steps"]) > 10
+    assert all(0 <= b["offset"] and b["offset"] + b["bytes"] <= plan["arena_bytes"] for b in bufs)
+    assert all(0 <= b["first_step"] <= b["last_step"] < len(plan["steps"]) for b in bufs)
+    for i, a in enumerate(bufs):
+        for b in bufs[i + 1:]:
+            if a["bytes"] and b["bytes"] and a["first_step"] <= b["last_step"] and b["first_step"] <= a["last_step"]:
+                assert a["offset"] + a["bytes"] <= b["offset"] or b["offset"] + b["bytes"] <= a["offset"], (a, b)
+    inputs = {d["index"] for d in it.get_input_details()}
+    assert inputs <= {b["tensor"] for b in bufs if b["kind"] == "tensor"}
+    with pytest.raises(RuntimeError, match="allocate_tensors"):
+        numlite.Interpreter(model_content=models.build("mobilenet_v2_tiny")).memory_plan()
