@@ -448,10 +448,25 @@ class Direction:
         xp, g, t1, hn, m = v["xp"], v["g"], v["t1"], v["hn"], v["m"]
         h2, c2 = h.reshape(B, no), c.reshape(B, nc)
         rows = T * B
+        # The common cell (no peephole, layer norm, projection, CIFG or aux input; TANH) takes a
+        # shorter step (``fast_step`` below): sigmoid(z) = 0.5 + 0.5 * tanh(z / 2), with the input,
+        # forget and output gates' pre-activations halved through their weights (float) or
+        # scales (hybrid) and biases - exact, a power of two - so that one tanh over the four
+        # gates gives the cell gate's activation and, after one multiply-add, the three sigmoids.
+        fast = (not self.peephole and not self.layer_norm and self.pw is None and self.act == ACT_TANH
+                and not self.cifg and not self.has_aux)
+        half = np.ones(gw, np.float32)
+        if fast:
+            half[:3 * nc] = 0.5  # gate order i, f, o, c
+        hybrid = self.form != "float"
+        wx_ = self.wx if hybrid or not fast else self.wx * half[:, None]
+        wh_ = self.wh if hybrid or not fast else self.wh * half[:, None]
+        sx_ = self.sx * half if hybrid else None
+        sh_ = self.sh * half if hybrid else None
         pre: list[Callable[[], None]] = []
-        init = None if self.layer_norm else self.bias
+        init = None if self.layer_norm else self.bias * half
         if self.form == "float":
-            wxt = self.wx.T
+            wxt = wx_.T
             pre.append(lambda: np.matmul(x, wxt, out=xp))
             if self.has_aux:
                 wat = self.wa.T
@@ -470,7 +485,7 @@ class Direction:
                 pre.append(lambda: np.copyto(xp, np.broadcast_to(init, xp.shape)))
             else:
                 pre.append(lambda: xp.fill(0))
-            pre.append(self._hybrid_product(v, x, self.wx, self.sx, self.rs_x, rows, self.n_input, xp, "x"))
+            pre.append(self._hybrid_product(v, x, self.wx, sx_, self.rs_x, rows, self.n_input, xp, "x"))
             if self.has_aux:
                 pre.append(self._hybrid_product(v, aux, self.wa, self.sa, self.rs_a, rows, self.n_aux, xp, "x"))
         # per-step views of the input projection
@@ -483,13 +498,13 @@ class Direction:
         steps_xp = [(xps[t], out[t]) for t in order]
         # recurrent product
         if self.form == "float":
-            wht = self.wh.T
+            wht = wh_.T
 
             def recur(xpt: np.ndarray) -> None:
                 np.matmul(h2, wht, out=g)
                 np.add(g, xpt, out=g)
         else:
-            rec = self._hybrid_product(v, h2, self.wh, self.sh, self.rs_h, B, no, g, "h")
+            rec = self._hybrid_product(v, h2, self.wh, sh_, self.rs_h, B, no, g, "h")
 
             def recur(xpt: np.ndarray) -> None:
                 np.copyto(g, xpt)
@@ -530,6 +545,9 @@ class Direction:
                     else:
                         h2.fill(0)
                     pstep()
+
+        if fast:
+            return self._fast_step(pre, steps_xp, recur, None if hybrid else wht, h2, c2, g, t1)
 
         def run() -> None:
             for f in pre:
@@ -580,6 +598,63 @@ class Direction:
                     if pclip > 0:
                         np.clip(h2, -pclip, pclip, out=h2)
                 np.copyto(ot, h2)
+
+        def quiet() -> None:
+            with np.errstate(all="ignore"):
+                run()
+
+        return quiet
+
+    def _fast_step(self, pre: list[Callable[[], None]], steps_xp: list[tuple[np.ndarray, np.ndarray]],
+                   recur: Callable[[np.ndarray], None], wht: np.ndarray | None, h2: np.ndarray, c2: np.ndarray,
+                   g: np.ndarray, t1: np.ndarray) -> Callable[[], None]:
+        """The common cell's sequence (see ``bind``): 10 array calls per float step instead of 13.
+        Against ``1 / (1 + exp(-z))`` the gates differ by under 6e-8 absolute (the tanh form
+        loses relative accuracy only where a gate is below ~1e-7).  Float: ``h`` goes straight
+        into its output row, which the next step's matmul reads; the state variable receives
+        the last one after the loop.  Hybrid: the quantizer reads the state, so ``h`` is
+        computed there and copied to its row."""
+        nc = self.n_cell
+        g_ifo, gi = g[:, :3 * nc], g[:, :nc]
+        gf, go, gc = g[:, nc:2 * nc], g[:, 2 * nc:3 * nc], g[:, 3 * nc:]
+        cclip = np.float32(self.cell_clip)
+        h_f = np.float32(0.5)
+        mm, add, mul, tanh, clip, copyto = np.matmul, np.add, np.multiply, np.tanh, np.clip, np.copyto
+        prev = [h2] + [ot for _, ot in steps_xp[:-1]]
+        float_steps = [(xpt, ot, hp) for (xpt, ot), hp in zip(steps_xp, prev)]
+        last = steps_xp[-1][1]
+
+        def cell() -> None:
+            tanh(g, out=g)
+            mul(g_ifo, h_f, out=g_ifo)
+            add(g_ifo, h_f, out=g_ifo)
+            mul(gf, c2, out=c2)
+            mul(gc, gi, out=t1)
+            add(c2, t1, out=c2)
+            if cclip > 0:
+                clip(c2, -cclip, cclip, out=c2)
+
+        if wht is not None:
+            def run() -> None:
+                for f in pre:
+                    f()
+                for xpt, ot, hp in float_steps:
+                    mm(hp, wht, out=g)
+                    add(g, xpt, out=g)
+                    cell()
+                    tanh(c2, out=ot)
+                    mul(go, ot, out=ot)
+                copyto(h2, last)
+        else:
+            def run() -> None:
+                for f in pre:
+                    f()
+                for xpt, ot in steps_xp:
+                    recur(xpt)
+                    cell()
+                    tanh(c2, out=h2)
+                    mul(go, h2, out=h2)
+                    copyto(ot, h2)
 
         def quiet() -> None:
             with np.errstate(all="ignore"):
