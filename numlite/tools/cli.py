@@ -3,6 +3,7 @@
     numlite demo      a reference model classifying an image, timed
     numlite run       run a model on given or random inputs
     numlite inspect   what is in a model: subgraphs, ops, tensors, the arena plan
+    numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
 
 Each subcommand module has ``add_parser(subparsers)`` and ``command(args) -> exit code``; errors
 are one line on stderr with the exit codes of ``numlite.tools._common``.
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 from ._common import EXIT_CODES_HELP, USAGE, guarded
 
-SUBCOMMANDS = ["demo", "run", "inspect_model"]
+SUBCOMMANDS = ["demo", "run", "inspect_model", "compare"]
 
 
 def build_parser() -> argparse.ArgumentParser:
