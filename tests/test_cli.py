@@ -61,7 +61,7 @@ def test_demo_reports_missing_kernels(capsys, monkeypatch):
         raise numlite.UnsupportedOpError("numlite cannot run this model: SOFTMAX missing", [("SOFTMAX", 1, [30])])
 
     monkeypatch.setattr(numlite, "Interpreter", refuse)
-    assert main(["demo", "--model", "mobilenet_v1_tiny", "--runs", "1"]) == 1
+    assert main(["demo", "--model", "mobilenet_v1_tiny", "--runs", "1"]) == 4  # exit code 4: unsupported ops
     assert "SOFTMAX" in capsys.readouterr().err
 
 
@@ -102,7 +102,7 @@ def test_run_errors(capsys, tmp_path, add_model):
     assert main(["run", add_model, "--input", str(tmp_path / "a.npy")]) == 2
     assert "2 input(s), 1 --input" in capsys.readouterr().err
     np.save(tmp_path / "i.npy", np.ones((2, 3), np.int32))
-    assert main(["run", add_model, "--input", str(tmp_path / "i.npy"), str(tmp_path / "i.npy")]) == 1
+    assert main(["run", add_model, "--input", str(tmp_path / "i.npy"), str(tmp_path / "i.npy")]) == 5  # bad input
     assert "error:" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "missing.tflite")]) == 3
     assert "missing.tflite: no such file" in capsys.readouterr().err

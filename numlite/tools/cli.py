@@ -1,6 +1,6 @@
 """The ``numlite`` command (also ``python -m numlite``): one module per subcommand.
 
-    numlite demo      a reference model classifying an image, timed
+    numlite demo      MediaPipe face detection and person segmentation on a real photo, timed
     numlite run       run a model on given or random inputs
     numlite inspect   what is in a model: subgraphs, ops, tensors, the arena plan
     numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
