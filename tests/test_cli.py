@@ -114,11 +114,11 @@ def test_inspect(capsys, tmp_path):
     path.write_bytes(models.build("mobilenet_v2_tiny"))
     assert main(["inspect", str(path), "--tensors"]) == 0
     text = capsys.readouterr().out
-    assert "subgraph 0" in text and "66 ops" in text
-    assert "input  #0 'input' float32[1, 96, 96, 3]" in text
-    assert "'MobilenetV2/Predictions/Reshape_1' float32[1, 1001]" in text
+    assert "Subgraph#0 main(T#0) -> [T#" in text and "numlite: 66 op(s) in 1 subgraph(s)" in text
+    assert "  T#0(input) shape:[1, 96, 96, 3], type:FLOAT32\n" in text
+    assert "(MobilenetV2/Predictions/Reshape_1) shape:[1, 1001], type:FLOAT32" in text
     assert re.search(r"\n\s+36  CONV_2D v1\n\s+17  DEPTHWISE_CONV_2D v1\n\s+10  ADD v1", text)
-    assert "T#" in text and "const" in text
+    assert "T#" in text and " RO " in text
     assert "arena" in text
 
 
@@ -131,7 +131,7 @@ def test_inspect_quantized_io_and_bad_file(capsys, tmp_path):
     p = tmp_path / "q.tflite"
     p.write_bytes(mb.build())
     assert main(["inspect", str(p)]) == 0
-    assert "int8[1, 4] scale=0.5 zero_point=-3" in capsys.readouterr().out
+    assert "T#0(x) shape:[1, 4], type:INT8  scale=0.5 zero_point=-3" in capsys.readouterr().out
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"not a model at all" * 4)
     assert main(["inspect", str(bad)]) == 3
