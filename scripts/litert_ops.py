@@ -39,7 +39,7 @@ CUSTOM_CANDIDATES = ["TFLite_Detection_PostProcess", "Mfcc", "AudioSpectrogram",
                      "SignatureRunnerHelper", "CallOnce", "HashtableV2", "FlexAddV2"]
 
 NOT_FOUND = ("Didn't find op for builtin opcode", "Didn't find custom op", "Encountered unresolved custom op",
-             "Select TensorFlow op(s)")
+             "Select TensorFlow op(s)", "Regular TensorFlow ops are not supported")
 
 CHILD = r"""
 import sys, json
