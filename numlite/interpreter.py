@@ -351,19 +351,22 @@ class Interpreter:
             raise RuntimeError("call allocate_tensors() first")
         return self._main.plan.report()
 
-    def memory_plan(self) -> dict[str, Any]:
-        """numlite extension: where every tensor of the main subgraph lives in the arena
-        (after ``allocate_tensors``): ``{"arena_bytes", "no_reuse_bytes", "lower_bound_bytes",
-        "steps": [op name per execution step], "buffers": [{"kind": "tensor" | "scratch",
+    def memory_plan(self, subgraph_index: int = 0) -> dict[str, Any]:
+        """numlite extension: where every tensor of a subgraph lives in its arena (after
+        ``allocate_tensors``; other subgraphs once their caller prepared them):
+        ``{"arena_bytes", "no_reuse_bytes", "lower_bound_bytes", "steps": [op name per execution
+        step], "step_nodes": [op index per step], "buffers": [{"kind": "tensor" | "scratch",
         "tensor" | "node", "name", "offset", "bytes", "first_step", "last_step"}]}``.  Steps
-        index the planned execution order (``steps``); tensors alive throughout (inputs,
-        outputs, variables) span every step.  Constants, folded tensors and strings are not in
-        the arena and not listed."""
-        ex = self._main
+        index the planned execution order; tensors alive throughout (inputs, outputs,
+        variables) span every step.  Constants, folded tensors and strings are not in the arena
+        and not listed."""
+        ex = self._subgraph_executor(subgraph_index)
         if ex.plan is None:
-            raise RuntimeError("call allocate_tensors() first")
+            raise RuntimeError("call allocate_tensors() first" if subgraph_index == 0 else
+                               f"subgraph {subgraph_index} is not planned (its caller has not prepared it)")
         names = [ex.kernels[n].node.op_name for n in ex.step_nodes]
-        return {**ex.plan.report(), "steps": names, "buffers": [dict(b) for b in ex.layout]}
+        return {**ex.plan.report(), "steps": names, "step_nodes": list(ex.step_nodes),
+                "buffers": [dict(b) for b in ex.layout]}
 
     @property
     def model(self) -> Model:

@@ -3,6 +3,7 @@
     numlite demo      MediaPipe face detection and person segmentation on a real photo, timed
     numlite run       run a model on given or random inputs
     numlite inspect   what is in a model: subgraphs, ops, tensors, the arena plan
+    numlite visualize one self-contained HTML page: graph, tables, arena plan
     numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
 
 Each subcommand module has ``add_parser(subparsers)`` and ``command(args) -> exit code``; errors
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 from ._common import EXIT_CODES_HELP, USAGE, guarded
 
-SUBCOMMANDS = ["demo", "run", "inspect_model", "compare"]
+SUBCOMMANDS = ["demo", "run", "inspect_model", "visualize", "compare"]
 
 
 def build_parser() -> argparse.ArgumentParser:
