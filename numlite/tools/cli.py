@@ -2,6 +2,7 @@
 
     numlite demo      MediaPipe face detection and person segmentation on a real photo, timed
     numlite run       run a model on given or random inputs
+    numlite bench     time a model as TFLite's benchmark_model does (its output format)
     numlite inspect   what is in a model: subgraphs, ops, tensors, the arena plan
     numlite visualize one self-contained HTML page: graph, tables, arena plan
     numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 from ._common import EXIT_CODES_HELP, USAGE, guarded
 
-SUBCOMMANDS = ["demo", "run", "inspect_model", "visualize", "compare"]
+SUBCOMMANDS = ["demo", "run", "bench", "inspect_model", "visualize", "compare"]
 
 
 def build_parser() -> argparse.ArgumentParser:
