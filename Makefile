@@ -1,5 +1,5 @@
 # numlite developer entry points.  Everything runs in ./.venv (created when missing).
-#   make demo                 install numlite and classify a synthetic image with MobileNet v1
+#   make demo                 install numlite and run MediaPipe's face detector and segmentation on a photo
 #   make test                 install the test extras and run the fast test suite
 #   make test-slow            the model-scale checks (full-size MobileNet v1/v2, Inception v3)
 #   make bench                numlite vs LiteRT: latency, load-to-first-result, peak RSS, arena
@@ -20,7 +20,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[image]'
 
 install-test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
