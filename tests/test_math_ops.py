@@ -272,6 +272,11 @@ def test_floor_mod_min_by_minus_one():
     for dt in (I8, I16, I32, I64):
         a, b = np.array([np.iinfo(dt).min], dt), np.array([-1], dt)
         assert run_numlite(binary("FLOOR_MOD", (1,), (1,), dt), [a, b])[0][0] == 0
+        # a constant divisor too; the other elements keep Python's modulo (NumPy < 1.25 traps on
+        # MIN % -1 like C, so numlite must never hand it that pair)
+        a = np.array([np.iinfo(dt).min, 7, -7, np.iinfo(dt).min], dt)
+        got = run_numlite(binary("FLOOR_MOD", (4,), (4,), dt, const_b=[-1, -3, 2, 5]), [a])[0]
+        assert got.tolist() == [0, 7 % -3, -7 % 2, int(np.iinfo(dt).min) % 5]
 
 
 @pytest.mark.parametrize("op", ["FLOOR_DIV", "FLOOR_MOD"])

@@ -5,7 +5,9 @@ broadcasting, versions 1-2, as LiteRT 2.3 (int8, int16, int32, int64, float32).
    output of one type.  Shapes broadcast as NumPy (LiteRT broadcasts any rank).
 2. Integers: ``np.remainder`` (Python's modulo), equal to LiteRT's C remainder corrected by the
    divisor when the signs differ.  ``MIN % -1`` is 0: LiteRT gives 0 for int8 / int16 and dies
-   of SIGFPE for int32 / int64 (x86 ``idiv`` traps); numlite returns the defined result 0.
+   of SIGFPE for int32 / int64 (x86 ``idiv`` traps); numlite returns the defined result 0.  NumPy
+   before 1.25 traps the same way, so a divisor of -1 (whose remainder is always 0) is replaced
+   by 1 first: once for a constant divisor, at every invoke (into a scratch copy) otherwise.
 3. A zero integer divisor element is an error, as LiteRT's "Division by 0": at prepare for a
    constant divisor, else a RuntimeError from invoke naming op and node, checked on every
    element of the divisor before anything is written (``_math.ZeroDivisorCheck``).
@@ -39,10 +41,27 @@ class FloorMod(RawBinaryKernel):
             self.masks = (ctx.scratch(shape, np.bool_), ctx.scratch(shape, np.bool_))
         else:
             self.check = ZeroDivisorCheck(ctx, b, "modulo")
+            self.safe_b = None
+            if b.value is not None:
+                self.safe_b = np.where(b.value == -1, 1, b.value).astype(b.dtype)
+            else:
+                self.safe_slot = ctx.scratch(b.shape, b.dtype)
+                self.minus_one = ctx.scratch(b.shape, np.bool_)
 
     def compute_with(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         if self.check is not None:
-            return self.check.wrap(b, lambda: np.remainder(a, b, out=out))
+            if self.safe_b is not None:
+                sb = self.safe_b
+                return self.check.wrap(b, lambda: np.remainder(a, sb, out=out))
+            safe, m = scratch[self.safe_slot], scratch[self.minus_one]
+
+            def remainder() -> None:  # MIN % -1 traps in C (and in NumPy < 1.25): divide by 1 there
+                np.equal(b, -1, out=m)
+                np.copyto(safe, b)
+                np.copyto(safe, 1, where=m)
+                np.remainder(a, safe, out=out)
+
+            return self.check.wrap(b, remainder)
         m1, m2 = scratch[self.masks[0]], scratch[self.masks[1]]
 
         def step() -> None:
