@@ -73,7 +73,10 @@ def test_complex_parts(op, dtype, shape):
     eps = 2.0 ** -52 if dtype == np.complex128 else EPS32
     ours = assert_matches_litert(m, [x], rtol=2 * eps, atol=0)[0]
     expect = {"REAL": x.real, "IMAG": x.imag, "COMPLEX_ABS": np.abs(x)}[op]
-    np.testing.assert_array_equal(ours, expect)
+    if op == "COMPLEX_ABS":  # NumPy 1's allocating and out= paths of abs differ by 1 ulp
+        np.testing.assert_allclose(ours, expect, rtol=2 * eps, atol=0)
+    else:
+        np.testing.assert_array_equal(ours, expect)
 
 
 def test_complex_specials():

@@ -10,9 +10,10 @@
 3. Crop / pad: each ``H x W`` slice is cropped to its top-left ``min(H, fh) x min(W, fw)`` and
    zero-padded at the bottom / right to ``fh x fw`` (TFLite's ``PrepareInputBuffer``).
 4. Arithmetic: the padded slice is held in float64 and transformed by NumPy's pocketfft in
-   double precision (``np.fft.rfft2`` with ``out=``); the result is rounded to complex64.  TFLite
-   also transforms in double and rounds, so the two differ by about one float32 ulp of the
-   largest magnitude.  The float64 input and complex128 result are scratch buffers.
+   double precision (``np.fft.rfft2`` with ``out=`` on NumPy 2; NumPy 1 allocates its result);
+   the result is rounded to complex64.  TFLite also transforms in double and rounds, so the two
+   differ by about one float32 ulp of the largest magnitude.  The float64 input and complex128
+   result are scratch buffers.
 5. A constant (or folded) ``fft_length`` fixes the output shape at prepare; one known only at
    invoke makes the output dynamic, and the step checks it (an error names the op and node).
 6. ``fw == 1``: LiteRT 2.3 returns wrong values (Ooura's real FFT needs at least 2 points);
@@ -43,6 +44,9 @@ def working_bytes(batch: int, fh: int, fw: int) -> int:
     """Output (complex64) plus float64 input and complex128 result buffers, in bytes."""
     return batch * (fh * (fw // 2 + 1) * (8 + 16) + fh * fw * 8)
 
+
+#: ``np.fft`` functions take ``out=`` from NumPy 2.0 on
+_FFT_OUT = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 
 @register("RFFT2D", versions=(1,))
 class Rfft2d(Kernel):
@@ -103,8 +107,11 @@ class Rfft2d(Kernel):
             pad_rows.fill(0.0)
             pad_cols.fill(0.0)
             np.copyto(dst, src)
-            np.fft.rfft2(buf, axes=(-2, -1), out=res)
-            np.copyto(out, res, casting="unsafe")
+            if _FFT_OUT:
+                np.fft.rfft2(buf, axes=(-2, -1), out=res)
+                np.copyto(out, res, casting="unsafe")
+            else:  # NumPy 1: no out= (the transform allocates its result)
+                np.copyto(out, np.fft.rfft2(buf, axes=(-2, -1)), casting="unsafe")
 
         return step
 
