@@ -268,7 +268,7 @@ class MaxUnpooling2D(Kernel):
             if not flat_x.size:
                 return
             ok = np.isfinite(ind) & (np.abs(ind) < 2.0**31)
-            i = np.trunc(np.where(ok, ind, 0)).astype(np.int64)
+            i = np.trunc(np.where(ok, ind, ind.dtype.type(0))).astype(np.int64)
             kx = np.fmod(i, fw)  # C's remainder: the sign of the dividend
             ky = (i - kx) // fw
             oy = by + ky
@@ -411,8 +411,8 @@ class TransformTensorBilinear(Kernel):
             nan = np.isnan(tx) | np.isnan(ty)
             inside = ~((tx < 0) | (tx > w - 1) | (ty < 0) | (ty > h - 1))
             fx, fy = np.floor(tx), np.floor(ty)
-            x0 = np.where(inside & ~nan, fx, 0).astype(np.int64)
-            y0 = np.where(inside & ~nan, fy, 0).astype(np.int64)
+            x0 = np.where(inside & ~nan, fx, fx.dtype.type(0)).astype(np.int64)
+            y0 = np.where(inside & ~nan, fy, fy.dtype.type(0)).astype(np.int64)
             rc, lc = tx - fx, ty - fy  # float32 fractions
 
             def read(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:

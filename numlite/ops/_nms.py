@@ -115,7 +115,7 @@ def first_argmax(rows: np.ndarray) -> np.ndarray:
     first maximum, NaNs skipped wherever they are (measured on LiteRT 2.3: ``[nan, .9, .5]``
     gives 1, ``[nan, nan, .3]`` gives 2); 0 for a row of NaNs."""
     rows = np.asarray(rows)
-    return np.argmax(np.where(np.isnan(rows), -np.inf, rows), axis=-1)
+    return np.argmax(np.where(np.isnan(rows), rows.dtype.type(-np.inf), rows), axis=-1)
 
 
 # --- float32 box geometry ------------------------------------------------------------------

@@ -43,7 +43,7 @@ class FloorMod(RawBinaryKernel):
             self.check = ZeroDivisorCheck(ctx, b, "modulo")
             self.safe_b = None
             if b.value is not None:
-                self.safe_b = np.where(b.value == -1, 1, b.value).astype(b.dtype)
+                self.safe_b = np.where(b.value == -1, b.value.dtype.type(1), b.value)
             else:
                 self.safe_slot = ctx.scratch(b.shape, b.dtype)
                 self.minus_one = ctx.scratch(b.shape, np.bool_)
