@@ -202,3 +202,15 @@ class RowKernel(Kernel):
         x = inputs[INPUT].reshape(self.rows, self.cols)
         o = outputs[0].reshape(self.rows, self.cols)
         return self.bind_quantized(x, o, scratch) if self.is_quant else self.bind_float(x, o, scratch)
+
+
+def expect_output_quantization(ctx: PrepareContext, out: TensorSpec, dtype: np.dtype, scale: float,
+                               scale_text: str, zero_points: dict[np.dtype, int]) -> int:
+    """The fixed output quantization LiteRT requires of a quantized row op (LOG_SOFTMAX,
+    L2_NORMALIZATION): fail naming it when ``out`` has another; return the zero point."""
+    oq = out.quantization
+    zp = zero_points[dtype]
+    if float(np.float32(oq.scale)) != scale or oq.zero_point != zp:
+        ctx.fail(f"{dtype.name} output {out.describe()} must have scale {scale_text} and zero point {zp}, got "
+                 f"{float(oq.scale)} and {oq.zero_point}")
+    return zp

@@ -69,11 +69,7 @@ class L2Normalization(RowKernel):
     # -- quantized -------------------------------------------------------------------------------
     def prepare_quantized(self, ctx: PrepareContext, x: TensorSpec, out: TensorSpec) -> None:
         dt = np.dtype(x.dtype)
-        oq = out.quantization
-        zp = OUT_ZERO_POINT[dt]
-        if float(np.float32(oq.scale)) != 1.0 / 128.0 or oq.zero_point != zp:
-            ctx.fail(f"{dt.name} output {out.describe()} must have scale 1/128 and zero point {zp}, got "
-                     f"{float(oq.scale)} and {oq.zero_point}")
+        nm.expect_output_quantization(ctx, out, dt, 1.0 / 128.0, "1/128", OUT_ZERO_POINT)
         self.in_zp = int(x.quantization.zero_point)
         self.unsigned = dt == np.uint8
         info = np.iinfo(dt)

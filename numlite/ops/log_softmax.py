@@ -68,11 +68,7 @@ class LogSoftmax(RowKernel):
     # -- quantized -------------------------------------------------------------------------------
     def prepare_quantized(self, ctx: PrepareContext, x: TensorSpec, out: TensorSpec) -> None:
         dt = np.dtype(x.dtype)
-        oq = out.quantization
-        zp = OUT_ZERO_POINT[dt]
-        if float(np.float32(oq.scale)) != 16.0 / 256.0 or oq.zero_point != zp:
-            ctx.fail(f"{dt.name} output {out.describe()} must have scale 1/16 and zero point {zp}, got "
-                     f"{float(oq.scale)} and {oq.zero_point}")
+        zp = nm.expect_output_quantization(ctx, out, dt, 16.0 / 256.0, "1/16", OUT_ZERO_POINT)
         in_scale = float(np.float32(x.quantization.scale))
         real = min(in_scale * float(1 << 26), float((1 << 31) - 1))
         if not real > 1.0:
