@@ -3,7 +3,6 @@ benchmark_model's output), JSON, the op profiling tables, --compare-litert, the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -11,12 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from util import In, Out, single_op_model
+from util import In, Out, numlite_command, single_op_model
 
 from numlite import models
 from numlite.builder import ModelBuilder
 from numlite.tools import bench
-from numlite.tools._common import guarded
 
 FAST = ["--min_secs=0", "--warmup_min_secs=0"]
 
@@ -45,22 +43,8 @@ TYPE_ROW = re.compile(r"^\t\s*(\S+)\t\s*(\d+)\t\s*([\d.]+)\t\s*([\d.]+)%\t\s*([\
 
 
 def run_cli(argv: list[str]) -> int:
-    """``numlite bench ...`` through the dispatcher once it lists bench, else through a parser of ours."""
-    from numlite.tools import cli
-
-    if "bench" in cli.SUBCOMMANDS:
-        try:
-            return cli.main(["bench", *argv])
-        except SystemExit as e:  # --help, argparse's usage errors
-            return int(e.code or 0)
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers()
-    bench.add_parser(sub)
-    try:
-        args = ap.parse_args(["bench", *argv])
-    except SystemExit as e:
-        return int(e.code or 0)
-    return guarded("bench", args.func, args)
+    """``numlite bench ...``."""
+    return numlite_command(["bench", *argv])
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,18 @@ deliberately spoiled layer found where its error rises."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
 import numpy as np
 import pytest
+from util import numlite_command
 
 from numlite import models
 from numlite.builder import ModelBuilder
 from numlite.schema.reader import read_model_table
 from numlite.schema.writer import write_model
-from numlite.tools import cli, compare
-from numlite.tools._common import guarded
+from numlite.tools import compare
 
 pytest.importorskip("ai_edge_litert")
 
@@ -23,20 +22,8 @@ TINY = "mobilenet_v2_tiny"
 
 
 def run_cli(argv: list[str]) -> int:
-    """``numlite compare ...`` through the dispatcher when it lists the module, else a parser of our own."""
-    if "compare" in cli.SUBCOMMANDS:
-        try:
-            return cli.main(["compare", *argv])
-        except SystemExit as e:  # argparse
-            return int(e.code)
-    ap = argparse.ArgumentParser(prog="numlite")
-    sub = ap.add_subparsers()
-    compare.add_parser(sub)
-    try:
-        args = ap.parse_args(["compare", *argv])
-    except SystemExit as e:
-        return int(e.code)
-    return guarded("compare", args.func, args)
+    """``numlite compare ...``."""
+    return numlite_command(["compare", *argv])
 
 
 def spoil_weights(data: bytes, op_index: int) -> bytes:

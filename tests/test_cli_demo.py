@@ -10,7 +10,6 @@ message when PyPI is unreachable.  Everything else runs offline.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import re
@@ -21,12 +20,11 @@ from pathlib import Path
 import mediapipe_models as mpm
 import numpy as np
 import pytest
-from util import run_litert
+from util import numlite_command, run_litert
 
 import numlite
 from numlite import models
-from numlite.tools import _assets, cli, demo
-from numlite.tools._common import guarded
+from numlite.tools import _assets, demo
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -34,14 +32,8 @@ FACE_CENTRE = (225, 128)  # the astronaut's face, in pixels of the 512x512 photo
 
 
 def run(*argv: str) -> int:
-    """``numlite demo ARGV`` in process, through the dispatcher when it lists demo."""
-    if "demo" in cli.SUBCOMMANDS:
-        return cli.main(["demo", *argv])
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers()
-    demo.add_parser(sub)
-    args = ap.parse_args(["demo", *argv])
-    return guarded("demo", args.func, args)
+    """``numlite demo ARGV`` in process."""
+    return numlite_command(["demo", *argv], catch_exit=False)
 
 
 @pytest.fixture

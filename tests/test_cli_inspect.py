@@ -5,7 +5,6 @@ error exits."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -14,26 +13,20 @@ import types
 
 import numpy as np
 import pytest
+from util import numlite_command
 
 import numlite
 from numlite import models
 from numlite.builder import ModelBuilder
-from numlite.tools import cli, inspect_model
-from numlite.tools._common import guarded
+from numlite.tools import inspect_model
 from numlite.tools.inspect_model import analyzer_text, draw_plan, format_text
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tf")
 
 
 def run_cli(argv: list[str]) -> int:
-    """``numlite inspect ...`` through the dispatcher when it lists the module, else directly."""
-    if "inspect_model" in cli.SUBCOMMANDS:
-        return cli.main(argv)
-    ap = argparse.ArgumentParser(prog="numlite")
-    sub = ap.add_subparsers(dest="command", required=True)
-    inspect_model.add_parser(sub)
-    args = ap.parse_args(argv)
-    return guarded(args.command, args.func, args)
+    """``numlite ...`` (ARGV starts with the subcommand)."""
+    return numlite_command(argv, catch_exit=False)
 
 
 def litert_analyzer(path: str) -> str:

@@ -4,12 +4,12 @@ one-line errors with their exit codes."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import numpy as np
 import pytest
+from util import numlite_command
 
 import numlite
 from numlite import metadata as md
@@ -22,16 +22,8 @@ PIL = pytest.importorskip("PIL.Image")
 
 
 def cli(argv: list[str]) -> int:
-    """``numlite run ARGV`` through the dispatcher when it has the subcommand, else through our parser."""
-    from numlite.tools import cli as cli_mod
-
-    if "run" in cli_mod.SUBCOMMANDS:
-        return cli_mod.main(["run", *argv])
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers()
-    run_mod.add_parser(sub)
-    args = ap.parse_args(["run", *argv])
-    return _common.guarded("run", args.func, args)
+    """``numlite run ARGV``."""
+    return numlite_command(["run", *argv], catch_exit=False)
 
 
 def run_json(capsys, argv: list[str]) -> dict:

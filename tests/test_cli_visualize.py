@@ -17,26 +17,20 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from util import numlite_command
 
 import numlite
 from numlite import flex
 from numlite.builder import ModelBuilder
-from numlite.tools import cli, visualize
-from numlite.tools._common import guarded
+from numlite.tools import visualize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LSTM_WHILE = os.path.join(ROOT, "tests", "data", "tf", "k3_lstm_while_float.tflite")
 
 
 def run_cli(argv: list[str]) -> int:
-    """``numlite visualize ...`` through the dispatcher once it lists the module, else directly."""
-    if "visualize" in cli.SUBCOMMANDS:
-        return cli.main(argv)
-    ap = argparse.ArgumentParser(prog="numlite")
-    sub = ap.add_subparsers(dest="command", required=True)
-    visualize.add_parser(sub)
-    args = ap.parse_args(argv)
-    return guarded("visualize", args.func, args)
+    """``numlite ...`` (ARGV starts with the subcommand)."""
+    return numlite_command(argv, catch_exit=False)
 
 
 # -- models ------------------------------------------------------------------------------------

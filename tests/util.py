@@ -114,3 +114,16 @@ def invoke_peak_bytes(it: Any) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def numlite_command(argv: Sequence[str], catch_exit: bool = True) -> int:
+    """``numlite ARGV`` in process: the exit code; argparse's ``SystemExit`` (usage errors,
+    ``--help``) becomes the code too unless ``catch_exit`` is false."""
+    from numlite.tools.cli import main
+
+    if not catch_exit:
+        return main(list(argv))
+    try:
+        return main(list(argv))
+    except SystemExit as e:
+        return int(e.code or 0)
