@@ -2,8 +2,12 @@
 
 Float (``alpha`` from LeakyReluOptions):
 
-1. ``0 <= alpha <= 1``: ``max(x, alpha * x)``; ``alpha > 1``: ``min(x, alpha * x)``; two passes.
-2. ``alpha < 0``: ``alpha * x`` then copy ``x`` where ``x > 0`` (a bool scratch buffer).
+1. ``alpha <= 1``, not 0: ``max(x, alpha * x)``; ``alpha > 1``: ``min(x, alpha * x)``; two passes,
+   exact (the argument of ``prelu``, step 3: negative alphas included).  On ties (zeros,
+   infinities) the maximum returns ``alpha * x``, the reference kernel's choice (its test is
+   ``x > 0``: ``0 * -0.5`` is ``-0.0``).
+2. ``alpha == 0``: ``alpha * x`` then copy ``x`` where ``x > 0`` (a bool scratch buffer): the
+   maximum would turn ``+inf`` into ``0 * inf = nan``.
 
 Quantized (LiteRT's reference ``QuantizeLeakyRelu``, a lookup table built at prepare):
 
@@ -19,6 +23,7 @@ import numpy as np
 
 from ._unary import Q8_16, UnaryKernel
 from .base import PrepareContext, Step, TensorSpec
+from .prelu import tie_order
 from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 
@@ -34,16 +39,17 @@ class LeakyRelu(UnaryKernel):
         self.alpha = np.float32(self.options.get("alpha") or 0.0)
         if not np.isfinite(self.alpha):
             ctx.fail(f"alpha {float(self.alpha)} is not finite")
-        self.mask = ctx.scratch(x.shape, np.bool_) if self.alpha < 0 else None
+        self.mask = ctx.scratch(x.shape, np.bool_) if self.alpha == 0 else None
 
     def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         alpha = self.alpha
         if self.mask is None:
             pick = np.maximum if alpha <= 1 else np.minimum
+            ordered = tie_order(out, x)
 
             def two_pass() -> None:
                 np.multiply(x, alpha, out=out)
-                pick(out, x, out=out)
+                pick(*ordered, out=out)
 
             return two_pass
         m = scratch[self.mask]

@@ -1,13 +1,33 @@
 """PRELU: ``x if x >= 0 else alpha * x`` with a tensor ``alpha`` broadcast against ``x``; float32,
 and quantized uint8 / int8 (alpha of the same type) and int16 (int8 or int16 alpha).
 
-Float:
+Float, alpha a constant (every real model; MediaPipe's alphas are per channel, many negative and
+some above 1):
 
 1. Inputs: x, alpha (same dtype); alpha must broadcast into x's shape, which the output keeps
    (LiteRT checks the same).
-2. When alpha is a constant with every value in [0, 1] (the usual trained case):
-   ``max(x, alpha * x)``, two passes and no scratch.
-3. Otherwise: ``alpha * x``, then copy ``x`` where ``x >= 0`` (a bool scratch of x's shape).
+2. Broadcast alpha repeats along x's flat order with a period ``P`` (the product of x's trailing
+   dims from alpha's first dim that is not 1).  Prepare tiles that period into a row of about
+   ``ROW`` elements whose length divides x's size (a tensor that is not contiguous - arena views
+   always are - broadcasts one period instead), so each pass is a ufunc over ``(n, L)`` rows
+   with a long inner loop (NumPy's broadcasting of a 16-element alpha over 96x96 pixels spends
+   more time in its outer loop than in the arithmetic).
+3. Every alpha finite, nonzero and at most 1: ``max(alpha * x, x)`` - two passes, exact.  For
+   ``x > 0``: ``alpha * x <= x`` (``alpha`` in (0, 1]: rounding is monotonic and ``x`` is
+   representable; ``alpha < 0``: the product is negative); for ``x < 0`` likewise
+   ``alpha * x >= x``.  Ties only at ``x = alpha * x`` (zeros, infinities, ``alpha = 1``), where
+   NumPy's maximum returns ``x`` (the operand it returns on ties, probed at import: ``TIE_LAST``),
+   which is the reference kernel's ``-0.0`` too (its test is ``x >= 0``).  nan stays nan.
+4. Some alphas above 1 (finite): ``min(alpha * x, x)`` is exact there, by the same argument
+   (every alpha above 1: that alone, two passes).  With few such channels (``fix_is_cheaper``, a
+   cost model: about one in 16 of the period, fewer on small tensors where calls dominate) step 3
+   runs on all, then each such channel is redone on its strided view (multiply, minimum; a
+   strided element costs about 15 contiguous ones).  With more: the sign trick, four passes and
+   a scratch: ``s = -1`` on those channels, else 1;
+   ``s * max(s * alpha * x, s * x)`` (negation is exact, and ``-max(-a, -b) = min(a, b)``).
+5. Alpha 0 or not finite (``0 * inf`` is nan, where the reference returns ``inf``), or alpha not
+   a constant: ``alpha * x``, then copy ``x`` where ``x >= 0`` (a bool scratch of x's shape;
+   NumPy's masked copy is slow, about 5 ns an element).
 
 Quantized (LiteRT's reference kernel): multipliers ``in_scale / out_scale`` and ``in_scale *
 alpha_scale / out_scale`` (float32, as TFLite computes them); ``v = x - in_zp``; ``v >= 0``:
@@ -16,12 +36,13 @@ alpha_scale / out_scale`` (float32, as TFLite computes them); ``v = x - in_zp``;
 wraps in int32, as in LiteRT (``quant.multiply_by_quantized_multiplier``; measured: int16 ``x = -32768``,
 ``alpha = -128``, multiplier 1000 gives 0).
 
-4. uint8 / int8: the result depends on two 8-bit values only, so prepare builds a 65536-entry
+6. uint8 / int8: the result depends on two 8-bit values only, so prepare builds a 65536-entry
    table indexed by ``alpha_bits * 256 + x_bits``; invoke forms that index in an intp scratch of
-   x's shape (alpha broadcast) and takes from the table.
-5. int16: computed directly in int64 scratch (two in-place requantizations, selected by sign;
+   x's shape and takes from the table.  A constant alpha's part, ``alpha_bits * 256``, is tiled at
+   prepare as in step 2, so the index is a widening copy and one add.
+7. int16: computed directly in int64 scratch (two in-place requantizations, selected by sign;
    ``quant.requantize_into``).
-6. int16 input with an int16 alpha: LiteRT's kernel reads alpha's buffer as int8 whatever its
+8. int16 input with an int16 alpha: LiteRT's kernel reads alpha's buffer as int8 whatever its
    type (it does not compare the types), so alpha's values are the first ``alpha.size`` bytes
    of the int16 buffer taken as int8 (little-endian: the low byte of element 0, its high byte,
    the low byte of element 1, ...), with alpha's shape, zero point and scale.  numlite does
@@ -40,6 +61,43 @@ from .registry import register
 INPUT, ALPHA = 0, 1
 ZERO = np.float32(0)
 QUANT_ALPHA = {np.dtype(np.int8): (np.int8,), np.dtype(np.uint8): (np.uint8,), np.dtype(np.int16): (np.int8, np.int16)}
+ROW = 4096  # elements in a tiled alpha row (16 KiB): long inner loops; measured flat beyond ~4k
+# step 4's choice, a cost model measured on NumPy 2.4 (AVX-512): microseconds per ufunc call,
+# nanoseconds per element and pass (contiguous), per element of a strided single-channel view
+CALL_US, PASS_NS, STRIDED_NS = 0.7, 0.12, 1.7
+
+
+def _tie_last() -> bool:
+    """Whether NumPy's float32 maximum / minimum return their second operand when the two compare
+    equal (-0.0 against 0.0, over a length that covers the SIMD body and its tail)."""
+    neg, pos = np.full(67, -0.0, np.float32), np.zeros(67, np.float32)
+    return not np.signbit(np.maximum(neg, pos)).any() and bool(np.signbit(np.minimum(pos, neg)).all())
+
+
+TIE_LAST = _tie_last()
+
+
+def tie_order(keep: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The operands of ``np.maximum`` / ``np.minimum`` ordered so that a tie returns ``keep``."""
+    return (other, keep) if TIE_LAST else (keep, other)
+
+
+def period_dims(x_shape: tuple[int, ...], a_shape: tuple[int, ...]) -> int:
+    """How many trailing dims of ``x_shape`` one period of ``broadcast_to(a, x_shape)`` spans along
+    the flat order (step 2): those from ``a``'s first dim that is not 1."""
+    lead = len(x_shape) - len(a_shape)
+    return len(x_shape) - next((lead + i for i, d in enumerate(a_shape) if d != 1), len(x_shape))
+
+
+def row_length(n: int, p: int, target: int = ROW) -> int:
+    """A multiple of ``p`` that divides ``n``: the smallest reaching ``target``, else the largest
+    below it among the first few multiples (``n`` a multiple of ``p``, both positive)."""
+    m = n // p
+    lo = -(-target // p)
+    ds = np.arange(1, min(m, 8 * lo) + 1)
+    ds = ds[m % ds == 0]
+    big = ds[ds >= lo]
+    return int(big[0] if big.size else ds[-1]) * p
 
 
 @register("PRELU", versions=(1,))
@@ -56,10 +114,52 @@ class Prelu(Kernel):
         ctx.expect_dtype(alpha, (np.float32,), role="alpha")
         expect_output_dtype(ctx, x.dtype)
         self.set_shape(ctx, x, alpha)
+        self.mode, self.mask, self.tmp = "mask", None, None
         a = alpha.value
-        self.mask = None
-        if a is None or a.size == 0 or not bool(np.all((a >= 0) & (a <= 1))):
+        if x.size == 0:
+            self.mode = "empty"
+            return
+        if a is not None:
+            self.plan_float(ctx, x, a.astype(np.float32, copy=False))
+        if self.mode == "mask":
             self.mask = ctx.scratch(x.shape, np.bool_)
+
+    def plan_float(self, ctx: PrepareContext, x: TensorSpec, a: np.ndarray) -> None:
+        """Steps 2-4 for a constant alpha: the mode, the tiled rows, the channels to redo."""
+        shape = tuple(x.shape)
+        p = int(np.prod(shape[len(shape) - period_dims(shape, a.shape):], dtype=np.int64))
+        self.tail = shape[len(shape) - period_dims(shape, a.shape):]
+        pat = np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1)[:p])
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(pat)
+            big = finite & (pat > 1)
+            if not np.all(finite & (pat != 0)):
+                return  # step 5
+        self.period = p
+        self.row = row_length(x.size, p)
+        reps = self.row // p
+        self.alpha_row = np.tile(pat, reps)
+        fix = np.flatnonzero(big)
+        if fix.size == 0:
+            self.mode = "max"
+        elif fix.size == p:
+            self.mode = "min"
+        elif self.fix_is_cheaper(x.size, p, fix.size):
+            self.mode = "fix"
+            self.fix = [(int(c), np.float32(pat[c])) for c in fix]
+        else:
+            self.mode = "sign"
+            s = np.where(big, np.float32(-1), np.float32(1)).astype(np.float32)
+            self.sign_row, self.signed_alpha_row = np.tile(s, reps), np.tile(s * pat, reps)
+            self.tmp = ctx.scratch(shape, np.float32)
+
+    @staticmethod
+    def fix_is_cheaper(n: int, p: int, k: int) -> bool:
+        """Step 4: ``k`` channels of ``p`` redone one by one, or the sign trick (whose third array
+        makes its four passes cost about 4.8 plain ones)."""
+        fix = 2 * CALL_US + 2e-3 * PASS_NS * n + k * (2 * CALL_US + 2e-3 * STRIDED_NS * (n // p))
+        sign = 4 * CALL_US + 4.8e-3 * PASS_NS * n
+        return fix <= sign
 
     @staticmethod
     def set_shape(ctx: PrepareContext, x: TensorSpec, alpha: TensorSpec) -> None:
@@ -101,6 +201,14 @@ class Prelu(Kernel):
             res = np.where(xv >= 0, pos, neg) + self.zps[2]
             self.table = np.clip(res, *self.lim).astype(x.dtype).reshape(-1)
             self.idx_slot = ctx.scratch(x.shape, np.intp)
+            self.base_row = None
+            if alpha.value is not None and x.size:
+                shape = tuple(x.shape)
+                self.tail = shape[len(shape) - period_dims(shape, alpha.shape):]
+                self.period = int(np.prod(self.tail, dtype=np.int64))
+                bits = np.broadcast_to(alpha.value, shape).reshape(-1)[:self.period].view(np.uint8)
+                self.row = row_length(x.size, self.period)
+                self.base_row = np.tile(bits.astype(np.intp) << 8, self.row // self.period)
         else:
             self.quant = "direct"
             self.slots = [ctx.scratch(x.shape, t) for t in (np.int64, np.int64, np.int64, np.bool_)]
@@ -113,30 +221,85 @@ class Prelu(Kernel):
             return self.bind_table(x, alpha, out, scratch[self.idx_slot])
         if self.quant == "direct":
             return self.bind_direct(x, alpha, out, [scratch[s] for s in self.slots])
-        if self.mask is None:
+        if self.mode == "empty":
+            return lambda: None
+        if self.mode == "mask":
+            return self.bind_masked(x, alpha, out, scratch[self.mask])
+        rows = [self.alpha_row] + ([self.signed_alpha_row, self.sign_row] if self.mode == "sign" else [])
+        if x.flags.c_contiguous and out.flags.c_contiguous:
+            xv, ov = x.reshape(-1, self.row), out.reshape(-1, self.row)
+        else:  # not arena views: broadcast one period in x's own shape
+            xv, ov = x, out
+            rows = [r[:self.period].reshape(self.tail) for r in rows]
+        if self.mode == "sign":
+            return self.bind_sign(xv, ov, rows[1], rows[2], scratch[self.tmp].reshape(xv.shape))
+        a = rows[0].reshape(-1)[0] if self.period == 1 else rows[0]  # a scalar broadcasts fastest
+        mx, mn = np.maximum, np.minimum
+        if self.mode in ("max", "min"):
+            pick = mx if self.mode == "max" else mn
+
             def two_pass() -> None:
-                np.multiply(x, alpha, out=out)
-                np.maximum(out, x, out=out)
+                np.multiply(xv, a, out=ov)
+                pick(*tie_order(xv, ov), out=ov)
 
             return two_pass
-        m = scratch[self.mask]
+        cols = [(x[(Ellipsis, *np.unravel_index(c, self.tail))], out[(Ellipsis, *np.unravel_index(c, self.tail))], v)
+                for c, v in self.fix]
 
-        def masked() -> None:
+        def fixed() -> None:
+            np.multiply(xv, a, out=ov)
+            mx(*tie_order(xv, ov), out=ov)
+            for xc, oc, v in cols:  # alpha above 1 (step 4)
+                np.multiply(xc, v, out=oc)
+                mn(*tie_order(xc, oc), out=oc)
+
+        return fixed
+
+    @staticmethod
+    def bind_sign(x: np.ndarray, out: np.ndarray, sa: np.ndarray, s: np.ndarray, t: np.ndarray) -> Step:
+        mx = np.maximum
+
+        def step() -> None:  # s * max(s*alpha*x, s*x): min on the channels where s = -1 (step 4)
+            np.multiply(x, sa, out=out)
+            np.multiply(x, s, out=t)
+            mx(*tie_order(t, out), out=out)
+            np.multiply(out, s, out=out)
+
+        return step
+
+    @staticmethod
+    def bind_masked(x: np.ndarray, alpha: np.ndarray, out: np.ndarray, m: np.ndarray) -> Step:
+        def step() -> None:
             np.multiply(x, alpha, out=out)
             np.greater_equal(x, ZERO, out=m)
             np.copyto(out, x, where=m)
 
-        return masked
+        return step
 
     def bind_table(self, x: np.ndarray, alpha: np.ndarray, out: np.ndarray, idx: np.ndarray) -> Step:
         table = self.table
         xu, au = x.view(np.uint8), alpha.view(np.uint8)
         k = np.intp(256)
+        if x.size == 0:
+            return lambda: None
+        if self.base_row is not None:  # alpha's part of the index tiled at prepare (step 6)
+            base = self.base_row
+            xv, iv = xu.reshape(-1, self.row), idx.reshape(-1, self.row)
+            if not x.flags.c_contiguous:
+                base = base[:self.period].reshape(self.tail)
+                xv, iv = xu, idx
+
+            def step_const() -> None:
+                np.copyto(iv, xv)  # then an intp add: adding the uint8 view directly buffers a cast
+                np.add(iv, base, out=iv)
+                np.take(table, idx, out=out, mode="clip")  # in range; "raise" buffers the output
+
+            return step_const
 
         def step() -> None:
             np.multiply(au, k, out=idx, dtype=np.intp)
             np.add(idx, xu, out=idx, dtype=np.intp)
-            np.take(table, idx, out=out, mode="wrap")
+            np.take(table, idx, out=out, mode="clip")
 
         return step
 
