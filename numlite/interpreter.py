@@ -109,11 +109,14 @@ class Interpreter:
         self._dirty.discard(0)
 
     def invoke(self) -> None:
-        """Run the model on the current inputs."""
+        """Run the model on the current inputs.  Floating-point results that reach inf or nan are
+        IEEE results, as in LiteRT: NumPy's warnings about them are silenced for the whole run
+        (once here, not per op)."""
         if not self._main.allocated or 0 in self._dirty:
             raise RuntimeError("Invoke called on model that is not ready: call allocate_tensors() first"
                                + (" (inputs were resized)" if self._main.allocated else ""))
-        self._main.invoke()
+        with np.errstate(all="ignore"):
+            self._main.invoke()
 
     def reset_all_variables(self) -> None:
         """Reset every variable tensor (``is_variable``: LSTM/RNN state, ...) to its initial value,
@@ -462,7 +465,8 @@ class SignatureRunner:
                 ip._dirty.discard(0)
         for name, value in kwargs.items():
             ip._set_tensor(self._ex, self._inputs[name], value)
-        self._ex.invoke()
+        with np.errstate(all="ignore"):  # IEEE inf / nan results, as Interpreter.invoke
+            self._ex.invoke()
         return {name: np.array(self._ex.buffers[i]) for name, i in self._outputs.items()}
 
     def get_input_details(self) -> dict[str, dict[str, Any]]:
