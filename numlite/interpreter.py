@@ -105,7 +105,8 @@ class Interpreter:
         changes nothing: tensor values, variable state and random ops' streams carry on."""
         if self._main.allocated and 0 not in self._dirty:
             return
-        self._main.allocate()
+        with np.errstate(all="ignore"):  # constant folding runs steps: IEEE results, no warnings
+            self._main.allocate()
         self._dirty.discard(0)
 
     def invoke(self) -> None:
@@ -460,7 +461,8 @@ class SignatureRunner:
                                  f"{list(self._inputs)}")
             ip._resize(self._ex, self._inputs[name], np.shape(value), False)
         if not self._ex.allocated:
-            self._ex.allocate()
+            with np.errstate(all="ignore"):
+                self._ex.allocate()
             if self._ex is ip._main:
                 ip._dirty.discard(0)
         for name, value in kwargs.items():

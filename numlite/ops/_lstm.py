@@ -59,7 +59,7 @@ import numpy as np
 
 from ._qfc import RowQuantizer
 from ._qgemm import ExactMatmul
-from .base import PrepareContext, TensorSpec
+from .base import PrepareContext, TensorSpec, no_fp_warnings
 
 F32, I8, I16, I32 = (np.dtype(t) for t in (np.float32, np.int8, np.int16, np.int32))
 GATE_NAMES = ("input", "forget", "cell", "output")
@@ -599,11 +599,7 @@ class Direction:
                         np.clip(h2, -pclip, pclip, out=h2)
                 np.copyto(ot, h2)
 
-        def quiet() -> None:
-            with np.errstate(all="ignore"):
-                run()
-
-        return quiet
+        return no_fp_warnings(run)
 
     def _fast_step(self, pre: list[Callable[[], None]], steps_xp: list[tuple[np.ndarray, np.ndarray]],
                    recur: Callable[[np.ndarray], None], wht: np.ndarray | None, h2: np.ndarray, c2: np.ndarray,
@@ -656,11 +652,7 @@ class Direction:
                     mul(go, h2, out=h2)
                     copyto(ot, h2)
 
-        def quiet() -> None:
-            with np.errstate(all="ignore"):
-                run()
-
-        return quiet
+        return no_fp_warnings(run)
 
 
 def check_activation(ctx: PrepareContext, act: int) -> None:
