@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import ops as _ops  # noqa: F401  (registers every kernel)
-from .custom import _litert_defaults  # noqa: F401  (the custom ops LiteRT's resolver has built in)
+# Kernels are imported lazily, when a model first needs them (numlite.ops.registry); so are the
+# custom ops LiteRT's resolver has built in (numlite.custom._litert_defaults).
 from .errors import ModelError, UnsupportedOpError
 from .graph import Model, load_model
 from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner

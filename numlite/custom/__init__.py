@@ -1,6 +1,7 @@
 """Kernels for custom ops of published models, one module per origin.
 
-Enabled by default, because LiteRT's default op resolver has them built in:
+Enabled by default, because LiteRT's default op resolver has them built in (every resolver has
+them; each module is imported when a model first uses one of its ops, see ``_litert_defaults``):
 
 * ``numlite.custom.detection``: TFLite_Detection_PostProcess (SSD box decoding and NMS).
 * ``numlite.custom.audio``: AudioSpectrogram and Mfcc.
