@@ -81,7 +81,26 @@ def test_no_bias(in_shape, k, m, stride, dil, padding):
     assert_matches_litert(model, feeds, rtol=RTOL, atol=ATOL, ref=True)
 
 
-@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH", "SIGN_BIT"])
+ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1", "TANH", "SIGN_BIT"]
+#: every engine path: 3x3, 5x5 and a generic (even, non-square) kernel; strides 1 (padded /
+#: direct source) and 2 (phased source); dilation 1 / 2; multiplier 1 / 2; SAME / VALID
+FAST = [(k, s, d, m, p) for k in ((3, 3), (5, 5), (2, 4)) for s in (1, 2) for d in (1, 2) for m in (1, 2)
+        for p in ("SAME", "VALID")]
+
+
+@pytest.mark.parametrize("small_tiles", [False, True], ids=["one-tile", "many-tiles"])
+@pytest.mark.parametrize("i", range(len(FAST)))
+def test_fast_paths(i, small_tiles, monkeypatch):
+    # batch 2; each case takes one activation (all six over the grid); with small_tiles every
+    # tile holds one or two output rows, so the tile seams are exercised
+    k, s, d, m, padding = FAST[i]
+    if small_tiles:
+        monkeypatch.setattr(_depthwise, "TILE_BYTES", 2048)
+    model, feeds = dw_model((2, 13, 11, 4), k, m, (s, s), (d, d), padding, act=ACTS[i % len(ACTS)], seed=11 + i)
+    assert_matches_litert(model, feeds, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("stride", [(1, 1), (2, 2)])
 def test_activations(act, stride):
     # TANH / SIGN_BIT are accepted and clamp nothing, as in LiteRT's float kernel
@@ -109,7 +128,7 @@ def test_large(in_shape, stride, m):
 def test_threads_equal_single(in_shape, stride, m, padding, act, monkeypatch):
     # the pool is used for every size here (the threshold keeps small layers single-threaded)
     monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(_depthwise, "PRODUCT_BYTES", 4096)  # small tiles: several per worker
+    monkeypatch.setattr(_depthwise, "TILE_BYTES", 4096)  # small tiles: several per worker
     model, feeds = dw_model(in_shape, m=m, stride=stride, padding=padding, act=act, seed=7)
     pad = 0 if padding == "SAME" else 1
     ho = conv_padding(in_shape[1], 3, stride[0], 1, pad)[0]

@@ -110,6 +110,25 @@ def test_shapes_bit_exact(dtype, case):
         assert_matches_litert(model, feeds, ref=True)
 
 
+#: every engine path (see tests/test_depthwise_conv_2d.py): kernel 3x3 / 5x5 / generic, stride 1 / 2,
+#: dilation 1 / 2, multiplier 1 / 2, SAME / VALID
+FAST = [(k, s, d, m, p) for k in ((3, 3), (5, 5), (2, 4)) for s in (1, 2) for d in (1, 2) for m in (1, 2)
+        for p in ("SAME", "VALID")]
+
+
+@pytest.mark.parametrize("dtype", [I8, U8, I16], ids=["int8", "uint8", "int16x8"])
+@pytest.mark.parametrize("i", range(len(FAST)))
+def test_fast_paths_bit_exact(dtype, i, monkeypatch):
+    # batch 2, every activation over the grid; odd cases use one- or two-row tiles and
+    # one-tile epilogue chunks, so tile and chunk seams are exercised
+    k, s, d, m, padding = FAST[i]
+    if i % 2:
+        monkeypatch.setattr(_depthwise, "TILE_BYTES", 2048)
+        monkeypatch.setattr(_depthwise, "EPILOGUE_ELEMS", 1)
+    model, feeds = qmodel(dtype, (2, 13, 11, 4), k, m, (s, s), (d, d), padding, act=ACTS[(i // 2) % 4], seed=500 + i)
+    assert_matches_litert(model, feeds, ref=True)
+
+
 @pytest.mark.parametrize("dtype", [I8, U8, I16], ids=["int8", "uint8", "int16x8"])
 @pytest.mark.parametrize("act", ACTS + ["TANH", "SIGN_BIT"])
 def test_activations(dtype, act):
@@ -182,7 +201,7 @@ def test_worst_case_values_exact():
 @pytest.mark.parametrize("dtype", [I8, U8, I16], ids=["int8", "uint8", "int16x8"])
 def test_threads_equal_single(in_shape, stride, m, padding, act, dtype, monkeypatch):
     monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(_depthwise, "PRODUCT_BYTES", 4096)  # several tiles per worker
+    monkeypatch.setattr(_depthwise, "TILE_BYTES", 4096)  # several tiles per worker
     model, feeds = qmodel(dtype, in_shape, m=m, stride=stride, padding=padding, act=act, seed=80)
     one = run_numlite(model, feeds, num_threads=1)[0]
     two = run_numlite(model, feeds, num_threads=2)[0]
@@ -320,7 +339,7 @@ def test_near_dead_channels_are_redone_exactly(act, threads, monkeypatch):
     import numlite
 
     monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(_depthwise, "PRODUCT_BYTES", 4096)
+    monkeypatch.setattr(_depthwise, "TILE_BYTES", 4096)
     cout = 16
     ws = np.geomspace(0.002, 0.05, cout)
     ws[[3, 12]] = [4e-8, 3e-7]

@@ -18,29 +18,34 @@ Algorithm (``DepthwisePlan``; geometry in ``__init__`` at prepare time, views in
 
    Copies and border zeroing are precomputed view pairs; the borders are zeroed on every
    invoke because the source lives in the shared arena.
-3. Tap pass per row tile of ``R`` output rows: one ``np.multiply`` of a strided view holding
-   all ``KH*KW`` tap runs ``[KH, KW, R, Wo*Cout]`` by the prepared per-tap weight rows
-   ``[KH, KW, 1, Wo*Cout]`` (weights tiled along W once, at prepare time) into a product
-   buffer, then one BLAS gemv ``ones @ products`` summing the taps straight into the output
-   tile.  The bias is an extra, constant row of the product buffer (written once per invoke),
-   so it is added by the same gemv.  The fused activation is applied to the tile while it is
-   in cache.  R is picked so the product buffer stays in L2 (about 384 KiB).
-4. With a thread pool the tiles are split into contiguous groups, one product buffer each;
-   the source copy is split by rows and finished before any tile starts.
+3. Tap sum per row tile of ``R`` output rows: one ``np.einsum("abrn,abn->rn")`` of a strided
+   view holding all ``KH*KW`` tap runs ``[KH, KW, R, Wo*Cout]`` with the prepared per-tap weight
+   rows ``[KH, KW, Wo*Cout]`` (weights tiled along W once, at prepare time), straight into the
+   output tile: einsum's inner loop multiplies and accumulates in one pass over the tile, with
+   no product buffer (measured on MobileNet / palm-detection layers, 1 thread: about 7 G
+   multiply-adds per second, against about 4 for a multiply pass into a product buffer followed
+   by a BLAS gemv summing it, the previous form).  Then the bias row (tiled along W, refreshed
+   per invoke) is added and the fused activation clamps the tile while it is in cache.  R is
+   picked so a tile's input and output rows fit in ``TILE_BYTES`` (about half of L2).
+4. With a thread pool the tiles are split into contiguous groups, one per worker; the source
+   copy is split by rows and finished before any tile starts.
 
 5. Quantized forms (``_qdepthwise``) reuse the engine on integer values: the plan's ``dtype``
    (float32 or float64) is the engine's, the source holds the raw integer input cast to it
-   (never ``direct``), borders are filled with ``pad_value`` (the input zero point), the
-   constant row carries the zero-point-corrected bias, and the gemv writes into a per-worker
-   accumulator.  Consecutive tiles of one image fill it up to ``EPILOGUE_ELEMS`` values (a
-   *chunk*), then an ``epilogue`` step (requantization into the output rows) consumes it while
-   it is in cache: a chunk larger than a tile amortises NumPy's per-call cost over the
-   epilogue's many element-wise passes.  The caller proves at prepare time that every partial sum is an exactly
-   representable integer (see ``_qdepthwise``).
+   (never ``direct``), borders are filled with ``pad_value`` (the input zero point), the bias
+   row is the zero-point-corrected bias (or none: the fused epilogue adds it while widening),
+   and the einsum writes into a per-worker accumulator.  Consecutive tiles of one image fill it
+   up to ``EPILOGUE_ELEMS`` values (a *chunk*), then an ``epilogue`` step (requantization into
+   the output rows) consumes it while it is in cache: a chunk larger than a tile amortises
+   NumPy's per-call cost over the epilogue's many element-wise passes.  The caller proves at
+   prepare time that every partial sum is an exactly representable integer (see
+   ``_qdepthwise``), so the order of the sum does not matter there.
 
-Guarantees / limits: float results equal the direct sum over taps up to float32 rounding order
-(the gemv may sum in a different order than TFLite).  All views are built in ``bind``; an
-invoke runs only ufuncs / copies into them (the pool's futures are the only allocations).
+Guarantees / limits: float results are a float32 sum of the taps (one rounding per tap, in the
+order einsum's iterator takes them) plus the bias: equal to the direct sum up to float32
+rounding order (LiteRT's XNNPACK path starts from the bias and fuses multiply-adds, so it
+differs by a few ulps).  All views are built in ``bind``; an invoke runs only ufuncs / copies
+into them (the pool's futures are the only allocations).
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
 F32 = np.dtype(np.float32)
 #: at most about this many row tiles per layer (absurd shapes get bigger tiles)
 MAX_TILES = 4096
-#: target size of one product buffer (bytes); keeps a tile's working set in L2
-PRODUCT_BYTES = 384 * 1024
+#: target working set of one row tile (bytes: the input rows it reads and the output rows it
+#: writes); keeps a tile in L2 while its taps are summed
+TILE_BYTES = 512 * 1024
 #: below this many multiply-adds per invoke the pool is not used.  Measured on single layers,
 #: 14x14x512 (0.9M) and smaller ran slower on two threads than on one; in whole MobileNets at
 #: 2 threads, splitting even the largest layers was no faster (v1 9.18 vs 8.87 ms, v2 8.16 vs
@@ -82,7 +88,7 @@ class DepthwisePlan:
         n, h, w, cin = in_shape
         self.dtype = np.dtype(dtype)
         self.pad_value = pad_value
-        #: the gemv writes a per-worker accumulator tile handed to an epilogue (quantized forms)
+        #: the einsum writes a per-worker accumulator tile handed to an epilogue (quantized forms)
         self.epilogue = epilogue
         self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
         self.m = cout // cin
@@ -110,7 +116,10 @@ class DepthwisePlan:
             self.row_len = kw * self.row
         # row tiles
         if tile_rows is None:
-            tile_rows = max(1, round(PRODUCT_BYTES / (self.dtype.itemsize * (self.kt + 1) * max(self.row, 1))))
+            # input rows of r output rows: (r-1)*sh + (kh-1)*dh + 1, each row_len values
+            per_row = self.sh * self.row_len + self.row
+            fixed = ((self.kh - 1) * self.dh + 1 - self.sh) * self.row_len
+            tile_rows = max(1, (TILE_BYTES // self.dtype.itemsize - fixed) // max(per_row, 1))
         # at most about MAX_TILES tiles (each is a few Python objects) whatever the shape
         self.tile = max(1, min(max(tile_rows, -(-n * self.ho // MAX_TILES)), max(self.ho, 1)))
         tiles = [(b, r0, min(self.ho, r0 + self.tile)) for b in range(n) for r0 in range(0, self.ho, self.tile)]
@@ -132,16 +141,14 @@ class DepthwisePlan:
 
     # -- scratch ---------------------------------------------------------------------------
     def scratch_shapes(self, filter_const: bool) -> list[tuple[tuple[int, ...], np.dtype]]:
-        """Scratch buffers: [source], product buffer per worker, [accumulator tile per worker],
-        [weight rows]."""
+        """Scratch buffers: [source], bias row, [accumulator per worker], [weight rows]."""
         if self.empty:
             return []
         dt = self.dtype
         out = []
         if self.mode != "direct":
             out.append(((self.n, self.hs, self.row_len), dt))
-        for _ in range(self.workers):
-            out.append(((self.kt + 1, self.tile * self.row), dt))
+        out.append(((self.row,), dt))
         if self.epilogue:
             for _ in range(self.workers):
                 out.append(((self.epi_rows * self.row,), dt))
@@ -237,20 +244,23 @@ class DepthwisePlan:
             bounds = np.linspace(0, self.hs, self.workers + 1).round().astype(int)
             copy_groups = [self._copy_plan(x, src, int(bounds[i]), int(bounds[i + 1]))
                            for i in range(self.workers)]
-        prods = scratch[k:k + self.workers]
-        k += self.workers
+        brow = scratch[k]
+        k += 1
         accs = scratch[k:k + self.workers] if self.epilogue else []
-        kt, row, tile = self.kt, self.row, self.tile
-        wb4 = wrows.reshape(self.kh, self.kw, 1, row)
-        ones = np.ones(kt + (1 if bias is not None else 0), self.dtype)
+        if bias is not None:  # the bias tiled along one output row, refreshed per invoke
+            fill = _copy_step(brow.reshape(self.wo, self.cout), bias)
+            if copy_groups:
+                copy_groups[0].insert(0, fill)
+            else:
+                copy_groups = [[fill]] + [[] for _ in range(self.workers - 1)]
+        row = self.row
+        wb3 = wrows.reshape(self.kh, self.kw, row)
         item = self.dtype.itemsize
         rs = src.strides[1]
         outf = out.reshape(self.n, self.ho, row)
         lo, hi = activation_bounds(self.act)
-        flat = out.reshape(-1)
         group_steps: list[Step] = []
         for gi, group in enumerate(self.groups):
-            prod = prods[gi]
             tasks = []
             chunk_end = _chunk_ends(group, self.epi_rows) if epilogue is not None else []
             c0 = 0  # first output row of the current chunk
@@ -260,30 +270,17 @@ class DepthwisePlan:
                 assert (r - 1) * self.sh + (self.kh - 1) * self.dh < src_hs - r0 * self.sh
                 v = as_strided(base, shape=(self.kh, self.kw, r, row),
                                strides=(self.dh * rs, self.col_step * item, self.sh * rs, item), writeable=False)
-                p4 = as_strided(prod, shape=(self.kh, self.kw, r, row),
-                                strides=(self.kw * prod.strides[0], prod.strides[0], row * item, item))
-                psum = prod[:len(ones), :r * row]
                 if epilogue is None:
-                    tasks.append((v, p4, psum, outf[b, r0:r1].reshape(-1), None))
+                    tasks.append((v, outf[b, r0:r1], None))
                     continue
                 if ti == 0 or chunk_end[ti - 1]:
                     c0 = r0
-                acc = accs[gi][(r0 - c0) * row:(r1 - c0) * row]
+                acc = accs[gi][(r0 - c0) * row:(r1 - c0) * row].reshape(r, row)
                 post = None
                 if chunk_end[ti]:
                     post = epilogue(accs[gi][:(r1 - c0) * row].reshape(r1 - c0, row), outf[b, c0:r1], b, gi)
-                tasks.append((v, p4, psum, acc, post))
-            bias_fill: Step | None = None
-            if bias is not None:
-                brow = prod[kt].reshape(tile * self.wo, self.cout)
-                bias_fill = _copy_step(brow, bias)
-            # the group's tiles cover one contiguous range of the output: clamp it in one call
-            # once (cheaper than per tile: NumPy's clip has a per-call cost of microseconds)
-            b0, r00, _ = group[0]
-            b1, _, r11 = group[-1]
-            span = flat[(b0 * self.ho + r00) * row:(b1 * self.ho + r11) * row]
-            clamp = None if lo is None else _clip_step(span, lo, hi)
-            group_steps.append(_tile_runner(tasks, wb4, ones, clamp, bias_fill,
+                tasks.append((v, acc, post))
+            group_steps.append(_tile_runner(tasks, wb3, brow if bias is not None else None, lo, hi,
                                             copy_groups[gi] if copy_groups else []))
 
         if self.workers == 1 or pool is None:
@@ -337,24 +334,23 @@ def _copy_step(dst: np.ndarray, src: np.ndarray) -> Step:
     return lambda: cp(dst, src)
 
 
-def _tile_runner(tasks: list, wb4: np.ndarray, ones: np.ndarray, clamp: Step | None,
-                 bias_fill: Step | None, copies: list[Step]) -> Step:
-    """One worker's tiles: multiply all taps, gemv-sum (bias row included), clamp."""
-    mul, mm = np.multiply, np.matmul
+def _tile_runner(tasks: list, wb3: np.ndarray, brow: np.ndarray | None, lo: float | None, hi: float | None,
+                 copies: list[Step]) -> Step:
+    """One worker's tiles: sum the taps (einsum), add the bias row, clamp."""
+    ein, add, clip = np.einsum, np.add, np.clip
 
     def run(with_copies: bool = True) -> None:
         if with_copies:
             for c in copies:
                 c()
-        if bias_fill is not None:
-            bias_fill()
-        for v, p4, psum, o, post in tasks:
-            mul(v, wb4, p4)
-            mm(ones, psum, o)
+        for v, o, post in tasks:
+            ein("abrn,abn->rn", v, wb3, out=o)
+            if brow is not None:
+                add(o, brow, out=o)
+            if lo is not None:
+                clip(o, lo, hi, out=o)
             if post is not None:
                 post()
-        if clamp is not None:
-            clamp()
 
     return run
 

@@ -7,11 +7,12 @@ Integer forms (int8 / uint8 / int16x8), ``QuantizedDepthwise``:
 1. The reference sums ``w'[t] * (x[t] - zp_in)`` over the taps inside the image (``w' = w`` for
    int8 / 16x8, ``w - zp_w`` for uint8), adds the bias, requantizes per channel, adds the output
    zero point and clamps.  Here the source holds the raw input values with the borders filled
-   with ``zp_in`` (so border taps add ``w' * zp_in``), and the constant row of the engine holds
-   ``bias' = bias - zp_in * sum_t w'[t]``: the same integer per output element.
-2. Exactness of the engine: every product and every partial sum of the gemv is an integer of
+   with ``zp_in`` (so border taps add ``w' * zp_in``), and ``bias' = bias - zp_in * sum_t w'[t]``
+   is added (by the fused epilogue while it widens the tap sum to float64, else by the engine):
+   the same integer per output element.
+2. Exactness of the engine: every product and every partial sum of the einsum is an integer of
    magnitude at most ``S_c = xmax * sum_t |w'[c, t]| + |bias'[c]|`` (``xmax`` 128 / 255 / 32768
-   for int8 / uint8 / int16), whatever order BLAS adds in; float32 is exact while ``S_c <= 2**24``
+   for int8 / uint8 / int16), whatever order the taps are added in; float32 is exact while ``S_c <= 2**24``
    (3x3 int8 layers always are), float64 while ``S_c <= 2**53`` (16x8 layers).
 3. Requantization of a tile ``a`` (exact integers) into the output, fused float64 path: for
    int8 / uint8, TFLite's double rounding ``RDBPOT(SRDHM(a * 2**l, q), e)`` equals
@@ -160,6 +161,9 @@ class QuantizedDepthwise:
         self.pool = ctx.pool if self.plan.workers > 1 else None
         self.wrows = None if self.plan.empty else self.plan.weight_rows(w.reshape(f.shape).astype(edt))
         self.bias_row = bias_c.astype(edt) if has_row else None
+        #: the constant row tiled along one output row (float64, exact): the fused epilogue adds it
+        #: while widening the accumulator, so the engine's tiles skip their bias pass
+        self.bias64 = _tile(bias_c.astype(F64), wo) if has_row else None
         udt, off = _UNSIGNED[dt]
         self.udt, self.off = np.dtype(udt), off
         # requantization constants per output row
@@ -189,6 +193,7 @@ class QuantizedDepthwise:
             h = np.where(right > 0, 2.0 ** -(1.0 + right), 0.0)
             self.h_bits = _tile(h.view(np.int64), wo) if np.any(h) else None
         self.fused = fused_ok and FUSED_REQUANT
+        self.epi_bias = self.fused and self.slow.size == 0 and self.bias64 is not None
         self.clip_lo = float(self.lo + off)
         self.clip_hi = float(np.nextafter(self.hi + off + 1.0, -np.inf))
         self.zp_out = zp_out
@@ -224,7 +229,8 @@ class QuantizedDepthwise:
                 return self._fused_step(acc, f, t, ou)
             return self._int64_step(acc, f.view(np.int64), t.view(np.int64), o)
 
-        return self.plan.bind(x, out, self.wrows, self.bias_row, mine, self.pool, None, epilogue)
+        engine_bias = None if self.epi_bias else self.bias_row
+        return self.plan.bind(x, out, self.wrows, engine_bias, mine, self.pool, None, epilogue)
 
     def _fused_step(self, acc: np.ndarray, f: np.ndarray, t: np.ndarray, ou: np.ndarray) -> Step:
         qs, k, lo, hi, off = self.qs, self.k, self.clip_lo, self.clip_hi, self.off
@@ -232,9 +238,13 @@ class QuantizedDepthwise:
         mul, cp, add, csign, clip, bxor = np.multiply, np.copyto, np.add, np.copysign, np.clip, np.bitwise_xor
         f32 = acc.dtype == F32
         flip = ou.dtype.type(off)
+        b64 = self.bias64 if self.epi_bias else None
 
         def step() -> None:
-            if f32:
+            if b64 is not None:  # exact: integers below 2**53
+                add(acc, b64, out=f)
+                mul(f, qs, out=f)
+            elif f32:
                 cp(f, acc)
                 mul(f, qs, out=f)
             else:

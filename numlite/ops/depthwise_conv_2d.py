@@ -7,8 +7,8 @@
 2. Padding (SAME / VALID), strides and dilations follow TFLite's ``ComputePaddingHeightWidth``.
 3. Float32: fused RELU / RELU6 / RELU_N1_TO_1 clamp the output; TANH and SIGN_BIT clamp
    nothing, as in TFLite's float kernel.  The filter is re-laid out at prepare time when
-   constant (per invoke otherwise); the computation is ``_depthwise.DepthwisePlan`` (tap pass +
-   gemv per row tile, threaded).
+   constant (per invoke otherwise); the computation is ``_depthwise.DepthwisePlan`` (one einsum
+   over all taps per row tile, then bias and clamp while the tile is in cache; threaded).
 4. Quantized forms (``_qdepthwise``), bit-exact with LiteRT's reference kernels: int8 (int8
    filter, per-channel or per-tensor scales, int32 bias), uint8 (legacy per-tensor asymmetric,
    int32 bias), int16x8 (int16 activations with zero point 0, int8 filter, int64 bias) and hybrid
