@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -67,8 +66,11 @@ class Runtime:
         self.kernel_classes = _resolve_every_subgraph(model, resolver)
         self.num_threads = num_threads
         self.preserve = preserve
-        self.pool: ThreadPoolExecutor | None = (
-            ThreadPoolExecutor(num_threads, thread_name_prefix="numlite") if num_threads > 1 else None)
+        self.pool: Any = None  # a concurrent.futures.ThreadPoolExecutor for more than one thread
+        if num_threads > 1:
+            from concurrent.futures import ThreadPoolExecutor  # ~4 ms of import, only when used
+
+            self.pool = ThreadPoolExecutor(num_threads, thread_name_prefix="numlite")
         self.executors: dict[int, SubgraphExecutor] = {}
         self._claimed: set[int] = set()
         self.private: list[SubgraphExecutor] = []

@@ -36,7 +36,6 @@ scratch and call the in-place building blocks below (``requantize_into``).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import math
 from collections.abc import Callable
 from typing import Any
@@ -354,6 +353,8 @@ def checked_log2(x: float) -> tuple[bool, int]:
 
 def _load_libm() -> Any:
     try:
+        import ctypes.util  # here: it pulls in subprocess, tempfile and shutil (~10 ms)
+
         name = ctypes.util.find_library("m")
         return ctypes.CDLL(name) if name else None
     except OSError:  # pragma: no cover - platform dependent
