@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,30 +35,77 @@ SMALL_INT = (np.uint8, np.int8, np.int16)
 ALL_DTYPES = FLOAT_INT + SMALL_INT
 
 
+#: the largest table of ``fixed_point_sum_step`` (entries: every sum the reduced axes can give)
+SUM_TABLE_LIMIT = 1 << 16
+
+
 def fixed_point_sum_step(x: np.ndarray, out: np.ndarray, axes: Any, keep: bool, s: np.ndarray, t: np.ndarray,
                          offset: int, shift: int, q: int, zero_point: int) -> Step:
     """The quantized MEAN / SUM reference path: int64 sum over ``axes`` into ``s``, minus the
     input zero point times the count (``offset``), int32 wraps as in C around the left shift,
-    the double-rounding requantization (prepared once), output zero point, clamp, store."""
-    left, right = max(shift, 0), max(-shift, 0)
-    requant = Requantizer(q, -right)
+    the double-rounding requantization (prepared once), output zero point, clamp, store.
+
+    1. The result is a function of the raw sum alone, whose range is known from the count and
+       the input type: when it has at most ``SUM_TABLE_LIMIT`` values (8-bit inputs reduced
+       over up to 257 elements, int16 over one) the whole computation is tabulated here, by
+       running the fixed-point steps below on every possible sum, and the step is the sum plus
+       one gather (``mode="wrap"`` maps a negative sum ``v`` to entry ``v + len(table)``,
+       where the table stores it).
+    2. Otherwise the steps run per invoke; the int32 wraps are left out when the sums cannot
+       reach them (decided from the same range)."""
     info = np.iinfo(out.dtype)
     lo, hi = int(info.min), int(info.max)
+    xi = np.iinfo(x.dtype)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) if x.ndim else 1
+    smin, smax = count * int(xi.min), count * int(xi.max)
+    left = max(shift, 0)
+    bound = max(abs(smin - offset), abs(smax - offset))
+    wraps = bound >= 1 << 31 or (left and bound << left >= 1 << 31)
+    run = _fixed_point_sum_tail(offset, shift, q, zero_point, lo, hi, wraps)
     add = np.add.reduce
+    if smax - smin + 1 <= SUM_TABLE_LIMIT and s.dtype == np.intp:
+        values = np.arange(smin, smax + 1, dtype=np.int64)
+        res = values.copy()
+        run(res, np.empty_like(res))
+        table = np.empty(values.size, out.dtype)
+        table[values % values.size] = res
+        take = np.take
+
+        def table_step() -> None:
+            add(x, axis=axes, keepdims=keep, dtype=np.intp, out=s)
+            take(table, s, out=out, mode="wrap")
+
+        return table_step
 
     def step() -> None:
         add(x, axis=axes, keepdims=keep, dtype=np.int64, out=s)
-        np.subtract(s, offset, out=s)
-        wrap_int32(s)
-        if left:
-            np.left_shift(s, left, out=s)
-            wrap_int32(s)
-        requant(s, t)
-        np.add(s, zero_point, out=s)
-        np.clip(s, lo, hi, out=s)
+        run(s, t)
         np.copyto(out, s, casting="unsafe")
 
     return step
+
+
+def _fixed_point_sum_tail(offset: int, shift: int, q: int, zero_point: int, lo: int, hi: int,
+                          wraps: bool) -> Callable[[np.ndarray, np.ndarray], None]:
+    """In place on int64 sums ``s`` (``t``: int64 scratch of its shape): everything of
+    ``fixed_point_sum_step`` after the sum."""
+    left, right = max(shift, 0), max(-shift, 0)
+    requant = Requantizer(q, -right)
+
+    def tail(s: np.ndarray, t: np.ndarray) -> None:
+        np.subtract(s, offset, out=s)
+        if wraps:
+            wrap_int32(s)
+        if left:
+            np.left_shift(s, left, out=s)
+            if wraps:
+                wrap_int32(s)
+        requant(s, t)
+        np.add(s, zero_point, out=s)
+        np.maximum(s, lo, out=s)
+        np.minimum(s, hi, out=s)
+
+    return tail
 
 
 def mbqm_int64_into(acc: np.ndarray, q: int, shift: int) -> None:

@@ -13,7 +13,9 @@ LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
    maximum float64 cannot hold, values >= 2**63 are clamped below it and then set to the maximum
    through a bool scratch mask.
 3. Integer or bool to integer: two's complement wrap-around (C's static_cast).
-4. To floating: round to nearest (overflow gives inf silently); complex to real keeps the real part.
+4. To floating: round to nearest (overflow gives inf silently: only a cast that can overflow,
+   decided from the two types at bind, runs under ``np.errstate``); complex to real keeps the
+   real part.
 5. Quantized tensors (any of the types above, on either side): the stored values are cast as
    they are and the quantization parameters are ignored, as LiteRT's kernel ignores them
    (measured on LiteRT 2.3: int8 -> float32 gives the raw integers, float32 -> int8
@@ -22,6 +24,7 @@ LiteRT ignores them).  Conversions follow LiteRT 2.3, value by value:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,20 @@ from .registry import register
 
 CAST_DTYPES = (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
                np.uint16, np.uint32, np.bool_, np.complex64)
+
+
+def can_overflow(src: np.dtype, dst: np.dtype) -> bool:
+    """Whether casting ``src`` values to the floating ``dst`` can overflow (a NumPy warning, so
+    the step then runs under ``np.errstate``): a narrower float, or an integer type whose range
+    passes the float's largest finite value (only float16's)."""
+    if dst.kind not in "fc":
+        return False
+    top = float(np.finfo(dst).max)
+    if src.kind in "iu":
+        return float(np.iinfo(src).max) > top or float(np.iinfo(src).min) < -top
+    if src.kind == "b":
+        return False
+    return float(np.finfo(src).max) > top
 
 
 @register("CAST", versions=range(1, 10))
@@ -71,8 +88,8 @@ class Cast(UnaryKernel):
             zero = src.dtype.type(0)
             return lambda: np.not_equal(src, zero, out=out)
         if not self.saturate:
-            step = lambda: np.copyto(out, src, casting="unsafe")  # noqa: E731
-            return no_fp_warnings(step) if dst.kind in "fc" else step
+            step = functools.partial(np.copyto, out, src, casting="unsafe")
+            return no_fp_warnings(step) if can_overflow(src.dtype, dst) else step
         if x.size == 0:
             return lambda: None
         t, lo, hi, limit = scratch[self.tmp], self.lo, self.hi, self.limit

@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 
 from ._shape import STRING_DATA_DTYPES, norm_axis, same_dtype
@@ -83,7 +86,7 @@ class Concatenation(Kernel):
                 sc, bias, zp, i, j = self.rescale[k]
                 steps.append(_requant_step(src, dst, scratch[i], scratch[j], sc, bias, zp))
             else:
-                steps.append(lambda d=dst, s=src: np.copyto(d, s))
+                steps.append(functools.partial(operator.setitem, dst, Ellipsis, src))  # dst[...] = src
         return chain(*steps, make_activation(self.act, out))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input, reshaped
+from ._shape import STRING_DATA_DTYPES, index_input, reshaped
 from .base import PrepareContext
 from .registry import register
+from .reshape import SingleCopyView
 
 
 @register("EXPAND_DIMS", versions=(1,))
-class ExpandDims(ViewKernel):
+class ExpandDims(SingleCopyView):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)

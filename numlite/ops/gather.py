@@ -6,10 +6,14 @@
 3. Indices must lie in ``[0, params.shape[axis])``.  Constant indices are checked at prepare
    (PrepareError); others at every invoke, where an out-of-range index raises RuntimeError
    naming the op and node instead of reading garbage (TFLite also fails the invoke).
-4. The step is ``np.take(..., out=)`` (once, or once per flattened batch).
+4. The step is ``np.take(..., out=)`` (once, or once per flattened batch); the invoke-time
+   range check is one ``max`` over the indices viewed as unsigned (a negative index becomes
+   larger than any dimension).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -82,8 +86,25 @@ class Gather(Kernel):
 
             return one
 
+        # one reduction checks both ends: seen as unsigned, a negative index is beyond any n
+        iu = idx.view(np.dtype(f"u{idx.dtype.itemsize}")) if check else idx
+        top = np.maximum.reduce
+        if len(jobs) == 1 and not check:
+            (pp, ii, oo), = jobs
+            return functools.partial(take, pp, ii, axis=a, out=oo, mode="clip")
+        if len(jobs) == 1:
+            (pp, ii, oo), = jobs
+
+            def one_job() -> None:
+                if top(iu, axis=None) >= n:
+                    bad = idx[(idx < 0) | (idx >= n)].flat[0]
+                    raise RuntimeError(f"{where}: gather index {int(bad)} is out of range [0, {n})")
+                take(pp, ii, axis=a, out=oo, mode="clip")
+
+            return one_job
+
         def step() -> None:
-            if check and (idx.min() < 0 or idx.max() >= n):
+            if check and top(iu, axis=None) >= n:
                 bad = idx[(idx < 0) | (idx >= n)].flat[0]
                 raise RuntimeError(f"{where}: gather index {int(bad)} is out of range [0, {n})")
             for pp, ii, oo in jobs:

@@ -10,6 +10,16 @@ bit-exact with LiteRT's reference kernel.
    LiteRT's C cast, to which the zero point is added with int32 wrap-around before the clamp:
    so they give the type's minimum when the zero point is >= 0 and its maximum otherwise
    (measured; LiteRT's default kernels saturate by sign instead).  numlite does the same.
+   Per tensor, the invoke step takes a shorter exact path unless some quotient reaches 2**30
+   in magnitude on the side the zero point could wrap (then it runs the steps of 1 and 2):
+   the quotient in float64 (it cannot overflow there, and rounding it to float32 gives the
+   float32 quotient: double rounding of a division through 53 bits is innocuous), clamped to
+   ``[min - zp, max - zp]`` with ``fmax`` / ``fmin`` first so that nan lands on the side LiteRT
+   gives it (the minimum for a zero point >= 0, else the maximum), rounded to float32, then
+   rounded half away from zero in float32 as ``trunc(t + copysign(0.5 - 2**-25, t))`` (exact
+   for ``|t| < 2**23``: the sum rounds up to the next integer exactly when ``|t|``'s fraction
+   is at least one half), plus the zero point.  No floating-point flag is raised on the way,
+   so no ``np.errstate`` is needed.
 3. Integer input (requantize; input int8 / uint8 -> int8 / uint8 / int16, int16 -> int8 /
    int16 / int32, int32 -> int8 / int16): ``clamp(MultiplyByQuantizedMultiplier(q - zp_in,
    in_scale / out_scale) + zp_out)`` with the double-rounding multiply of ``ops.quant``.
@@ -30,6 +40,9 @@ from .base import Kernel, PrepareContext, Step
 from .registry import register
 
 INT32_LIMIT = float(2**31)
+#: quotients below this magnitude (on the side where the zero point could make them wrap) take
+#: the fast path of a per-tensor float input
+FAST_LIMIT = float(2**30)
 
 REQUANTIZE = {
     np.dtype(np.int8): (np.int8, np.uint8, np.int16),
@@ -107,6 +120,7 @@ class Quantize(Kernel):
         self.t32 = ctx.scratch(shape, np.float32)
         self.d64 = ctx.scratch(shape, np.float64)
         self.mask = ctx.scratch(shape, np.bool_)
+        self.u32 = ctx.scratch(shape, np.float32)
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         x, out = inputs[0], outputs[0]
@@ -133,6 +147,46 @@ class Quantize(Kernel):
         return step32
 
     def bind_float(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
+        exact = self.bind_float_exact(x, out, scratch)
+        if np.ndim(self.scale) or x.size == 0:
+            return exact
+        t, d, u = scratch[self.t32], scratch[self.d64], scratch[self.u32]
+        s64, zp = np.float64(self.scale), float(self.zp)
+        cl, ch = np.float64(self.lo - zp), np.float64(self.hi - zp)
+        half = np.nextafter(np.float32(0.5), np.float32(0))
+        zp32 = np.float32(zp)
+        divide, copyto, add = np.divide, np.copyto, np.add
+        # fmax.reduce / fmin.reduce skip nan (a nan must not hide a far value beside it)
+        if zp >= 0:  # nan -> the type's minimum; fmax maps nan to its other operand
+            far, low, high = np.fmax.reduce, np.fmax, np.minimum
+            first, second = cl, ch
+
+            def rare() -> bool:
+                return far(d, axis=None) >= FAST_LIMIT
+        else:  # nan -> the type's maximum
+            far, low, high = np.fmin.reduce, np.fmin, np.maximum
+            first, second = ch, cl
+
+            def rare() -> bool:
+                return far(d, axis=None) < -FAST_LIMIT
+
+        def step() -> None:
+            divide(x, s64, out=d)  # float64: cannot overflow; its float32 rounding is x / scale's
+            if rare():
+                exact()
+                return
+            low(d, first, out=d)
+            high(d, second, out=d)
+            copyto(t, d, casting="same_kind")
+            np.copysign(half, t, out=u)
+            add(t, u, out=t)
+            np.trunc(t, out=t)
+            add(t, zp32, out=t)
+            copyto(out, t, casting="unsafe")
+
+        return step
+
+    def bind_float_exact(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         t, d, m = scratch[self.t32], scratch[self.d64], scratch[self.mask]
         scale, zp, lo, hi = self.scale, self.zp, self.lo, self.hi
         wrap_up, wrap_down = bool(np.any(zp < 0)), bool(np.any(zp > 0))

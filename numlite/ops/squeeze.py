@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ._shape import STRING_DATA_DTYPES, ViewKernel, norm_axis, reshaped
+from ._shape import STRING_DATA_DTYPES, norm_axis, reshaped
 from .base import PrepareContext
 from .registry import register
+from .reshape import SingleCopyView
 
 
 @register("SQUEEZE", versions=(1, 2))
-class Squeeze(ViewKernel):
+class Squeeze(SingleCopyView):
     options_table = "SqueezeOptions"
 
     def prepare(self, ctx: PrepareContext) -> None:

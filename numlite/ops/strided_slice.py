@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input
+from ._shape import STRING_DATA_DTYPES, index_input
 from .base import PrepareContext
 from .registry import register
+from .reshape import SingleCopyView
 
 INPUT, BEGIN, END, STRIDES = 0, 1, 2, 3
 
 
 @register("STRIDED_SLICE", versions=range(1, 9))
-class StridedSlice(ViewKernel):
+class StridedSlice(SingleCopyView):
     options_table = "StridedSliceOptions"
 
     def prepare(self, ctx: PrepareContext) -> None:
