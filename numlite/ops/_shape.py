@@ -15,6 +15,8 @@ quantization parameters.  The pattern:
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,9 +90,9 @@ class CopyKernel(Kernel):
         pairs = [(dst(outputs[o]), src(inputs)) for o, dst, src in self.copies]
         pairs = [(d, s) for d, s in pairs if d.size]
         copyto = np.copyto
-        if len(pairs) == 1:
+        if len(pairs) == 1:  # one bound ``d[...] = s``: no Python frame per invoke
             d, s = pairs[0]
-            return lambda: copyto(d, s)
+            return functools.partial(operator.setitem, d, Ellipsis, s)
 
         def step() -> None:
             for d, s in pairs:
