@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._qbinary import QuantizedStep
+from ._tiling import period_dims, row_length
 from .base import (
     ACTIVATION_NAMES,
     Kernel,
@@ -111,8 +112,6 @@ class BinaryKernel(Kernel):
         cls = type(self)
         if cls.compute is not BinaryKernel.compute or cls.compute_with is not BinaryKernel.compute_with:
             return None
-        from .prelu import period_dims, row_length
-
         for k, (c, x) in enumerate(((a, b), (b, a))):
             if c.value is None or tuple(x.shape) != tuple(shape) or tuple(c.shape) == tuple(shape):
                 continue

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._tiling import tie_order
 from ._unary import Q8_16, UnaryKernel
 from .base import PrepareContext, Step, TensorSpec
-from .prelu import tie_order
 from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _qnonlinear as qn
+from ._tiling import ROW, TIE_LAST, period_dims, row_length, tie_order  # noqa: F401  (re-exported)
 from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
 from .quant import multiply_by_quantized_multiplier, quantize_multiplier, requantize_into
 from .registry import register
@@ -61,43 +62,9 @@ from .registry import register
 INPUT, ALPHA = 0, 1
 ZERO = np.float32(0)
 QUANT_ALPHA = {np.dtype(np.int8): (np.int8,), np.dtype(np.uint8): (np.uint8,), np.dtype(np.int16): (np.int8, np.int16)}
-ROW = 4096  # elements in a tiled alpha row (16 KiB): long inner loops; measured flat beyond ~4k
 # step 4's choice, a cost model measured on NumPy 2.4 (AVX-512): microseconds per ufunc call,
 # nanoseconds per element and pass (contiguous), per element of a strided single-channel view
 CALL_US, PASS_NS, STRIDED_NS = 0.7, 0.12, 1.7
-
-
-def _tie_last() -> bool:
-    """Whether NumPy's float32 maximum / minimum return their second operand when the two compare
-    equal (-0.0 against 0.0, over a length that covers the SIMD body and its tail)."""
-    neg, pos = np.full(67, -0.0, np.float32), np.zeros(67, np.float32)
-    return not np.signbit(np.maximum(neg, pos)).any() and bool(np.signbit(np.minimum(pos, neg)).all())
-
-
-TIE_LAST = _tie_last()
-
-
-def tie_order(keep: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The operands of ``np.maximum`` / ``np.minimum`` ordered so that a tie returns ``keep``."""
-    return (other, keep) if TIE_LAST else (keep, other)
-
-
-def period_dims(x_shape: tuple[int, ...], a_shape: tuple[int, ...]) -> int:
-    """How many trailing dims of ``x_shape`` one period of ``broadcast_to(a, x_shape)`` spans along
-    the flat order (step 2): those from ``a``'s first dim that is not 1."""
-    lead = len(x_shape) - len(a_shape)
-    return len(x_shape) - next((lead + i for i, d in enumerate(a_shape) if d != 1), len(x_shape))
-
-
-def row_length(n: int, p: int, target: int = ROW) -> int:
-    """A multiple of ``p`` that divides ``n``: the smallest reaching ``target``, else the largest
-    below it among the first few multiples (``n`` a multiple of ``p``, both positive)."""
-    m = n // p
-    lo = -(-target // p)
-    ds = np.arange(1, min(m, 8 * lo) + 1)
-    ds = ds[m % ds == 0]
-    big = ds[ds >= lo]
-    return int(big[0] if big.size else ds[-1]) * p
 
 
 @register("PRELU", versions=(1,))
