@@ -20,14 +20,14 @@ import struct
 
 import numpy as np
 
-from ..ops._transpose_conv import Fail, TransposeConvBase
+from ..ops._transpose_conv import Fail, OhwiTransposeConvBase
 from ..ops.base import PADDING_SAME, PADDING_VALID, PrepareContext
 
 #: TfLitePadding codes (the C enum, not the schema's Padding)
 _TFLITE_PADDING = {0: PADDING_VALID, 1: PADDING_SAME, 2: PADDING_VALID}
 
 
-class Convolution2DTransposeBias(TransposeConvBase):
+class Convolution2DTransposeBias(OhwiTransposeConvBase):
     op_name = "Convolution2DTransposeBias"
     rank = 2
     SHAPE, INPUT, FILTER, BIAS = None, 0, 1, 2
@@ -42,14 +42,6 @@ class Convolution2DTransposeBias(TransposeConvBase):
         for i, role in ((self.INPUT, "input"), (self.FILTER, "filter"), (self.BIAS, "bias")):
             ctx.expect_dtype(ctx.input(i), (np.float32,), role)
         super().prepare(ctx)
-
-    def filter_layout(self, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
-        cout, kh, kw, cin = shape
-        return cout, (kh, kw), cin
-
-    def filter_view(self, w: np.ndarray) -> np.ndarray:
-        cout, kh, kw, cin = w.shape
-        return w.reshape(cout, kh * kw, cin).transpose(2, 1, 0)
 
     def read_options(self, ctx: PrepareContext) -> tuple[int, tuple[int, ...], tuple[int, ...], int]:
         raw = self.node.custom_options

@@ -639,3 +639,17 @@ class TransposeConvBase(Kernel):
                 holder.set(cache["dst"])
 
         return step
+
+
+class OhwiTransposeConvBase(TransposeConvBase):
+    """A 2-D transposed convolution whose filter is ``[Cout, KH, KW, Cin]`` (TFLite's
+    TRANSPOSE_CONV and MediaPipe's Convolution2DTransposeBias)."""
+
+    def filter_layout(self, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
+        cout, kh, kw, cin = shape
+        return cout, (kh, kw), cin
+
+    def filter_view(self, w: np.ndarray) -> np.ndarray:
+        cout, kh, kw, cin = w.shape
+        return w.reshape(cout, kh * kw, cin).transpose(2, 1, 0)
+

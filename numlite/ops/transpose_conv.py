@@ -26,15 +26,13 @@ quantized_bias_type).
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._transpose_conv import TransposeConvBase
+from ._transpose_conv import OhwiTransposeConvBase
 from .base import PrepareContext
 from .registry import register
 
 
 @register("TRANSPOSE_CONV", versions=range(1, 6))
-class TransposeConv(TransposeConvBase):
+class TransposeConv(OhwiTransposeConvBase):
     options_table = "TransposeConvOptions"
     rank = 2
     SHAPE, FILTER, INPUT, BIAS = 0, 1, 2, 3
@@ -43,14 +41,6 @@ class TransposeConv(TransposeConvBase):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(3, 4)
         super().prepare(ctx)
-
-    def filter_layout(self, shape: tuple[int, ...]) -> tuple[int, tuple[int, ...], int]:
-        cout, kh, kw, cin = shape
-        return cout, (kh, kw), cin
-
-    def filter_view(self, w: np.ndarray) -> np.ndarray:
-        cout, kh, kw, cin = w.shape
-        return w.reshape(cout, kh * kw, cin).transpose(2, 1, 0)
 
     def read_options(self, ctx: PrepareContext) -> tuple[int, tuple[int, ...], tuple[int, ...], int]:
         o = self.options
