@@ -94,14 +94,20 @@ def guarded(command: str, func: Callable[[Any], int], args: Any) -> int:
 
 
 # -- models ------------------------------------------------------------------------------------
+def check_readable_file(path: str, code: int, kind: str) -> None:
+    """Fail with ``code`` for a path that is missing, a directory or unreadable (``kind``: what
+    the file should have been, for the message)."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such file", code)
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a directory, not {kind}", code)
+    if not os.access(path, os.R_OK):
+        raise CLIError(f"{path}: cannot be read (permission denied)", code)
+
+
 def check_model_path(path: str) -> None:
     """Fail with BAD_MODEL for a path that cannot be a model file (before numlite reads it)."""
-    if not os.path.exists(path):
-        raise CLIError(f"{path}: no such file", BAD_MODEL)
-    if os.path.isdir(path):
-        raise CLIError(f"{path}: is a directory, not a .tflite file", BAD_MODEL)
-    if not os.access(path, os.R_OK):
-        raise CLIError(f"{path}: cannot be read (permission denied)", BAD_MODEL)
+    check_readable_file(path, BAD_MODEL, "a .tflite file")
 
 
 def load_model(path: str) -> Any:

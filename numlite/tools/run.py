@@ -53,6 +53,7 @@ from ._common import (
     FAILED,
     USAGE,
     CLIError,
+    check_readable_file,
     describe_io,
     make_interpreter,
     ms,
@@ -122,12 +123,7 @@ def _sniff(path: str) -> str:
 
 
 def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise CLIError(f"{path}: no such file", BAD_INPUT)
-    if os.path.isdir(path):
-        raise CLIError(f"{path}: is a directory, not an input file", BAD_INPUT)
-    if not os.access(path, os.R_OK):
-        raise CLIError(f"{path}: cannot be read (permission denied)", BAD_INPUT)
+    check_readable_file(path, BAD_INPUT, "an input file")
 
 
 def _load_arrays(path: str, kind: str) -> dict[str, np.ndarray]:
