@@ -100,6 +100,53 @@ def test_fast_paths(i, small_tiles, monkeypatch):
     assert_matches_litert(model, feeds, rtol=RTOL, atol=ATOL)
 
 
+#: phase-split source (stride > 1): kernel columns fall into phase groups (kernel column k reads
+#: phase k*dw mod sw); one or more groups, de-interleaving copy (dilation 1) or per-group copies,
+#: groups of unequal size, narrow inputs where no column is valid in every phase
+SPLIT = [
+    # in_shape, kernel, multiplier, stride, dilation, padding
+    ((2, 13, 11, 4), (3, 3), 1, (2, 2), (1, 1), "SAME"),
+    ((2, 13, 11, 4), (5, 5), 2, (2, 2), (1, 1), "SAME"),
+    ((1, 14, 15, 3), (5, 5), 1, (2, 2), (1, 1), "VALID"),
+    ((1, 13, 17, 3), (7, 7), 1, (2, 3), (1, 1), "SAME"),
+    ((1, 12, 13, 2), (5, 5), 3, (3, 3), (1, 1), "SAME"),
+    ((1, 12, 12, 4), (2, 4), 1, (2, 2), (1, 1), "VALID"),
+    ((1, 16, 17, 3), (3, 3), 1, (2, 2), (2, 2), "SAME"),
+    ((1, 16, 17, 3), (5, 5), 2, (2, 2), (3, 3), "SAME"),
+    ((1, 19, 19, 2), (5, 5), 1, (3, 3), (2, 2), "SAME"),
+    ((1, 3, 2, 2), (5, 5), 1, (2, 2), (1, 1), "SAME"),
+    ((1, 5, 1, 2), (3, 3), 2, (2, 2), (1, 1), "SAME"),
+]
+
+
+@pytest.mark.parametrize("small_tiles", [False, True], ids=["one-tile", "many-tiles"])
+@pytest.mark.parametrize("i", range(len(SPLIT)))
+def test_phase_split(i, small_tiles, monkeypatch):
+    # every stride > 1 layer takes the phase-split source here (3x3 stride 2 included)
+    monkeypatch.setattr(_depthwise, "PHASE_SPLIT_MIN_TAPS", 0)
+    if small_tiles:
+        monkeypatch.setattr(_depthwise, "TILE_BYTES", 2048)
+    in_shape, k, m, stride, dil, padding = SPLIT[i]
+    model, feeds = dw_model(in_shape, k, m, stride, dil, padding, act=ACTS[i % 4], seed=40 + i)
+    assert_matches_litert(model, feeds, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("k", [(3, 3), (5, 5)])
+def test_non_finite_inputs_stride2(k, split, monkeypatch):
+    # inf / nan in the input reach only the outputs whose taps read them (no zero-weight taps
+    # over neighbouring columns), with either source layout
+    monkeypatch.setattr(_depthwise, "PHASE_SPLIT_MIN_TAPS", 0 if split else 99)
+    model, feeds = dw_model((1, 12, 13, 4), k, 1, (2, 2), (1, 1), "SAME", seed=61)
+    x = feeds[0].copy()
+    x[0, 3, 4, 1] = np.inf
+    x[0, 6, 7, 2] = -np.inf
+    x[0, 9, 10, 0] = np.nan
+    x[0, 0, 12, 3] = np.inf
+    want = assert_matches_litert(model, [x], rtol=RTOL, atol=ATOL)[0]
+    assert np.isfinite(want).sum() > 0.8 * want.size
+
+
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("stride", [(1, 1), (2, 2)])
 def test_activations(act, stride):
@@ -239,3 +286,16 @@ def test_error_mixed_types():
 def test_error_bad_stride_and_dilation():
     _bad([In((1, 5, 5, 2)), Const(rand((1, 3, 3, 2)))], (1, 5, 5, 2), "strides must be positive", stride_w=0)
     _bad([In((1, 5, 5, 2)), Const(rand((1, 3, 3, 2)))], (1, 5, 5, 2), "dilation", dilation_h_factor=0)
+
+
+@pytest.mark.parametrize("k,stride,m", [((3, 3), (2, 2), 1), ((5, 5), (2, 2), 2), ((5, 5), (3, 3), 1)])
+def test_phase_split_threads(k, stride, m, monkeypatch):
+    # phase-split source with two workers (a partial-sum tile each) and several tiles per worker
+    monkeypatch.setattr(_depthwise, "PHASE_SPLIT_MIN_TAPS", 0)
+    monkeypatch.setattr(_depthwise, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(_depthwise, "TILE_BYTES", 4096)
+    model, feeds = dw_model((1, 30, 29, 16), k, m, stride, act="RELU6", seed=71)
+    one = run_numlite(model, feeds, num_threads=1)[0]
+    two = run_numlite(model, feeds, num_threads=2)[0]
+    np.testing.assert_array_equal(one, two)
+    assert_matches_litert(model, feeds, rtol=RTOL, atol=ATOL, num_threads=2)

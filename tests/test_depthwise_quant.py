@@ -129,6 +129,34 @@ def test_fast_paths_bit_exact(dtype, i, monkeypatch):
     assert_matches_litert(model, feeds, ref=True)
 
 
+#: phase-split source (stride > 1; see tests/test_depthwise_conv_2d.py SPLIT)
+SPLIT = [
+    # in_shape, kernel, multiplier, stride, dilation, padding
+    ((2, 13, 11, 4), (3, 3), 1, (2, 2), (1, 1), "SAME"),
+    ((2, 13, 11, 4), (5, 5), 2, (2, 2), (1, 1), "SAME"),
+    ((1, 14, 15, 3), (5, 5), 1, (2, 2), (1, 1), "VALID"),
+    ((1, 13, 17, 3), (7, 7), 1, (2, 3), (1, 1), "SAME"),
+    ((1, 12, 13, 2), (5, 5), 3, (3, 3), (1, 1), "SAME"),
+    ((1, 16, 17, 3), (5, 5), 2, (2, 2), (3, 3), "SAME"),
+    ((1, 19, 19, 2), (3, 3), 1, (2, 2), (2, 2), "SAME"),
+    ((1, 3, 2, 2), (5, 5), 1, (2, 2), (1, 1), "SAME"),
+]
+
+
+@pytest.mark.parametrize("dtype", [I8, U8, I16], ids=["int8", "uint8", "int16x8"])
+@pytest.mark.parametrize("i", range(len(SPLIT)))
+def test_phase_split_bit_exact(dtype, i, monkeypatch):
+    # every stride > 1 layer takes the phase-split source; odd cases with one- or two-row tiles
+    # and one-tile epilogue chunks
+    monkeypatch.setattr(_depthwise, "PHASE_SPLIT_MIN_TAPS", 0)
+    if i % 2:
+        monkeypatch.setattr(_depthwise, "TILE_BYTES", 2048)
+        monkeypatch.setattr(_depthwise, "EPILOGUE_ELEMS", 1)
+    in_shape, k, m, stride, dil, padding = SPLIT[i]
+    model, feeds = qmodel(dtype, in_shape, k, m, stride, dil, padding, act=ACTS[i % 4], seed=700 + i)
+    assert_matches_litert(model, feeds, ref=True)
+
+
 @pytest.mark.parametrize("dtype", [I8, U8, I16], ids=["int8", "uint8", "int16x8"])
 @pytest.mark.parametrize("act", ACTS + ["TANH", "SIGN_BIT"])
 def test_activations(dtype, act):

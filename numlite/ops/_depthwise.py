@@ -14,7 +14,15 @@ Algorithm (``DepthwisePlan``; geometry in ``__init__`` at prepare time, views in
      ``col_step = dilation_w*Cout``;
    * ``phased``: stride_w > 1 - per kernel column ``kw`` a block holding the input columns
      ``j*stride_w + kw*dilation_w`` (j = 0..Wo-1), so the block row is already strided;
-     ``col_step = Wo*Cout``.
+     ``col_step = Wo*Cout``.  *Phase split* (``split``; when ``PHASE_SPLIT_MIN_TAPS`` says so):
+     kernel columns ``k0, k0 + gs, ...`` (``gs = sw / gcd(sw, dw)``) read one block of the
+     padded columns ``j'*sw + k0*dw`` at a step of ``dw / gcd`` block columns, so there is one
+     block per phase group instead of one per kernel column (dilation 1: the blocks are the
+     padded rows de-interleaved, ``[ncols, sw] -> [sw, ncols]``, one copy); each group gets
+     its own einsum (the first writes the tile, the others a per-worker partial-sum tile that
+     is added), so no tap ever reads a column it does not own (no zero-weight padding taps:
+     ``0 * inf`` would turn finite outputs into NaN).  One group (dilation = stride) keeps the
+     single einsum and its summation order.
 
    Copies and border zeroing are precomputed view pairs; the borders are zeroed on every
    invoke because the source lives in the shared arena.
@@ -50,6 +58,7 @@ into them (the pool's futures are the only allocations).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import Executor
 
@@ -71,6 +80,12 @@ TILE_BYTES = 512 * 1024
 #: spinning after the preceding pointwise convolution.  So whole-model runs leave depthwise
 #: layers to one thread unless they are very large.
 PARALLEL_MIN_MACS = 20_000_000
+#: a stride > 1 layer uses the phase-split source (one copy instead of one per kernel column,
+#: one einsum per phase group) when its kernel columns fall into one phase group, or into groups
+#: of at least this many columns on average.  Measured (1 thread, per op, split / per-column):
+#: 5x5 stride 2 (palm 96x96x32) 0.87 float, 0.90 int8; 3x3 stride 2 (MobileNet v1 / v2 layers)
+#: 0.97-1.12 float, 0.98-1.05 int8 - the second einsum and the add cost what the copy saves
+PHASE_SPLIT_MIN_TAPS = 2.5
 #: values per epilogue chunk (quantized forms); measured on MobileNet v1 layers (1 thread): the
 #: int8 layers took 1.25x / 1.2x / 1.0x the time at 8K / 16K / 32K values as at 64K, and no
 #: less beyond
@@ -92,6 +107,8 @@ class DepthwisePlan:
         self.epilogue = epilogue
         self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
         self.m = cout // cin
+        self.split = False
+        self.uniform = False
         self.kh, self.kw = kh, kw
         self.sh, self.sw = stride
         self.dh, self.dw = dilation
@@ -113,11 +130,36 @@ class DepthwisePlan:
         else:
             self.mode = "phased"
             self.col_step = self.row
-            self.row_len = kw * self.row
+            # phase groups: kernel columns k0, k0 + gs, k0 + 2*gs, ... (gs = stride / gcd(stride,
+            # dilation)) read input columns j*sw + k0*dw + t*sw*(dw/g), i.e. one block of columns
+            # j'*sw + k0*dw at a uniform step of dw/g block columns
+            g = math.gcd(self.sw, self.dw)
+            gs = self.sw // g
+            self.groups_kw = [(k0, len(range(k0, kw, gs)), gs) for k0 in range(min(gs, kw))]
+            self.gstep = self.dw // g
+            ng = len(self.groups_kw)
+            if ng == kw or (ng > 1 and kw < PHASE_SPLIT_MIN_TAPS * ng):
+                # one block per kernel column, each Wo columns: a single einsum (col_step = row)
+                self.blocks = [(k * self.row, self.wo, k * self.dw) for k in range(kw)]
+                self.split = False
+            else:
+                # dilation 1: every block gets the longest block's column count, so the blocks
+                # together are the padded input rows de-interleaved ([sw, ncols] from [ncols, sw]),
+                # written by one copy (the extra columns are never read by a tap)
+                self.uniform = self.dw == 1
+                longest = self.wo + (max(nt for _, nt, _ in self.groups_kw) - 1) * self.gstep
+                self.blocks = []
+                off = 0
+                for k0, nt, _ in self.groups_kw:
+                    ncols = longest if self.uniform else self.wo + (nt - 1) * self.gstep
+                    self.blocks.append((off, ncols, k0 * self.dw))
+                    off += ncols * cout
+                self.split = True
+            self.row_len = sum(nc for _, nc, _ in self.blocks) * cout
         # row tiles
         if tile_rows is None:
             # input rows of r output rows: (r-1)*sh + (kh-1)*dh + 1, each row_len values
-            per_row = self.sh * self.row_len + self.row
+            per_row = self.sh * self.row_len + self.row * (2 if self.split else 1)
             fixed = ((self.kh - 1) * self.dh + 1 - self.sh) * self.row_len
             tile_rows = max(1, (TILE_BYTES // self.dtype.itemsize - fixed) // max(per_row, 1))
         # at most about MAX_TILES tiles (each is a few Python objects) whatever the shape
@@ -152,6 +194,9 @@ class DepthwisePlan:
         if self.epilogue:
             for _ in range(self.workers):
                 out.append(((self.epi_rows * self.row,), dt))
+        if self.split:  # per worker: one tile of the phase groups' partial sums
+            for _ in range(self.workers):
+                out.append(((self.tile * self.row,), dt))
         if not filter_const:
             out.append(((self.kt, self.row), dt))
         return out
@@ -184,18 +229,30 @@ class DepthwisePlan:
                 continue
             xb = x[b, h0 - self.pt:h1 - self.pt]
             if self.mode == "padded":
-                blocks = [(sb[h0:h1].reshape(h1 - h0, self.ws, cout), 1, 0)]
-                nout = self.ws
+                blocks = [(sb[h0:h1].reshape(h1 - h0, self.ws, cout), 1, 0, self.ws)]
             else:
-                s4 = sb[h0:h1].reshape(h1 - h0, self.kw, self.wo, cout)
-                blocks = [(s4[:, k], self.sw, k * self.dw) for k in range(self.kw)]
-                nout = self.wo
-            for blk, step, off in blocks:
-                # output column j reads input column j*step + off - pl
+                blocks = [(sb[h0:h1, o:o + nc * cout].reshape(h1 - h0, nc, cout), self.sw, off, nc)
+                          for o, nc, off in self.blocks]
+            spans = [_valid_span(step, off - self.pl, self.w, nout) for _, step, off, nout in blocks]
+            if self.uniform:
+                # the columns valid in every phase in one copy: block p, column j <- padded column
+                # j*sw + p, i.e. the input row [J, sw, C] read as [sw, J, C]
+                ja, jb = max(a for a, _ in spans), min(b for _, b in spans)
+                if ja < jb:
+                    sw, nc = self.sw, self.blocks[0][1]
+                    c0 = ja * sw - self.pl
+                    d5 = sb[h0:h1].reshape(h1 - h0, sw, nc, cin, m)[:, :, ja:jb]
+                    sx = xb[:, c0:c0 + (jb - ja) * sw].reshape(h1 - h0, jb - ja, sw, cin, 1).transpose(0, 2, 1, 3, 4)
+                    pairs.append((d5 if m > 1 else d5[..., 0], sx if m > 1 else sx[..., 0]))
+                    # what is left of each block: its valid columns outside [ja, jb)
+                    spans = [[(a, ja), (jb, b)] for a, b in spans]
+                else:
+                    spans = [[sp] for sp in spans]
+            else:
+                spans = [[sp] for sp in spans]
+            for (blk, step, off, nout), parts in zip(blocks, spans):
+                j0, j1 = parts[0][0], parts[-1][1]
                 first = off - self.pl
-                j0 = 0 if first >= 0 else (-first + step - 1) // step
-                last_ok = self.w - 1 - first  # j*step <= last_ok
-                j1 = min(nout, last_ok // step + 1) if last_ok >= 0 else 0
                 if j0 >= j1:
                     zeros.append(blk)
                     continue
@@ -203,13 +260,16 @@ class DepthwisePlan:
                     zeros.append(blk[:, :j0])
                 if j1 < nout:
                     zeros.append(blk[:, j1:])
-                c0 = j0 * step + first
-                sx = xb[:, c0:c0 + (j1 - j0 - 1) * step + 1:step]
-                dst = blk[:, j0:j1]
-                if m > 1:
-                    dst = dst.reshape(h1 - h0, j1 - j0, cin, m)
-                    sx = sx[..., None]
-                pairs.append((dst, sx))
+                for a, e in parts:
+                    if a >= e:
+                        continue
+                    c0 = a * step + first
+                    sx = xb[:, c0:c0 + (e - a - 1) * step + 1:step]
+                    dst = blk[:, a:e]
+                    if m > 1:
+                        dst = dst.reshape(h1 - h0, e - a, cin, m)
+                        sx = sx[..., None]
+                    pairs.append((dst, sx))
         for z in zeros:
             steps.append(_fill_step(z, self.pad_value))
         for d, s in pairs:
@@ -247,6 +307,8 @@ class DepthwisePlan:
         brow = scratch[k]
         k += 1
         accs = scratch[k:k + self.workers] if self.epilogue else []
+        k += self.workers if self.epilogue else 0
+        tmps = scratch[k:k + self.workers] if self.split else []
         if bias is not None:  # the bias tiled along one output row, refreshed per invoke
             fill = _copy_step(brow.reshape(self.wo, self.cout), bias)
             if copy_groups:
@@ -268,8 +330,15 @@ class DepthwisePlan:
                 r = r1 - r0
                 base = src[b, r0 * self.sh:]
                 assert (r - 1) * self.sh + (self.kh - 1) * self.dh < src_hs - r0 * self.sh
-                v = as_strided(base, shape=(self.kh, self.kw, r, row),
-                               strides=(self.dh * rs, self.col_step * item, self.sh * rs, item), writeable=False)
+                if self.split:  # one view per phase group, with that group's weight rows
+                    v = [(as_strided(base[:, o:], shape=(self.kh, nt, r, row),
+                                     strides=(self.dh * rs, self.gstep * self.cout * item, self.sh * rs, item),
+                                     writeable=False), wb3[:, k0::gs])
+                         for (o, _, _), (k0, nt, gs) in zip(self.blocks, self.groups_kw)]
+                else:
+                    v = as_strided(base, shape=(self.kh, self.kw, r, row),
+                                   strides=(self.dh * rs, self.col_step * item, self.sh * rs, item),
+                                   writeable=False)
                 if epilogue is None:
                     tasks.append((v, outf[b, r0:r1], None))
                     continue
@@ -281,7 +350,8 @@ class DepthwisePlan:
                     post = epilogue(accs[gi][:(r1 - c0) * row].reshape(r1 - c0, row), outf[b, c0:r1], b, gi)
                 tasks.append((v, acc, post))
             group_steps.append(_tile_runner(tasks, wb3, brow if bias is not None else None, lo, hi,
-                                            copy_groups[gi] if copy_groups else []))
+                                            copy_groups[gi] if copy_groups else [],
+                                            tmps[gi] if self.split else None))
 
         if self.workers == 1 or pool is None:
             only = group_steps[0]
@@ -294,6 +364,14 @@ class DepthwisePlan:
 
             return step_pre
         return _parallel(group_steps, copy_groups, pool, pre)
+
+
+def _valid_span(step: int, first: int, w: int, nout: int) -> tuple[int, int]:
+    """Block columns [j0, j1) whose input column ``j*step + first`` lies in [0, w)."""
+    j0 = 0 if first >= 0 else (-first + step - 1) // step
+    last_ok = w - 1 - first  # j*step <= last_ok
+    j1 = min(nout, last_ok // step + 1) if last_ok >= 0 else 0
+    return min(j0, nout), max(j1, min(j0, nout))
 
 
 def _chunk_ends(group: list[tuple[int, int, int]], rows: int) -> list[bool]:
@@ -335,9 +413,32 @@ def _copy_step(dst: np.ndarray, src: np.ndarray) -> Step:
 
 
 def _tile_runner(tasks: list, wb3: np.ndarray, brow: np.ndarray | None, lo: float | None, hi: float | None,
-                 copies: list[Step]) -> Step:
-    """One worker's tiles: sum the taps (einsum), add the bias row, clamp."""
+                 copies: list[Step], tmp: np.ndarray | None = None) -> Step:
+    """One worker's tiles: sum the taps (einsum), add the bias row, clamp.  With ``tmp`` (phase
+    split source) a task's view is a list of (view, weight rows) per phase group: the first
+    group's einsum writes the tile, each further one writes ``tmp``, which is added to it."""
     ein, add, clip = np.einsum, np.add, np.clip
+    if tmp is not None:
+        tasks = [(v, o, post, tmp[:o.size].reshape(o.shape)) for v, o, post in tasks]
+
+        def run_split(with_copies: bool = True) -> None:
+            if with_copies:
+                for c in copies:
+                    c()
+            for groups, o, post, t in tasks:
+                v0, w0 = groups[0]
+                ein("abrn,abn->rn", v0, w0, out=o)
+                for v, w in groups[1:]:
+                    ein("abrn,abn->rn", v, w, out=t)
+                    add(o, t, out=o)
+                if brow is not None:
+                    add(o, brow, out=o)
+                if lo is not None:
+                    clip(o, lo, hi, out=o)
+                if post is not None:
+                    post()
+
+        return run_split
 
     def run(with_copies: bool = True) -> None:
         if with_copies:
