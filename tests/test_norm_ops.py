@@ -2,14 +2,15 @@
 L2_POOL_2D (float forms) against LiteRT; quantized forms are in test_norm_ops_quant.py.
 
 Tolerances (float32, LiteRT's default kernels):
-- GELU exact form: rtol 1e-5, atol 1e-6.  numlite evaluates erfc in float64 (fractional error
-  below 1.2e-7); LiteRT's Eigen float32 erfc is less accurate in the far negative tail (it gives
-  -1.04e-6 at x = -5 where the true value is -1.43e-6, and 0 below x = -6): below 1e-6 absolute.
-- GELU tanh form: rtol 1e-5, atol 2e-6 (Eigen's rational tanh vs NumPy's; ``1 + tanh``
-  cancels for negative x, leaving ulp-of-1 differences times |x|).
+- GELU exact form: rtol 1e-5, atol 1e-6.  numlite evaluates it in float32 (a fitted rational
+  erfcx and one exp: within 7.5 ulp for |x| < 3, see gelu.py and the ulp-bound tests); LiteRT's
+  Eigen float32 erfc is less accurate in the far negative tail (it gives -1.04e-6 at x = -5
+  where the true value is -1.43e-6, and 0 below x = -6): below 1e-6 absolute.
+- GELU tanh form: rtol 1e-5, atol 2e-6 (numlite's x / (1 + exp(-2y)) vs Eigen's rational tanh;
+  LiteRT's ``1 + tanh`` cancels for negative x, leaving ulp-of-1 differences times |x|).
 - GELU float16: LiteRT evaluates in half precision with Eigen's approximations (its tanh form
-  returns -0.0065 at x = -12, its exact form 0 at x = -3.4); numlite rounds a float32 / float64
-  result once.  Compared with LiteRT on x in [-2, 12] at atol 1e-3, rtol 2e-3 (a half ulp is
+  returns -0.0065 at x = -12, its exact form 0 at x = -3.4); numlite rounds its float32 result
+  once.  Compared with LiteRT on x in [-2, 12] at atol 1e-3, rtol 2e-3 (a half ulp is
   up to 1e-3 relative), and with an independent float64 formula everywhere (within one half ulp).
 - LOG_SOFTMAX, L2_NORMALIZATION, LOCAL_RESPONSE_NORMALIZATION, L2_POOL_2D: rtol 1e-5 (sums in
   another order; measured worst cases are below 3e-6 relative).
@@ -67,8 +68,42 @@ def test_gelu_float32(version, approximate):
 def gelu_reference(x, approximate):
     x = x.astype(np.float64)
     if approximate:
-        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        # x / (1 + exp(-2y)) = 0.5 x (1 + tanh(y)) without the cancellation of 1 + tanh in float64
+        with np.errstate(over="ignore"):
+            return x / (1 + np.exp(-2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
     return np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) if np.isfinite(v) else np.nan for v in x.ravel()])
+
+
+def gelu_ulp_errors(approximate, step=997, limit=15.0):
+    """Inputs (every ``step``-th float32 in [-limit, limit], both signs) and numlite's error there,
+    in ulp of the float64 reference rounded to float32 (normal results only)."""
+    pos = np.arange(0, int(np.float32(limit).view(np.int32)), step, dtype=np.int32).view(np.float32)
+    x = np.concatenate([pos, -pos])
+    got = run_numlite(unary("GELU", x.shape, approximate=approximate), [x])[0].astype(np.float64)
+    want = gelu_reference(x, approximate)
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    ulp = np.spacing(np.abs(want[normal]).astype(np.float32)).astype(np.float64)
+    return x[normal].astype(np.float64), np.abs(got[normal] - want[normal]) / ulp
+
+
+def test_gelu_exact_float32_ulp_bound():
+    # measured over every 61st float32 in [-15, 15] (gelu.py's docstring): 4.5 ulp for |x| < 1, 7 ulp
+    # for 1 <= |x| < 3, 0.5 ulp above 3, below -3 at most 0.81 x*x ulp (x*x / 2 rounded to float32)
+    x, err = gelu_ulp_errors(False)
+    assert x.size > 2_000_000
+    bound = np.where(np.abs(x) < 1, 5.0, np.where(np.abs(x) < 3, 7.5, np.where(x > 0, 1.0, 1.0 + 0.85 * x * x)))
+    worst = np.argmax(err - bound)
+    assert err[worst] <= bound[worst], (x[worst], err[worst])
+
+
+def test_gelu_tanh_float32_ulp_bound():
+    # x / (1 + exp(-2y)), no cancellation: 14 ulp for |x| < 3, 1.5 above, below -3 at most 0.45 |x|^3
+    # ulp (-2y rounded to float32 before exp); below about -10.03 exp overflows and the result
+    # (|value| < 1.2e-37) is -0
+    x, err = gelu_ulp_errors(True, limit=10.0)
+    bound = np.where(np.abs(x) < 3, 14.0, np.where(x > 0, 2.0, 1.0 + 0.5 * np.abs(x) ** 3))
+    worst = np.argmax(err - bound)
+    assert err[worst] <= bound[worst], (x[worst], err[worst])
 
 
 @pytest.mark.parametrize("approximate", [False, True])
@@ -76,8 +111,22 @@ def test_gelu_float32_accuracy(approximate):
     x = np.linspace(-20, 20, 4001).astype(np.float32)
     got = run_numlite(unary("GELU", x.shape, approximate=approximate), [x])[0]
     want = gelu_reference(x, approximate)
-    rtol, atol = (2e-6, 3e-6) if approximate else (3e-7, 1e-37)
+    # exact form: 4.5 ulp near 0; in the far negative tail float32 x*x costs x*x / 2 ulp (4e-6 at x = -13)
+    rtol, atol = (2e-6, 3e-6) if approximate else (5e-6, 1e-37)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    core = np.abs(x) <= 3
+    np.testing.assert_allclose(got[core], want[core], rtol=(2e-6 if approximate else 6e-7), atol=1e-37)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+@pytest.mark.parametrize("shape", [(64, 1024), (1, 4096), (3, 5, 7)])
+def test_gelu_float32_dense_vs_litert(approximate, shape):
+    # the transformer's MLP shape and others, on a dense range, against LiteRT's float32 kernel
+    rng = np.random.default_rng(len(shape))
+    x = np.linspace(-14, 14, math.prod(shape)).astype(np.float32)
+    x = rng.permutation(x).reshape(shape)
+    atol = 2e-6 if approximate else 1e-6
+    assert_matches_litert(unary("GELU", shape, approximate=approximate), [x], rtol=1e-5, atol=atol)
 
 
 @pytest.mark.parametrize("approximate", [False, True])
