@@ -407,3 +407,44 @@ def test_few_wrapping_channels_are_redone_on_the_int64_path():
         sl = [5, 9, 13]
         flipped += int((got[sl] != np.where(acc[sl] > 0, 127, np.where(acc[sl] < 0, -128, 1))).sum())
     assert flipped > 0
+
+
+def _edge_model(dtype, mult, zp_in, zp_out, act, seed, cout=8):
+    """One 3x3 layer whose per-channel multipliers are ``mult`` times a spread over [1/2, 2)
+    (``mult`` from just below 2**-13 to above 1), zero points given, bias included."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(np.iinfo(dtype).min, int(np.iinfo(dtype).max) + 1, (1, 7, 6, cout)).astype(dtype)
+    s_in = 0.05
+    if dtype == U8:
+        w = rng.integers(0, 256, (1, 3, 3, cout)).astype(U8)
+        s_w = np.array([0.01])
+        wq = _q(s_w, int(rng.integers(0, 256)), 3)
+        s_out = float(s_in * s_w[0] / mult)
+    else:
+        w = rng.integers(-127, 128, (1, 3, 3, cout)).astype(I8)
+        s_w = 0.01 * 2.0 ** rng.uniform(-1, 1, cout)
+        wq = _q(s_w, [0] * cout, 3)
+        s_out = float(s_in * 0.01 / mult)
+    b = rng.integers(-20000, 20001, cout).astype(np.int32)
+    bscale = np.float32(s_in) * np.asarray(s_w, np.float32) * np.ones(cout, np.float32)
+    ins = [In(x.shape, dtype, quant=_q(s_in, zp_in)), Const(w, quant=wq),
+           Const(b, quant=_q(bscale[:1], [0]) if dtype == U8 else _q(bscale, [0] * cout))]
+    model = single_op_model("DEPTHWISE_CONV_2D", ins, Out((1, 7, 6, cout), dtype, quant=_q(s_out, zp_out)), version=3,
+                            padding="SAME", stride_h=1, stride_w=1, depth_multiplier=1, fused_activation_function=act)
+    return model, [x]
+
+
+@pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+@pytest.mark.parametrize("mult", [2.0**-13.5, 2.0**-9, 3e-4, 0.02, 0.49, 0.999, 1.0, 3.7])
+def test_fused_epilogue_edges(dtype, act, mult):
+    """The folded float64 epilogue (``acc * qs + (bias * qs + k)``) at its edges: multipliers
+    from the smallest the fused path takes to left shifts, zero points at both ends of the
+    type (input and output), and outputs saturating at both ends of the clamp."""
+    info = np.iinfo(dtype)
+    lo, hi = int(info.min), int(info.max)
+    for i, (zp_in, zp_out) in enumerate([(lo, hi), (hi, lo), (lo, lo), (hi, hi), (0, (lo + hi) // 2)]):
+        model, feeds = _edge_model(dtype, mult, zp_in, zp_out, act, seed=500 + i)
+        got = assert_matches_litert(model, feeds, ref=True)[0]
+        if dtype == I8 and mult >= 0.49 and act == "NONE" and zp_out not in (lo, hi):
+            assert got.min() == lo and got.max() == hi  # saturates at both ends

@@ -25,6 +25,10 @@ Integer forms (int8 / uint8 / int16x8), ``QuantizedDepthwise``:
    When the activation's clamp starts at or above the output zero point (RELU, RELU6) the sign
    term is folded into the constant as ``+2**-(1+e)``: a negative accumulator gives a value at
    or below the zero point with either sign, which the clamp maps to the same result.
+   Without the sign term the bias and the constant fold into one row, ``f = a * qs + (bias * qs
+   + k)`` (exact by the same bound: ``_fused_step``): widen, multiply, add, clamp, flip.
+   uint8 takes the legacy scalar multiplier (``GetQuantizedConvolutionMultipler``: the scale
+   product rounded to float32 before the double division), which its kernel reads.
    16x8 uses TFLite's int64 form, one rounding: ``floor(a * rq / 2**T + 1/2)``.  Every float64
    value here is an integer multiple of ``1/D`` below ``2**53 / D`` in magnitude - checked per
    layer at prepare (``S_c * q_c * 2**l_c + (|zp| + off + 2) * D_c < 2**53``), so every step is
@@ -146,6 +150,8 @@ class QuantizedDepthwise:
         # per-channel multipliers, as PopulateConvolutionQuantizationParams computes them
         scales = np.broadcast_to(np.asarray(fq.scales, np.float32).astype(np.float64), (cout,))
         eff = float(np.float32(s_in)) * scales / float(np.float32(s_out))
+        if dt == np.uint8:  # the legacy scalar multiplier the uint8 kernel uses: a float32 product
+            eff = np.full(cout, float(np.float32(s_in) * np.float32(fq.scales[0])) / float(np.float32(s_out)))
         q, shift = quant.quantize_multiplier(eff)
         q, shift = q.astype(np.int64), shift.astype(np.int64)
         self.lo, self.hi = quantized_activation_range(ctx, act, out)
@@ -207,6 +213,12 @@ class QuantizedDepthwise:
         if self.lo >= zp_out and self.h_bits is not None:
             self.k = self.h_bits.view(np.float64) + self.k  # one output row, broadcast over a chunk
             self.h_bits = None
+        #: the folded constant row of the sign-free fused epilogue, ``bias * qs + k`` (exact:
+        #: multiples of ``1/D`` below ``2**53 / D``, see ``_fused_step``)
+        self.kb = None
+        if self.fused and self.h_bits is None:
+            kb = np.broadcast_to(np.asarray(self.k, F64), (wo * cout,))
+            self.kb = np.ascontiguousarray(kb + self.bias64 * self.qs if self.epi_bias else kb)
         slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(True)]
         self.scratch_slots = slots
         # two float64 (viewed int64 on the int64 path) buffers per worker for the epilogue
@@ -233,12 +245,37 @@ class QuantizedDepthwise:
         return self.plan.bind(x, out, self.wrows, engine_bias, mine, self.pool, None, epilogue)
 
     def _fused_step(self, acc: np.ndarray, f: np.ndarray, t: np.ndarray, ou: np.ndarray) -> Step:
+        """See the module docstring, point 3.  Without the sign term (every layer whose clamp
+        starts at or above the output zero point, and every ``e = 0`` layer) the bias and the
+        constant are one row ``C = bias * qs + k``: ``f = acc * qs + C`` is the same float64
+        value as ``(acc + bias) * qs + k`` because every operand and result is a multiple of
+        ``1/D`` below ``2**53 / D`` in magnitude (the prepare check bounds ``|acc * q * 2**l| +
+        |bias * q * 2**l| + (|zp| + off + 2) * D``, as ``S_c`` includes ``|bias|``), so both
+        forms are exact; a float32 tile is widened by a plain copy (cheaper than a mixed-type
+        multiply).  Passes: widen, multiply, add, clamp-and-truncate into the output, and the
+        sign-bit flip of an int8 output (a one-byte pass)."""
         qs, k, lo, hi, off = self.qs, self.k, self.clip_lo, self.clip_hi, self.off
         h = None if self.h_bits is None else self.h_bits.view(np.float64)
         mul, cp, add, csign, clip, bxor = np.multiply, np.copyto, np.add, np.copysign, np.clip, np.bitwise_xor
         f32 = acc.dtype == F32
         flip = ou.dtype.type(off)
         b64 = self.bias64 if self.epi_bias else None
+
+        if h is None:
+            c = self.kb
+
+            def step_folded() -> None:
+                if f32:
+                    cp(f, acc)
+                    mul(f, qs, out=f)
+                else:
+                    mul(acc, qs, out=f)
+                add(f, c, out=f)
+                clip(f, lo, hi, out=ou, casting="unsafe")
+                if off:
+                    bxor(ou, flip, out=ou)
+
+            return step_folded
 
         def step() -> None:
             if b64 is not None:  # exact: integers below 2**53
@@ -249,9 +286,9 @@ class QuantizedDepthwise:
                 mul(f, qs, out=f)
             else:
                 mul(acc, qs, out=f)
-            if h is not None:  # f += copysign(2**-(1+e), f)
-                csign(h, f, out=t)
-                add(f, t, out=f)
+            # f += copysign(2**-(1+e), f)
+            csign(h, f, out=t)
+            add(f, t, out=f)
             add(f, k, out=f)
             clip(f, lo, hi, out=ou, casting="unsafe")
             if off:
