@@ -285,3 +285,31 @@ def test_error_types():
                         stride_w=1, stride_h=1)
     with pytest.raises(RuntimeError, match="float32 only"):
         run_numlite(m, [x])
+
+
+@pytest.mark.parametrize("max_rows", [0, 1 << 30])
+@pytest.mark.parametrize("xs,ws,opt,bias", [
+    ((1, 7, 7, 96), (160, 1, 1, 96), dict(padding="VALID"), False),  # pointwise, direct
+    ((1, 7, 7, 96), (160, 1, 1, 96), dict(padding="VALID", fused_activation_function="RELU6"), True),
+    ((1, 7, 7, 16), (96, 1, 1, 16), dict(padding="VALID"), True),  # expansion: bias folded
+    ((2, 9, 8, 5), (7, 3, 3, 5), dict(padding="SAME", stride_h=2), True),
+    ((1, 9, 8, 8), (6, 3, 3, 4), dict(padding="SAME"), False),  # grouped
+])
+def test_weight_layouts(monkeypatch, max_rows, xs, ws, opt, bias):
+    """Weights as the zero-copy transposed view (max_rows 0) or a C-ordered copy (every layer
+    short): both match LiteRT, and the filter operands hold the same numbers."""
+    from numlite.ops import conv_2d
+    monkeypatch.setattr(conv_2d, "CONTIGUOUS_MAX_ROWS", max_rows)
+    x, w = rand(xs, seed=5), rand(ws, seed=6)
+    b = rand((ws[0],), seed=7) if bias else np.zeros(ws[0], np.float32)
+    theirs = run_litert(conv(xs, w, b, **opt), [x])[0]
+    ours = run_numlite(conv(xs, w, b, bias_input="const" if bias else "absent", **opt), [x])[0]
+    np.testing.assert_allclose(ours, theirs, **TOL)
+    groups = xs[3] // ws[3]
+    view = conv_mod.filter_to_matmul(w, groups)
+    copy = conv_mod.filter_to_matmul(w, groups, contiguous=True)
+    assert np.shares_memory(view, w) and copy.flags.c_contiguous and np.array_equal(view, copy)
+    b = rand((ws[0],), seed=8)
+    folded = conv_mod.filter_to_matmul(w, 1, b)
+    assert folded.flags.c_contiguous and np.array_equal(folded[0, :-1], conv_mod.filter_to_matmul(w, 1)[0])
+    assert np.array_equal(folded[0, -1], b)
