@@ -46,12 +46,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+# the interleaved block (quiet gap, one untimed run, BLOCK timed calls) is `numlite bench`'s;
+# bench_sequence.py and bench_models.py import it from here
+from numlite.tools.bench import BLOCK, QUIET_GAP_S, timed_block  # noqa: E402,F401
 
 # Child process for step 2.  argv: runtime ("numlite" | "litert"), mode ("load" | "baseline"),
 # model path, input .npy path, num_threads.  Prints one JSON line.
@@ -106,21 +109,7 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-BLOCK = 5
-QUIET_GAP_S = 0.2
 
-
-def timed_block(fn: Any, times: list[float], gap: float = QUIET_GAP_S, n: int = BLOCK) -> None:
-    """One block of the interleaved measurement: a quiet gap first, so the other runtime's worker
-    threads (OpenBLAS and XNNPACK spin for a while after each call) have gone to sleep, then one
-    untimed warm run, then ``n`` timed calls appended to ``times``."""
-    time.sleep(gap)
-    fn()
-    pc = time.perf_counter
-    for _ in range(n):
-        t0 = pc()
-        fn()
-        times.append(pc() - t0)
 DEFAULT_MODELS = ["mobilenet_v1", "mobilenet_v2", "inception_v3",
                   "mobilenet_v1_int8", "mobilenet_v2_int8", "inception_v3_int8"]
 

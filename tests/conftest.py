@@ -1,9 +1,28 @@
 import os
 import sys
 
+import numpy as np
+import pytest
+
 sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: model-scale checks (run with -m slow)")
+
+
+@pytest.fixture
+def add_model(tmp_path):
+    """A float ADD of two [2, 3] inputs written to a file: the command line tests' small model."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    a = mb.input("a", (2, 3), np.float32)
+    b = mb.input("b", (2, 3), np.float32)
+    y = mb.tensor("sum", (2, 3), np.float32)
+    mb.op("ADD", [a, b], [y], fused_activation_function="NONE")
+    mb.output(y)
+    path = tmp_path / "add.tflite"
+    path.write_bytes(mb.build())
+    return str(path)

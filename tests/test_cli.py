@@ -27,19 +27,6 @@ def _require_kernels(data: bytes) -> None:
         pytest.skip(f"numlite lacks kernels: {[m[0] for m in e.missing]}")
 
 
-@pytest.fixture
-def add_model(tmp_path):
-    mb = ModelBuilder()
-    a = mb.input("a", (2, 3), np.float32)
-    b = mb.input("b", (2, 3), np.float32)
-    y = mb.tensor("sum", (2, 3), np.float32)
-    mb.op("ADD", [a, b], [y], fused_activation_function="NONE")
-    mb.output(y)
-    path = tmp_path / "add.tflite"
-    path.write_bytes(mb.build())
-    return str(path)
-
-
 def test_demo_tiny(capsys, tmp_path):
     data = models.build("mobilenet_v1_tiny")
     _require_kernels(data)

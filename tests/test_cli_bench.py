@@ -54,19 +54,6 @@ def tiny(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture
-def add_model(tmp_path):
-    mb = ModelBuilder()
-    a = mb.input("a", (2, 3), np.float32)
-    b = mb.input("b", (2, 3), np.float32)
-    y = mb.tensor("sum", (2, 3), np.float32)
-    mb.op("ADD", [a, b], [y], fused_activation_function="NONE")
-    mb.output(y)
-    path = tmp_path / "add.tflite"
-    path.write_bytes(mb.build())
-    return str(path)
-
-
 # -- TFLite's Stat -------------------------------------------------------------------------------
 def test_stat_prints_as_tflite():
     def stat(values):

@@ -60,19 +60,6 @@ def files(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def add_model(tmp_path):
-    mb = ModelBuilder()
-    a = mb.input("a", (2, 3), np.float32)
-    b = mb.input("b", (2, 3), np.float32)
-    y = mb.tensor("sum", (2, 3), np.float32)
-    mb.op("ADD", [a, b], [y], fused_activation_function="NONE")
-    mb.output(y)
-    path = tmp_path / "add.tflite"
-    path.write_bytes(mb.build())
-    return str(path)
-
-
 # -- numlite vs LiteRT -----------------------------------------------------------------------------
 def test_int8_model_is_bit_exact_with_litert_reference_kernels(files, capsys):
     rep = compare.compare(str(files["int8"]))

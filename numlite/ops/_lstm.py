@@ -435,6 +435,18 @@ class Direction:
 
         return step
 
+    def step_views(self, rows: np.ndarray, out: np.ndarray, forward: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per time step, in running order (reversed for a backward direction): the ``[B, G]``
+        rows of ``rows`` (an input projection laid out as prepare's input rows) and ``out[t]``."""
+        T, B = self.T, self.B
+        if self.rows_t_major:
+            per = [rows[t * B:(t + 1) * B] for t in range(T)]
+        else:
+            r3 = rows.reshape(B, T, rows.shape[-1])
+            per = [r3[:, t] for t in range(T)]
+        order = range(T) if forward else range(T - 1, -1, -1)
+        return [(per[t], out[t]) for t in order]
+
     def bind(self, x: np.ndarray, aux: np.ndarray | None, out: np.ndarray, h: np.ndarray, c: np.ndarray,
              scratch: list[np.ndarray], forward: bool = True) -> Callable[[], None]:
         """The step running the whole sequence.  ``x``: input rows ``[T * B, n_input]`` in the
@@ -488,14 +500,7 @@ class Direction:
             pre.append(self._hybrid_product(v, x, self.wx, sx_, self.rs_x, rows, self.n_input, xp, "x"))
             if self.has_aux:
                 pre.append(self._hybrid_product(v, aux, self.wa, self.sa, self.rs_a, rows, self.n_aux, xp, "x"))
-        # per-step views of the input projection
-        if self.rows_t_major:
-            xps = [xp[t * B:(t + 1) * B] for t in range(T)]
-        else:
-            xp3 = xp.reshape(B, T, gw)
-            xps = [xp3[:, t] for t in range(T)]
-        order = range(T) if forward else range(T - 1, -1, -1)
-        steps_xp = [(xps[t], out[t]) for t in order]
+        steps_xp = self.step_views(xp, out, forward)
         # recurrent product
         if self.form == "float":
             wht = wh_.T

@@ -475,13 +475,7 @@ class IntDirection(Direction):
             req_x(xg, xt2)
             np.clip(xg, I16_MIN, I16_MAX, out=xg)
 
-        if self.rows_t_major:
-            xgs = [xg[t * B:(t + 1) * B] for t in range(T)]
-        else:
-            xg3 = xg.reshape(B, T, gw)
-            xgs = [xg3[:, t] for t in range(T)]
-        order = range(T) if forward else range(T - 1, -1, -1)
-        steps = [(xgs[t], out[t]) for t in order]
+        steps = self.step_views(xg, out, forward)
         hmm = ExactMatmul.for_weights(self.wht, 128).bind(hf, hacc, htmp)
         bh, req_h = self.bh, self.req_h
         blocks = {gate: (g[:, k * nc:(k + 1) * nc], gt[:, k * nc:(k + 1) * nc]) for k, gate in enumerate(self.gates)}

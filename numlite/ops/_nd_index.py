@@ -38,6 +38,13 @@ class NdIndex:
     def linear(self, idx: np.ndarray) -> np.ndarray:
         return idx @ self.strides if self.nd else np.zeros(self.n, np.int64)
 
+    def constant_linear(self, value: np.ndarray | None) -> tuple[np.ndarray, list[int] | None]:
+        """For indices known at prepare (``value``; None for an empty index tensor): their linear
+        positions, and the first out-of-range index (None when all are in range)."""
+        pairs = (np.zeros((self.n, self.nd), np.int64) if value is None
+                 else np.asarray(value, np.int64).reshape(self.n, self.nd))
+        return self.linear(pairs), self.find_bad(pairs)
+
     def bind_linear(self, pairs: np.ndarray, lin: np.ndarray,
                     message: Callable[[list[int] | None], str]) -> Callable[[], None]:
         nd, dims, strides, find_bad = self.nd, self.dims, self.strides, self.find_bad

@@ -54,12 +54,9 @@ class GatherNd(Kernel):
         self.where = f"{self.op_name} (node {self.node.index})"
         self.lin_const = None
         if ix.value is not None or ix.size == 0:
-            value = np.zeros(ix.shape, np.int64) if ix.value is None else np.asarray(ix.value, np.int64)
-            pairs = value.reshape(self.ix.n, nd)
-            bad = self.ix.find_bad(pairs)
+            self.lin_const, bad = self.ix.constant_linear(ix.value)
             if bad is not None:
                 ctx.fail(f"index {bad} is out of range for params {p.describe()}")
-            self.lin_const = self.ix.linear(pairs)
         else:
             self.lin_slot = ctx.scratch((self.ix.n,), np.int64)
 

@@ -71,12 +71,9 @@ class ScatterNd(Kernel):
         self.lin_const = None
         self.unique = False
         if ix.value is not None or ix.size == 0:
-            value = np.zeros(ix.shape, np.int64) if ix.value is None else np.asarray(ix.value, np.int64)
-            pairs = value.reshape(self.ix.n, nd)
-            bad = self.ix.find_bad(pairs)
+            self.lin_const, bad = self.ix.constant_linear(ix.value)
             if bad is not None:
                 ctx.fail(f"index {bad} of indices {ix.describe()} is out of range for shape {shape}")
-            self.lin_const = self.ix.linear(pairs)
             self.unique = np.unique(self.lin_const).size == self.ix.n
         else:
             self.lin_slot = ctx.scratch((self.ix.n,), np.int64)
