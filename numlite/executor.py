@@ -6,6 +6,22 @@
    output shapes, precomputes what it can and requests scratch.
 2. Fold: a node whose inputs are all known before invoke (constants, shapes) is run now and
    its outputs become constants; it leaves the invoke loop.
+2b. Fuse (``_fuse``; not with ``preserve_all_tensors``, nor in a subgraph with dynamic shapes):
+   a node that is the only reader of a tensor ``T`` that another live node (the *host*) writes,
+   and that offers an ``Epilogue`` for that input (``Kernel.epilogue``), runs inside the host:
+   its op is applied to each range of ``T`` right after the host wrote it.  An in-place
+   epilogue (most) stores ``T`` in the node's output ``U`` (same dtype and byte size; ``T`` then
+   is ``U``'s memory in ``T``'s shape), so the planner needs one tensor less; the others
+   (PRELU, HARD_SWISH, LEAKY_RELU) read ``T`` and write ``U``, and may overwrite ``T``.  The
+   ranges are the host's tiles where it reports ``epilogue_tiles`` (CONV_2D and
+   DEPTHWISE_CONV_2D: the tile is still in cache), else chunks of about ``EPILOGUE_CHUNK``
+   elements after the host's step.  The node leaves the invoke loop.  Its other inputs must
+   be ready before the host runs (constants, graph inputs, or written by an earlier node) and
+   stay alive until then.  Chains fuse
+   (CONV_2D -> ADD of a residual -> PRELU is one step); a RESHAPE-like node (an epilogue
+   without a step) makes its output an alias of its input.  Intermediate tensors consumed
+   this way hold the final values after invoke (LiteRT does not keep intermediates either);
+   ``experimental_preserve_all_tensors=True`` turns fusion off.
 3. Plan: every remaining non-constant tensor and every scratch buffer gets a lifetime and an
    offset in one arena (``planner.plan_arena``); with ``preserve_all_tensors`` nothing shares
    memory.  String tensors (object arrays of ``bytes``) and the outputs of data-dependent
@@ -39,7 +55,7 @@ import numpy as np
 from . import _blas
 from .errors import UnsupportedOpError
 from .graph import Model, Subgraph
-from .ops.base import DynamicOutput, Kernel, PrepareContext, PrepareError, TensorSpec
+from .ops.base import DynamicOutput, Epilogue, Kernel, PrepareContext, PrepareError, TensorSpec, chain
 from .ops.registry import OpResolver
 from .planner import Plan, plan_arena
 
@@ -47,6 +63,10 @@ ARENA_ALIGNMENT = 64
 #: subgraph executors one interpreter may create for control flow (one per call site)
 MAX_CALL_SITES = 4096
 OBJECT = np.dtype(object)
+#: elements per chunk when fused epilogues run after their host's whole step (256 KiB of
+#: float32: the chunk and its temp stay in L2)
+EPILOGUE_CHUNK = 65536
+FLOAT32 = np.dtype(np.float32)
 
 
 class Runtime:
@@ -66,6 +86,8 @@ class Runtime:
         self.kernel_classes = _resolve_every_subgraph(model, resolver)
         self.num_threads = num_threads
         self.preserve = preserve
+        #: the fusion pass (executor step 2b) runs unless every tensor is preserved
+        self.fuse = not preserve
         self.pool: Any = None  # a concurrent.futures.ThreadPoolExecutor for more than one thread
         if num_threads > 1:
             from concurrent.futures import ThreadPoolExecutor  # ~4 ms of import, only when used
@@ -186,6 +208,13 @@ class SubgraphExecutor:
         self._scratch_views: dict[int, list[np.ndarray]] = {}
         self._holders: dict[int, list[DynamicOutput]] = {}
         self._lazy: set[int] = set()
+        # fusion (step 2b): tensor -> the tensor whose memory holds it; fused node -> its host;
+        # host -> [(fused node, the input slot its host writes, its epilogue)] in order;
+        # host -> ("tiles" | "chunks", chunk size)
+        self.alias: dict[int, int] = {}
+        self.absorbed: dict[int, int] = {}
+        self.hosted: dict[int, list[tuple[int, int, Epilogue]]] = {}
+        self._host_plan: dict[int, tuple[str, int]] = {}
 
     # -- preparation ---------------------------------------------------------------------
     def _spec(self, i: int) -> TensorSpec:
@@ -219,6 +248,7 @@ class SubgraphExecutor:
         self.allocated = False
         self.buffers = [None] * len(tensors)
         live, scratch_specs, holders, lazy = self._prepare([k.node.index for k in self.kernels], full=True)
+        live = self._choose_fusion(live, scratch_specs, holders, lazy)
         self.step_nodes = live
         self.steps = [None] * len(live)  # type: ignore[list-item]
         self.plan, self.arena = self._place(live, scratch_specs, holders, lazy, full=True)
@@ -289,24 +319,118 @@ class SubgraphExecutor:
             scratch_specs[ni] = ctx.scratch_specs
         return live, scratch_specs, holders, lazy
 
-    def _place(self, nodes: list[int], scratch_specs: dict[int, list], holders: dict[int, list[DynamicOutput]],
-               lazy: set[int], full: bool) -> tuple[Plan, np.ndarray]:
-        """Plan an arena for the outputs and scratch of ``nodes`` (all the live nodes when
-        ``full``, with the graph's inputs, outputs and variables), make the views, bind."""
+    def _choose_fusion(self, live: list[int], scratch_specs: dict[int, list],
+                       holders: dict[int, list[DynamicOutput]], lazy: set[int]) -> list[int]:
+        """Step 2b with its memory rule: a fused node's inputs and outputs all live at its host's
+        step, so fusing a chain can raise the arena's peak.  The arena is planned for every
+        fusion, for in-place fusions only, and for none; the first that needs no more memory
+        than none is kept.  Returns the nodes left in the invoke loop."""
+        self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
+        if not self.runtime.fuse or self.dyn or holders or lazy or self.external:
+            return live
+
+        def arena(nodes: list[int]) -> int:
+            self.step_nodes = nodes
+            _, sizes, firsts, lasts = self._lifetimes(nodes, scratch_specs, holders, True)
+            return plan_arena(sizes, firsts, lasts, ARENA_ALIGNMENT).arena_bytes
+
+        unfused = arena(live)
+        for out_of_place in (True, False):
+            nodes = self._fuse(live, out_of_place)
+            if not self.absorbed:
+                return live
+            if arena(nodes) <= unfused:
+                return nodes
+        self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
+        return live
+
+    def _fuse(self, live: list[int], out_of_place: bool) -> list[int]:
+        """Step 2b (module docstring): decide which nodes run inside their producers (with
+        ``out_of_place`` False, only in-place epilogues).  Records ``alias``, ``absorbed``,
+        ``hosted`` and ``_host_plan``; returns the nodes left in the invoke loop."""
+        self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
+        pos = {ni: p for p, ni in enumerate(live)}
+        writes = [o for ni in live for o in self.kernels[ni].node.outputs]
+        once = {o for o in writes if writes.count(o) == 1} if len(set(writes)) != len(writes) else set(writes)
+        writer: dict[int, int] = {}  # tensor -> the live node writing it, among the nodes seen so far
+        ready = set(self.known) | set(self.subgraph.inputs)
+        tensors = self.subgraph.tensors
+
+        def in_arena(i: int) -> bool:
+            dt = self.dtypes[i]
+            return (i not in self.known and not tensors[i].is_variable and dt is not None
+                    and np.dtype(dt) != OBJECT)
+
+        for ni in live:
+            node = self.kernels[ni].node
+            for o in node.outputs:
+                if o in once:
+                    writer[o] = ni
+            if len(node.outputs) != 1:
+                continue
+            u = node.outputs[0]
+            if not in_arena(u) or u in self.subgraph.inputs or u not in once or u in node.inputs:
+                continue
+            for slot, t in enumerate(node.inputs):
+                if writer.get(t) == ni:
+                    continue
+                host = writer.get(t)
+                if (host is None or t in self._boundary or self._consumers.get(t) != [ni] or not in_arena(t)
+                        or not self.kernels[host].fusion_host or np.dtype(self.dtypes[t]) != np.dtype(self.dtypes[u])
+                        or self._nbytes(t) != self._nbytes(u)):
+                    continue
+                if not all(i < 0 or i == t or i in ready or (i in writer and pos[writer[i]] < pos[host])
+                           for i in node.inputs):
+                    continue
+                ep = self.kernels[ni].epilogue(slot)
+                if (ep is None or (ep.bind is not None and np.dtype(self.dtypes[u]) != FLOAT32)
+                        or not (out_of_place or ep.in_place or ep.bind is None)):
+                    continue
+                if ep.bind is None or ep.in_place:
+                    self.alias[t] = u
+                self.absorbed[ni] = host
+                self.hosted.setdefault(host, []).append((ni, slot, ep))
+                writer[u] = host
+                break
+        for host, eps in self.hosted.items():
+            period = int(np.lcm.reduce([ep.period for _, _, ep in eps]))
+            tiles = self.kernels[host].epilogue_tiles()
+            if tiles is not None and tiles[0] % period == 0:
+                self._host_plan[host] = ("tiles", tiles[1])
+            else:
+                size = self._nbytes(self.kernels[eps[0][0]].node.outputs[0]) // 4
+                self._host_plan[host] = ("chunks", min(size, max(period, EPILOGUE_CHUNK // period * period)))
+        return [ni for ni in live if ni not in self.absorbed]
+
+    def _nbytes(self, i: int) -> int:
+        return int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize
+
+    def _root(self, i: int) -> int:
+        """The tensor whose memory holds tensor ``i`` (itself unless fusion aliased it)."""
+        while i in self.alias:
+            i = self.alias[i]
+        return i
+
+    def _lifetimes(self, nodes: list[int], scratch_specs: dict[int, list], holders: dict[int, list[DynamicOutput]],
+                   full: bool) -> tuple[list[tuple[str, Any]], list[int], list[int], list[int]]:
+        """The buffers ``_place`` plans: keys (``("t", tensor)`` or ``("s", (node, slot))``),
+        sizes in bytes, first and last step positions."""
         sg = self.subgraph
-        tensors = sg.tensors
         pos_of = {ni: p for p, ni in enumerate(self.step_nodes)}
+        for ni, host in self.absorbed.items():  # a fused node reads its inputs when its host runs
+            pos_of[ni] = pos_of[host]
         end = max(len(self.step_nodes) - 1, 0)
         dyn_out = {h.index for hs in holders.values() for h in hs}
         placed: dict[int, list[int]] = {}  # tensor -> [first, last] step position
 
         def wanted(i: int) -> bool:
             return (i >= 0 and i not in self.known and i not in self.external and i not in dyn_out
-                    and self.dtypes[i] is not None and np.dtype(self.dtypes[i]) != OBJECT)
+                    and i not in self.alias and self.dtypes[i] is not None and np.dtype(self.dtypes[i]) != OBJECT)
 
-        for ni in nodes:
+        for ni in (*nodes, *self.absorbed):  # a fused node's outputs are written when its host runs
             p = pos_of[ni]
             for o in self.kernels[ni].node.outputs:
+                o = self._root(o)
                 if wanted(o):
                     placed.setdefault(o, [p, p])
         if full:
@@ -336,6 +460,16 @@ class SubgraphExecutor:
                 sizes.append(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
                 f_.append(pos_of[ni])
                 l_.append(pos_of[ni])
+        return keys, sizes, f_, l_
+
+    def _place(self, nodes: list[int], scratch_specs: dict[int, list], holders: dict[int, list[DynamicOutput]],
+               lazy: set[int], full: bool) -> tuple[Plan, np.ndarray]:
+        """Plan an arena for the outputs and scratch of ``nodes`` (all the live nodes when
+        ``full``, with the graph's inputs, outputs and variables), make the views, bind."""
+        sg = self.subgraph
+        tensors = sg.tensors
+        keys, sizes, f_, l_ = self._lifetimes(nodes, scratch_specs, holders, full)
+        pos_of = {ni: p for p, ni in enumerate(self.step_nodes)}
         for i in (*sg.inputs, *(o for ni in nodes for o in self.kernels[ni].node.outputs)):
             if self.dtypes[i] is None:
                 t = tensors[i]
@@ -366,6 +500,8 @@ class SubgraphExecutor:
                 ni, j = key
                 shape, dt = scratch_specs[ni][j]
                 scratch_views[ni][j] = arena[off: off + size].view(dt).reshape(shape)
+        for i in self.alias:  # fused: stored in the memory of the tensor it becomes
+            self.buffers[i] = self.buffers[self._root(i)].reshape(self.shapes[i])
         for i, v in self.known.items():
             self.buffers[i] = v
         for i, v in self.external.items():
@@ -394,6 +530,8 @@ class SubgraphExecutor:
         node = self.kernels[ni].node
         ins = [self.buffers[i] if i >= 0 else None for i in node.inputs]
         outs: list[Any] = [self.buffers[i] for i in node.outputs]
+        if ni in self.hosted:
+            return self._bind_host(ni, ins, outs, scratch)
         if not holders:
             return self.kernels[ni].bind(ins, outs, scratch)
         by_tensor = {h.index: h for h in holders}
@@ -407,6 +545,37 @@ class SubgraphExecutor:
                 self._dynamic_changed(ni, changed)
 
         return dynamic_step
+
+    def _bind_host(self, ni: int, ins: list[Any], outs: list[Any], scratch: list[np.ndarray]) -> Callable[[], None]:
+        """Bind a node hosting fused epilogues (step 2b): the kernel applies them per tile through
+        ``Kernel.fused``, or they follow its step chunk by chunk."""
+        k = self.kernels[ni]
+        mode, chunk = self._host_plan[ni]
+        binds = []
+        for ci, slot, ep in self.hosted[ni]:
+            if ep.bind is None:
+                continue
+            cnode = self.kernels[ci].node
+            out = self.buffers[cnode.outputs[0]]
+            cins = [self.buffers[i] if i >= 0 else None for i in cnode.inputs]
+            binds.append((ep.bind(cins, out), cins[slot].reshape(-1), out.reshape(-1)))
+
+        def fused(first: int, end: int, worker: int = 0) -> Callable[[], None] | None:
+            steps = [f(first, end, x[first:end], o[first:end]) for f, x, o in binds]
+            steps = [s for s in steps if s is not None]
+            return chain(*steps) if steps else None
+
+        if mode == "tiles":
+            k.fused = fused
+            try:
+                return k.bind(ins, outs, scratch)
+            finally:
+                k.fused = None
+        step = k.bind(ins, outs, scratch)
+        size = binds[0][2].size if binds else 0
+        if not size:
+            return step
+        return chain(step, *(fused(e, min(e + chunk, size)) for e in range(0, size, chunk)))
 
     def _lazy_step(self, ni: int) -> Callable[[], None]:
         def prepare_now() -> None:
@@ -522,7 +691,9 @@ class SubgraphExecutor:
         return len(self.step_nodes)
 
     def profile(self, runs: int = 1) -> list[tuple[int, float]]:
-        """Run ``runs`` invocations timing each step; (node index, seconds per run) rows."""
+        """Run ``runs`` invocations timing each step; (node index, seconds per run) rows in run
+        order.  A node fused into another (step 2b) follows its host with 0 seconds: its time is
+        in the host's."""
         _blas.set_threads(self.num_threads)
         _blas_state[0] = self.num_threads
         acc = [0.0] * len(self.steps)
@@ -533,7 +704,11 @@ class SubgraphExecutor:
                     t0 = pc()
                     step()
                     acc[j] += pc() - t0
-        return [(ni, t / runs) for ni, t in zip(self.step_nodes, acc)]
+        rows = []
+        for ni, t in zip(self.step_nodes, acc):
+            rows.append((ni, t / runs))
+            rows.extend((c, 0.0) for c, _, _ in self.hosted.get(ni, ()))
+        return rows
 
 
 _blas_state = [0]

@@ -200,7 +200,9 @@ def test_op_profile_data_and_interpreter_left_as_it_was(tiny):
     # node times add up to the run total exactly (integer microseconds, as TFLite's)
     assert sum(r["avg_ms"] * 1000 for r in rows) == pytest.approx(total["avg"], abs=1e-6)
     assert sum(t["avg_ms"] for t in sg["by_type"]) * 1000 <= total["avg"] + 1e-6
-    assert [r["node"] for r in rows] == it._main.step_nodes
+    # run order: every node, a fused one (the final RESHAPE, executor step 2b) right after its host
+    assert [r["node"] for r in rows] == list(range(31)) and it._main.absorbed == {29: 28}
+    assert rows[29]["avg_ms"] == 0
 
 
 def test_op_profiling_of_control_flow_subgraphs(capsys):

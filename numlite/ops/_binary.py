@@ -24,6 +24,10 @@ MAXIMUM, MINIMUM; float and integer forms), matching LiteRT 2.3:
    output, and the step runs the same ufunc over ``[n, L]`` views (the same element pairs, so
    the same results): twice as fast on ``[1, 128, 128, 16] x [16]``.  Only for ops that use the
    plain ufunc step (not ``compute`` / ``compute_with`` overrides).
+6. Fusion (``executor``, step 2b), float32 ops with the plain ufunc step: the op runs in place
+   on ranges of one input's producer when the other input has the output's shape (a residual
+   ADD: the same element pairs) or is a constant tiled as in step 5 (a per-channel scale or
+   bias); the operands keep their order (SUB, DIV), then the fused activation.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._qbinary import QuantizedStep
-from ._tiling import period_dims, row_length
+from ._tiling import RangeRows, period_dims, row_length
 from .base import (
     ACTIVATION_NAMES,
+    Epilogue,
     Kernel,
     PrepareContext,
     Step,
@@ -59,6 +64,8 @@ class BinaryKernel(Kernel):
     raw_quantized: ClassVar[bool] = False
     #: step 5: (index of the constant input, its tiled row), set at prepare
     tiled: tuple[int, np.ndarray] | None = None
+    #: step 6: (index of the constant input, one period of it along the flat order)
+    pattern: tuple[int, np.ndarray] | None = None
     #: dtypes with a quantized form (``prepare_quantized``)
     qdtypes: ClassVar[tuple[Any, ...]] = ()
     quant: QuantizedStep | None = None
@@ -104,12 +111,15 @@ class BinaryKernel(Kernel):
         if self.act not in ACTIVATION_NAMES:
             ctx.fail(f"unknown fused activation {self.act}")
         self.is_float = np.dtype(a.dtype).kind == "f"
+        self.shapes = (tuple(a.shape), tuple(b.shape), tuple(shape))
         self.setup(ctx, a, b)
         self.tiled = self._tile_constant(a, b, shape)
 
     def _tile_constant(self, a: TensorSpec, b: TensorSpec, shape: tuple[int, ...]) -> tuple[int, np.ndarray] | None:
-        """(which input is the constant, its tiled row) for step 5, or None."""
+        """(which input is the constant, its tiled row) for step 5, or None; sets
+        ``self.pattern``: (that input, one period of it along the flat order) for step 6."""
         cls = type(self)
+        self.pattern = None
         if cls.compute is not BinaryKernel.compute or cls.compute_with is not BinaryKernel.compute_with:
             return None
         for k, (c, x) in enumerate(((a, b), (b, a))):
@@ -118,13 +128,49 @@ class BinaryKernel(Kernel):
             total = int(np.prod(shape, dtype=np.int64))
             p_dims = period_dims(tuple(shape), tuple(c.shape))
             period = int(np.prod(shape[len(shape) - p_dims:], dtype=np.int64)) if p_dims else 1
-            if total < 4096 or period <= 0 or total % period:
+            if period <= 0 or total == 0 or total % period:
+                return None
+            row = np.broadcast_to(c.value, tuple(shape))[(0,) * (len(shape) - p_dims)] if p_dims else c.value
+            row = np.asarray(row, c.dtype).reshape(-1)
+            self.pattern = k, row
+            if total < 4096:
                 return None
             length = row_length(total, period)
-            row = np.broadcast_to(c.value, tuple(shape))[(0,) * (len(shape) - p_dims)] if p_dims else c.value
-            row = np.tile(np.asarray(row, c.dtype).reshape(-1), length // period).reshape(1, length)
-            return k, row
+            return k, np.tile(row, length // period).reshape(1, length)
         return None
+
+    def epilogue(self, data: int) -> Epilogue | None:
+        """Step 6."""
+        cls = type(self)
+        if (self.quant is not None or not self.is_float or cls.compute is not BinaryKernel.compute
+                or cls.compute_with is not BinaryKernel.compute_with or not hasattr(self, "shapes")):
+            return None
+        shape, other = self.shapes[2], 1 - data
+        if self.shapes[data] != shape:
+            return None
+        f, act = self.ufunc, self.act  # type: ignore[attr-defined]
+        if self.shapes[other] == shape:
+            def residual(ins: list, out: np.ndarray):
+                r = ins[other].reshape(-1)
+
+                def factory(first: int, end: int, x: np.ndarray, o: np.ndarray) -> Step:
+                    args = (o, r[first:end]) if data == 0 else (r[first:end], o)
+                    return chain(lambda: f(*args, out=o), clamp_step(act, o))
+
+                return factory
+
+            return Epilogue(residual)
+        if self.pattern is None or self.pattern[0] != other:
+            return None
+        tiler = RangeRows(self.pattern[1])
+        period = tiler.period
+
+        def factory(first: int, end: int, x: np.ndarray, o: np.ndarray) -> Step:
+            o2, (c,) = tiler.view(o)
+            args = (o2, c) if data == 0 else (c, o2)
+            return chain(lambda: f(*args, out=o2), clamp_step(act, o))
+
+        return Epilogue(lambda ins, out: factory, period=period)
 
     def setup(self, ctx: PrepareContext, a: TensorSpec, b: TensorSpec) -> None:
         """Hook: extra checks and scratch requests."""

@@ -278,13 +278,15 @@ class DepthwisePlan:
 
     def bind(self, x: np.ndarray, out: np.ndarray, wrows: np.ndarray, bias: np.ndarray | None,
              scratch: list[np.ndarray], pool: Executor | None, pre: Step | None = None,
-             epilogue: Callable[[np.ndarray, np.ndarray, int, int], Step] | None = None) -> Step:
+             epilogue: Callable[[np.ndarray, np.ndarray, int, int], Step] | None = None,
+             fused: Callable[[int, int, int], Step | None] | None = None) -> Step:
         """The invoke step: ``x`` [N,H,W,Cin], ``out`` [N,Ho,Wo,Cout] (C-contiguous).
 
         With ``epilogue`` (plans made with ``epilogue=True``), the sums of a chunk of tiles go to
         the worker's accumulator ``acc`` [r, Wo*Cout] and ``epilogue(acc, out_rows, batch,
         worker)`` gives the step that turns them into the output rows ``out_rows`` [r, Wo*Cout]
-        (run after the chunk's last tile)."""
+        (run after the chunk's last tile).  ``fused`` (float plans): ``Kernel.fused``, the ops the
+        executor fused into this node, run on each output tile after its bias and clamp."""
         if self.empty:
             return lambda: None
         k = 0
@@ -340,7 +342,9 @@ class DepthwisePlan:
                                    strides=(self.dh * rs, self.col_step * item, self.sh * rs, item),
                                    writeable=False)
                 if epilogue is None:
-                    tasks.append((v, outf[b, r0:r1], None))
+                    first = (b * self.ho + r0) * row
+                    post = fused(first, first + r * row, gi) if fused is not None else None
+                    tasks.append((v, outf[b, r0:r1], post))
                     continue
                 if ti == 0 or chunk_end[ti - 1]:
                     c0 = r0

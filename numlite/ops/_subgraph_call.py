@@ -22,6 +22,7 @@ from .base import Kernel, PrepareContext, TensorSpec
 
 
 class SubgraphCall(Kernel):
+    fusion_host = False  # its outputs are written by the called subgraphs' executors
     foldable = False
 
     def __init__(self, node: Any, options: Any):

@@ -30,6 +30,30 @@ def row_length(n: int, p: int, target: int = ROW) -> int:
     return int(big[0] if big.size else ds[-1]) * p
 
 
+class RangeRows:
+    """Period patterns (one period of a broadcast constant each, 1-D) repeated into rows for
+    in-place epilogues (``base.Epilogue``) on flat ranges: a range of ``n`` elements, ``n`` a
+    multiple of the period, is viewed as ``[n / L, L]`` with ``L = row_length(n, period)``, and
+    each pattern is tiled to ``L`` once per length, at bind time.  A period of 1 gives the
+    scalar itself (NumPy's fastest broadcast)."""
+
+    def __init__(self, *patterns: np.ndarray):
+        self.patterns = [np.ascontiguousarray(p).reshape(-1) for p in patterns]
+        self.period = self.patterns[0].size
+        self.cache: dict[int, list] = {}
+
+    def view(self, o: np.ndarray) -> tuple[np.ndarray, list]:
+        """``o`` (1-D) as rows, and the patterns tiled to their length."""
+        p = self.period
+        if p == 1:
+            return o, [pat[0] for pat in self.patterns]
+        n = row_length(o.size, p) if o.size else p
+        rows = self.cache.get(n)
+        if rows is None:
+            rows = self.cache[n] = [np.tile(pat, n // p) for pat in self.patterns]
+        return o.reshape(-1, n), rows
+
+
 def _tie_last() -> bool:
     """Whether NumPy's float32 maximum / minimum return their second operand when the two compare
     equal (-0.0 against 0.0, over a length that covers the SIMD body and its tail)."""

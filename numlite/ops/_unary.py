@@ -27,6 +27,10 @@ UnaryKernel (RELU, TANH, EXP, CAST, ...):
 7. Ops whose LiteRT kernel never reads quantization parameters (NEG, CAST) set
    ``ignores_quantization``: their plain form then runs on the stored values of quantized
    tensors too (the parameters of input and output may differ; they are not looked at).
+8. Fusion (``executor``, step 2b): a float32 op whose ``compute`` needs no scratch runs on
+   ranges of its producer's output (``compute`` on the range views: the same ufuncs on the
+   same elements); one whose ``compute`` reads each input element before it writes the output
+   element at the same place, and never again, sets ``in_place_safe`` and runs in place.
 """
 
 from __future__ import annotations
@@ -36,7 +40,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _qnonlinear as qn
-from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, no_fp_warnings, reject_quantized
+from .base import (
+    Epilogue,
+    Kernel,
+    PrepareContext,
+    Step,
+    TensorSpec,
+    expect_output_dtype,
+    no_fp_warnings,
+    reject_quantized,
+)
 
 F32 = (np.float32,)
 Q8 = (np.int8, np.uint8)
@@ -52,6 +65,16 @@ class UnaryKernel(Kernel):
     ieee_specials: ClassVar[bool] = False
     #: the plain form runs on quantized tensors' stored values (LiteRT's kernel ignores the parameters)
     ignores_quantization: ClassVar[bool] = False
+    #: step 8: ``compute(x, x, [])`` computes the op in place (float32)
+    in_place_safe: ClassVar[bool] = False
+    #: step 8: ``setup`` requested scratch for ``compute`` (then the op is not fused)
+    needs_scratch: bool = False
+
+    def epilogue(self, data: int) -> Epilogue | None:
+        if self.table is not None or self.needs_scratch:
+            return None
+        compute = self.compute
+        return Epilogue(lambda ins, out: (lambda first, end, x, o: compute(x, o, [])), in_place=self.in_place_safe)
 
     def output_dtype(self, ctx: PrepareContext, x: TensorSpec) -> Any:
         """The dtype of the result (default: the input's)."""
@@ -91,7 +114,9 @@ class UnaryKernel(Kernel):
             reject_quantized(ctx, [x, ctx.outputs[0]])
         dtype = self.output_dtype(ctx, x)
         ctx.set_output(0, x.shape, dtype)
+        requested = len(ctx.scratch_specs)
         self.setup(ctx, x)
+        self.needs_scratch = len(ctx.scratch_specs) > requested
 
     @staticmethod
     def check_symmetric_int16(ctx: PrepareContext, x: TensorSpec, out: TensorSpec) -> None:

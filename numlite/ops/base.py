@@ -202,6 +202,32 @@ class DynamicOutput:
             self.changed = True
 
 
+#: a fused epilogue's step factory: ``(first, end, x, out)`` -> the step computing the op for the
+#: flat elements ``[first, end)``: ``x`` is that range of its input (C-contiguous, 1-D), ``out``
+#: of its output; an in-place epilogue gets the same array twice
+EpilogueFactory = Callable[[int, int, np.ndarray, np.ndarray], Any]
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """What a prepared node offers the executor's fusion pass: to run inside the node that
+    produces its input ``data``, range by range as that node writes them (see ``executor``,
+    step 2b).
+
+    ``bind(inputs, output)`` is called after planning with the node's own input and output
+    arrays and returns an ``EpilogueFactory``; None means the op moves no data (RESHAPE and the
+    like): its output is its input's bytes.  ``in_place``: the op may run with its output on
+    its input's memory (then it saves that tensor's memory); else the input keeps its own
+    memory, which the op may overwrite (nothing else reads it).  Ranges start at multiples of
+    ``period`` and span multiples of it (an op whose operand repeats along the flat order, like
+    PRELU's per-channel alpha, says so).  Arithmetic epilogues are fused on float32 tensors
+    only, and must compute bit for bit what the op's own step does."""
+
+    bind: Callable[[list[Any], np.ndarray], EpilogueFactory] | None
+    period: int = 1
+    in_place: bool = True
+
+
 class Kernel:
     """Base class of every op kernel.  Subclasses set the class attributes and override
     ``prepare`` and either ``bind`` or ``eval``."""
@@ -209,6 +235,14 @@ class Kernel:
     op_name: ClassVar[str] = ""
     options_table: ClassVar[str | None] = None
     foldable: ClassVar[bool] = True
+    #: may the fusion pass run other ops in place on this node's outputs (False for control flow,
+    #: whose outputs other executors write)
+    fusion_host: ClassVar[bool] = True
+    #: set by the executor, during ``bind`` only, on a host whose ``epilogue_tiles`` it uses:
+    #: ``fused(first, end, worker)`` is the step (or None) applying the fused ops to the flat
+    #: elements ``[first, end)`` of the output, to run right after the kernel writes them;
+    #: ``worker`` < the workers reported (tiles that may run at once use different workers)
+    fused: Callable[[int, int, int], Step | None] | None = None
 
     def __init__(self, node: Operator, options: Table | None):
         self.node = node
@@ -232,6 +266,19 @@ class Kernel:
     def eval(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
              scratch: list[np.ndarray]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def epilogue(self, data: int) -> Epilogue | None:
+        """After ``prepare``: can this node run in place on the values of its input ``data``,
+        inside the node that produces them?  Default: no."""
+        return None
+
+    def epilogue_tiles(self) -> tuple[int, int, int] | None:
+        """After ``prepare``, for a node hosting fused epilogues: ``(granularity, largest,
+        workers)`` when ``bind`` applies ``self.fused`` tile by tile (every tile a multiple of
+        ``granularity`` elements, at most ``largest``, at most ``workers`` at once); None (the
+        default): the executor runs the epilogues after the node's whole step, in cache-sized
+        chunks."""
+        return None
 
 
 # --- shared checks and step wrappers -------------------------------------------------------

@@ -15,7 +15,8 @@ Inputs ``INPUT [N, H, W, Cin]``, ``FILTER [Cout, KH, KW, Cin/groups]`` (OHWI) an
    matmul'ed into its rows of the output.  A constant bias is folded into that matmul: the
    buffer has an extra column of ones and the weights an extra row holding the bias.
 4. The bias (when not folded) and the clamping activation are applied in place on each
-   tile's output rows while they are in cache.
+   tile's output rows while they are in cache, then the ops the executor fused into this node
+   (``Kernel.fused``: PRELU, a residual ADD, ...), on the same rows.
 5. Grouped convolution (``groups = Cin / filter_cin > 1``) does one matmul per group on
    column slices of the same buffers.
 
@@ -203,6 +204,13 @@ class Conv2D(Kernel):
         if g.padded:
             self.pad_slot = ctx.scratch(g.padded_shape, np.float32)
 
+    def epilogue_tiles(self) -> tuple[int, int, int] | None:
+        """Float: ops fused into this one run on each tile's output rows (step 4)."""
+        if self.quant is not None or not self.tiles:
+            return None
+        rows = max(r1 - r0 for r0, r1 in (tile_rows(self.geom, t) for t in self.tiles))
+        return self.cout, rows * self.cout, 1
+
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray],
              scratch: list[np.ndarray]) -> Step:
         if self.quant is not None:
@@ -246,6 +254,7 @@ class Conv2D(Kernel):
                 pre.append(lambda: ones.fill(1.0))
 
         copy, matmul = np.copyto, np.matmul
+        fused = self.fused
         tiles: list[tuple[tuple | None, list, list]] = []
         for t in self.tiles:
             n0, n1, y0, y1 = t
@@ -265,7 +274,12 @@ class Conv2D(Kernel):
                 mms = [(a, ws[0], o)]
             else:
                 mms = [(a[:, i * k:(i + 1) * k], ws[i], o[:, i * cg:(i + 1) * cg]) for i in range(groups)]
-            tiles.append((cp, mms, _epilogue(o, epi_bias, self.clamp)))
+            epi = _epilogue(o, epi_bias, self.clamp)
+            if fused is not None:  # ops fused into this one (executor step 2b), on the tile's rows
+                f = fused(r0 * cout, r1 * cout, 0)
+                if f is not None:
+                    epi.append(f)
+            tiles.append((cp, mms, epi))
 
         if len(tiles) == 1 and groups == 1:
             cp, ((a, w, o),), epi = tiles[0]

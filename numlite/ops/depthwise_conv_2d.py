@@ -123,4 +123,11 @@ class DepthwiseConv2D(Kernel):
             def pre() -> None:
                 plan.fill_weight_rows(wrows, filt)
 
-        return plan.bind(x, outputs[0], wrows, bias, mine, self.pool, pre)
+        return plan.bind(x, outputs[0], wrows, bias, mine, self.pool, pre, fused=self.fused)
+
+    def epilogue_tiles(self) -> tuple[int, int, int] | None:
+        """Float: ops fused into this one run on each row tile, after the bias and clamp."""
+        if self.kind != "float" or self.plan.empty:
+            return None
+        p = self.plan
+        return p.row, p.tile * p.row, p.workers

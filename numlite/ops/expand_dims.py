@@ -5,11 +5,11 @@ from __future__ import annotations
 from ._shape import STRING_DATA_DTYPES, index_input, reshaped
 from .base import PrepareContext
 from .registry import register
-from .reshape import SingleCopyView
+from .reshape import ReshapeLike
 
 
 @register("EXPAND_DIMS", versions=(1,))
-class ExpandDims(SingleCopyView):
+class ExpandDims(ReshapeLike):
     def prepare(self, ctx: PrepareContext) -> None:
         ctx.expect_inputs(2)
         x = ctx.input(0)

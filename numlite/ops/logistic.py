@@ -86,6 +86,7 @@ class Logistic(UnaryKernel):
     quantized = Q8_16
 
     ieee_specials = True  # exp overflow for x < -88.7: the result is then the exact limit 0
+    in_place_safe = True  # the first pass reads x, the others only the output
 
     def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         one = np.float32(1)

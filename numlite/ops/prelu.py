@@ -54,8 +54,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _qnonlinear as qn
-from ._tiling import ROW, TIE_LAST, period_dims, row_length, tie_order  # noqa: F401  (re-exported)
-from .base import Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
+from ._tiling import ROW, TIE_LAST, RangeRows, period_dims, row_length, tie_order  # noqa: F401  (re-exported)
+from .base import Epilogue, Kernel, PrepareContext, Step, TensorSpec, expect_output_dtype, reject_quantized
 from .quant import multiply_by_quantized_multiplier, quantize_multiplier, requantize_into
 from .registry import register
 
@@ -119,6 +119,49 @@ class Prelu(Kernel):
             s = np.where(big, np.float32(-1), np.float32(1)).astype(np.float32)
             self.sign_row, self.signed_alpha_row = np.tile(s, reps), np.tile(s * pat, reps)
             self.tmp = ctx.scratch(shape, np.float32)
+
+    def epilogue(self, data: int) -> Epilogue | None:
+        """Fusion (``executor``, step 2b), float with a constant alpha (modes max / min / fix /
+        sign), on ranges of the input's producer, out of place: max / min are steps 3-4's two
+        passes; with alphas above 1 among others, step 4's sign trick with the input range as
+        its temp (nothing else reads the input), which gives ``fix`` mode's values bit for bit
+        (both exact, keeping ``x`` on ties)."""
+        if data != INPUT or self.quant is not None or self.mode not in ("max", "min", "fix", "sign"):
+            return None
+        pat = self.alpha_row[:self.period]
+        mode = self.mode
+        if mode in ("fix", "sign"):
+            with np.errstate(invalid="ignore"):
+                s = np.where(pat > 1, np.float32(-1), np.float32(1)).astype(np.float32)
+            tiler = RangeRows(s * pat, s)
+        else:
+            tiler = RangeRows(pat)
+        pick = np.maximum if mode != "min" else np.minimum
+        mul = np.multiply
+
+        def factory(first: int, end: int, x: np.ndarray, o: np.ndarray) -> Step:
+            o2, rows = tiler.view(o)
+            x2 = x.reshape(o2.shape)
+            if mode in ("max", "min"):
+                a, ordered = rows[0], tie_order(x2, o2)
+
+                def two_pass() -> None:
+                    mul(x2, a, out=o2)
+                    pick(*ordered, out=o2)
+
+                return two_pass
+            sa, sg = rows
+            ordered = tie_order(x2, o2)
+
+            def sign() -> None:  # s * max(s*alpha*x, s*x), keeping s*x on ties as bind_sign does
+                mul(x2, sa, out=o2)
+                mul(x2, sg, out=x2)
+                pick(*ordered, out=o2)
+                mul(o2, sg, out=o2)
+
+            return sign
+
+        return Epilogue(lambda ins, out: factory, period=self.period, in_place=False)
 
     @staticmethod
     def fix_is_cheaper(n: int, p: int, k: int) -> bool:

@@ -32,6 +32,7 @@ class ClampKernel(UnaryKernel):
     lo: ClassVar[float] = 0.0
     hi: ClassVar[float] = float("inf")
     quantized: ClassVar[tuple[Any, ...]] = Q8_16
+    in_place_safe = True  # one clip
 
     def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         lo, hi = np.float32(self.lo), np.float32(self.hi)

@@ -11,9 +11,11 @@ The new shape comes from, in order:
 One ``-1`` is resolved from the input's element count.  The step is one copy, made by
 ``SingleCopyView`` (the base of RESHAPE, SQUEEZE, EXPAND_DIMS and STRIDED_SLICE): the prepared
 views' ``dst[...] = src``, bound as ``functools.partial(operator.setitem, ...)`` so no Python
-frame runs per invoke (about half of a ``lambda: np.copyto(dst, src)`` on tiny tensors).  When
-the executor one day places a view op's output on its input's bytes (an alias), this copy is the
-only work left to drop.
+frame runs per invoke (about half of a ``lambda: np.copyto(dst, src)`` on tiny tensors).
+
+RESHAPE, SQUEEZE and EXPAND_DIMS keep the element order, so where their input has no other
+reader the executor's fusion pass (step 2b) stores the input in the output's bytes
+(``ReshapeLike.epilogue``: an epilogue without a step) and the copy disappears from the invoke.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import operator
 import numpy as np
 
 from ._shape import STRING_DATA_DTYPES, ViewKernel, index_input, reshaped, resolve_shape
-from .base import PrepareContext, Step
+from .base import Epilogue, PrepareContext, Step
 from .registry import register
 
 INPUT, SHAPE = 0, 1
@@ -42,8 +44,15 @@ class SingleCopyView(ViewKernel):
         return functools.partial(operator.setitem, d, Ellipsis, s)
 
 
+class ReshapeLike(SingleCopyView):
+    """A ``SingleCopyView`` whose output is its input's elements in the same order."""
+
+    def epilogue(self, data: int) -> Epilogue | None:
+        return Epilogue(None) if data == INPUT else None
+
+
 @register("RESHAPE", versions=(1,))
-class Reshape(SingleCopyView):
+class Reshape(ReshapeLike):
     options_table = "ReshapeOptions"
 
     def prepare(self, ctx: PrepareContext) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from ._shape import STRING_DATA_DTYPES, norm_axis, reshaped
 from .base import PrepareContext
 from .registry import register
-from .reshape import SingleCopyView
+from .reshape import ReshapeLike
 
 
 @register("SQUEEZE", versions=(1, 2))
-class Squeeze(SingleCopyView):
+class Squeeze(ReshapeLike):
     options_table = "SqueezeOptions"
 
     def prepare(self, ctx: PrepareContext) -> None:

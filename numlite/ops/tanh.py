@@ -23,6 +23,7 @@ from .registry import register
 @register("TANH", versions=range(1, 4))
 class Tanh(UnaryKernel):
     ufunc = np.tanh
+    in_place_safe = True  # one ufunc
     quantized = Q8_16
 
     def quant_table(self, ctx: PrepareContext, x: TensorSpec, out: TensorSpec, values: np.ndarray) -> np.ndarray:

@@ -291,7 +291,8 @@ class _Calculator:
 
 class OpProfiler:
     """Per-node timing of every subgraph executor of a numlite ``Interpreter``, without changing
-    numlite: each bound step (``SubgraphExecutor.steps``) is replaced by a closure that times it,
+    numlite: each bound step (``SubgraphExecutor.steps``) is replaced by a closure that times it
+    (a node fused into another, executor step 2b, is listed after it with 0 us),
     and each kernel's ``bind`` (an instance attribute shadowing the class's method) wraps the
     steps bound while the profiler is attached (dynamic shapes, control flow).  ``detach()`` puts
     everything back."""
@@ -321,6 +322,8 @@ class OpProfiler:
         clock = time.perf_counter_ns
         events = self.events
         active = self._active
+        # nodes fused into this one (executor step 2b) are listed after it with 0 us, as they ran in its step
+        fused = [(c, self._key(ex, c)) for c, _, _ in ex.hosted.get(ni, ())]
 
         def timed() -> None:
             if key in active:  # a lazily prepared node runs its new step inside the old one
@@ -335,6 +338,9 @@ class OpProfiler:
             finally:
                 active.discard(key)
             events.append((seq, sg_index, ni, key, clock() // 1000 - t0))
+            for c, kc in fused:
+                self._seq += 1
+                events.append((self._seq, sg_index, c, kc, 0))
 
         timed._nlb_key = key  # type: ignore[attr-defined]
         timed._nlb_inner = step  # type: ignore[attr-defined]

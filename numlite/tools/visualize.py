@@ -495,7 +495,8 @@ def estimate_plan(sg: Any) -> dict[str, Any]:
     """The arena plan from the model's static shapes alone (no kernel prepared): every
     non-constant tensor with a fixed-size dtype, alive from its writer to its last reader
     (inputs, outputs and variables throughout), placed by ``planner.plan_arena``.  No folding,
-    no scratch buffers: numlite's real plan differs where kernels fold or ask for scratch."""
+    no scratch buffers, no fusion: numlite's real plan differs where kernels fold, ask for
+    scratch or run fused into the node before them (``executor``, step 2b)."""
     from numlite.executor import ARENA_ALIGNMENT
     from numlite.planner import plan_arena
 
