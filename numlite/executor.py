@@ -215,6 +215,8 @@ class SubgraphExecutor:
         self.absorbed: dict[int, int] = {}
         self.hosted: dict[int, list[tuple[int, int, Epilogue]]] = {}
         self._host_plan: dict[int, tuple[str, int]] = {}
+        #: (lifetimes, plan) made by _choose_fusion for the configuration it chose
+        self._planned: tuple | None = None
 
     # -- preparation ---------------------------------------------------------------------
     def _spec(self, i: int) -> TensorSpec:
@@ -326,22 +328,30 @@ class SubgraphExecutor:
         fusion, for in-place fusions only, and for none; the first that needs no more memory
         than none is kept.  Returns the nodes left in the invoke loop."""
         self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
+        self._planned = None
         if not self.runtime.fuse or self.dyn or holders or lazy or self.external:
             return live
 
-        def arena(nodes: list[int]) -> int:
-            self.step_nodes = nodes
-            _, sizes, firsts, lasts = self._lifetimes(nodes, scratch_specs, holders, True)
-            return plan_arena(sizes, firsts, lasts, ARENA_ALIGNMENT).arena_bytes
+        plans: dict[bool, tuple] = {}
 
-        unfused = arena(live)
+        def arena(nodes: list[int], fused: bool) -> int:
+            self.step_nodes = nodes
+            lifetimes = self._lifetimes(nodes, scratch_specs, holders, True)
+            plan = plan_arena(*lifetimes[1:], ARENA_ALIGNMENT)
+            plans[fused] = (lifetimes, plan)
+            return plan.arena_bytes
+
+        unfused = arena(live, False)
         for out_of_place in (True, False):
             nodes = self._fuse(live, out_of_place)
             if not self.absorbed:
+                self._planned = plans[False]
                 return live
-            if arena(nodes) <= unfused:
+            if arena(nodes, True) <= unfused:
+                self._planned = plans[True]  # _place takes this plan instead of making it again
                 return nodes
         self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
+        self._planned = plans[False]
         return live
 
     def _fuse(self, live: list[int], out_of_place: bool) -> list[int]:
@@ -468,14 +478,20 @@ class SubgraphExecutor:
         ``full``, with the graph's inputs, outputs and variables), make the views, bind."""
         sg = self.subgraph
         tensors = sg.tensors
-        keys, sizes, f_, l_ = self._lifetimes(nodes, scratch_specs, holders, full)
+        planned, self._planned = self._planned, None
+        if full and planned is not None:  # planned while choosing the fusion (step 2b)
+            (keys, sizes, f_, l_), plan = planned
+        else:
+            keys, sizes, f_, l_ = self._lifetimes(nodes, scratch_specs, holders, full)
+            plan = None
         pos_of = {ni: p for p, ni in enumerate(self.step_nodes)}
         for i in (*sg.inputs, *(o for ni in nodes for o in self.kernels[ni].node.outputs)):
             if self.dtypes[i] is None:
                 t = tensors[i]
                 raise RuntimeError(f"tensor {i} '{t.name}' has type {t.type_name}, which numlite cannot allocate")
         limit = memory_limit()
-        plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
+        if plan is None:
+            plan = plan_arena(sizes, f_, l_, ARENA_ALIGNMENT, no_reuse=self.preserve_all_tensors)
         if plan.arena_bytes > limit:
             raise RuntimeError(f"the model needs a {plan.arena_bytes}-byte tensor arena, more than this "
                                f"machine's {limit} bytes of memory")

@@ -52,6 +52,9 @@ Quantized forms (``QuantConv``), bit-exact with LiteRT's reference kernels (BUIL
    EvalHybrid / EvalHybridPerChannel do.  The outputs are bit-identical to BUILTIN_REF.
 5. Quantized forms need constant filter and bias.  A bias-free model (LiteRT rejects it) runs
    with a zero bias.
+6. Memory: a large weight matrix of a long GEMM (``_qgemm.converts_per_invoke``) is not kept as
+   floats: the integer weights (zero-copy views on the model file) are converted into arena
+   scratch at every invoke, with the constant row; the values, hence the results, are the same.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ from ._conv import (
     tile_rows,
 )
 from ._qbinary import quantized_activation_range
-from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks_l1
+from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks_l1, converts_per_invoke
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -460,8 +463,14 @@ class QuantConv:
             wm[:, k] = self.off
         elif not fold:
             wm = wm[:, :k]
-        self.wmat = wm.reshape(groups, cout // groups, k + fold).transpose(0, 2, 1)
         self.parts = [(0, k + fold)] if mode == "16x8" or fold else chunks_l1(wabs, a_bound)
+        # large weights of long GEMMs are converted per invoke into scratch (_qgemm.CONVERT_MIN_ELEMS)
+        self.w_src = None
+        if not self.fused and wm.dtype == np.float32 and converts_per_invoke(wm.size, g.n * g.oh * g.ow):
+            self.w_src = (wraw, int(fzp[0]) if mode == "uint8" else 0, wm[:, k].copy() if fold else None)
+            self.wmat = None
+        else:
+            self.wmat = wm.reshape(groups, cout // groups, k + fold).transpose(0, 2, 1)
         # single-chunk results are exact float32; several chunks (or the offset) are summed in float64
         self.f64_acc = not self.fused and (len(self.parts) > 1 or (mode in ("int8", "uint8") and not fold))
 
@@ -474,6 +483,8 @@ class QuantConv:
         rows = max(r1 - r0 for r0, r1 in (tile_rows(g, t) for t in self.tiles))
         sl = self.slots
         sl["cols"] = ctx.scratch((rows, groups * k + fold), wdt)
+        if self.w_src is not None:
+            sl["w"] = ctx.scratch((cout, k + fold), np.float32)
         if self.fused:
             sl["f"] = ctx.scratch((rows, cout), np.float64)
         else:
@@ -516,6 +527,11 @@ class QuantConv:
             pre.append(lambda: ones.fill(1.0))
         out2d = out.reshape(-1, cout)
         cg = cout // groups
+        wmat = self.wmat
+        if self.w_src is not None:  # the weights, converted into scratch at every invoke
+            ws = sl["w"]
+            pre.extend(self._convert_weights(ws))
+            wmat = ws.reshape(groups, cg, ws.shape[1]).transpose(0, 2, 1)
         a0 = self.adt(self.a0)
         copy, subtract, add = np.copyto, np.subtract, np.add
         tile_steps: list[Step] = []
@@ -538,7 +554,7 @@ class QuantConv:
                 steps.append(self._fused_step(a, sl["f"][:nr], out2d[r0:r1]))
                 tile_steps.append(chain(*steps))
                 continue
-            steps.extend(self._gemm_steps(a, sl, nr, cg))
+            steps.extend(self._gemm_steps(a, sl, nr, cg, wmat))
             acc = sl["acc"][:nr] if "acc" in sl else None
             tmp = sl["tmp"][:nr] if "tmp" in sl else None
             if mode in ("int8", "uint8"):
@@ -592,13 +608,28 @@ class QuantConv:
 
         return step
 
-    def _gemm_steps(self, a: np.ndarray, sl: dict, nr: int, cg: int) -> list[Step]:
+    def _convert_weights(self, ws: np.ndarray) -> list[Step]:
+        """Steps writing the float32 weight matrix ``[Cout, K (+1)]`` into ``ws``: the integer
+        weights (uint8 minus their zero point, in float32: exact), and the constant row."""
+        src, zp, const = self.w_src
+        k = self.k
+        wk = ws[:, :k]
+        steps: list[Step] = [lambda: np.copyto(wk, src, casting="unsafe")]
+        if zp:
+            zf = np.float32(zp)
+            steps.append(lambda: np.subtract(wk, zf, out=wk))
+        if const is not None:
+            cc = ws[:, k]
+            steps.append(lambda: np.copyto(cc, const))
+        return steps
+
+    def _gemm_steps(self, a: np.ndarray, sl: dict, nr: int, cg: int, wmat: np.ndarray) -> list[Step]:
         """Matmul(s) of the im2col tile ``a`` with the weights: exact float32 single chunks into
         ``tmp``, or (several chunks / 16x8) summed into the float64 ``acc``."""
         groups, k, matmul, copy, add = self.groups, self.k, np.matmul, np.copyto, np.add
         steps: list[Step] = []
         for i in range(groups):
-            w = self.wmat[i]
+            w = wmat[i]
             cs = slice(i * cg, (i + 1) * cg)
             ag = a if groups == 1 else a[:, i * k:(i + 1) * k]
             if self.mode == "16x8":

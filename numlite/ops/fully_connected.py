@@ -24,6 +24,9 @@ hybrid (float input, int8 weights), as LiteRT's reference kernels compute them.
    (``w - zw``, magnitude bound taken from the constant weights), so the input zero point is
    one constant correction per output channel: ``b[n] - zx' * sum_k (w - zw)[n, k]``, folded into
    the int32 -> float64 conversion.  int16 inputs use a float64 GEMM (exact: ``|x w| < 2**22``).
+   Large constant weights of a GEMM with many rows (``_qgemm.converts_per_invoke``) are not kept
+   centred in float: they are converted from the model's bytes into arena scratch at every
+   invoke (the same values), which keeps an int8 model's memory near its file size.
 4. Hybrid (float32 input, int8 weights, float32 bias and output; TFLite's EvalHybridDense): each
    input row is quantized on the fly (``_qfc.RowQuantizer``; ``asymmetric_quantize_inputs``
    chooses the symmetric or the asymmetric form), ``dot = q @ w.T`` exactly (int32) minus
@@ -64,7 +67,7 @@ import numpy as np
 from . import quant
 from ._pool import quantized_activation_range
 from ._qfc import DoubleRequant, RowQuantizer, unshuffle_4x16
-from ._qgemm import ExactMatmul
+from ._qgemm import ExactMatmul, chunks_l1, converts_per_invoke
 from .base import Kernel, PrepareContext, Step, chain, check_activation, make_activation
 from .registry import register
 
@@ -189,10 +192,16 @@ class FullyConnected(Kernel):
         self.zw = zw
         bias = None if b is None else np.asarray(b.value, np.int64).reshape(n) if b.value is not None else None
         self.const_bias = b is None or b.value is not None
+        self.w_raw = None
         if w.value is not None:
             wc = np.asarray(w.value, np.int64).reshape(n, k) - zw
             self.w_bound = max(int(np.abs(wc).max(initial=0)), 1)
             self.wc = wc.astype(gemm_t)
+            if converts_per_invoke(n * k, m):  # into scratch at every invoke (step 3)
+                self.parts = None if self.wide else chunks_l1(np.abs(self.wc), 128)
+                self.w_raw = np.asarray(w.value).reshape(n, k)
+                self.wc = None
+                self.s_wc = ctx.scratch((n, k), gemm_t)
             self.colcorr = (-zx_c * wc.sum(axis=1)).astype(np.float64)
             if bias is not None:
                 self.colcorr += bias
@@ -225,8 +234,16 @@ class FullyConnected(Kernel):
             steps.append(lambda: np.subtract(xin, sh, out=xs))
         else:
             steps.append(lambda: np.copyto(xs, xin))
-        if self.wc is not None:
-            wc, colcorr = self.wc, self.colcorr
+        if self.w_raw is not None or self.wc is not None:
+            if self.w_raw is not None:  # constant weights converted at every invoke (step 3)
+                wc, raw = scratch[self.s_wc], self.w_raw
+                steps.append(lambda: np.copyto(wc, raw, casting="unsafe"))
+                if self.zw:
+                    zwf = wc.dtype.type(self.zw)
+                    steps.append(lambda: np.subtract(wc, zwf, out=wc))
+            else:
+                wc = self.wc
+            colcorr = self.colcorr
             bias_v = None
             if not self.const_bias:  # a runtime bias: add it to the constant correction per invoke
                 base, colcorr = self.colcorr_base, np.empty(n, np.float64)
@@ -252,7 +269,12 @@ class FullyConnected(Kernel):
             steps.append(lambda: np.add(y, colcorr, out=y))
         else:
             acc, tmp = scratch[self.s_acc], scratch[self.s_tmp32]
-            mm = ExactMatmul.for_weights(wc.T, 128) if self.wc is not None else ExactMatmul(wc.T, 128, self.w_bound)
+            if self.w_raw is not None:
+                mm = ExactMatmul(wc.T, 128, 1, parts=self.parts)
+            elif self.wc is not None:
+                mm = ExactMatmul.for_weights(wc.T, 128)
+            else:
+                mm = ExactMatmul(wc.T, 128, self.w_bound)
             steps.append(mm.bind(xs, acc, tmp))
             steps.append(lambda: np.add(acc, colcorr, out=y))
         steps.append(self.requant.bind(y, o2, t))
