@@ -30,6 +30,10 @@ Method (for each model, built by ``numlite.models.build`` and written to a tempo
    the same packages and loads the same input but builds no interpreter: its peak RSS is the
    baseline (printed beside the raw peak; nothing is subtracted).  Children are interleaved and
    repeated ``--load-repeats`` times; medians are reported.  Run at the first ``--threads`` value.
+   numlite's modules are byte-compiled first (``compileall``), as ``pip install`` leaves them and
+   as LiteRT's are: where ``PYTHONDONTWRITEBYTECODE`` is set (as on this project's machines) an
+   editable checkout would otherwise compile every module it imports in each child (about 40 ms
+   on MobileNet v1's children, counted as numlite's load time).
 3. numlite's arena plan (``Interpreter.memory_report()``): arena bytes against the no-reuse sum
    and the lower bound (the most bytes alive at any one step).
 
@@ -166,6 +170,9 @@ def bench_latency(path: str, x: np.ndarray, threads: int, runs: int, warmup: int
 
 def bench_load(path: str, npy: str, threads: int, repeats: int) -> dict[str, Any]:
     """Step 2: fresh children, interleaved, medians."""
+    import compileall
+
+    compileall.compile_dir(os.path.join(ROOT, "numlite"), quiet=1)
     acc: dict[str, list[float]] = {}
     errors: dict[str, str] = {}
     for _ in range(repeats):

@@ -15,6 +15,14 @@ from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite,
 from numlite.ops import _depthwise, _qdepthwise
 from numlite.ops.base import PrepareError, conv_padding
 
+
+@pytest.fixture(autouse=True, params=["constant-rows", "rows-per-invoke"])
+def weight_rows(request, monkeypatch):
+    """Every test twice: the weight rows tiled along W once at prepare, and filled into scratch at
+    every invoke (``_depthwise.ROWS_PER_INVOKE_BYTES`` lowered to 0)."""
+    if request.param == "rows-per-invoke":
+        monkeypatch.setattr(_depthwise, "ROWS_PER_INVOKE_BYTES", 0)
+
 I8, U8, I16 = np.int8, np.uint8, np.int16
 
 

@@ -86,6 +86,9 @@ PARALLEL_MIN_MACS = 20_000_000
 #: 5x5 stride 2 (palm 96x96x32) 0.87 float, 0.90 int8; 3x3 stride 2 (MobileNet v1 / v2 layers)
 #: 0.97-1.12 float, 0.98-1.05 int8 - the second einsum and the add cost what the copy saves
 PHASE_SPLIT_MIN_TAPS = 2.5
+#: quantized forms: tiled weight rows (``DepthwisePlan.constant_weight_rows``) of at least this
+#: many bytes are filled at every invoke (a copy of KT * Wo * Cout values, a few % of the layer)
+ROWS_PER_INVOKE_BYTES = 65536
 #: values per epilogue chunk (quantized forms); measured on MobileNet v1 layers (1 thread): the
 #: int8 layers took 1.25x / 1.2x / 1.0x the time at 8K / 16K / 32K values as at 64K, and no
 #: less beyond
@@ -200,6 +203,15 @@ class DepthwisePlan:
         if not filter_const:
             out.append(((self.kt, self.row), dt))
         return out
+
+    def constant_weight_rows(self, filt: np.ndarray) -> np.ndarray | None:
+        """``weight_rows`` of a constant filter, or None where they are at least
+        ``ROWS_PER_INVOKE_BYTES``: such rows are filled into scratch at every invoke instead
+        (``scratch_shapes(False)``, ``fill_weight_rows``), as the quantized forms do, so a model
+        does not keep its filters tiled along W (int8 MobileNet v2 kept 8 MB of them)."""
+        if self.empty or self.kt * self.row * self.dtype.itemsize >= ROWS_PER_INVOKE_BYTES:
+            return None
+        return self.weight_rows(filt)
 
     def weight_rows(self, filt: np.ndarray) -> np.ndarray:
         """Filter [1, KH, KW, Cout] -> per-tap rows tiled along W: [KT, Wo*Cout]."""

@@ -165,7 +165,8 @@ class QuantizedDepthwise:
                                   geom["out_hw"], geom["pad_tl"], has_row, 0, ctx.num_threads,
                                   dtype=edt, pad_value=float(zp_in), in_dtype=dt, epilogue=True)
         self.pool = ctx.pool if self.plan.workers > 1 else None
-        self.wrows = None if self.plan.empty else self.plan.weight_rows(w.reshape(f.shape).astype(edt))
+        self.wfilt = w.reshape(f.shape).astype(edt)
+        self.wrows = self.plan.constant_weight_rows(self.wfilt)  # None: filled per invoke
         self.bias_row = bias_c.astype(edt) if has_row else None
         #: the constant row tiled along one output row (float64, exact): the fused epilogue adds it
         #: while widening the accumulator, so the engine's tiles skip their bias pass
@@ -219,7 +220,7 @@ class QuantizedDepthwise:
         if self.fused and self.h_bits is None:
             kb = np.broadcast_to(np.asarray(self.k, F64), (wo * cout,))
             self.kb = np.ascontiguousarray(kb + self.bias64 * self.qs if self.epi_bias else kb)
-        slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(True)]
+        slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(self.wrows is not None)]
         self.scratch_slots = slots
         # two float64 (viewed int64 on the int64 path) buffers per worker for the epilogue
         self.epi_slots = [(ctx.scratch((rows * row,), F64), ctx.scratch((rows * row,), F64))
@@ -242,7 +243,8 @@ class QuantizedDepthwise:
             return self._int64_step(acc, f.view(np.int64), t.view(np.int64), o)
 
         engine_bias = None if self.epi_bias else self.bias_row
-        return self.plan.bind(x, out, self.wrows, engine_bias, mine, self.pool, None, epilogue)
+        wrows, pre = weight_rows_step(self.plan, self.wrows, self.wfilt, mine)
+        return self.plan.bind(x, out, wrows, engine_bias, mine, self.pool, pre, epilogue)
 
     def _fused_step(self, acc: np.ndarray, f: np.ndarray, t: np.ndarray, ou: np.ndarray) -> Step:
         """See the module docstring, point 3.  Without the sign term (every layer whose clamp
@@ -362,7 +364,8 @@ class HybridDepthwise:
                                   geom["out_hw"], geom["pad_tl"], False, 0, ctx.num_threads,
                                   dtype=edt, pad_value=0.0, in_dtype=edt, epilogue=True)
         self.pool = ctx.pool if self.plan.workers > 1 else None
-        self.wrows = None if self.plan.empty else self.plan.weight_rows(w.reshape(f.shape).astype(edt))
+        self.wfilt = w.reshape(f.shape).astype(edt)
+        self.wrows = self.plan.constant_weight_rows(self.wfilt)  # None: filled per invoke
         self.wscale = np.asarray(fq.scales, np.float32)
         self.wscale_row = _tile(self.wscale, wo)
         self.bias = b is not None
@@ -373,7 +376,7 @@ class HybridDepthwise:
         self.t32_slot = ctx.scratch((2 * size,), F32)
         self.t64_slot = ctx.scratch((size,), F64)
         self.srow_slot = ctx.scratch((n, self.plan.row), F32)
-        self.scratch_slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(True)]
+        self.scratch_slots = [ctx.scratch(s, d) for s, d in self.plan.scratch_shapes(self.wrows is not None)]
 
     def bind(self, x: np.ndarray, bias: np.ndarray | None, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         xc, t32, t64, srow = (scratch[self.xc_slot], scratch[self.t32_slot], scratch[self.t64_slot],
@@ -416,7 +419,8 @@ class HybridDepthwise:
 
             return step
 
-        return self.plan.bind(xc, out, self.wrows, None, mine, self.pool, pre, epilogue)
+        wrows, fill = weight_rows_step(self.plan, self.wrows, self.wfilt, mine)
+        return self.plan.bind(xc, out, wrows, None, mine, self.pool, chain(fill, pre), epilogue)
 
 
 def quantize_batch(v: np.ndarray, t32: np.ndarray, t64: np.ndarray) -> tuple[float, int]:
@@ -473,3 +477,14 @@ def quantize_batch(v: np.ndarray, t32: np.ndarray, t64: np.ndarray) -> tuple[flo
     np.add(q, offset, out=q)
     np.clip(q, -128.0, 127.0, out=q)
     return float(sf), offset
+
+
+def weight_rows_step(plan: DepthwisePlan, wrows: np.ndarray | None, filt: np.ndarray,
+                     mine: list[np.ndarray]) -> tuple[np.ndarray | None, Step | None]:
+    """The weight rows to bind and the step refreshing them: the constant rows and no step, or
+    (large rows, ``DepthwisePlan.constant_weight_rows``) the plan's last scratch slot, filled from
+    the small filter at every invoke (popped from ``mine``)."""
+    if wrows is not None or plan.empty:
+        return wrows, None
+    rows = mine.pop()
+    return rows, lambda: plan.fill_weight_rows(rows, filt)
