@@ -37,7 +37,7 @@ EXACT_LIMIT = 2**24
 #: (one pass, about 0.1 ns an element on AVX-512) then costs a few % of the GEMM (about 0.04 ns
 #: per element and row); small matrices and single-row GEMMs (a classifier's FC) keep the copy.
 #: The values are the same integers either way: results are unchanged.
-CONVERT_MIN_ELEMS = 65536
+CONVERT_MIN_ELEMS = 16384
 CONVERT_MIN_ROWS = 32
 
 
