@@ -65,7 +65,7 @@ from concurrent.futures import Executor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, Step
+from .base import ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1, CLIP, Step
 
 F32 = np.dtype(np.float32)
 #: at most about this many row tiles per layer (absurd shapes get bigger tiles)
@@ -415,7 +415,7 @@ def activation_bounds(act: int) -> tuple[float | None, float | None]:
 
 
 def _clip_step(a: np.ndarray, lo: float, hi: float) -> Step:
-    clip = np.clip
+    clip = CLIP
     return lambda: clip(a, lo, hi, out=a)
 
 
@@ -433,7 +433,7 @@ def _tile_runner(tasks: list, wb3: np.ndarray, brow: np.ndarray | None, lo: floa
     """One worker's tiles: sum the taps (einsum), add the bias row, clamp.  With ``tmp`` (phase
     split source) a task's view is a list of (view, weight rows) per phase group: the first
     group's einsum writes the tile, each further one writes ``tmp``, which is added to it."""
-    ein, add, clip = np.einsum, np.add, np.clip
+    ein, add, clip = np.einsum, np.add, CLIP
     if tmp is not None:
         tasks = [(v, o, post, tmp[:o.size].reshape(o.shape)) for v, o, post in tasks]
 

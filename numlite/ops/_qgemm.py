@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .base import CLIP
 from .quant import Requantizer, requantize_to_output
 
 EXACT_LIMIT = 2**24
@@ -222,7 +223,7 @@ class FloatRequantizer:
         m, hd, k = self.m, self.hd, self.k
         lo, hi = float(self.lo + self.base), float(self.hi + self.base)
         u8 = out.view(np.uint8)
-        mul, add, clip, xor, cp, csign = np.multiply, np.add, np.clip, np.bitwise_xor, np.copyto, np.copysign
+        mul, add, clip, xor, cp, csign = np.multiply, np.add, CLIP, np.bitwise_xor, np.copyto, np.copysign
         flip = self.base != 0
         f32 = acc.dtype == np.float32
 

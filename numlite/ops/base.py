@@ -318,13 +318,25 @@ def clamp_range(act: int, dtype: Any) -> tuple[Any, Any] | None:
     return t(rng[0]), t(rng[1])
 
 
+def _clip_ufunc() -> Any:
+    core = getattr(np, "_core", None)  # NumPy 2; NumPy 1 has it as np.core (deprecated in 2)
+    return (core if core is not None else np.core).umath.clip
+
+
+#: NumPy's ``clip`` ufunc itself, for the invoke loop: ``np.clip`` is a Python wrapper around it
+#: that adds about 1.8 us per call (NumPy 2.4: 2.5 against 0.7 us on a small tensor), paid on
+#: every clamped tile and fused activation.  Same arguments, same results.
+CLIP = _clip_ufunc()
+
+
 def clamp_step(act: int, out: np.ndarray) -> Step | None:
     """In-place fused activation on ``out`` (any numeric dtype), None when there is nothing to do."""
     rng = clamp_range(act, out.dtype)
     if rng is None:
         return None
     lo, hi = rng
-    return lambda: np.clip(out, lo, hi, out=out)
+    clip = CLIP
+    return lambda: clip(out, lo, hi, out=out)
 
 
 # --- fused activations --------------------------------------------------------------------
@@ -344,9 +356,9 @@ def make_activation(code: int, out: np.ndarray, ctx: PrepareContext | None = Non
     if code == ACT_RELU:
         return lambda: np.maximum(out, 0.0, out=out)
     if code == ACT_RELU6:
-        return lambda: np.clip(out, 0.0, 6.0, out=out)
+        return lambda: CLIP(out, 0.0, 6.0, out=out)
     if code == ACT_RELU_N1_TO_1:
-        return lambda: np.clip(out, -1.0, 1.0, out=out)
+        return lambda: CLIP(out, -1.0, 1.0, out=out)
     if code == ACT_TANH:
         return lambda: np.tanh(out, out=out)
     if code == ACT_SIGN_BIT:

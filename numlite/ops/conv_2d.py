@@ -81,6 +81,7 @@ from .base import (
     ACT_RELU6,
     ACT_RELU_N1_TO_1,
     ACTIVATION_NAMES,
+    CLIP,
     PADDING_SAME,
     PADDING_VALID,
     Kernel,
@@ -108,7 +109,7 @@ _CLAMPS = {ACT_RELU: (0.0, np.inf), ACT_RELU6: (0.0, 6.0), ACT_RELU_N1_TO_1: (-1
 def _epilogue(o: np.ndarray, bias: np.ndarray | None, clamp: tuple[float, float] | None) -> list[Step]:
     """In-place bias add and clamp on output rows ``o`` (steps, possibly none).  ``np.clip``
     with float32 scalar bounds is one pass and several times faster than maximum + minimum."""
-    add, clip = np.add, np.clip
+    add, clip = np.add, CLIP
     steps: list[Step] = []
     if bias is not None:
         steps.append(lambda: add(o, bias, out=o))
@@ -598,7 +599,7 @@ class QuantConv:
         lo, hi = float(rq.lo + rq.base), float(rq.hi + rq.base)
         u8 = o.view(np.uint8)
         flip = rq.base != 0
-        matmul, clip, xor = np.matmul, np.clip, np.bitwise_xor
+        matmul, clip, xor = np.matmul, CLIP, np.bitwise_xor
 
         def step() -> None:
             matmul(a, w, out=f)

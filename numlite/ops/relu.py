@@ -1,7 +1,8 @@
 """RELU: ``max(x, 0)``; float32, and quantized uint8 / int8 / int16.
 
-Float: ``np.clip`` with an infinite upper bound is NumPy's fastest single-pass form (about three
-times faster than ``np.maximum`` with a scalar on this machine).
+Float: the ``clip`` ufunc with an infinite upper bound is NumPy's fastest single-pass form (about
+three times faster than ``np.maximum`` with a scalar on this machine), called directly
+(``base.CLIP``: ``np.clip``'s Python wrapper costs more than the clamp on small tensors).
 
 Quantized (TFLite's ``QuantizedReluX``, shared by RELU6 and RELU_N1_TO_1):
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import _qnonlinear as qn
 from ._unary import Q8_16, UnaryKernel
-from .base import PrepareContext, Step, TensorSpec
+from .base import CLIP, PrepareContext, Step, TensorSpec
 from .quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .registry import register
 
@@ -36,7 +37,8 @@ class ClampKernel(UnaryKernel):
 
     def compute(self, x: np.ndarray, out: np.ndarray, scratch: list[np.ndarray]) -> Step:
         lo, hi = np.float32(self.lo), np.float32(self.hi)
-        return lambda: np.clip(x, lo, hi, out=out)
+        clip = CLIP
+        return lambda: clip(x, lo, hi, out=out)
 
     def quant_table(self, ctx: PrepareContext, x: TensorSpec, out: TensorSpec, values: np.ndarray) -> np.ndarray:
         in_zp, out_zp = x.quantization.zero_point, out.quantization.zero_point
