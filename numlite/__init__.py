@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Kernels are imported lazily, when a model first needs them (numlite.ops.registry); so are the
 # custom ops LiteRT's resolver has built in (numlite.custom._litert_defaults).
+from .delegates import Delegate, DelegateKernel, load_delegate
 from .errors import ModelError, UnsupportedOpError
 from .graph import Model, load_model
 from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner
@@ -13,7 +14,8 @@ from .ops.registry import OpResolver, register_op, supported_ops
 __version__ = "0.1.0"
 
 __all__ = [
+    "Delegate", "DelegateKernel",
     "Interpreter", "InterpreterWithCustomOps", "Kernel", "Model", "ModelError", "OpResolver", "OpResolverType",
     "PrepareContext", "PrepareError", "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model",
-    "register_op", "supported_ops",
+    "load_delegate", "register_op", "supported_ops",
 ]

@@ -47,14 +47,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _blas
 from .errors import UnsupportedOpError
-from .graph import Model, Subgraph
+from .graph import Model, Operator, Subgraph
 from .ops.base import DynamicOutput, Epilogue, Kernel, PrepareContext, PrepareError, TensorSpec, chain
 from .ops.registry import OpResolver
 from .planner import Plan, plan_arena
@@ -78,12 +78,26 @@ class Runtime:
     caller of the same subgraph gets an executor of its own, so each call site keeps its shapes.
     """
 
-    def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False):
+    def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False,
+                 delegates: Sequence[Any] = ()):
         self.model = model
         self.resolver = resolver
         #: each subgraph's kernel classes, found now for every subgraph so that one
         #: UnsupportedOpError lists every missing operator of the model, control-flow bodies included
         self.kernel_classes = _resolve_every_subgraph(model, resolver)
+        #: each subgraph's execution plan: its operators, or with delegates (not with
+        #: ``preserve``, which needs every tensor) the plan ``delegates.apply`` makes, where
+        #: DELEGATE nodes replace partitions; ``delegate_nodes``: those nodes, per subgraph
+        self.operators: list[list[Operator]] = [list(sg.operators) for sg in model.subgraphs]
+        self.delegate_nodes: list[list[Operator]] = [[] for _ in model.subgraphs]
+        if delegates and not preserve:
+            from .delegates import apply
+
+            for sg in model.subgraphs:
+                ops, classes, made = apply(delegates, sg, self.operators[sg.index], self.kernel_classes[sg.index],
+                                           len(sg.operators))
+                self.operators[sg.index], self.kernel_classes[sg.index] = ops, classes
+                self.delegate_nodes[sg.index] = list(made)
         self.num_threads = num_threads
         self.preserve = preserve
         #: the fusion pass (executor step 2b) runs unless every tensor is preserved
@@ -175,7 +189,10 @@ class SubgraphExecutor:
         self.num_threads = runtime.num_threads
         self.preserve_all_tensors = runtime.preserve
         classes = runtime.kernel_classes[subgraph.index]
-        self.kernels: list[Kernel] = [cls(op, op.options) for cls, op in zip(classes, subgraph.operators)]
+        # kernels in execution order: a node's position here is its step's identity (its
+        # ``node.index`` is the model's, for messages; they differ only where delegates reordered)
+        self.kernels: list[Kernel] = [cls(op, op.options)
+                                      for cls, op in zip(classes, runtime.operators[subgraph.index])]
         self.shapes: list[tuple[int, ...]] = [t.shape for t in subgraph.tensors]
         # resource tensors hold an int32 resource id (as in TFLite)
         self.dtypes: list[Any] = [np.dtype(np.int32) if t.type_name == "RESOURCE" else t.dtype
@@ -201,10 +218,10 @@ class SubgraphExecutor:
         self._has_dynamic = False
         self._restructured = False
         self._consumers: dict[int, list[int]] = {}
-        for k in self.kernels:
+        for pos, k in enumerate(self.kernels):
             for i in k.node.inputs:
                 if i >= 0:
-                    self._consumers.setdefault(i, []).append(k.node.index)
+                    self._consumers.setdefault(i, []).append(pos)
         self._scratch_views: dict[int, list[np.ndarray]] = {}
         self._holders: dict[int, list[DynamicOutput]] = {}
         self._lazy: set[int] = set()
@@ -249,7 +266,7 @@ class SubgraphExecutor:
         self._scratch_views, self._holders, self._lazy = {}, {}, set()
         self.allocated = False
         self.buffers = [None] * len(tensors)
-        live, scratch_specs, holders, lazy = self._prepare([k.node.index for k in self.kernels], full=True)
+        live, scratch_specs, holders, lazy = self._prepare(list(range(len(self.kernels))), full=True)
         live = self._choose_fusion(live, scratch_specs, holders, lazy)
         self.step_nodes = live
         self.steps = [None] * len(live)  # type: ignore[list-item]

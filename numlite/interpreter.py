@@ -32,11 +32,14 @@ class Interpreter:
     Args:
       model_path: path of a ``.tflite`` file (memory-mapped, weights are not copied).
       model_content: the model as ``bytes``.
-      experimental_delegates: must be empty (numlite delegates come later).
+      experimental_delegates: numlite delegates (``numlite.load_delegate``, ``numlite.Delegate``),
+        applied in order when the interpreter is built (``numlite.delegates``); off with
+        ``experimental_preserve_all_tensors``.
       num_threads: threads for the kernels and BLAS (default 1).
       experimental_op_resolver_type: accepted for compatibility (see ``OpResolverType``).
       experimental_preserve_all_tensors: give every tensor its own memory so that all
-        intermediate results can be read after ``invoke()``; results do not change.
+        intermediate results can be read after ``invoke()``; results do not change (no fusion,
+        no delegation).
       custom_ops: numlite extension: ``{name: Kernel subclass}`` for this interpreter: a custom
         op's custom code, or a builtin operator's name (``"CONV_2D"``) to run that builtin with
         the given kernel instead of numlite's.
@@ -56,8 +59,14 @@ class Interpreter:
                 raise ValueError("type of num_threads should be int")
             if num_threads < 1:
                 raise ValueError("num_threads should >= 1")
-        if experimental_delegates:
-            raise ValueError("numlite does not accept LiteRT delegate objects (experimental_delegates)")
+        delegates = list(experimental_delegates or ())
+        for d in delegates:
+            from .delegates import Delegate
+
+            if not isinstance(d, Delegate):
+                raise ValueError(f"experimental_delegates takes numlite delegates (numlite.load_delegate or a "
+                                 f"numlite.delegates.Delegate); got {d!r} (LiteRT's shared-library delegates cannot "
+                                 "run in numlite)")
         if not isinstance(experimental_op_resolver_type, OpResolverType):
             name = getattr(experimental_op_resolver_type, "name", None)
             if name not in OpResolverType.__members__:
@@ -71,7 +80,7 @@ class Interpreter:
         #: invoke (quantized kernels compute in float too, but never reach inf / nan)
         self._float_model = any(t.dtype is not None and np.dtype(t.dtype).kind in "fc"
                                 for sg in self._model.subgraphs for t in sg.tensors)
-        self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve)
+        self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve, delegates)
         self._executors = self._runtime.executors
         self._main = self._executor(0)
         self._signatures = {s.key: s for s in self._model.signature_defs}
@@ -321,10 +330,15 @@ class Interpreter:
     # -- ops ------------------------------------------------------------------------------
     def _get_op_details(self, op_index: int) -> dict[str, Any]:
         ops = self._main.subgraph.operators
-        if not 0 <= int(op_index) < len(ops):
+        delegated = self._runtime.delegate_nodes[0]
+        if not 0 <= int(op_index) < len(ops) + len(delegated):
             raise ValueError(f"Invalid node index {op_index}")
-        op = ops[int(op_index)]
         ex = self._main
+        if int(op_index) >= len(ops):  # a DELEGATE node (numlite.delegates), numbered after the model's
+            from .delegates import op_details
+
+            return op_details(delegated[int(op_index) - len(ops)], ex.dtypes)
+        op = ops[int(op_index)]
         return {
             "index": int(op_index),
             "op_name": op.op_name,
@@ -335,7 +349,8 @@ class Interpreter:
         }
 
     def _get_ops_details(self) -> list[dict[str, Any]]:
-        return [self._get_op_details(i) for i in range(len(self._main.subgraph.operators))]
+        n = len(self._main.subgraph.operators) + len(self._runtime.delegate_nodes[0])
+        return [self._get_op_details(i) for i in range(n)]
 
     # -- signatures -----------------------------------------------------------------------
     def _get_full_signature_list(self) -> dict[str, dict[str, dict[str, int]]]:
