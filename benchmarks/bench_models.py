@@ -71,6 +71,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -437,7 +438,8 @@ def floor_fn(gemms: list[Gemm], seed: int = 0) -> Callable[[], None]:
 
 # --- one measurement -------------------------------------------------------------------------
 def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
-          given: list[np.ndarray] | None, custom: bool, tiled: bool = True) -> dict[str, Any]:
+          given: list[np.ndarray] | None, custom: bool, tiled: bool = True, delegate: str | None = None
+          ) -> dict[str, Any]:
     import numlite
     from numlite import _blas
 
@@ -447,11 +449,17 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
         from numlite.custom import mediapipe as mp_ops
 
         kw["custom_ops"] = mp_ops.OPS
+    if delegate:
+        kw["experimental_delegates"] = [numlite.load_delegate(delegate)]
+    t0 = time.perf_counter()
     nl = numlite.Interpreter(model_path=path, num_threads=threads, **kw)
     nl.allocate_tensors()
     feeds = inputs_for(nl.get_input_details(), given)
     for d, v in zip(nl.get_input_details(), feeds):
         nl.set_tensor(d["index"], v)
+    nl.invoke()
+    res["numlite_load_first_ms"] = (time.perf_counter() - t0) * 1e3
+    res["partitions"] = [op.op_name for op in nl._runtime.operators[0]].count("DELEGATE")
     lt = None
     if custom:
         res["litert_error"] = "numlite only (MediaPipe custom ops)"
@@ -459,10 +467,13 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
         try:
             from ai_edge_litert.interpreter import Interpreter as LiteRT
 
+            t0 = time.perf_counter()
             lt = LiteRT(model_path=path, num_threads=threads)
             lt.allocate_tensors()
             for d, v in zip(lt.get_input_details(), feeds):
                 lt.set_tensor(d["index"], v)
+            lt.invoke()
+            res["litert_load_first_ms"] = (time.perf_counter() - t0) * 1e3
         except Exception as e:  # a model LiteRT cannot run
             res["litert_error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
             lt = None
@@ -496,11 +507,13 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
     if lt is not None:
         res["litert_ms"] = statistics.median(t_lt) * 1e3
         res["ratio"] = res["numlite_ms"] / res["litert_ms"]
-        diffs = []
+        diffs, rels = [], []
         for a_d, b_d in zip(nl.get_output_details(), lt.get_output_details()):
             a, b = nl.get_tensor(a_d["index"]), lt.get_tensor(b_d["index"])
             diffs.append(float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0.0)))
+            rels.append(diffs[-1] / max(float(np.max(np.abs(b.astype(np.float64)), initial=0.0)), 1e-30))
         res["max_abs_diff"] = max(diffs, default=0.0)
+        res["max_rel_diff"] = max(rels, default=0.0)  # relative to each output's largest magnitude
     res["floor_ms"] = statistics.median(t_fl) * 1e3 if t_fl else 0.0
     res["numlite_over_floor"] = res["numlite_ms"] / res["floor_ms"] if res["floor_ms"] else None
     by_op: dict[str, float] = defaultdict(float)
@@ -620,7 +633,7 @@ def table(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
 
 
 def run_all(names: list[str], threads: list[int], runs: int, warmup: int, profile_runs: int,
-            tiled: bool = True) -> list[dict[str, Any]]:
+            tiled: bool = True, delegate: str | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="numlite-bench-models-") as tmp:
         for name in names:
@@ -635,7 +648,7 @@ def run_all(names: list[str], threads: list[int], runs: int, warmup: int, profil
             for t in threads:
                 print(f"{name}: {t} thread(s), {runs} interleaved runs ...", file=sys.stderr, flush=True)
                 try:
-                    r = bench(path, t, runs, warmup, profile_runs, given, custom, tiled)
+                    r = bench(path, t, runs, warmup, profile_runs, given, custom, tiled, delegate)
                 except Exception as e:
                     r = {"threads": t, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
                     print(f"{name}: {r['error']}", file=sys.stderr)
@@ -655,14 +668,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--openblas-both", action="store_true",
                     help="also measure in a subprocess with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset")
+    ap.add_argument("--delegate", metavar="NAME",
+                    help="run numlite with this delegate (numlite.load_delegate(NAME), e.g. onnxruntime); the table "
+                         "then also gives the partitions, the largest output difference relative to the output's "
+                         "magnitude, and load to first result (in process) of both runtimes")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, ROOT)
     names = args.models or all_names()
-    rows = run_all(names, args.threads, args.runs, args.warmup, args.profile_runs, not args.untiled_floor)
+    rows = run_all(names, args.threads, args.runs, args.warmup, args.profile_runs, not args.untiled_floor,
+                   args.delegate)
     info = machine()
     print("\n" + table(rows, info))
+    if args.delegate:
+        print(f"\nWith numlite.load_delegate({args.delegate!r}): partitions, max |numlite - LiteRT| / max |LiteRT| "
+              "over the outputs, load to first result in this process (construct, allocate, set inputs, invoke; "
+              "imports already done):\n")
+        print("| model | threads | partitions | max rel diff | load+first numlite (ms) | LiteRT (ms) |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            if "error" not in r:
+                print(f"| {r['model']} | {r['threads']} | {r.get('partitions')} | "
+                      f"{r['max_rel_diff']:.1e} | {r['numlite_load_first_ms']:.1f} | "
+                      f"{_ms(r.get('litert_load_first_ms'))} |" if "max_rel_diff" in r else
+                      f"| {r['model']} | {r['threads']} | {r.get('partitions')} | n/a | "
+                      f"{r['numlite_load_first_ms']:.1f} | n/a |")
     result: dict[str, Any] = {"machine": info, "machine_line": machine_line(info), "runs": args.runs,
+                              "delegate": args.delegate,
                               "floor": "untiled" if args.untiled_floor else "tiled",
                               "threads": args.threads, "rows": rows,
                               "geomean": {str(t): g for t, g in geomeans(rows).items()},

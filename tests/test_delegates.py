@@ -232,3 +232,11 @@ def test_readme_example_prints_what_the_readme_says(capsys):
     printed = re.search(r"prints[^\n]*\n\n```\n(.*?)```", section, re.S).group(1)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
     assert capsys.readouterr().out == printed
+
+
+def test_onnxruntime_delegate_without_onnxruntime_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails
+    with pytest.raises(ImportError, match=r"pip install 'numlite\[onnxruntime\]'"):
+        numlite.load_delegate("onnxruntime")

@@ -41,7 +41,7 @@ from ..ops.base import Kernel, PrepareContext, TensorSpec
 from . import partition as _partition
 
 #: delegates ``load_delegate`` knows by name: name -> "module:attribute"
-REGISTERED: dict[str, str] = {}
+REGISTERED: dict[str, str] = {"onnxruntime": "numlite.delegates.ort:OnnxRuntimeDelegate"}
 
 
 class Delegate:
@@ -203,7 +203,7 @@ def load_delegate(name_or_delegate: Any, options: Mapping[str, Any] | None = Non
         except (ImportError, AttributeError) as e:
             raise ValueError(f"cannot load delegate {name_or_delegate!r}: {e}") from e
     if isinstance(target, type) and issubclass(target, Delegate):
-        return target(options)
+        return target(options)  # a missing optional dependency raises its ImportError here
     raise ValueError(f"not a numlite delegate: {name_or_delegate!r} (a Delegate instance or subclass is needed; "
                      "LiteRT's shared-library delegates cannot run in numlite)")
 

@@ -28,4 +28,5 @@ class Slice(ViewKernel):
             shape.append(s)
         ctx.set_output(0, shape, x.dtype)
         t = tuple(idx)
+        self.index = t  # (also read by the ONNX converter)
         self.set_view(lambda a: a[t])

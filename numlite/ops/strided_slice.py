@@ -59,6 +59,7 @@ class StridedSlice(SingleCopyView):
         t = tuple(idx) + (Ellipsis,)  # a trailing ... keeps an all-int index a view, not a scalar
         probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape=x.shape, strides=(0,) * x.rank)
         ctx.set_output(0, probe[t].shape, x.dtype)
+        self.index = t  # basic slices, ints and None (also read by the ONNX converter)
         self.set_view(lambda a: a[t])
 
     @staticmethod

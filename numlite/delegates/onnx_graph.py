@@ -1,0 +1,428 @@
+"""TFLite nodes -> an ONNX graph (float32), for the ONNX Runtime delegate and ``numlite export``.
+
+``OnnxBuilder(subgraph, shapes)`` collects ONNX nodes and initializers; ``add(op)`` appends one
+TFLite node (``CONVERTERS[op.op_name]``), ``model(inputs, outputs)`` makes the ``ModelProto``.
+Tensors keep TFLite's names ``t<index>`` and TFLite's layout (NHWC): convolutions and pooling are
+wrapped in Transposes to and from NCHW, which ONNX Runtime's transpose optimizer cancels between
+consecutive layers (and pushes through elementwise ops).  Shapes are the ones numlite prepared
+(``DelegateKernel.infer``): padding is explicit, reshapes have constant targets.
+
+What maps (``supported``): float32 tensors only, weights and index inputs constant:
+
+- CONV_2D (groups), DEPTHWISE_CONV_2D (depth multiplier), FULLY_CONNECTED (any rank,
+  keep_num_dims) with their fused RELU / RELU6 / RELU_N1_TO_1 (TANH and SIGN_BIT are ignored,
+  as TFLite's kernels ignore them);
+- ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM (broadcasting; fused activations as above);
+- RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1, TANH, LOGISTIC, HARD_SWISH, LEAKY_RELU, PRELU, ELU,
+  EXP, ABS, NEG, SQRT, RSQRT, SQUARE;
+- AVERAGE_POOL_2D (padding excluded from the count, as TFLite), MAX_POOL_2D, MEAN, SUM,
+  REDUCE_MAX (constant axes);
+- PAD / PADV2 (constant paddings, constant value), CONCATENATION, RESHAPE, SQUEEZE,
+  EXPAND_DIMS, TRANSPOSE, SOFTMAX (beta), RESIZE_BILINEAR (align_corners, half_pixel_centers),
+  DEPTH_TO_SPACE, SPACE_TO_DEPTH, SLICE and STRIDED_SLICE (every mask: numlite's prepared index).
+
+Weights may be float16 or sparse constants behind DEQUANTIZE / DENSIFY nodes: numlite folds
+those at prepare and the builder takes their values as initializers (``values``).
+
+Anything else stays on numlite's kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..graph import Operator, Subgraph
+from ..ops.base import conv_padding
+
+OPSET = 17
+F32 = np.dtype(np.float32)
+NCHW, NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
+#: fused activation code -> (ONNX op, attributes / clip bounds); TANH and SIGN_BIT: none
+CLAMPS = {1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
+
+
+def onnx_module() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("numlite's ONNX export and ONNX Runtime delegate need the 'onnx' package: "
+                          "pip install 'numlite[onnxruntime]'") from None
+    return onnx
+
+
+def name(t: int) -> str:
+    return f"t{t}"
+
+
+class OnnxBuilder:
+    def __init__(self, subgraph: Subgraph, shapes: dict[int, tuple[int, ...]],
+                 values: dict[int, np.ndarray] | None = None):
+        self.onnx = onnx_module()
+        self.h = self.onnx.helper
+        self.sg = subgraph
+        self.shapes = shapes
+        #: tensors whose values numlite knows at prepare (constants, folded DEQUANTIZE / DENSIFY)
+        self.values = dict(values or {})
+        self.nodes: list[Any] = []
+        self.inits: dict[str, Any] = {}
+        self._n = 0
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def fresh(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}_{self._n}"
+
+    def node(self, op: str, ins: list[str], outs: list[str] | None = None, **attrs: Any) -> str:
+        outs = outs or [self.fresh(op.lower())]
+        self.nodes.append(self.h.make_node(op, ins, outs, **attrs))
+        return outs[0]
+
+    def const(self, value: np.ndarray, hint: str = "c") -> str:
+        key = self.fresh(hint)
+        self.inits[key] = self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), key)
+        return key
+
+    def tensor(self, t: int) -> str:
+        """The ONNX name of TFLite tensor ``t``; a constant becomes an initializer once."""
+        key = name(t)
+        if key not in self.inits and (t in self.values or self.sg.tensors[t].data is not None):
+            self.inits[key] = self.onnx.numpy_helper.from_array(np.ascontiguousarray(self.value(t)), key)
+        return key
+
+    def value(self, t: int) -> np.ndarray:
+        v = self.values.get(t)
+        return np.asarray(v if v is not None else self.sg.tensors[t].data)
+
+    def activation(self, x: str, code: int, out: str) -> None:
+        clamp = CLAMPS.get(code)
+        if clamp is None:
+            self.node("Identity", [x], [out])
+        elif clamp == (0.0, None):
+            self.node("Relu", [x], [out])
+        else:
+            self.node("Clip", [x, self.const(np.float32(clamp[0])), self.const(np.float32(clamp[1]))], [out])
+
+    def add(self, op: Operator, kernel: Any = None) -> None:
+        """Append ``op``; ``kernel``: numlite's kernel for it, prepared (the slices read its index)."""
+        self.kernel = kernel
+        CONVERTERS[op.op_name](self, op)
+
+    def model(self, inputs: list[int], outputs: list[int]) -> Any:
+        h, tp = self.h, self.onnx.TensorProto
+        graph = h.make_graph(
+            self.nodes, "numlite_partition",
+            [h.make_tensor_value_info(name(t), tp.FLOAT, list(self.shapes[t])) for t in inputs],
+            [h.make_tensor_value_info(name(t), tp.FLOAT, list(self.shapes[t])) for t in outputs],
+            list(self.inits.values()))
+        return h.make_model(graph, opset_imports=[h.make_opsetid("", OPSET)], producer_name="numlite")
+
+
+# -- converters ------------------------------------------------------------------------------------
+def _act(op: Operator) -> int:
+    return int(op.options.get("fused_activation_function") or 0) if op.options is not None else 0
+
+
+def _conv(b: OnnxBuilder, op: Operator, depthwise: bool) -> None:
+    o = op.options
+    x, f = op.inputs[0], op.inputs[1]
+    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
+    n, h, w, cin = b.shapes[x]
+    filt = b.value(f).astype(np.float32)
+    sh, sw = int(o.get("stride_h")), int(o.get("stride_w"))
+    dh, dw = int(o.get("dilation_h_factor") or 1), int(o.get("dilation_w_factor") or 1)
+    padding = int(o.get("padding"))
+    if depthwise:
+        _, kh, kw, cout = filt.shape
+        wt = filt[0].transpose(2, 0, 1)[:, None]  # [Cout, 1, KH, KW]
+        group = cin
+    else:
+        cout, kh, kw, fin = filt.shape
+        wt = filt.transpose(0, 3, 1, 2)  # OIHW
+        group = cin // fin
+    _, pt, pb = conv_padding(h, kh, sh, dh, padding)
+    _, pl, pr = conv_padding(w, kw, sw, dw, padding)
+    ins = [b.node("Transpose", [b.tensor(x)], perm=NCHW), b.const(wt, "w")]
+    if bias >= 0:
+        ins.append(b.const(b.value(bias).astype(np.float32).reshape(cout), "b"))
+    y = b.node("Conv", ins, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], pads=[pt, pl, pb, pr],
+               group=group)
+    b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), name(op.outputs[0]))
+
+
+def _fully_connected(b: OnnxBuilder, op: Operator) -> None:
+    x, wt = op.inputs[0], op.inputs[1]
+    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
+    weights = b.value(wt).astype(np.float32)
+    n_out, k = weights.shape
+    flat = b.node("Reshape", [b.tensor(x), b.const(np.array([-1, k], np.int64))])
+    ins = [flat, b.const(weights, "w")]
+    if bias >= 0:
+        ins.append(b.const(b.value(bias).astype(np.float32).reshape(n_out), "b"))
+    y = b.node("Gemm", ins, transB=1)
+    shaped = b.node("Reshape", [y, b.const(np.array(b.shapes[op.outputs[0]], np.int64))])
+    b.activation(shaped, _act(op), name(op.outputs[0]))
+
+
+def _binary(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        y = b.node(onnx_op, [b.tensor(op.inputs[0]), b.tensor(op.inputs[1])])
+        b.activation(y, _act(op), name(op.outputs[0]))
+
+    return convert
+
+
+def _unary(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None]:
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        b.node(onnx_op, [b.tensor(op.inputs[0])], [name(op.outputs[0])], **attrs)
+
+    return convert
+
+
+def _clip(lo: float, hi: float) -> Callable[[OnnxBuilder, Operator], None]:
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        b.node("Clip", [b.tensor(op.inputs[0]), b.const(np.float32(lo)), b.const(np.float32(hi))],
+               [name(op.outputs[0])])
+
+    return convert
+
+
+def _leaky(b: OnnxBuilder, op: Operator) -> None:
+    b.node("LeakyRelu", [b.tensor(op.inputs[0])], [name(op.outputs[0])], alpha=float(op.options.get("alpha") or 0.0))
+
+
+def _prelu(b: OnnxBuilder, op: Operator) -> None:
+    b.node("PRelu", [b.tensor(op.inputs[0]), b.tensor(op.inputs[1])], [name(op.outputs[0])])
+
+
+def _logistic(b: OnnxBuilder, op: Operator) -> None:
+    """``1 / (1 + exp(-x))`` spelled out, as numlite computes it: with ONNX Runtime's Sigmoid one of
+    pose_landmark_full's outputs differed from numlite's by its whole magnitude (relative error 1.0;
+    Sigmoid loses the far negative tail)."""
+    e = b.node("Exp", [b.node("Neg", [b.tensor(op.inputs[0])])])
+    b.node("Reciprocal", [b.node("Add", [e, b.const(np.float32(1.0))])], [name(op.outputs[0])])
+
+
+def _rsqrt(b: OnnxBuilder, op: Operator) -> None:
+    b.node("Reciprocal", [b.node("Sqrt", [b.tensor(op.inputs[0])])], [name(op.outputs[0])])
+
+
+def _square(b: OnnxBuilder, op: Operator) -> None:
+    x = b.tensor(op.inputs[0])
+    b.node("Mul", [x, x], [name(op.outputs[0])])
+
+
+def _pool(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        o = op.options
+        x = op.inputs[0]
+        _, h, w, _ = b.shapes[x]
+        kh, kw = int(o.get("filter_height")), int(o.get("filter_width"))
+        sh, sw = int(o.get("stride_h")), int(o.get("stride_w"))
+        padding = int(o.get("padding"))
+        _, pt, pb = conv_padding(h, kh, sh, 1, padding)
+        _, pl, pr = conv_padding(w, kw, sw, 1, padding)
+        attrs: dict[str, Any] = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": [pt, pl, pb, pr]}
+        if onnx_op == "AveragePool":
+            attrs["count_include_pad"] = 0
+        y = b.node(onnx_op, [b.node("Transpose", [b.tensor(x)], perm=NCHW)], **attrs)
+        b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), name(op.outputs[0]))
+
+    return convert
+
+
+def _reduce(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        rank = len(b.shapes[op.inputs[0]])
+        axes = sorted({int(a) % rank for a in np.asarray(b.value(op.inputs[1])).reshape(-1)}) if rank else []
+        if not axes:
+            b.node("Identity", [b.tensor(op.inputs[0])], [name(op.outputs[0])])
+            return
+        # keepdims, then the output's shape (keep_dims or not, as numlite prepared it)
+        if onnx_op == "ReduceSum":  # axes are an input from opset 13 on (the others from 18)
+            y = b.node(onnx_op, [b.tensor(op.inputs[0]), b.const(np.array(axes, np.int64))], keepdims=1)
+        else:
+            y = b.node(onnx_op, [b.tensor(op.inputs[0])], axes=axes, keepdims=1)
+        b.node("Reshape", [y, b.const(np.array(b.shapes[op.outputs[0]], np.int64))], [name(op.outputs[0])])
+
+    return convert
+
+
+def _pad(b: OnnxBuilder, op: Operator) -> None:
+    pads = np.asarray(b.value(op.inputs[1]), np.int64).reshape(-1, 2)
+    ins = [b.tensor(op.inputs[0]), b.const(np.concatenate([pads[:, 0], pads[:, 1]]).astype(np.int64))]
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        ins.append(b.const(np.asarray(b.value(op.inputs[2]), np.float32).reshape(())))
+    b.node("Pad", ins, [name(op.outputs[0])], mode="constant")
+
+
+def _concat(b: OnnxBuilder, op: Operator) -> None:
+    rank = len(b.shapes[op.outputs[0]])
+    axis = int(op.options.get("axis") or 0) % rank
+    y = b.node("Concat", [b.tensor(t) for t in op.inputs], axis=axis)
+    b.activation(y, _act(op), name(op.outputs[0]))
+
+
+def _reshape(b: OnnxBuilder, op: Operator) -> None:
+    b.node("Reshape", [b.tensor(op.inputs[0]), b.const(np.array(b.shapes[op.outputs[0]], np.int64))],
+           [name(op.outputs[0])])
+
+
+def _transpose(b: OnnxBuilder, op: Operator) -> None:
+    rank = len(b.shapes[op.inputs[0]])
+    perm = [int(p) % rank for p in np.asarray(b.value(op.inputs[1])).reshape(-1)]
+    b.node("Transpose", [b.tensor(op.inputs[0])], [name(op.outputs[0])], perm=perm)
+
+
+def _softmax(b: OnnxBuilder, op: Operator) -> None:
+    beta = float(op.options.get("beta") or 1.0)
+    x = b.tensor(op.inputs[0])
+    if beta != 1.0:
+        x = b.node("Mul", [x, b.const(np.float32(beta))])
+    b.node("Softmax", [x], [name(op.outputs[0])], axis=-1)
+
+
+def _nchw(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None]:
+    """An NCHW-only ONNX op between Transposes (DepthToSpace in TensorFlow's DCR order, SpaceToDepth)."""
+    def convert(b: OnnxBuilder, op: Operator) -> None:
+        block = {"blocksize": int(op.options.get("block_size"))}
+        y = b.node(onnx_op, [b.node("Transpose", [b.tensor(op.inputs[0])], perm=NCHW)], **block, **attrs)
+        b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
+
+    return convert
+
+
+def _resize_bilinear(b: OnnxBuilder, op: Operator) -> None:
+    """TFLite's float kernel: source ``(o + 0.5) * in / out - 0.5`` clamped at 0 (half-pixel),
+    ``o * (in - 1) / (out - 1)`` (align corners) or ``o * in / out``: ONNX's ``half_pixel``
+    (edge samples repeat, which equals the clamp), ``align_corners`` and ``asymmetric``."""
+    o = op.options
+    mode = ("align_corners" if o.get("align_corners") else
+            "half_pixel" if o.get("half_pixel_centers") else "asymmetric")
+    n, oh, ow, c = b.shapes[op.outputs[0]]
+    x = b.node("Transpose", [b.tensor(op.inputs[0])], perm=NCHW)
+    y = b.node("Resize", [x, "", "", b.const(np.array([n, c, oh, ow], np.int64))], mode="linear",
+               coordinate_transformation_mode=mode)
+    b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _slice(b: OnnxBuilder, op: Operator) -> None:
+    """SLICE / STRIDED_SLICE from the index numlite's prepared kernel holds (``kernel.index``: basic
+    slices, ints for shrunk axes, None for new axes, a trailing ``...``): one ONNX Slice over the
+    input's axes, then a Reshape to the output's shape (drops shrunk axes, adds new ones)."""
+    shape = b.shapes[op.inputs[0]]
+    starts, ends, steps = [], [], []
+    axis = 0
+    for item in b.kernel.index:
+        if item is None:
+            continue
+        if item is Ellipsis:
+            break
+        dim = shape[axis]
+        if isinstance(item, slice):
+            start, stop, step = item.indices(dim)
+            if step < 0 and stop < 0:
+                stop = INT64_MIN  # Python's "before index 0"; ONNX would read -1 as the last element
+        else:
+            start, stop, step = int(item) % dim if dim else 0, int(item) % dim + 1 if dim else 0, 1
+        starts.append(start)
+        ends.append(stop)
+        steps.append(step)
+        axis += 1
+    x = b.tensor(op.inputs[0])
+    if starts:
+        x = b.node("Slice", [x, b.const(np.array(starts, np.int64)), b.const(np.array(ends, np.int64)),
+                             b.const(np.arange(len(starts), dtype=np.int64)), b.const(np.array(steps, np.int64))])
+    b.node("Reshape", [x, b.const(np.array(b.shapes[op.outputs[0]], np.int64))], [name(op.outputs[0])])
+
+
+CONVERTERS: dict[str, Callable[[OnnxBuilder, Operator], None]] = {
+    "CONV_2D": lambda b, op: _conv(b, op, False),
+    "DEPTHWISE_CONV_2D": lambda b, op: _conv(b, op, True),
+    "FULLY_CONNECTED": _fully_connected,
+    "ADD": _binary("Add"), "SUB": _binary("Sub"), "MUL": _binary("Mul"), "DIV": _binary("Div"),
+    "MAXIMUM": _binary("Max"), "MINIMUM": _binary("Min"),
+    "RELU": _unary("Relu"), "RELU6": _clip(0.0, 6.0), "RELU_N1_TO_1": _clip(-1.0, 1.0),
+    "RELU_0_TO_1": _clip(0.0, 1.0), "TANH": _unary("Tanh"), "LOGISTIC": _logistic,
+    "HARD_SWISH": _unary("HardSwish"), "LEAKY_RELU": _leaky, "PRELU": _prelu, "ELU": _unary("Elu"),
+    "EXP": _unary("Exp"), "ABS": _unary("Abs"), "NEG": _unary("Neg"), "SQRT": _unary("Sqrt"),
+    "RSQRT": _rsqrt, "SQUARE": _square,
+    "AVERAGE_POOL_2D": _pool("AveragePool"), "MAX_POOL_2D": _pool("MaxPool"),
+    "MEAN": _reduce("ReduceMean"), "SUM": _reduce("ReduceSum"), "REDUCE_MAX": _reduce("ReduceMax"),
+    "PAD": _pad, "PADV2": _pad, "CONCATENATION": _concat, "RESHAPE": _reshape, "SQUEEZE": _reshape,
+    "EXPAND_DIMS": _reshape, "TRANSPOSE": _transpose, "SOFTMAX": _softmax,
+    "RESIZE_BILINEAR": _resize_bilinear, "DEPTH_TO_SPACE": _nchw("DepthToSpace", mode="DCR"),
+    "SPACE_TO_DEPTH": _nchw("SpaceToDepth"), "SLICE": _slice, "STRIDED_SLICE": _slice,
+}
+#: inputs that must be constants, per op (weights, bias, axes, paddings, permutations, alpha)
+CONSTANT_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2), "MEAN": (1,),
+                   "SUM": (1,), "REDUCE_MAX": (1,), "PAD": (1,), "PADV2": (1, 2), "TRANSPOSE": (1,),
+                   "RESHAPE": (1,), "EXPAND_DIMS": (1,), "RESIZE_BILINEAR": (1,), "SLICE": (1, 2),
+                   "STRIDED_SLICE": (1, 2, 3)}
+#: constant inputs whose values are indices (any integer dtype)
+INDEX_INPUTS = {("MEAN", 1), ("SUM", 1), ("REDUCE_MAX", 1), ("PAD", 1), ("PADV2", 1), ("TRANSPOSE", 1),
+                ("RESHAPE", 1), ("EXPAND_DIMS", 1), ("RESIZE_BILINEAR", 1), ("SLICE", 1), ("SLICE", 2),
+                ("STRIDED_SLICE", 1), ("STRIDED_SLICE", 2), ("STRIDED_SLICE", 3)}
+RANK4 = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_BILINEAR", "DEPTH_TO_SPACE",
+         "SPACE_TO_DEPTH"}
+
+
+#: ops numlite folds at prepare when their inputs are constant: their outputs count as constants
+FOLDED_AT_PREPARE = {"DEQUANTIZE", "DENSIFY"}
+_CONSTANTS: dict[int, tuple[Subgraph, set[int]]] = {}
+
+
+def constants(sg: Subgraph) -> set[int]:
+    """Tensors whose values numlite knows before invoke: constants, and the outputs of
+    DEQUANTIZE / DENSIFY nodes of constants (float16 and sparse weights), transitively."""
+    hit = _CONSTANTS.get(id(sg))
+    if hit is not None and hit[0] is sg:
+        return hit[1]
+    known = {t.index for t in sg.tensors if t.data is not None and not t.is_variable}
+    grew = True
+    while grew:
+        grew = False
+        for op in sg.operators:
+            if (op.op_name in FOLDED_AT_PREPARE and all(i < 0 or i in known for i in op.inputs)
+                    and not set(op.outputs) <= known):
+                known.update(op.outputs)
+                grew = True
+    _CONSTANTS[id(sg)] = (sg, known)
+    return known
+
+
+def supported(op: Operator, sg: Subgraph) -> bool:
+    """Whether ``op`` maps (module docstring)."""
+    if op.op_name not in CONVERTERS or op.custom_code is not None:
+        return False
+    tensors = sg.tensors
+    consts = CONSTANT_INPUTS.get(op.op_name, ())
+    known = constants(sg)
+    for k, t in enumerate(op.inputs):
+        if t < 0:
+            continue
+        ten = tensors[t]
+        if k in consts:
+            if t not in known:
+                return False
+            if (op.op_name, k) in INDEX_INPUTS:
+                continue
+            if np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized or ten.sparsity is not None:
+                return False
+            continue
+        if ten.dtype is None or np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized:
+            return False
+    for t in op.outputs:
+        ten = tensors[t]
+        if ten.dtype is None or np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized:
+            return False
+    if op.op_name in RANK4 and len(tensors[op.inputs[0]].shape) != 4:
+        return False
+    if op.op_name == "FULLY_CONNECTED" and (len(op.outputs) != 1 or int(op.options.get("weights_format") or 0)):
+        return False
+    return True

@@ -1,0 +1,115 @@
+"""The ONNX Runtime delegate: ``numlite.load_delegate("onnxruntime", options)``.
+
+Each partition of the nodes ``onnx_graph.supported`` maps (float32 CNN and elementwise ops)
+becomes an in-memory ONNX model run by an ``onnxruntime.InferenceSession``:
+
+1. ``prepare`` (in ``allocate_tensors``): numlite's kernels give every tensor's shape
+   (``DelegateKernel.infer``), ``onnx_graph.OnnxBuilder`` writes the partition as ONNX (NHWC
+   kept; Transposes around convolutions and pooling, which ONNX Runtime's optimizer cancels),
+   and the session is created (``intra_op_num_threads`` = the interpreter's ``num_threads``,
+   one inter-op thread, all graph optimizations).  A new input shape makes a new session.
+2. ``bind``: IO binding on numlite's arrays - the partition's inputs and outputs are the arena
+   views themselves (C-contiguous), so ONNX Runtime reads and writes them without copies; the
+   step is ``run_with_iobinding``.
+
+Options (``load_delegate("onnxruntime", {...})``): ``providers`` (default
+``["CPUExecutionProvider"]``), ``provider_options``, ``session_options`` (a mapping of
+``onnxruntime.SessionOptions`` attributes to set), ``graph_optimization_level`` (``"all"``,
+``"extended"``, ``"basic"``, ``"disabled"``), plus the partition options of every delegate.
+
+Needs ``onnxruntime`` and ``onnx`` (``pip install 'numlite[onnxruntime]'``): without them,
+``load_delegate("onnxruntime")`` raises one ``ImportError`` naming the extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..graph import Operator, Subgraph
+from ..ops.base import PrepareContext, Step
+from . import Delegate, DelegateKernel
+from .onnx_graph import OnnxBuilder, name, onnx_module, supported
+
+LEVELS = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC",
+          "disabled": "ORT_DISABLE_ALL"}
+
+
+def ort_module() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError("the ONNX Runtime delegate needs the 'onnxruntime' and 'onnx' packages: "
+                          "pip install 'numlite[onnxruntime]'") from None
+    return onnxruntime
+
+
+class OrtKernel(DelegateKernel):
+    def prepare(self, ctx: PrepareContext) -> None:
+        specs = self.infer(ctx)
+        for j, o in enumerate(self.node.outputs):
+            ctx.set_output(j, specs[o].shape, specs[o].dtype)
+        shapes = {i: tuple(s.shape) for i, s in specs.items()}
+        values = {s.index: s.value for s in ctx.inputs if s is not None and s.value is not None}
+        b = OnnxBuilder(self.subgraph, shapes, values)
+        for kernel, _ in self.prepared:
+            b.add(kernel.node, kernel)
+        self.feeds = [i for i in self.node.inputs if i not in values]
+        model = b.model(self.feeds, list(self.node.outputs))
+        self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads)
+
+    def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
+        sess = self.session
+        io = sess.io_binding()
+        arrays = dict(zip(self.node.inputs, inputs))
+        for t in self.feeds:
+            a = _contiguous(arrays[t], t)
+            io.bind_input(name(t), "cpu", 0, np.float32, list(a.shape), a.ctypes.data)
+        for t, a in zip(self.node.outputs, outputs):
+            a = _contiguous(a, t)
+            io.bind_output(name(t), "cpu", 0, np.float32, list(a.shape), a.ctypes.data)
+        run = sess.run_with_iobinding
+        return lambda: run(io)
+
+
+def _contiguous(a: np.ndarray, t: int) -> np.ndarray:
+    if not a.flags.c_contiguous or a.dtype != np.float32:
+        raise RuntimeError(f"ONNX Runtime delegate: tensor {t} is not a C-contiguous float32 array")
+    return a
+
+
+class OnnxRuntimeDelegate(Delegate):
+    name = "onnxruntime"
+    kernel_class = OrtKernel
+
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        super().__init__(options)
+        self.ort = ort_module()
+        onnx_module()
+        opts = dict(self.options)
+        self.providers = list(opts.pop("providers", ["CPUExecutionProvider"]))
+        self.provider_options = opts.pop("provider_options", None)
+        self.session_attrs = dict(opts.pop("session_options", {}) or {})
+        level = str(opts.pop("graph_optimization_level", "all"))
+        if level not in LEVELS:
+            raise ValueError(f"onnxruntime delegate: graph_optimization_level must be one of {sorted(LEVELS)}")
+        self.level = getattr(self.ort.GraphOptimizationLevel, LEVELS[level])
+        if opts:
+            raise ValueError(f"onnxruntime delegate: unknown options {sorted(opts)}")
+
+    def supports(self, op: Operator, subgraph: Subgraph) -> bool:
+        return supported(op, subgraph)
+
+    def session(self, model: bytes, threads: int) -> Any:
+        so = self.ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = self.level
+        for k, v in self.session_attrs.items():
+            setattr(so, k, v)
+        kw: dict[str, Any] = {"providers": self.providers}
+        if self.provider_options is not None:
+            kw["provider_options"] = self.provider_options
+        return self.ort.InferenceSession(model, so, **kw)
