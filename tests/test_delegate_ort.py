@@ -261,3 +261,17 @@ def test_slice(begin, size, out):
     model = single_op_model("SLICE", [In(X4), Const(np.array(begin, np.int32)), Const(np.array(size, np.int32))],
                             Out(out))
     _check(model, [_x()], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu(approximate):
+    model = single_op_model("GELU", [In(X4)], Out(X4), approximate=approximate)
+    _check(model, [_x(lo=-6.0, hi=6.0)], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("adj_x,adj_y", [(False, False), (True, False), (False, True), (True, True)])
+def test_batch_matmul(adj_x, adj_y):
+    xs = (2, 3, 7, 5) if adj_x else (2, 3, 5, 7)
+    ys = (1, 6, 7) if adj_y else (1, 7, 6)
+    model = single_op_model("BATCH_MATMUL", [In(xs), In(ys)], Out((2, 3, 5, 6)), adj_x=adj_x, adj_y=adj_y)
+    _check(model, [_x(xs), _x(ys)])

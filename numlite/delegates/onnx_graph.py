@@ -19,7 +19,8 @@ What maps (``supported``): float32 tensors only, weights and index inputs consta
   REDUCE_MAX (constant axes);
 - PAD / PADV2 (constant paddings, constant value), CONCATENATION, RESHAPE, SQUEEZE,
   EXPAND_DIMS, TRANSPOSE, SOFTMAX (beta), RESIZE_BILINEAR (align_corners, half_pixel_centers),
-  DEPTH_TO_SPACE, SPACE_TO_DEPTH, SLICE and STRIDED_SLICE (every mask: numlite's prepared index).
+  DEPTH_TO_SPACE, SPACE_TO_DEPTH, SLICE and STRIDED_SLICE (every mask: numlite's prepared index),
+  GELU (exact and tanh forms), BATCH_MATMUL (adjoints, broadcast batches).
 
 Weights may be float16 or sparse constants behind DEQUANTIZE / DENSIFY nodes: numlite folds
 those at prepare and the builder takes their values as initializers (``values``).
@@ -311,6 +312,34 @@ def _resize_bilinear(b: OnnxBuilder, op: Operator) -> None:
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+def _gelu(b: OnnxBuilder, op: Operator) -> None:
+    """Exact ``0.5 x (1 + erf(x / sqrt 2))`` or, with ``approximate``, the tanh form (ONNX's Gelu
+    op comes with opset 20)."""
+    x = b.tensor(op.inputs[0])
+    c = b.const
+    if op.options is not None and op.options.get("approximate"):
+        cube = b.node("Mul", [b.node("Mul", [x, x]), x])
+        inner = b.node("Add", [x, b.node("Mul", [cube, c(np.float32(0.044715))])])
+        t = b.node("Tanh", [b.node("Mul", [inner, c(np.float32(np.sqrt(2.0 / np.pi)))])])
+    else:
+        t = b.node("Erf", [b.node("Mul", [x, c(np.float32(1.0 / np.sqrt(2.0)))])])
+    half = b.node("Mul", [x, c(np.float32(0.5))])
+    b.node("Mul", [half, b.node("Add", [t, c(np.float32(1.0))])], [name(op.outputs[0])])
+
+
+def _batch_matmul(b: OnnxBuilder, op: Operator) -> None:
+    """BATCH_MATMUL: the last two axes of an adjointed operand swapped, then MatMul (whose batch
+    axes broadcast as TFLite's do)."""
+    ins = []
+    for k, key in ((0, "adj_x"), (1, "adj_y")):
+        t = b.tensor(op.inputs[k])
+        if op.options is not None and op.options.get(key):
+            r = len(b.shapes[op.inputs[k]])
+            t = b.node("Transpose", [t], perm=[*range(r - 2), r - 1, r - 2])
+        ins.append(t)
+    b.node("MatMul", ins, [name(op.outputs[0])])
+
+
 def _slice(b: OnnxBuilder, op: Operator) -> None:
     """SLICE / STRIDED_SLICE from the index numlite's prepared kernel holds (``kernel.index``: basic
     slices, ints for shrunk axes, None for new axes, a trailing ``...``): one ONNX Slice over the
@@ -357,7 +386,8 @@ CONVERTERS: dict[str, Callable[[OnnxBuilder, Operator], None]] = {
     "PAD": _pad, "PADV2": _pad, "CONCATENATION": _concat, "RESHAPE": _reshape, "SQUEEZE": _reshape,
     "EXPAND_DIMS": _reshape, "TRANSPOSE": _transpose, "SOFTMAX": _softmax,
     "RESIZE_BILINEAR": _resize_bilinear, "DEPTH_TO_SPACE": _nchw("DepthToSpace", mode="DCR"),
-    "SPACE_TO_DEPTH": _nchw("SpaceToDepth"), "SLICE": _slice, "STRIDED_SLICE": _slice,
+    "SPACE_TO_DEPTH": _nchw("SpaceToDepth"), "SLICE": _slice, "STRIDED_SLICE": _slice, "GELU": _gelu,
+    "BATCH_MATMUL": _batch_matmul,
 }
 #: inputs that must be constants, per op (weights, bias, axes, paddings, permutations, alpha)
 CONSTANT_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2), "MEAN": (1,),
