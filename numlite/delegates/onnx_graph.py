@@ -67,6 +67,10 @@ class OnnxBuilder:
         self.shapes = shapes
         #: tensors whose values numlite knows at prepare (constants, folded DEQUANTIZE / DENSIFY)
         self.values = dict(values or {})
+        #: dynamic batch (``export``): reshape targets leave dim 0 free where the tensor's
+        #: ``shape_signature`` has -1 there
+        self.dynamic = False
+        self.kernel: Any = None
         self.nodes: list[Any] = []
         self.inits: dict[str, Any] = {}
         self._n = 0
@@ -97,6 +101,14 @@ class OnnxBuilder:
         v = self.values.get(t)
         return np.asarray(v if v is not None else self.sg.tensors[t].data)
 
+    def target(self, t: int) -> str:
+        """A constant holding tensor ``t``'s shape, for Reshape (dim 0 free under ``dynamic``)."""
+        shape = np.array(self.shapes[t], np.int64)
+        sig = self.sg.tensors[t].shape_signature
+        if self.dynamic and shape.size and len(sig) == shape.size and sig[0] == -1:
+            shape[0] = -1
+        return self.const(shape)
+
     def activation(self, x: str, code: int, out: str) -> None:
         clamp = CLAMPS.get(code)
         if clamp is None:
@@ -111,13 +123,25 @@ class OnnxBuilder:
         self.kernel = kernel
         CONVERTERS[op.op_name](self, op)
 
-    def model(self, inputs: list[int], outputs: list[int]) -> Any:
+    def model(self, inputs: list[int], outputs: list[int], names: dict[int, str] | None = None,
+              graph_name: str = "numlite_partition") -> Any:
+        """The ``ModelProto``; ``names`` renames boundary tensors (``export`` keeps TFLite's names)."""
         h, tp = self.h, self.onnx.TensorProto
-        graph = h.make_graph(
-            self.nodes, "numlite_partition",
-            [h.make_tensor_value_info(name(t), tp.FLOAT, list(self.shapes[t])) for t in inputs],
-            [h.make_tensor_value_info(name(t), tp.FLOAT, list(self.shapes[t])) for t in outputs],
-            list(self.inits.values()))
+        rename = {name(t): n for t, n in (names or {}).items()}
+        if rename:
+            for nd in self.nodes:
+                nd.input[:] = [rename.get(i, i) for i in nd.input]
+                nd.output[:] = [rename.get(o, o) for o in nd.output]
+
+        def info(t: int) -> Any:
+            dims: list[Any] = list(self.shapes[t])
+            sig = self.sg.tensors[t].shape_signature
+            if self.dynamic and dims and len(sig) == len(dims) and sig[0] == -1:
+                dims[0] = "batch"
+            return h.make_tensor_value_info(rename.get(name(t), name(t)), tp.FLOAT, dims)
+
+        graph = h.make_graph(self.nodes, graph_name, [info(t) for t in inputs], [info(t) for t in outputs],
+                             list(self.inits.values()))
         return h.make_model(graph, opset_imports=[h.make_opsetid("", OPSET)], producer_name="numlite")
 
 
@@ -163,7 +187,7 @@ def _fully_connected(b: OnnxBuilder, op: Operator) -> None:
     if bias >= 0:
         ins.append(b.const(b.value(bias).astype(np.float32).reshape(n_out), "b"))
     y = b.node("Gemm", ins, transB=1)
-    shaped = b.node("Reshape", [y, b.const(np.array(b.shapes[op.outputs[0]], np.int64))])
+    shaped = b.node("Reshape", [y, b.target(op.outputs[0])])
     b.activation(shaped, _act(op), name(op.outputs[0]))
 
 
@@ -246,7 +270,7 @@ def _reduce(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
             y = b.node(onnx_op, [b.tensor(op.inputs[0]), b.const(np.array(axes, np.int64))], keepdims=1)
         else:
             y = b.node(onnx_op, [b.tensor(op.inputs[0])], axes=axes, keepdims=1)
-        b.node("Reshape", [y, b.const(np.array(b.shapes[op.outputs[0]], np.int64))], [name(op.outputs[0])])
+        b.node("Reshape", [y, b.target(op.outputs[0])], [name(op.outputs[0])])
 
     return convert
 
@@ -267,8 +291,7 @@ def _concat(b: OnnxBuilder, op: Operator) -> None:
 
 
 def _reshape(b: OnnxBuilder, op: Operator) -> None:
-    b.node("Reshape", [b.tensor(op.inputs[0]), b.const(np.array(b.shapes[op.outputs[0]], np.int64))],
-           [name(op.outputs[0])])
+    b.node("Reshape", [b.tensor(op.inputs[0]), b.target(op.outputs[0])], [name(op.outputs[0])])
 
 
 def _transpose(b: OnnxBuilder, op: Operator) -> None:
@@ -302,10 +325,11 @@ def _resize_bilinear(b: OnnxBuilder, op: Operator) -> None:
     o = op.options
     mode = ("align_corners" if o.get("align_corners") else
             "half_pixel" if o.get("half_pixel_centers") else "asymmetric")
-    n, oh, ow, c = b.shapes[op.outputs[0]]
+    _, oh, ow, _ = b.shapes[op.outputs[0]]
     x = b.node("Transpose", [b.tensor(op.inputs[0])], perm=NCHW)
-    y = b.node("Resize", [x, "", "", b.const(np.array([n, c, oh, ow], np.int64))], mode="linear",
-               coordinate_transformation_mode=mode)
+    nc = b.node("Slice", [b.node("Shape", [x]), b.const(np.array([0], np.int64)), b.const(np.array([2], np.int64))])
+    sizes = b.node("Concat", [nc, b.const(np.array([oh, ow], np.int64))], axis=0)  # N and C as they come
+    y = b.node("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode=mode)
     b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
 
 
@@ -357,6 +381,8 @@ def _slice(b: OnnxBuilder, op: Operator) -> None:
             start, stop, step = item.indices(dim)
             if step < 0 and stop < 0:
                 stop = INT64_MIN  # Python's "before index 0"; ONNX would read -1 as the last element
+            if (start, stop, step) == (0, dim, 1):
+                stop = INT64_MAX  # the whole axis, whatever its size (dynamic batch)
         else:
             start, stop, step = int(item) % dim if dim else 0, int(item) % dim + 1 if dim else 0, 1
         starts.append(start)
@@ -367,7 +393,7 @@ def _slice(b: OnnxBuilder, op: Operator) -> None:
     if starts:
         x = b.node("Slice", [x, b.const(np.array(starts, np.int64)), b.const(np.array(ends, np.int64)),
                              b.const(np.arange(len(starts), dtype=np.int64)), b.const(np.array(steps, np.int64))])
-    b.node("Reshape", [x, b.const(np.array(b.shapes[op.outputs[0]], np.int64))], [name(op.outputs[0])])
+    b.node("Reshape", [x, b.target(op.outputs[0])], [name(op.outputs[0])])
 
 
 CONVERTERS: dict[str, Callable[[OnnxBuilder, Operator], None]] = {
@@ -456,3 +482,62 @@ def supported(op: Operator, sg: Subgraph) -> bool:
     if op.op_name == "FULLY_CONNECTED" and (len(op.outputs) != 1 or int(op.options.get("weights_format") or 0)):
         return False
     return True
+
+
+def export(model: Any, path: str | None = None, dynamic_batch: bool | None = None, **interpreter_kw: Any) -> Any:
+    """The whole model (subgraph 0) as an ONNX ``ModelProto``, written to ``path`` when given
+    (``numlite export``).
+
+    1. numlite prepares the model (``experimental_preserve_all_tensors``: no fusion, no
+       delegation) for every tensor's shape; nodes it folds at prepare (DEQUANTIZE of float16
+       weights, DENSIFY, shape arithmetic) become initializers.
+    2. Every other node must map (``supported``; float32 only): otherwise ``ValueError`` names each
+       op that does not, with its nodes.  Models with control flow (more than one subgraph) are
+       refused.
+    3. Graph inputs and outputs keep the model's tensor names.  ``dynamic_batch`` (default: when
+       every input's ``shape_signature`` starts with -1) leaves dim 0 of those tensors free
+       (``batch``) and of every reshape target whose tensor has -1 there.
+    ``model``: a path, ``bytes`` or a ``numlite.Model``."""
+    import os
+
+    from ..interpreter import Interpreter
+
+    onnx = onnx_module()
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        it = Interpreter(model_content=bytes(model), experimental_preserve_all_tensors=True, **interpreter_kw)
+    elif isinstance(model, (str, os.PathLike)):
+        it = Interpreter(model_path=model, experimental_preserve_all_tensors=True, **interpreter_kw)
+    else:
+        raise TypeError(f"export takes a path or the model's bytes, got {type(model).__name__}")
+    if len(it._model.subgraphs) > 1:
+        raise ValueError(f"the model has {len(it._model.subgraphs)} subgraphs (control flow); export maps one")
+    it.allocate_tensors()
+    ex = it._main
+    sg = ex.subgraph
+    live = set(ex.step_nodes)
+    missing: dict[str, list[int]] = {}
+    for pos, k in enumerate(ex.kernels):
+        if pos in live and not supported(k.node, sg):
+            missing.setdefault(f"{k.node.op_name} version {k.node.version}", []).append(k.node.index)
+    for t in (*sg.inputs, *sg.outputs):
+        if np.dtype(ex.dtypes[t]) != F32:
+            missing.setdefault(f"{np.dtype(ex.dtypes[t]).name} graph input / output (only float32 maps)", []).append(t)
+    if missing:
+        lines = "; ".join(f"{what} at {where}" for what, where in missing.items())
+        raise ValueError(f"cannot export to ONNX: {len(missing)} unsupported operator(s) or tensor(s): {lines}")
+    shapes = {i: tuple(s) for i, s in enumerate(ex.shapes)}
+    b = OnnxBuilder(sg, shapes, {i: np.asarray(v) for i, v in ex.known.items()})
+    sigs = [sg.tensors[i].shape_signature for i in sg.inputs]
+    b.dynamic = all(len(s) and s[0] == -1 for s in sigs) if dynamic_batch is None else bool(dynamic_batch)
+    for pos, k in enumerate(ex.kernels):
+        if pos in live:
+            b.add(k.node, k)
+    names: dict[int, str] = {}
+    for t in (*sg.inputs, *sg.outputs):
+        base = sg.tensors[t].name or name(t)
+        names[t] = base if base not in names.values() else f"{base}_{t}"
+    proto = b.model(list(sg.inputs), list(sg.outputs), names, graph_name=sg.name or "numlite_export")
+    onnx.checker.check_model(proto)
+    if path is not None:
+        onnx.save(proto, path)
+    return proto
