@@ -392,3 +392,21 @@ def test_help_has_examples_and_exit_codes(capsys):
     out = capsys.readouterr().out
     assert "numlite inspect model.tflite --tensors" in out and "--json" in out and "--no-plan" in out
     assert "exit codes:" in out and "4  the model has operators numlite cannot run" in out
+
+
+def test_delegate_partitioning(capsys, zoo):
+    path = zoo["mobilenet_v1_tiny"]
+    argv = ["inspect", path, "--no-plan", "--delegate", "numlite.delegates.reference:ReferenceDelegate",
+            "--delegate-option", 'ops=["CONV_2D", "DEPTHWISE_CONV_2D"]']
+    assert numlite_command(argv) == 0
+    out = capsys.readouterr().out
+    assert ("Delegation by 'numlite.delegates.reference:ReferenceDelegate': 2 partition(s) of subgraph 0 take 28 "
+            "node(s); numlite runs 3") in out
+    assert "  DELEGATE node #31: 27 node(s) [0-26] (CONV_2D x14, DEPTHWISE_CONV_2D x13); reads [0, 1, 2" in out
+    assert "  numlite: AVERAGE_POOL_2D #27, RESHAPE #29, SOFTMAX #30" in out
+    assert numlite_command([*argv[:-2], "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)["delegation"]
+    assert len(d["partitions"]) == 1 and d["partitions"][0]["nodes"] == list(range(31)) and not d["numlite_nodes"]
+    assert numlite_command(["inspect", path, "--delegate", "nope"]) == 2
+    assert "unknown delegate 'nope'" in capsys.readouterr().err
+    assert numlite_command(["inspect", path, "--delegate", "onnxruntime", "--delegate-option", "x"]) == 2

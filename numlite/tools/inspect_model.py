@@ -53,8 +53,10 @@ import numpy as np
 from ._common import (
     EXIT_CODES_HELP,
     FAILED,
+    MISSING_EXTRA,
     OK,
     UNSUPPORTED,
+    USAGE,
     CLIError,
     _one_line,
     load_model,
@@ -84,11 +86,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plan", dest="plan", action="store_false",
                    help="do not prepare the model and plan its arena")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--delegate", metavar="NAME",
+                   help="show how this delegate partitions the model (numlite.load_delegate(NAME), e.g. onnxruntime)")
+    p.add_argument("--delegate-option", metavar="KEY=VALUE", action="append", default=[],
+                   help="a delegate option (repeatable; values are read as JSON when they parse, else as text)")
     p.set_defaults(func=command)
 
 
+def _options(pairs: list[str]) -> dict[str, Any]:
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--delegate-option takes KEY=VALUE, got {pair!r}", USAGE)
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def command(args: argparse.Namespace) -> int:
-    info = inspect_model(args.model, tensors=args.tensors, plan=args.plan)
+    info = inspect_model(args.model, tensors=args.tensors, plan=args.plan, delegate=args.delegate,
+                         delegate_options=_options(args.delegate_option))
     if args.json:
         print_json(info)
     else:
@@ -464,8 +486,10 @@ def _plan(it: Any) -> dict[str, Any]:
     return out
 
 
-def inspect_model(path: str, tensors: bool = False, plan: bool = True) -> dict[str, Any]:
-    """Everything ``numlite inspect`` reports on ``path`` (see the module docstring)."""
+def inspect_model(path: str, tensors: bool = False, plan: bool = True, delegate: str | None = None,
+                  delegate_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything ``numlite inspect`` reports on ``path`` (see the module docstring); with
+    ``delegate``, also how that delegate partitions subgraph 0 (``delegation``)."""
     import numlite
 
     model = load_model(path)
@@ -473,8 +497,16 @@ def inspect_model(path: str, tensors: bool = False, plan: bool = True) -> dict[s
     an = _Analyzer(model, size)
     unsupported: list[dict[str, Any]] = []
     it, interpreter_error = None, None
+    delegates = []
+    if delegate:
+        try:
+            delegates = [numlite.load_delegate(delegate, delegate_options or None)]
+        except ImportError as e:
+            raise CLIError(str(e), MISSING_EXTRA) from None
+        except ValueError as e:
+            raise CLIError(str(e), USAGE) from None
     try:
-        it = numlite.Interpreter(model_path=path, custom_ops=optional_custom_ops())
+        it = numlite.Interpreter(model_path=path, custom_ops=optional_custom_ops(), experimental_delegates=delegates)
     except numlite.UnsupportedOpError as e:
         unsupported = _unsupported(model, e)
     except Exception as e:  # noqa: BLE001 - the analyzer part needs no interpreter: report, go on
@@ -525,7 +557,44 @@ def inspect_model(path: str, tensors: bool = False, plan: bool = True) -> dict[s
         "ops_by_type": ops_by_type, "unsupported": unsupported, "interpreter_error": interpreter_error,
         "metadata": _metadata(path, model),
         "plan": plan_info,
+        "delegation": _delegation(it, delegate) if delegate and it is not None else None,
     }
+
+
+def _delegation(it: Any, name: str) -> dict[str, Any]:
+    """Subgraph 0's plan with the delegate: its partitions and the nodes numlite still runs."""
+    plan = it._runtime.operators[0]
+    parts = [{"node": op.index, "nodes": [n.index for n in op.nodes],
+              "ops": dict(Counter(n.op_name for n in op.nodes)), "inputs": list(op.inputs),
+              "outputs": list(op.outputs)} for op in plan if op.op_name == "DELEGATE"]
+    return {"delegate": name, "partitions": parts,
+            "numlite_nodes": [{"node": op.index, "op": op.op_name} for op in plan if op.op_name != "DELEGATE"]}
+
+
+def _delegation_lines(d: dict[str, Any]) -> list[str]:
+    parts, rest = d["partitions"], d["numlite_nodes"]
+    taken = sum(len(p["nodes"]) for p in parts)
+    out = [SPLITTER, f"Delegation by {d['delegate']!r}: {len(parts)} partition(s) of subgraph 0 take {taken} "
+                     f"node(s); numlite runs {len(rest)}"]
+    for p in parts:
+        ops = ", ".join(f"{op} x{c}" for op, c in sorted(p["ops"].items(), key=lambda kv: (-kv[1], kv[0])))
+        out.append(f"  DELEGATE node #{p['node']}: {len(p['nodes'])} node(s) {_ranges(p['nodes'])} ({ops}); "
+                   f"reads {_short(p['inputs'], 6)}, writes {_short(p['outputs'], 6)}")
+    if rest:
+        out.append("  numlite: " + ", ".join(f"{r['op']} #{r['node']}" for r in rest[:12])
+                   + (f", ... ({len(rest) - 12} more)" if len(rest) > 12 else ""))
+    return out
+
+
+def _ranges(nodes: list[int]) -> str:
+    """``[0-26, 28]``: runs of consecutive node indices."""
+    runs: list[list[int]] = []
+    for n in sorted(nodes):
+        if runs and runs[-1][1] + 1 == n:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "[" + ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs) + "]"
 
 
 # -- the arena drawing ---------------------------------------------------------------------------
@@ -639,6 +708,8 @@ def format_text(info: dict[str, Any]) -> str:
     else:
         extra += ["", "numlite has a kernel for every op."]
     extra += _metadata_lines(info["metadata"])
+    if info.get("delegation"):
+        extra += _delegation_lines(info["delegation"])
     if info["plan"] is not None:
         extra += _plan_lines(info["plan"])
     return text + _printable("\n".join(extra)) + "\n"
