@@ -109,11 +109,13 @@ class DelegateKernel(Kernel):
         for j, o in enumerate(self.node.outputs):
             ctx.set_output(j, specs[o].shape, specs[o].dtype)
 
-    def infer(self, ctx: PrepareContext) -> dict[int, TensorSpec]:
+    def infer(self, ctx: PrepareContext, shapes_only: bool = False) -> dict[int, TensorSpec]:
         """Shapes and dtypes of every tensor of the partition for the current input shapes, by
         preparing numlite's own kernels of its nodes (nothing is bound or run).  Returns
         tensor index -> ``TensorSpec`` (with the value where it is known now); the prepared
-        kernels and their contexts stay in ``self.prepared``, in execution order."""
+        kernels and their contexts stay in ``self.prepared``, in execution order.  With
+        ``shapes_only`` (``PrepareContext.shapes_only``) kernels may skip their weight
+        re-layouts: they must not be bound then."""
         known: dict[int, TensorSpec] = {s.index: s for s in ctx.inputs if s is not None}
         tensors = self.subgraph.tensors
         self.prepared: list[tuple[Kernel, PrepareContext]] = []
@@ -127,6 +129,7 @@ class DelegateKernel(Kernel):
                 outs.append(TensorSpec(index=i, name=t.name, dtype=t.dtype, shape=t.shape,
                                        quantization=t.quantization, type_name=t.type_name))
             sub = PrepareContext(op, ins, outs, ctx.num_threads, None, ctx.runtime, self.subgraph.index)
+            sub.shapes_only = shapes_only
             kernel.prepare(sub)
             self.prepared.append((kernel, sub))
             for j, (i, spec) in enumerate(zip(op.outputs, outs)):

@@ -86,6 +86,9 @@ class PrepareContext:
         self.scratch_specs: list[tuple[tuple[int, ...], Any]] = []
         self.known_outputs: dict[int, np.ndarray] = {}
         self.dynamic_outputs: set[int] = set()
+        #: only the output shapes and dtypes are wanted (a delegate's shape inference): a kernel
+        #: may skip its costly precomputation (weight re-layouts); it is never bound
+        self.shapes_only = False
 
     # -- declaring results ---------------------------------------------------------------
     def set_output(self, i: int, shape: Sequence[int], dtype: Any = None) -> None:

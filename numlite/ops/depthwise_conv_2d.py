@@ -100,6 +100,8 @@ class DepthwiseConv2D(Kernel):
         if self.kind == "hybrid":
             self.q = HybridDepthwise(ctx, x, f, b, out, act, geom)
             return
+        if ctx.shapes_only:  # a delegate's shape inference: no plan, no weight rows
+            return
         self.plan = DepthwisePlan(x.shape, kh, kw, cout, (sh, sw), (dh, dw), (ho, wo), (pt, pl),
                                   b is not None, act, ctx.num_threads)
         self.pool = ctx.pool if self.plan.workers > 1 else None
