@@ -275,3 +275,16 @@ def test_batch_matmul(adj_x, adj_y):
     ys = (1, 6, 7) if adj_y else (1, 7, 6)
     model = single_op_model("BATCH_MATMUL", [In(xs), In(ys)], Out((2, 3, 5, 6)), adj_x=adj_x, adj_y=adj_y)
     _check(model, [_x(xs), _x(ys)])
+
+
+def test_a_partition_onnxruntime_refuses_is_a_prepare_error(monkeypatch):
+    from numlite.delegates import ort as ort_delegate
+
+    def broken(self, model, threads):
+        raise RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH : broken on purpose")
+
+    monkeypatch.setattr(ort_delegate.OnnxRuntimeDelegate, "session", broken)
+    it = numlite.Interpreter(model_content=_two_partition_model(), experimental_delegates=[_delegate()])
+    with pytest.raises(numlite.PrepareError, match=r"DELEGATE .*onnxruntime delegate cannot run its partition "
+                                                   r"\(CONV_2D #0\): RuntimeError: \[ONNXRuntimeError\]"):
+        it.allocate_tensors()

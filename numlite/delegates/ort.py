@@ -54,11 +54,16 @@ class OrtKernel(DelegateKernel):
         shapes = {i: tuple(s.shape) for i, s in specs.items()}
         values = {s.index: s.value for s in ctx.inputs if s is not None and s.value is not None}
         b = OnnxBuilder(self.subgraph, shapes, values)
-        for kernel, _ in self.prepared:
-            b.add(kernel.node, kernel)
         self.feeds = [i for i in self.node.inputs if i not in values]
-        model = b.model(self.feeds, list(self.node.outputs))
-        self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads)
+        nodes = ", ".join(f"{n.op_name} #{n.index}" for n in self.nodes[:4]) + (", ..." if len(self.nodes) > 4 else "")
+        try:
+            for kernel, _ in self.prepared:
+                b.add(kernel.node, kernel)
+            model = b.model(self.feeds, list(self.node.outputs))
+            self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads)
+        except Exception as e:  # onnx / onnxruntime errors (or a kernel override without numlite's state)
+            ctx.fail(f"the onnxruntime delegate cannot run its partition ({nodes}): {type(e).__name__}: "
+                     f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}")
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         sess = self.session
