@@ -116,14 +116,29 @@ def test_command_writes_the_file_and_checks_it(tmp_path, capsys):
     assert "max relative difference" in text and os.path.getsize(out) > 0
 
 
-def test_command_refuses_an_int8_model_and_writes_nothing(tmp_path, capsys):
-    src = tmp_path / "q.tflite"
-    src.write_bytes(models.build("mobilenet_v1_int8", resolution=96, alpha=0.25))
-    out = tmp_path / "q.onnx"
+def test_int8_model_exports_in_qdq_form():
+    m = models.build("mobilenet_v1_int8", resolution=96, alpha=0.25)
+    x = models.sample_input("mobilenet_v1_int8", resolution=96, alpha=0.25)
+    proto = export(m)
+    assert proto.graph.input[0].type.tensor_type.elem_type == 3  # INT8
+    ours, theirs = _numlite(m, [x])[0], _onnx(proto, [x])[0]
+    assert ours.dtype == theirs.dtype == np.int8
+    assert np.max(np.abs(ours.astype(int) - theirs.astype(int))) <= 5  # requantization rounding, as XNNPACK
+
+
+def test_command_refuses_what_does_not_map_and_writes_nothing(tmp_path, capsys):
+    src = tmp_path / "c.tflite"
+    mb = ModelBuilder()
+    x = mb.input("x", (2, 8), np.float32)
+    y = mb.tensor("y", (2, 8), np.float32)
+    mb.op("CUMSUM", [x, mb.const("axis", np.int32(1))], [y])
+    mb.output(y)
+    src.write_bytes(mb.build())
+    out = tmp_path / "c.onnx"
     assert numlite_command(["export", str(src), "-o", str(out)]) == 4
     err = capsys.readouterr().err
-    assert "cannot export to ONNX" in err and "CONV_2D version" in err and "int8 graph input" in err
-    assert not out.exists() and not (tmp_path / "q.onnx.partial").exists()
+    assert "cannot export to ONNX: 1 unsupported operator(s) or tensor(s): CUMSUM version 1 at [0]" in err
+    assert not out.exists() and not (tmp_path / "c.onnx.partial").exists()
 
 
 def test_command_without_onnx_names_the_extra(tmp_path, capsys, monkeypatch):

@@ -1,4 +1,4 @@
-"""TFLite nodes -> an ONNX graph (float32), for the ONNX Runtime delegate and ``numlite export``.
+"""TFLite nodes -> an ONNX graph, for the ONNX Runtime delegate and ``numlite export``.
 
 ``OnnxBuilder(subgraph, shapes)`` collects ONNX nodes and initializers; ``add(op)`` appends one
 TFLite node (``CONVERTERS[op.op_name]``), ``model(inputs, outputs)`` makes the ``ModelProto``.
@@ -7,7 +7,12 @@ wrapped in Transposes to and from NCHW, which ONNX Runtime's transpose optimizer
 consecutive layers (and pushes through elementwise ops).  Shapes are the ones numlite prepared
 (``DelegateKernel.infer``): padding is explicit, reshapes have constant targets.
 
-What maps (``supported``): float32 tensors only, weights and index inputs constant:
+What maps (``supported``): float32 tensors, and int8 / uint8 tensors quantized per tensor for
+the ``QUANTIZED_OPS`` (in QDQ form: each quantized tensor is its integers, read through
+DequantizeLinear and written through QuantizeLinear; weights int8 / uint8, per channel allowed,
+biases int32; ONNX Runtime fuses the pattern into its integer kernels: QLinearConv, QGemm,
+QLinearAdd, ...).  Hybrid forms (float input, integer weights) and int16 do not map.  Weights and
+index inputs must be constant:
 
 - CONV_2D (groups), DEPTHWISE_CONV_2D (depth multiplier), FULLY_CONNECTED (any rank,
   keep_num_dims) with their fused RELU / RELU6 / RELU_N1_TO_1 (TANH and SIGN_BIT are ignored,
@@ -58,6 +63,29 @@ def name(t: int) -> str:
     return f"t{t}"
 
 
+QUANT_TYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32))
+
+
+def _contiguous(value: Any) -> np.ndarray:
+    """A C-contiguous array of ``value``, keeping 0-d scalars 0-d (``np.ascontiguousarray`` makes
+    them 1-d, and QLinear ops want scalar scales and zero points)."""
+    a = np.asarray(value)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def quant_params(ten: Any) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(float32 scales, zero points in the tensor's dtype, axis) of a quantized int8 / uint8 /
+    int32 tensor, else None."""
+    q = ten.quantization
+    if ten.dtype is None or not q.is_quantized or np.dtype(ten.dtype) not in QUANT_TYPES:
+        return None
+    scales = np.asarray(q.scales, np.float32).reshape(-1)
+    zps = np.asarray(q.zero_points, np.int64).reshape(-1)
+    if zps.size != scales.size:
+        zps = np.broadcast_to(zps[:1] if zps.size else np.zeros(1, np.int64), scales.shape)
+    return scales, zps.astype(np.dtype(ten.dtype)), int(q.quantized_dimension)
+
+
 class OnnxBuilder:
     def __init__(self, subgraph: Subgraph, shapes: dict[int, tuple[int, ...]],
                  values: dict[int, np.ndarray] | None = None):
@@ -71,6 +99,8 @@ class OnnxBuilder:
         #: ``shape_signature`` has -1 there
         self.dynamic = False
         self.kernel: Any = None
+        self._dq: dict[int, str] = {}
+        self._pending: list[tuple[int, str]] = []
         self.nodes: list[Any] = []
         self.inits: dict[str, Any] = {}
         self._n = 0
@@ -87,15 +117,48 @@ class OnnxBuilder:
 
     def const(self, value: np.ndarray, hint: str = "c") -> str:
         key = self.fresh(hint)
-        self.inits[key] = self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), key)
+        self.inits[key] = self.onnx.numpy_helper.from_array(_contiguous(value), key)
         return key
 
     def tensor(self, t: int) -> str:
-        """The ONNX name of TFLite tensor ``t``; a constant becomes an initializer once."""
+        """The ONNX name of TFLite tensor ``t`` as float32; a constant becomes an initializer once.
+        A quantized (int8 / uint8 / int32) tensor is its integers behind a DequantizeLinear (QDQ:
+        ONNX Runtime fuses DequantizeLinear -> op -> QuantizeLinear into its integer kernels)."""
         key = name(t)
         if key not in self.inits and (t in self.values or self.sg.tensors[t].data is not None):
-            self.inits[key] = self.onnx.numpy_helper.from_array(np.ascontiguousarray(self.value(t)), key)
-        return key
+            self.inits[key] = self.onnx.numpy_helper.from_array(_contiguous(self.value(t)), key)
+        if quant_params(self.sg.tensors[t]) is None:
+            return key
+        dq = self._dq.get(t)
+        if dq is None:
+            dq = self._dq[t] = self.dequantize(key, t)
+        return dq
+
+    def dequantize(self, key: str, t: int, axis_map: int | None = None) -> str:
+        """DequantizeLinear of the integers ``key`` with tensor ``t``'s parameters (per-axis along
+        ``axis_map``, or the tensor's own quantized dimension)."""
+        scales, zps, axis = quant_params(self.sg.tensors[t])
+        attrs = {}
+        if scales.size > 1:
+            attrs["axis"] = axis if axis_map is None else axis_map
+        return self.node("DequantizeLinear", [key, self.const(scales if scales.size > 1 else scales[0]),
+                                              self.const(zps if zps.size > 1 else zps[0])], **attrs)
+
+    def weights(self, t: int, values: np.ndarray, axis: int) -> str:
+        """Constant weights ``values`` (tensor ``t``'s, re-laid out; its per-channel axis now
+        ``axis``): float32 as they are, integers behind a DequantizeLinear."""
+        if quant_params(self.sg.tensors[t]) is None:
+            return self.const(np.asarray(values, np.float32), "w")
+        return self.dequantize(self.const(values, "wq"), t, axis)
+
+    def out(self, t: int) -> str:
+        """The name a converter writes tensor ``t``'s float32 value to: ``t`` itself, or for a
+        quantized ``t`` a float value that ``add`` then quantizes into it (QuantizeLinear)."""
+        if quant_params(self.sg.tensors[t]) is None:
+            return name(t)
+        f = self.fresh("f")
+        self._pending.append((t, f))
+        return f
 
     def value(self, t: int) -> np.ndarray:
         v = self.values.get(t)
@@ -121,7 +184,11 @@ class OnnxBuilder:
     def add(self, op: Operator, kernel: Any = None) -> None:
         """Append ``op``; ``kernel``: numlite's kernel for it, prepared (the slices read its index)."""
         self.kernel = kernel
+        self._pending = []
         CONVERTERS[op.op_name](self, op)
+        for t, f in self._pending:
+            scales, zps, _ = quant_params(self.sg.tensors[t])
+            self.node("QuantizeLinear", [f, self.const(scales[0]), self.const(zps[0])], [name(t)])
 
     def model(self, inputs: list[int], outputs: list[int], names: dict[int, str] | None = None,
               graph_name: str = "numlite_partition") -> Any:
@@ -138,7 +205,9 @@ class OnnxBuilder:
             sig = self.sg.tensors[t].shape_signature
             if self.dynamic and dims and len(sig) == len(dims) and sig[0] == -1:
                 dims[0] = "batch"
-            return h.make_tensor_value_info(rename.get(name(t), name(t)), tp.FLOAT, dims)
+            elem = {np.dtype(np.int8): tp.INT8, np.dtype(np.uint8): tp.UINT8}.get(np.dtype(self.sg.tensors[t].dtype),
+                                                                                 tp.FLOAT)
+            return h.make_tensor_value_info(rename.get(name(t), name(t)), elem, dims)
 
         graph = h.make_graph(self.nodes, graph_name, [info(t) for t in inputs], [info(t) for t in outputs],
                              list(self.inits.values()))
@@ -155,7 +224,7 @@ def _conv(b: OnnxBuilder, op: Operator, depthwise: bool) -> None:
     x, f = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
     n, h, w, cin = b.shapes[x]
-    filt = b.value(f).astype(np.float32)
+    filt = b.value(f)
     sh, sw = int(o.get("stride_h")), int(o.get("stride_w"))
     dh, dw = int(o.get("dilation_h_factor") or 1), int(o.get("dilation_w_factor") or 1)
     padding = int(o.get("padding"))
@@ -169,39 +238,39 @@ def _conv(b: OnnxBuilder, op: Operator, depthwise: bool) -> None:
         group = cin // fin
     _, pt, pb = conv_padding(h, kh, sh, dh, padding)
     _, pl, pr = conv_padding(w, kw, sw, dw, padding)
-    ins = [b.node("Transpose", [b.tensor(x)], perm=NCHW), b.const(wt, "w")]
+    ins = [b.node("Transpose", [b.tensor(x)], perm=NCHW), b.weights(f, wt, 0)]
     if bias >= 0:
-        ins.append(b.const(b.value(bias).astype(np.float32).reshape(cout), "b"))
+        ins.append(b.weights(bias, b.value(bias).reshape(cout), 0))
     y = b.node("Conv", ins, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], pads=[pt, pl, pb, pr],
                group=group)
-    b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), name(op.outputs[0]))
+    b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), b.out(op.outputs[0]))
 
 
 def _fully_connected(b: OnnxBuilder, op: Operator) -> None:
     x, wt = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
-    weights = b.value(wt).astype(np.float32)
+    weights = b.value(wt)
     n_out, k = weights.shape
     flat = b.node("Reshape", [b.tensor(x), b.const(np.array([-1, k], np.int64))])
-    ins = [flat, b.const(weights, "w")]
+    ins = [flat, b.weights(wt, weights, 0)]
     if bias >= 0:
-        ins.append(b.const(b.value(bias).astype(np.float32).reshape(n_out), "b"))
+        ins.append(b.weights(bias, b.value(bias).reshape(n_out), 0))
     y = b.node("Gemm", ins, transB=1)
     shaped = b.node("Reshape", [y, b.target(op.outputs[0])])
-    b.activation(shaped, _act(op), name(op.outputs[0]))
+    b.activation(shaped, _act(op), b.out(op.outputs[0]))
 
 
 def _binary(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
     def convert(b: OnnxBuilder, op: Operator) -> None:
         y = b.node(onnx_op, [b.tensor(op.inputs[0]), b.tensor(op.inputs[1])])
-        b.activation(y, _act(op), name(op.outputs[0]))
+        b.activation(y, _act(op), b.out(op.outputs[0]))
 
     return convert
 
 
 def _unary(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None]:
     def convert(b: OnnxBuilder, op: Operator) -> None:
-        b.node(onnx_op, [b.tensor(op.inputs[0])], [name(op.outputs[0])], **attrs)
+        b.node(onnx_op, [b.tensor(op.inputs[0])], [b.out(op.outputs[0])], **attrs)
 
     return convert
 
@@ -209,13 +278,13 @@ def _unary(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None
 def _clip(lo: float, hi: float) -> Callable[[OnnxBuilder, Operator], None]:
     def convert(b: OnnxBuilder, op: Operator) -> None:
         b.node("Clip", [b.tensor(op.inputs[0]), b.const(np.float32(lo)), b.const(np.float32(hi))],
-               [name(op.outputs[0])])
+               [b.out(op.outputs[0])])
 
     return convert
 
 
 def _leaky(b: OnnxBuilder, op: Operator) -> None:
-    b.node("LeakyRelu", [b.tensor(op.inputs[0])], [name(op.outputs[0])], alpha=float(op.options.get("alpha") or 0.0))
+    b.node("LeakyRelu", [b.tensor(op.inputs[0])], [b.out(op.outputs[0])], alpha=float(op.options.get("alpha") or 0.0))
 
 
 def _prelu(b: OnnxBuilder, op: Operator) -> None:
@@ -230,7 +299,7 @@ def _prelu(b: OnnxBuilder, op: Operator) -> None:
     alpha = b.value(a) if (a in b.values or b.sg.tensors[a].data is not None) else None
     c = shape[-1] if len(shape) == 4 else 0
     if alpha is None or not c or alpha.size not in (1, c) or any(d != 1 for d in alpha.shape[:-1]):
-        b.node("PRelu", [b.tensor(x), b.tensor(a)], [name(op.outputs[0])])
+        b.node("PRelu", [b.tensor(x), b.tensor(a)], [b.out(op.outputs[0])])
         return
     per_c = np.broadcast_to(np.asarray(alpha, np.float32).reshape(-1), (c,))
     xt = b.node("Transpose", [b.tensor(x)], perm=NCHW)
@@ -239,7 +308,7 @@ def _prelu(b: OnnxBuilder, op: Operator) -> None:
     scaled = b.node("Conv", [neg, b.const((-per_c).reshape(c, 1, 1, 1).astype(np.float32), "w")],
                     kernel_shape=[1, 1], group=c)
     y = b.node("Add", [b.node("Relu", [xt]), scaled])
-    b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
+    b.node("Transpose", [y], [b.out(op.outputs[0])], perm=NHWC)
 
 
 def _logistic(b: OnnxBuilder, op: Operator) -> None:
@@ -247,16 +316,16 @@ def _logistic(b: OnnxBuilder, op: Operator) -> None:
     pose_landmark_full's outputs differed from numlite's by its whole magnitude (relative error 1.0;
     Sigmoid loses the far negative tail)."""
     e = b.node("Exp", [b.node("Neg", [b.tensor(op.inputs[0])])])
-    b.node("Reciprocal", [b.node("Add", [e, b.const(np.float32(1.0))])], [name(op.outputs[0])])
+    b.node("Reciprocal", [b.node("Add", [e, b.const(np.float32(1.0))])], [b.out(op.outputs[0])])
 
 
 def _rsqrt(b: OnnxBuilder, op: Operator) -> None:
-    b.node("Reciprocal", [b.node("Sqrt", [b.tensor(op.inputs[0])])], [name(op.outputs[0])])
+    b.node("Reciprocal", [b.node("Sqrt", [b.tensor(op.inputs[0])])], [b.out(op.outputs[0])])
 
 
 def _square(b: OnnxBuilder, op: Operator) -> None:
     x = b.tensor(op.inputs[0])
-    b.node("Mul", [x, x], [name(op.outputs[0])])
+    b.node("Mul", [x, x], [b.out(op.outputs[0])])
 
 
 def _pool(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
@@ -273,7 +342,7 @@ def _pool(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
         if onnx_op == "AveragePool":
             attrs["count_include_pad"] = 0
         y = b.node(onnx_op, [b.node("Transpose", [b.tensor(x)], perm=NCHW)], **attrs)
-        b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), name(op.outputs[0]))
+        b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), b.out(op.outputs[0]))
 
     return convert
 
@@ -283,14 +352,14 @@ def _reduce(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
         rank = len(b.shapes[op.inputs[0]])
         axes = sorted({int(a) % rank for a in np.asarray(b.value(op.inputs[1])).reshape(-1)}) if rank else []
         if not axes:
-            b.node("Identity", [b.tensor(op.inputs[0])], [name(op.outputs[0])])
+            b.node("Identity", [b.tensor(op.inputs[0])], [b.out(op.outputs[0])])
             return
         # keepdims, then the output's shape (keep_dims or not, as numlite prepared it)
         if onnx_op == "ReduceSum":  # axes are an input from opset 13 on (the others from 18)
             y = b.node(onnx_op, [b.tensor(op.inputs[0]), b.const(np.array(axes, np.int64))], keepdims=1)
         else:
             y = b.node(onnx_op, [b.tensor(op.inputs[0])], axes=axes, keepdims=1)
-        b.node("Reshape", [y, b.target(op.outputs[0])], [name(op.outputs[0])])
+        b.node("Reshape", [y, b.target(op.outputs[0])], [b.out(op.outputs[0])])
 
     return convert
 
@@ -300,24 +369,24 @@ def _pad(b: OnnxBuilder, op: Operator) -> None:
     ins = [b.tensor(op.inputs[0]), b.const(np.concatenate([pads[:, 0], pads[:, 1]]).astype(np.int64))]
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         ins.append(b.const(np.asarray(b.value(op.inputs[2]), np.float32).reshape(())))
-    b.node("Pad", ins, [name(op.outputs[0])], mode="constant")
+    b.node("Pad", ins, [b.out(op.outputs[0])], mode="constant")
 
 
 def _concat(b: OnnxBuilder, op: Operator) -> None:
     rank = len(b.shapes[op.outputs[0]])
     axis = int(op.options.get("axis") or 0) % rank
     y = b.node("Concat", [b.tensor(t) for t in op.inputs], axis=axis)
-    b.activation(y, _act(op), name(op.outputs[0]))
+    b.activation(y, _act(op), b.out(op.outputs[0]))
 
 
 def _reshape(b: OnnxBuilder, op: Operator) -> None:
-    b.node("Reshape", [b.tensor(op.inputs[0]), b.target(op.outputs[0])], [name(op.outputs[0])])
+    b.node("Reshape", [b.tensor(op.inputs[0]), b.target(op.outputs[0])], [b.out(op.outputs[0])])
 
 
 def _transpose(b: OnnxBuilder, op: Operator) -> None:
     rank = len(b.shapes[op.inputs[0]])
     perm = [int(p) % rank for p in np.asarray(b.value(op.inputs[1])).reshape(-1)]
-    b.node("Transpose", [b.tensor(op.inputs[0])], [name(op.outputs[0])], perm=perm)
+    b.node("Transpose", [b.tensor(op.inputs[0])], [b.out(op.outputs[0])], perm=perm)
 
 
 def _softmax(b: OnnxBuilder, op: Operator) -> None:
@@ -325,7 +394,7 @@ def _softmax(b: OnnxBuilder, op: Operator) -> None:
     x = b.tensor(op.inputs[0])
     if beta != 1.0:
         x = b.node("Mul", [x, b.const(np.float32(beta))])
-    b.node("Softmax", [x], [name(op.outputs[0])], axis=-1)
+    b.node("Softmax", [x], [b.out(op.outputs[0])], axis=-1)
 
 
 def _nchw(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None]:
@@ -333,7 +402,7 @@ def _nchw(onnx_op: str, **attrs: Any) -> Callable[[OnnxBuilder, Operator], None]
     def convert(b: OnnxBuilder, op: Operator) -> None:
         block = {"blocksize": int(op.options.get("block_size"))}
         y = b.node(onnx_op, [b.node("Transpose", [b.tensor(op.inputs[0])], perm=NCHW)], **block, **attrs)
-        b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
+        b.node("Transpose", [y], [b.out(op.outputs[0])], perm=NHWC)
 
     return convert
 
@@ -350,7 +419,7 @@ def _resize_bilinear(b: OnnxBuilder, op: Operator) -> None:
     nc = b.node("Slice", [b.node("Shape", [x]), b.const(np.array([0], np.int64)), b.const(np.array([2], np.int64))])
     sizes = b.node("Concat", [nc, b.const(np.array([oh, ow], np.int64))], axis=0)  # N and C as they come
     y = b.node("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode=mode)
-    b.node("Transpose", [y], [name(op.outputs[0])], perm=NHWC)
+    b.node("Transpose", [y], [b.out(op.outputs[0])], perm=NHWC)
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -368,7 +437,7 @@ def _gelu(b: OnnxBuilder, op: Operator) -> None:
     else:
         t = b.node("Erf", [b.node("Mul", [x, c(np.float32(1.0 / np.sqrt(2.0)))])])
     half = b.node("Mul", [x, c(np.float32(0.5))])
-    b.node("Mul", [half, b.node("Add", [t, c(np.float32(1.0))])], [name(op.outputs[0])])
+    b.node("Mul", [half, b.node("Add", [t, c(np.float32(1.0))])], [b.out(op.outputs[0])])
 
 
 def _batch_matmul(b: OnnxBuilder, op: Operator) -> None:
@@ -381,7 +450,7 @@ def _batch_matmul(b: OnnxBuilder, op: Operator) -> None:
             r = len(b.shapes[op.inputs[k]])
             t = b.node("Transpose", [t], perm=[*range(r - 2), r - 1, r - 2])
         ins.append(t)
-    b.node("MatMul", ins, [name(op.outputs[0])])
+    b.node("MatMul", ins, [b.out(op.outputs[0])])
 
 
 def _slice(b: OnnxBuilder, op: Operator) -> None:
@@ -413,7 +482,7 @@ def _slice(b: OnnxBuilder, op: Operator) -> None:
     if starts:
         x = b.node("Slice", [x, b.const(np.array(starts, np.int64)), b.const(np.array(ends, np.int64)),
                              b.const(np.arange(len(starts), dtype=np.int64)), b.const(np.array(steps, np.int64))])
-    b.node("Reshape", [x, b.target(op.outputs[0])], [name(op.outputs[0])])
+    b.node("Reshape", [x, b.target(op.outputs[0])], [b.out(op.outputs[0])])
 
 
 CONVERTERS: dict[str, Callable[[OnnxBuilder, Operator], None]] = {
@@ -433,7 +502,7 @@ CONVERTERS: dict[str, Callable[[OnnxBuilder, Operator], None]] = {
     "EXPAND_DIMS": _reshape, "TRANSPOSE": _transpose, "SOFTMAX": _softmax,
     "RESIZE_BILINEAR": _resize_bilinear, "DEPTH_TO_SPACE": _nchw("DepthToSpace", mode="DCR"),
     "SPACE_TO_DEPTH": _nchw("SpaceToDepth"), "SLICE": _slice, "STRIDED_SLICE": _slice, "GELU": _gelu,
-    "BATCH_MATMUL": _batch_matmul,
+    "BATCH_MATMUL": _batch_matmul, "QUANTIZE": _unary("Identity"), "DEQUANTIZE": _unary("Identity"),
 }
 #: inputs that must be constants, per op (weights, bias, axes, paddings, permutations, alpha)
 CONSTANT_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2), "MEAN": (1,),
@@ -472,13 +541,38 @@ def constants(sg: Subgraph) -> set[int]:
     return known
 
 
+#: ops that map on quantized int8 / uint8 tensors too (as QDQ: DequantizeLinear -> float op ->
+#: QuantizeLinear); results may differ from TFLite's reference kernels by a rounding step, as
+#: LiteRT's own default (XNNPACK) kernels do
+QUANTIZED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM",
+                 "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "PAD", "CONCATENATION", "RESHAPE", "SQUEEZE",
+                 "EXPAND_DIMS", "TRANSPOSE", "SLICE", "STRIDED_SLICE", "SOFTMAX", "LOGISTIC", "TANH", "RELU",
+                 "RELU6", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH"}
+WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+
+
+def _activation_ok(ten: Any) -> str | None:
+    """'f' (float32), 'q' (int8 / uint8 quantized per tensor) or None (anything else)."""
+    if ten.dtype is None:
+        return None
+    dt = np.dtype(ten.dtype)
+    if dt == F32:
+        return None if ten.quantization.is_quantized else "f"
+    if dt in (np.dtype(np.int8), np.dtype(np.uint8)) and ten.quantization.scales.size == 1:
+        return "q"
+    return None
+
+
 def supported(op: Operator, sg: Subgraph) -> bool:
-    """Whether ``op`` maps (module docstring)."""
+    """Whether ``op`` maps (module docstring): float32 tensors, or (``QUANTIZED_OPS``) int8 /
+    uint8 ones quantized per tensor with int8 / uint8 weights (per channel allowed) and int32
+    biases.  Hybrid forms (float input, integer weights) do not map."""
     if op.op_name not in CONVERTERS or op.custom_code is not None:
         return False
     tensors = sg.tensors
     consts = CONSTANT_INPUTS.get(op.op_name, ())
     known = constants(sg)
+    kinds = set()
     for k, t in enumerate(op.inputs):
         if t < 0:
             continue
@@ -488,15 +582,31 @@ def supported(op: Operator, sg: Subgraph) -> bool:
                 return False
             if (op.op_name, k) in INDEX_INPUTS:
                 continue
-            if np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized or ten.sparsity is not None:
+            if ten.sparsity is not None:
+                return False
+            dt = np.dtype(ten.dtype)
+            if dt == F32 and not ten.quantization.is_quantized:
+                kinds.add("fw")
+            elif op.op_name in WEIGHTED and quant_params(ten) is not None:
+                kinds.add("qw")
+            else:
                 return False
             continue
-        if ten.dtype is None or np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized:
+        kind = _activation_ok(ten)
+        if kind is None or (op.op_name == "DEQUANTIZE" and t in known):  # numlite folds those
             return False
+        kinds.add(kind)
     for t in op.outputs:
-        ten = tensors[t]
-        if ten.dtype is None or np.dtype(ten.dtype) != F32 or ten.quantization.is_quantized:
+        kind = _activation_ok(tensors[t])
+        if kind is None:
             return False
+        kinds.add(kind)
+    quantized = "q" in kinds or "qw" in kinds
+    if quantized:
+        if op.op_name not in QUANTIZED_OPS:
+            return False
+        if op.op_name in WEIGHTED and ("fw" in kinds and "qw" not in kinds or "q" not in kinds):
+            return False  # integer weights need integer activations (no hybrid forms)
     if op.op_name in RANK4 and len(tensors[op.inputs[0]].shape) != 4:
         return False
     if op.op_name == "FULLY_CONNECTED" and (len(op.outputs) != 1 or int(op.options.get("weights_format") or 0)):
@@ -511,7 +621,8 @@ def export(model: Any, path: str | None = None, dynamic_batch: bool | None = Non
     1. numlite prepares the model (``experimental_preserve_all_tensors``: no fusion, no
        delegation) for every tensor's shape; nodes it folds at prepare (DEQUANTIZE of float16
        weights, DENSIFY, shape arithmetic) become initializers.
-    2. Every other node must map (``supported``; float32 only): otherwise ``ValueError`` names each
+    2. Every other node must map (``supported``; graph inputs and outputs float32, or int8 /
+       uint8 quantized per tensor): otherwise ``ValueError`` names each
        op that does not, with its nodes.  Models with control flow (more than one subgraph) are
        refused.
     3. Graph inputs and outputs keep the model's tensor names.  ``dynamic_batch`` (default: when
@@ -540,8 +651,9 @@ def export(model: Any, path: str | None = None, dynamic_batch: bool | None = Non
         if pos in live and not supported(k.node, sg):
             missing.setdefault(f"{k.node.op_name} version {k.node.version}", []).append(k.node.index)
     for t in (*sg.inputs, *sg.outputs):
-        if np.dtype(ex.dtypes[t]) != F32:
-            missing.setdefault(f"{np.dtype(ex.dtypes[t]).name} graph input / output (only float32 maps)", []).append(t)
+        if _activation_ok(sg.tensors[t]) is None:
+            missing.setdefault(f"{np.dtype(ex.dtypes[t]).name} graph input / output (float32, or int8 / uint8 "
+                               "quantized per tensor, map)", []).append(t)
     if missing:
         lines = "; ".join(f"{what} at {where}" for what, where in missing.items())
         raise ValueError(f"cannot export to ONNX: {len(missing)} unsupported operator(s) or tensor(s): {lines}")

@@ -1,6 +1,7 @@
 """The ONNX Runtime delegate: ``numlite.load_delegate("onnxruntime", options)``.
 
-Each partition of the nodes ``onnx_graph.supported`` maps (float32 CNN and elementwise ops)
+Each partition of the nodes ``onnx_graph.supported`` maps (float32 CNN, transformer and
+elementwise ops; their int8 / uint8 forms in QDQ, which ONNX Runtime runs on its integer kernels)
 becomes an in-memory ONNX model run by an ``onnxruntime.InferenceSession``:
 
 1. ``prepare`` (in ``allocate_tensors``): numlite's kernels give every tensor's shape
@@ -71,17 +72,17 @@ class OrtKernel(DelegateKernel):
         arrays = dict(zip(self.node.inputs, inputs))
         for t in self.feeds:
             a = _contiguous(arrays[t], t)
-            io.bind_input(name(t), "cpu", 0, np.float32, list(a.shape), a.ctypes.data)
+            io.bind_input(name(t), "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
         for t, a in zip(self.node.outputs, outputs):
             a = _contiguous(a, t)
-            io.bind_output(name(t), "cpu", 0, np.float32, list(a.shape), a.ctypes.data)
+            io.bind_output(name(t), "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
         run = sess.run_with_iobinding
         return lambda: run(io)
 
 
 def _contiguous(a: np.ndarray, t: int) -> np.ndarray:
-    if not a.flags.c_contiguous or a.dtype != np.float32:
-        raise RuntimeError(f"ONNX Runtime delegate: tensor {t} is not a C-contiguous float32 array")
+    if not a.flags.c_contiguous:
+        raise RuntimeError(f"ONNX Runtime delegate: tensor {t} is not a C-contiguous array")
     return a
 
 
