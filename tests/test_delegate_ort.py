@@ -365,3 +365,21 @@ def test_hybrid_and_int16_forms_stay_on_numlite():
                             Out(X4, np.int16, _q(0.02, 0)))
     it = numlite.Interpreter(model_content=int16, experimental_delegates=[_delegate()])
     assert "DELEGATE" not in [op.op_name for op in it._runtime.operators[0]]
+
+
+def test_int8_transformer_block_within_litert_defaults_steps():
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+    from bench_models import transformer_int8
+
+    model = transformer_int8()
+    it = numlite.Interpreter(model_content=model)
+    d = it.get_input_details()[0]
+    x = np.random.default_rng(0).integers(-128, 128, d["shape"]).astype(d["dtype"])
+    ref, default = run_litert(model, [x], ref=True)[0], run_litert(model, [x])[0]
+    ours = run_numlite(model, [x], experimental_delegates=[_delegate()])[0]
+    it = numlite.Interpreter(model_content=model, experimental_delegates=[_delegate()])
+    assert [op.op_name for op in it._runtime.operators[0]] == ["DELEGATE"]
+    assert _steps(ours, ref) <= max(_steps(default, ref), 1), (_steps(ours, ref), _steps(default, ref))
