@@ -26,3 +26,15 @@ def add_model(tmp_path):
     path = tmp_path / "add.tflite"
     path.write_bytes(mb.build())
     return str(path)
+
+
+@pytest.fixture(params=["float-weights", "converted-weights"])
+def weight_storage(request, monkeypatch):
+    """Quantized CONV_2D / FULLY_CONNECTED tests run twice: constant weights kept as floats, and
+    converted from the model's integers into scratch at every invoke
+    (``_qgemm.converts_per_invoke``, thresholds lowered to 1)."""
+    from numlite.ops import _qgemm
+
+    if request.param == "converted-weights":
+        monkeypatch.setattr(_qgemm, "CONVERT_MIN_ELEMS", 1)
+        monkeypatch.setattr(_qgemm, "CONVERT_MIN_ROWS", 1)

@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 from util import Const, In, Out, assert_matches_litert, run_litert, run_numlite, single_op_model
 
-from numlite.ops import _qgemm
-
-
-@pytest.fixture(autouse=True, params=["float-weights", "converted-weights"])
-def weight_storage(request, monkeypatch):
-    """Every test twice: constant weights kept as floats, and converted from the model's integers
-    into scratch at every invoke (``_qgemm.converts_per_invoke``, thresholds lowered to 1)."""
-    if request.param == "converted-weights":
-        monkeypatch.setattr(_qgemm, "CONVERT_MIN_ELEMS", 1)
-        monkeypatch.setattr(_qgemm, "CONVERT_MIN_ROWS", 1)
+#: every test twice: weights kept as floats and converted per invoke (conftest.weight_storage)
+pytestmark = pytest.mark.usefixtures("weight_storage")
 
 EXACT = {"rtol": 0.0, "atol": 0.0}
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
