@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -377,8 +378,8 @@ class SubgraphExecutor:
         ``hosted`` and ``_host_plan``; returns the nodes left in the invoke loop."""
         self.alias, self.absorbed, self.hosted, self._host_plan = {}, {}, {}, {}
         pos = {ni: p for p, ni in enumerate(live)}
-        writes = [o for ni in live for o in self.kernels[ni].node.outputs]
-        once = {o for o in writes if writes.count(o) == 1} if len(set(writes)) != len(writes) else set(writes)
+        writes = Counter(o for ni in live for o in self.kernels[ni].node.outputs)
+        once = {o for o, n in writes.items() if n == 1}  # a tensor two nodes write is never fused
         writer: dict[int, int] = {}  # tensor -> the live node writing it, among the nodes seen so far
         ready = set(self.known) | set(self.subgraph.inputs)
         tensors = self.subgraph.tensors
@@ -390,44 +391,49 @@ class SubgraphExecutor:
 
         for ni in live:
             node = self.kernels[ni].node
+            host = self._absorb(ni, writer, once, ready, pos, in_arena, out_of_place)
             for o in node.outputs:
                 if o in once:
-                    writer[o] = ni
-            if len(node.outputs) != 1:
-                continue
-            u = node.outputs[0]
-            if not in_arena(u) or u in self.subgraph.inputs or u not in once or u in node.inputs:
-                continue
-            for slot, t in enumerate(node.inputs):
-                if writer.get(t) == ni:
-                    continue
-                host = writer.get(t)
-                if (host is None or t in self._boundary or self._consumers.get(t) != [ni] or not in_arena(t)
-                        or not self.kernels[host].fusion_host or np.dtype(self.dtypes[t]) != np.dtype(self.dtypes[u])
-                        or self._nbytes(t) != self._nbytes(u)):
-                    continue
-                if not all(i < 0 or i == t or i in ready or (i in writer and pos[writer[i]] < pos[host])
-                           for i in node.inputs):
-                    continue
-                ep = self.kernels[ni].epilogue(slot)
-                if (ep is None or (ep.bind is not None and np.dtype(self.dtypes[u]) != FLOAT32)
-                        or not (out_of_place or ep.in_place or ep.bind is None)):
-                    continue
-                if ep.bind is None or ep.in_place:
-                    self.alias[t] = u
-                self.absorbed[ni] = host
-                self.hosted.setdefault(host, []).append((ni, slot, ep))
-                writer[u] = host
-                break
+                    writer[o] = ni if host is None else host
         for host, eps in self.hosted.items():
             period = int(np.lcm.reduce([ep.period for _, _, ep in eps]))
             tiles = self.kernels[host].epilogue_tiles()
             if tiles is not None and tiles[0] % period == 0:
                 self._host_plan[host] = ("tiles", tiles[1])
             else:
-                size = self._nbytes(self.kernels[eps[0][0]].node.outputs[0]) // 4
+                size = int(np.prod(self.shapes[self.kernels[eps[0][0]].node.outputs[0]], dtype=np.int64))
                 self._host_plan[host] = ("chunks", min(size, max(period, EPILOGUE_CHUNK // period * period)))
         return [ni for ni in live if ni not in self.absorbed]
+
+    def _absorb(self, ni: int, writer: dict[int, int], once: set[int], ready: set[int], pos: dict[int, int],
+                in_arena: Callable[[int], bool], out_of_place: bool) -> int | None:
+        """Fuse node ``ni`` into the node that writes one of its inputs, if step 2b allows it
+        (``writer``: the nodes before it); returns that host, or None."""
+        node = self.kernels[ni].node
+        if len(node.outputs) != 1:
+            return None
+        u = node.outputs[0]
+        if not in_arena(u) or u in self.subgraph.inputs or u not in once or u in node.inputs:
+            return None
+        for slot, t in enumerate(node.inputs):
+            host = writer.get(t)
+            if (host is None or t in self._boundary or self._consumers.get(t) != [ni] or not in_arena(t)
+                    or not self.kernels[host].fusion_host or np.dtype(self.dtypes[t]) != np.dtype(self.dtypes[u])
+                    or self._nbytes(t) != self._nbytes(u)):
+                continue
+            if not all(i < 0 or i == t or i in ready or (i in writer and pos[writer[i]] < pos[host])
+                       for i in node.inputs):
+                continue
+            ep = self.kernels[ni].epilogue(slot)
+            if (ep is None or (ep.bind is not None and np.dtype(self.dtypes[u]) != FLOAT32)
+                    or not (out_of_place or ep.in_place or ep.bind is None)):
+                continue
+            if ep.bind is None or ep.in_place:
+                self.alias[t] = u
+            self.absorbed[ni] = host
+            self.hosted.setdefault(host, []).append((ni, slot, ep))
+            return host
+        return None
 
     def _nbytes(self, i: int) -> int:
         return int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize
@@ -478,7 +484,7 @@ class SubgraphExecutor:
         sizes, f_, l_ = [], [], []
         for i, (a, b) in placed.items():
             keys.append(("t", i))
-            sizes.append(int(np.prod(self.shapes[i], dtype=np.int64)) * np.dtype(self.dtypes[i]).itemsize)
+            sizes.append(self._nbytes(i))
             f_.append(a)
             l_.append(b)
         for ni in nodes:

@@ -60,9 +60,9 @@ class Interpreter:
             if num_threads < 1:
                 raise ValueError("num_threads should >= 1")
         delegates = list(experimental_delegates or ())
-        for d in delegates:
-            from .delegates import Delegate
+        from .delegates import Delegate
 
+        for d in delegates:
             if not isinstance(d, Delegate):
                 raise ValueError(f"experimental_delegates takes numlite delegates (numlite.load_delegate or a "
                                  f"numlite.delegates.Delegate); got {d!r} (LiteRT's shared-library delegates cannot "
@@ -334,11 +334,8 @@ class Interpreter:
         if not 0 <= int(op_index) < len(ops) + len(delegated):
             raise ValueError(f"Invalid node index {op_index}")
         ex = self._main
-        if int(op_index) >= len(ops):  # a DELEGATE node (numlite.delegates), numbered after the model's
-            from .delegates import op_details
-
-            return op_details(delegated[int(op_index) - len(ops)], ex.dtypes)
-        op = ops[int(op_index)]
+        # DELEGATE nodes (numlite.delegates) are numbered after the model's, as LiteRT numbers them
+        op = ops[int(op_index)] if int(op_index) < len(ops) else delegated[int(op_index) - len(ops)]
         return {
             "index": int(op_index),
             "op_name": op.op_name,

@@ -133,14 +133,13 @@ def _model(host: str, consumers: list[str]) -> tuple[bytes, list[np.ndarray]]:
     mb = ModelBuilder()
     x = mb.input("x", in_shape, np.float32)
     t = build(mb, x)
-    shape = {"fully_connected": (1, 120, 120, C)}.get(host, SHAPE4)
-    r = mb.input("r", shape, np.float32)
+    shape = r_shape = {"fully_connected": (1, 120, 120, C)}.get(host, SHAPE4)  # the host's output
+    r = mb.input("r", r_shape, np.float32)
     for name in consumers:
         t = CONSUMERS[name](mb, t, shape, r)
         shape = (int(np.prod(shape)) // C, C) if name == "reshape" else shape
     mb.output(t)
-    return mb.build(), [_feed(in_shape, 5), _feed(shape if consumers[-1] != "reshape" else
-                                                  {"fully_connected": (1, 120, 120, C)}.get(host, SHAPE4), 6)]
+    return mb.build(), [_feed(in_shape, 5), _feed(r_shape, 6)]
 
 
 def _run(model: bytes, feeds: list[np.ndarray], fuse: bool = True, **kw: object) -> tuple[list[np.ndarray], object]:

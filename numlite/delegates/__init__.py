@@ -34,8 +34,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..graph import BUILTIN_CODES, Operator, Subgraph
 from ..ops.base import Kernel, PrepareContext, TensorSpec
 from . import partition as _partition
@@ -96,6 +94,9 @@ class DelegateKernel(Kernel):
 
     foldable: ClassVar[bool] = False
     fusion_host: ClassVar[bool] = False
+    #: ``prepare`` asks numlite's kernels for shapes only (``infer``'s ``shapes_only``): a
+    #: delegate that does not bind them sets it
+    shapes_only: ClassVar[bool] = False
 
     def __init__(self, node: Operator, options: Any):
         super().__init__(node, None)
@@ -105,9 +106,10 @@ class DelegateKernel(Kernel):
         self.subgraph = node.subgraph
 
     def prepare(self, ctx: PrepareContext) -> None:
-        specs = self.infer(ctx)
+        """Sets every output's shape and dtype from ``infer``; ``self.specs`` keeps them all."""
+        self.specs = self.infer(ctx, self.shapes_only)
         for j, o in enumerate(self.node.outputs):
-            ctx.set_output(j, specs[o].shape, specs[o].dtype)
+            ctx.set_output(j, self.specs[o].shape, self.specs[o].dtype)
 
     def infer(self, ctx: PrepareContext, shapes_only: bool = False) -> dict[int, TensorSpec]:
         """Shapes and dtypes of every tensor of the partition for the current input shapes, by
@@ -211,12 +213,4 @@ def load_delegate(name_or_delegate: Any, options: Mapping[str, Any] | None = Non
                      "LiteRT's shared-library delegates cannot run in numlite)")
 
 
-def op_details(op: DelegateOperator, dtypes: Sequence[Any]) -> dict[str, Any]:
-    """``_get_ops_details()``'s entry for a delegate node, as LiteRT's."""
-    return {"index": op.index, "op_name": "DELEGATE", "inputs": np.array(op.inputs, dtype=np.int32),
-            "outputs": np.array(op.outputs, dtype=np.int32),
-            "operand_types": [dtypes[i] for i in op.inputs if i != -1],
-            "result_types": [dtypes[i] for i in op.outputs if i != -1]}
-
-
-__all__ = ["REGISTERED", "Delegate", "DelegateKernel", "DelegateOperator", "apply", "load_delegate", "op_details"]
+__all__ = ["REGISTERED", "Delegate", "DelegateKernel", "DelegateOperator", "apply", "load_delegate"]

@@ -125,7 +125,7 @@ class OnnxBuilder:
         A quantized (int8 / uint8 / int32) tensor is its integers behind a DequantizeLinear (QDQ:
         ONNX Runtime fuses DequantizeLinear -> op -> QuantizeLinear into its integer kernels)."""
         key = name(t)
-        if key not in self.inits and (t in self.values or self.sg.tensors[t].data is not None):
+        if key not in self.inits and self.is_const(t):
             self.inits[key] = self.onnx.numpy_helper.from_array(_contiguous(self.value(t)), key)
         if quant_params(self.sg.tensors[t]) is None:
             return key
@@ -159,6 +159,9 @@ class OnnxBuilder:
         f = self.fresh("f")
         self._pending.append((t, f))
         return f
+
+    def is_const(self, t: int) -> bool:
+        return t in self.values or self.sg.tensors[t].data is not None
 
     def value(self, t: int) -> np.ndarray:
         v = self.values.get(t)
@@ -296,7 +299,7 @@ def _prelu(b: OnnxBuilder, op: Operator) -> None:
     two terms is zero."""
     x, a = op.inputs[0], op.inputs[1]
     shape = b.shapes[x]
-    alpha = b.value(a) if (a in b.values or b.sg.tensors[a].data is not None) else None
+    alpha = b.value(a) if b.is_const(a) else None
     c = shape[-1] if len(shape) == 4 else 0
     if alpha is None or not c or alpha.size not in (1, c) or any(d != 1 for d in alpha.shape[:-1]):
         b.node("PRelu", [b.tensor(x), b.tensor(a)], [b.out(op.outputs[0])])

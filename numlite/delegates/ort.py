@@ -48,11 +48,11 @@ def ort_module() -> Any:
 
 
 class OrtKernel(DelegateKernel):
+    shapes_only = True  # numlite's kernels are only asked for shapes
+
     def prepare(self, ctx: PrepareContext) -> None:
-        specs = self.infer(ctx, shapes_only=True)  # numlite's kernels are only asked for shapes
-        for j, o in enumerate(self.node.outputs):
-            ctx.set_output(j, specs[o].shape, specs[o].dtype)
-        shapes = {i: tuple(s.shape) for i, s in specs.items()}
+        super().prepare(ctx)
+        shapes = {i: tuple(s.shape) for i, s in self.specs.items()}
         values = {s.index: s.value for s in ctx.inputs if s is not None and s.value is not None}
         b = OnnxBuilder(self.subgraph, shapes, values)
         self.feeds = [i for i in self.node.inputs if i not in values]

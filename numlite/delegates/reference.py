@@ -7,8 +7,8 @@ delegate machinery alone: partitioning, DELEGATE nodes, boundary tensors in the 
 It is also the smallest complete example of a Python delegate:
 
 1. ``supports``: a node is taken when its op name is listed (``ops``; all ops when None).
-2. ``ReferenceKernel.prepare``: ``DelegateKernel.infer`` prepares the partition's nodes with
-   numlite's kernels and gives every tensor's shape; the outputs get theirs.
+2. ``prepare`` (``DelegateKernel``'s): ``infer`` prepares the partition's nodes with numlite's
+   kernels and gives every tensor's shape; the outputs get theirs.
 3. ``ReferenceKernel.bind``: every tensor inside the partition gets a private array (a value
    known at prepare time is used as it is), every node's kernel is bound to the arrays, and
    the step calls them in order.
@@ -22,16 +22,11 @@ from typing import Any
 import numpy as np
 
 from ..graph import Operator, Subgraph
-from ..ops.base import PrepareContext, Step, chain
+from ..ops.base import Step, chain
 from . import Delegate, DelegateKernel
 
 
 class ReferenceKernel(DelegateKernel):
-    def prepare(self, ctx: PrepareContext) -> None:
-        self.specs = self.infer(ctx)
-        for j, o in enumerate(self.node.outputs):
-            ctx.set_output(j, self.specs[o].shape, self.specs[o].dtype)
-
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         arrays: dict[int, Any] = dict(zip(self.node.inputs, inputs))
         arrays.update(zip(self.node.outputs, outputs))

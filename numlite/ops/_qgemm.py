@@ -48,6 +48,16 @@ def converts_per_invoke(elems: int, rows: int) -> bool:
     return elems >= CONVERT_MIN_ELEMS and rows >= CONVERT_MIN_ROWS
 
 
+def conversion_steps(dst: np.ndarray, raw: np.ndarray, zero_point: int = 0) -> list[Callable[[], None]]:
+    """The per-invoke conversion: the integer weights ``raw`` into the float ``dst`` (same
+    shape), minus ``zero_point`` (in ``dst``'s dtype: exact for 8-bit values)."""
+    steps: list[Callable[[], None]] = [lambda: np.copyto(dst, raw, casting="unsafe")]
+    if zero_point:
+        zp = dst.dtype.type(zero_point)
+        steps.append(lambda: np.subtract(dst, zp, out=dst))
+    return steps
+
+
 def chunk_size(bound_a: int, bound_b: int) -> int:
     """The largest K for which a float32 dot product of such integers is exact."""
     per = int(bound_a) * int(bound_b)

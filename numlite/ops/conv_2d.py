@@ -75,7 +75,7 @@ from ._conv import (
     tile_rows,
 )
 from ._qbinary import quantized_activation_range
-from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks_l1, converts_per_invoke
+from ._qgemm import EXACT_LIMIT, FloatRequantizer, chunks_l1, conversion_steps, converts_per_invoke
 from .base import (
     ACT_RELU,
     ACT_RELU6,
@@ -616,11 +616,7 @@ class QuantConv:
         weights (uint8 minus their zero point, in float32: exact), and the constant row."""
         src, zp, const = self.w_src
         k = self.k
-        wk = ws[:, :k]
-        steps: list[Step] = [lambda: np.copyto(wk, src, casting="unsafe")]
-        if zp:
-            zf = np.float32(zp)
-            steps.append(lambda: np.subtract(wk, zf, out=wk))
+        steps = conversion_steps(ws[:, :k], src, zp)
         if const is not None:
             cc = ws[:, k]
             steps.append(lambda: np.copyto(cc, const))

@@ -67,7 +67,7 @@ import numpy as np
 from . import quant
 from ._pool import quantized_activation_range
 from ._qfc import DoubleRequant, RowQuantizer, unshuffle_4x16
-from ._qgemm import ExactMatmul, chunks_l1, converts_per_invoke
+from ._qgemm import ExactMatmul, chunks_l1, conversion_steps, converts_per_invoke
 from .base import Kernel, PrepareContext, Step, chain, check_activation, make_activation
 from .registry import register
 
@@ -236,11 +236,8 @@ class FullyConnected(Kernel):
             steps.append(lambda: np.copyto(xs, xin))
         if self.w_raw is not None or self.wc is not None:
             if self.w_raw is not None:  # constant weights converted at every invoke (step 3)
-                wc, raw = scratch[self.s_wc], self.w_raw
-                steps.append(lambda: np.copyto(wc, raw, casting="unsafe"))
-                if self.zw:
-                    zwf = wc.dtype.type(self.zw)
-                    steps.append(lambda: np.subtract(wc, zwf, out=wc))
+                wc = scratch[self.s_wc]
+                steps.extend(conversion_steps(wc, self.w_raw, self.zw))
             else:
                 wc = self.wc
             colcorr = self.colcorr

@@ -106,6 +106,8 @@ class Prelu(Kernel):
         self.row = row_length(x.size, p)
         reps = self.row // p
         self.alpha_row = np.tile(pat, reps)
+        #: one period of step 4's sign: -1 where alpha is above 1 (the sign trick, and fusion)
+        self.sign_pat = np.where(big, np.float32(-1), np.float32(1)).astype(np.float32)
         fix = np.flatnonzero(big)
         if fix.size == 0:
             self.mode = "max"
@@ -116,7 +118,7 @@ class Prelu(Kernel):
             self.fix = [(int(c), np.float32(pat[c])) for c in fix]
         else:
             self.mode = "sign"
-            s = np.where(big, np.float32(-1), np.float32(1)).astype(np.float32)
+            s = self.sign_pat
             self.sign_row, self.signed_alpha_row = np.tile(s, reps), np.tile(s * pat, reps)
             self.tmp = ctx.scratch(shape, np.float32)
 
@@ -131,9 +133,7 @@ class Prelu(Kernel):
         pat = self.alpha_row[:self.period]
         mode = self.mode
         if mode in ("fix", "sign"):
-            with np.errstate(invalid="ignore"):
-                s = np.where(pat > 1, np.float32(-1), np.float32(1)).astype(np.float32)
-            tiler = RangeRows(s * pat, s)
+            tiler = RangeRows(self.sign_pat * pat, self.sign_pat)
         else:
             tiler = RangeRows(pat)
         pick = np.maximum if mode != "min" else np.minimum
