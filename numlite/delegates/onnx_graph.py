@@ -48,6 +48,8 @@ F32 = np.dtype(np.float32)
 NCHW, NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 #: fused activation code -> (ONNX op, attributes / clip bounds); TANH and SIGN_BIT: none
 CLAMPS = {1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
+#: ``OnnxBuilder.external``: smaller initializers are embedded in the model
+EXTERNAL_MIN_BYTES = 1024
 
 
 def onnx_module() -> Any:
@@ -103,6 +105,12 @@ class OnnxBuilder:
         self._pending: list[tuple[int, str]] = []
         self.nodes: list[Any] = []
         self.inits: dict[str, Any] = {}
+        #: ``external``: initializers of at least ``EXTERNAL_MIN_BYTES`` stay NumPy arrays
+        #: (``arrays``), declared in the model as external data: ONNX Runtime takes them through
+        #: ``SessionOptions.add_external_initializers`` without copying, and the model serializes
+        #: and parses without them (``export`` embeds every initializer)
+        self.external = False
+        self.arrays: dict[str, np.ndarray] = {}
         self._n = 0
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -117,8 +125,23 @@ class OnnxBuilder:
 
     def const(self, value: np.ndarray, hint: str = "c") -> str:
         key = self.fresh(hint)
-        self.inits[key] = self.onnx.numpy_helper.from_array(_contiguous(value), key)
+        self.initializer(key, value)
         return key
+
+    def initializer(self, key: str, value: Any) -> None:
+        a = _contiguous(value)
+        if not (self.external and a.nbytes >= EXTERNAL_MIN_BYTES):
+            self.inits[key] = self.onnx.numpy_helper.from_array(a, key)
+            return
+        tp = self.onnx.TensorProto()
+        tp.name = key
+        tp.data_type = self.h.np_dtype_to_tensor_dtype(a.dtype)
+        tp.dims.extend(a.shape)
+        tp.data_location = self.onnx.TensorProto.EXTERNAL
+        entry = tp.external_data.add()
+        entry.key, entry.value = "location", "numlite-memory"
+        self.inits[key] = tp
+        self.arrays[key] = a
 
     def tensor(self, t: int) -> str:
         """The ONNX name of TFLite tensor ``t`` as float32; a constant becomes an initializer once.
@@ -126,7 +149,7 @@ class OnnxBuilder:
         ONNX Runtime fuses DequantizeLinear -> op -> QuantizeLinear into its integer kernels)."""
         key = name(t)
         if key not in self.inits and self.is_const(t):
-            self.inits[key] = self.onnx.numpy_helper.from_array(_contiguous(self.value(t)), key)
+            self.initializer(key, self.value(t))
         if quant_params(self.sg.tensors[t]) is None:
             return key
         dq = self._dq.get(t)

@@ -55,13 +55,15 @@ class OrtKernel(DelegateKernel):
         shapes = {i: tuple(s.shape) for i, s in self.specs.items()}
         values = {s.index: s.value for s in ctx.inputs if s is not None and s.value is not None}
         b = OnnxBuilder(self.subgraph, shapes, values)
+        b.external = True
         self.feeds = [i for i in self.node.inputs if i not in values]
         nodes = ", ".join(f"{n.op_name} #{n.index}" for n in self.nodes[:4]) + (", ..." if len(self.nodes) > 4 else "")
         try:
             for kernel, _ in self.prepared:
                 b.add(kernel.node, kernel)
             model = b.model(self.feeds, list(self.node.outputs))
-            self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads)
+            self.weights = b.arrays  # ONNX Runtime reads them in place: they live as long as the session
+            self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads, b.arrays)
         except Exception as e:  # onnx / onnxruntime errors (or a kernel override without numlite's state)
             ctx.fail(f"the onnxruntime delegate cannot run its partition ({nodes}): {type(e).__name__}: "
                      f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}")
@@ -108,13 +110,17 @@ class OnnxRuntimeDelegate(Delegate):
     def supports(self, op: Operator, subgraph: Subgraph) -> bool:
         return supported(op, subgraph)
 
-    def session(self, model: bytes, threads: int) -> Any:
+    def session(self, model: bytes, threads: int, arrays: Mapping[str, np.ndarray] | None = None) -> Any:
+        """An ``InferenceSession`` of ``model``; ``arrays``: its external initializers by name."""
         so = self.ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = self.level
         for k, v in self.session_attrs.items():
             setattr(so, k, v)
+        if arrays:
+            from_numpy = self.ort.OrtValue.ortvalue_from_numpy
+            so.add_external_initializers(list(arrays), [from_numpy(a) for a in arrays.values()])
         kw: dict[str, Any] = {"providers": self.providers}
         if self.provider_options is not None:
             kw["provider_options"] = self.provider_options
