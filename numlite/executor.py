@@ -82,6 +82,8 @@ class Runtime:
     def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False,
                  delegates: Sequence[Any] = ()):
         self.model = model
+        #: the file the model was read from, where the interpreter knows it
+        self.model_path: str | None = None
         self.resolver = resolver
         #: each subgraph's kernel classes, found now for every subgraph so that one
         #: UnsupportedOpError lists every missing operator of the model, control-flow bodies included

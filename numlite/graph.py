@@ -482,4 +482,4 @@ def load_model(model_path: str | os.PathLike | None = None, model_content: bytes
         model_content = bytes(model_content)  # never alias memory the caller may change
     if not isinstance(model_content, bytes):
         raise ModelTypeError(f"model_content must be bytes, not {type(model_content).__name__}")
-    return build_graph(model_content)
+    return build_graph(model_content, source=model_content)

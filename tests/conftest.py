@@ -12,6 +12,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: model-scale checks (run with -m slow)")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Delegates' compiled-partition caches (``numlite.delegates.cache``) go to a directory of
+    this test session, not the user's ``~/.cache`` (subprocesses inherit it)."""
+    old = os.environ.get("NUMLITE_CACHE_DIR")
+    os.environ["NUMLITE_CACHE_DIR"] = str(tmp_path_factory.mktemp("numlite-cache"))
+    yield
+    if old is None:
+        os.environ.pop("NUMLITE_CACHE_DIR", None)
+    else:
+        os.environ["NUMLITE_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def add_model(tmp_path):
     """A float ADD of two [2, 3] inputs written to a file: the command line tests' small model."""

@@ -280,7 +280,7 @@ def test_batch_matmul(adj_x, adj_y):
 def test_a_partition_onnxruntime_refuses_is_a_prepare_error(monkeypatch):
     from numlite.delegates import ort as ort_delegate
 
-    def broken(self, model, threads, arrays=None):
+    def broken(self, *args, **kw):
         raise RuntimeError("[ONNXRuntimeError] : 10 : INVALID_GRAPH : broken on purpose")
 
     monkeypatch.setattr(ort_delegate.OnnxRuntimeDelegate, "session", broken)

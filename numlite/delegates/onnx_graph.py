@@ -111,6 +111,10 @@ class OnnxBuilder:
         #: and parses without them (``export`` embeds every initializer)
         self.external = False
         self.arrays: dict[str, np.ndarray] = {}
+        #: stateful nodes (recurrent ops with variable state tensors): (variable tensor, name of
+        #: the ONNX value holding its value after the node); ``model`` makes each a graph output,
+        #: the delegate writes it back into the variable after every run, as TFLite's kernels do
+        self.state_updates: list[tuple[int, str]] = []
         self._n = 0
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -235,8 +239,9 @@ class OnnxBuilder:
                                                                                  tp.FLOAT)
             return h.make_tensor_value_info(rename.get(name(t), name(t)), elem, dims)
 
-        graph = h.make_graph(self.nodes, graph_name, [info(t) for t in inputs], [info(t) for t in outputs],
-                             list(self.inits.values()))
+        outs = [info(t) for t in outputs]
+        outs += [h.make_tensor_value_info(n, tp.FLOAT, list(self.shapes[t])) for t, n in self.state_updates]
+        graph = h.make_graph(self.nodes, graph_name, [info(t) for t in inputs], outs, list(self.inits.values()))
         return h.make_model(graph, opset_imports=[h.make_opsetid("", OPSET)], producer_name="numlite")
 
 
@@ -590,12 +595,19 @@ def _activation_ok(ten: Any) -> str | None:
     return None
 
 
+#: ops whose converters live in modules of their own, with their own ``supported`` check
+#: (op name -> check); those modules add their converters to ``CONVERTERS``
+OWN_CHECKS: dict[str, Callable[[Operator, Subgraph], bool]] = {}
+
+
 def supported(op: Operator, sg: Subgraph) -> bool:
     """Whether ``op`` maps (module docstring): float32 tensors, or (``QUANTIZED_OPS``) int8 /
     uint8 ones quantized per tensor with int8 / uint8 weights (per channel allowed) and int32
     biases.  Hybrid forms (float input, integer weights) do not map."""
     if op.op_name not in CONVERTERS or op.custom_code is not None:
         return False
+    if op.op_name in OWN_CHECKS:
+        return OWN_CHECKS[op.op_name](op, sg)
     tensors = sg.tensors
     consts = CONSTANT_INPUTS.get(op.op_name, ())
     known = constants(sg)
@@ -700,3 +712,6 @@ def export(model: Any, path: str | None = None, dynamic_batch: bool | None = Non
     if path is not None:
         onnx.save(proto, path)
     return proto
+
+
+from . import onnx_lstm  # noqa: E402,F401  (registers the recurrent ops)

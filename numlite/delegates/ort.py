@@ -32,6 +32,7 @@ import numpy as np
 from ..graph import Operator, Subgraph
 from ..ops.base import PrepareContext, Step
 from . import Delegate, DelegateKernel
+from .cache import MAX_BYTES, PartitionCache, default_dir
 from .onnx_graph import OnnxBuilder, name, onnx_module, supported
 
 LEVELS = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC",
@@ -51,6 +52,21 @@ class OrtKernel(DelegateKernel):
     shapes_only = True  # numlite's kernels are only asked for shapes
 
     def prepare(self, ctx: PrepareContext) -> None:
+        cache = self.delegate.cache
+        key = cache.key(self, ctx) if cache is not None else None
+        hit = cache.load(key) if key is not None else None
+        if hit is not None:  # numlite's kernels are not asked: the entry has the shapes
+            meta, path = hit
+            self.feeds = list(meta["feeds"])
+            self.updates = [tuple(u) for u in meta["updates"]]
+            self.weights: dict[str, np.ndarray] = {}
+            for j, (shape, dtype) in enumerate(meta["outputs"]):
+                ctx.set_output(j, tuple(shape), np.dtype(dtype))
+            try:
+                self.session = self.delegate.session(path, ctx.num_threads, optimized=True)
+                return
+            except Exception:  # a damaged entry: build the partition again (and rewrite it)
+                pass
         super().prepare(ctx)
         shapes = {i: tuple(s.shape) for i, s in self.specs.items()}
         values = {s.index: s.value for s in ctx.inputs if s is not None and s.value is not None}
@@ -58,15 +74,21 @@ class OrtKernel(DelegateKernel):
         b.external = True
         self.feeds = [i for i in self.node.inputs if i not in values]
         nodes = ", ".join(f"{n.op_name} #{n.index}" for n in self.nodes[:4]) + (", ..." if len(self.nodes) > 4 else "")
+        save = None
         try:
             for kernel, _ in self.prepared:
                 b.add(kernel.node, kernel)
-            model = b.model(self.feeds, list(self.node.outputs))
+            model = b.model(self.feeds, list(self.node.outputs)).SerializeToString()
+            self.updates = [(t, n) for t, n in b.state_updates]
             self.weights = b.arrays  # ONNX Runtime reads them in place: they live as long as the session
-            self.session = self.delegate.session(model.SerializeToString(), ctx.num_threads, b.arrays)
+            save = cache.start(key) if key is not None else None
+            self.session = self.delegate.session(model, ctx.num_threads, b.arrays, save=save)
         except Exception as e:  # onnx / onnxruntime errors (or a kernel override without numlite's state)
             ctx.fail(f"the onnxruntime delegate cannot run its partition ({nodes}): {type(e).__name__}: "
                      f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}")
+        if save is not None:
+            outputs = [(list(self.specs[o].shape), np.dtype(self.specs[o].dtype).str) for o in self.node.outputs]
+            cache.finish(key, save, {"feeds": self.feeds, "updates": self.updates, "outputs": outputs})
 
     def bind(self, inputs: list[np.ndarray | None], outputs: list[np.ndarray], scratch: list[np.ndarray]) -> Step:
         sess = self.session
@@ -79,7 +101,23 @@ class OrtKernel(DelegateKernel):
             a = _contiguous(a, t)
             io.bind_output(name(t), "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
         run = sess.run_with_iobinding
-        return lambda: run(io)
+        if not self.updates:
+            return lambda: run(io)
+        # recurrent state: the new value lands in a buffer of its own (ONNX Runtime may still
+        # read the variable while writing it), then is copied into the variable
+        pairs = []
+        for t, n in self.updates:
+            state = _contiguous(arrays[t], t)
+            new = np.empty_like(state)
+            io.bind_output(n, "cpu", 0, new.dtype, list(new.shape), new.ctypes.data)
+            pairs.append((state, new))
+        copy = np.copyto
+
+        def step() -> None:
+            run(io)
+            for state, new in pairs:
+                copy(state, new)
+        return step
 
 
 def _contiguous(a: np.ndarray, t: int) -> np.ndarray:
@@ -104,18 +142,34 @@ class OnnxRuntimeDelegate(Delegate):
         if level not in LEVELS:
             raise ValueError(f"onnxruntime delegate: graph_optimization_level must be one of {sorted(LEVELS)}")
         self.level = getattr(self.ort.GraphOptimizationLevel, LEVELS[level])
+        use_cache = opts.pop("cache", True)
+        cache_dir = opts.pop("cache_dir", None)
+        max_bytes = opts.pop("cache_max_bytes", MAX_BYTES)
         if opts:
             raise ValueError(f"onnxruntime delegate: unknown options {sorted(opts)}")
+        #: the compiled-partition cache (``numlite.delegates.cache``): on by default for the CPU
+        #: provider (other providers may compile for a device: not cached)
+        self.cache: PartitionCache | None = None
+        if use_cache and self.providers == ["CPUExecutionProvider"]:
+            config = repr((self.ort.__version__, self.providers, self.provider_options,
+                           sorted(self.session_attrs.items()), level))
+            self.cache = PartitionCache(cache_dir or default_dir("onnxruntime"), config, int(max_bytes), ".onnx")
 
     def supports(self, op: Operator, subgraph: Subgraph) -> bool:
         return supported(op, subgraph)
 
-    def session(self, model: bytes, threads: int, arrays: Mapping[str, np.ndarray] | None = None) -> Any:
-        """An ``InferenceSession`` of ``model``; ``arrays``: its external initializers by name."""
+    def session(self, model: bytes | str, threads: int, arrays: Mapping[str, np.ndarray] | None = None,
+                save: str | None = None, optimized: bool = False) -> Any:
+        """An ``InferenceSession`` of ``model`` (serialized, or a path); ``arrays``: its external
+        initializers by name; ``save``: where ONNX Runtime writes the graph it optimized;
+        ``optimized``: ``model`` is such a graph (its optimizations are not run again)."""
         so = self.ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-        so.graph_optimization_level = self.level
+        so.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_DISABLE_ALL if optimized else self.level
+        if save is not None:
+            so.optimized_model_filepath = save
+            so.log_severity_level = 3  # not the warning that the graph suits this machine: the key says so
         for k, v in self.session_attrs.items():
             setattr(so, k, v)
         if arrays:

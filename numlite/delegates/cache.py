@@ -1,0 +1,208 @@
+"""A disk cache of compiled partitions, keyed by the model's content.
+
+A delegate whose compilation costs more than the interpreter's whole load (the ONNX Runtime
+delegate: building the ONNX graph, then ONNX Runtime's graph optimizations) keeps what it
+compiled - one file per partition plus a small JSON entry with the partition's boundary (feed
+names, output shapes and dtypes) - so that the next interpreter of the same model skips both
+numlite's shape inference and the compilation.
+
+Key (``PartitionCache.key``): SHA-256 over
+
+- the model file's content (``model_digest``: the SHA-256 of its bytes; for a model read from a
+  file, remembered under ``digests/`` by the file's path, size, modification time in
+  nanoseconds, inode and device, so that an unchanged file is not read again; a file rewritten
+  in place keeping all of these would be taken for the old one),
+- the partition: subgraph index, the original node indices, and the shape and dtype of each
+  boundary input,
+- the delegate's ``config`` (for ONNX Runtime: its version, providers, session options,
+  optimization level), numlite's version, the cache's format, and the machine (``platform``,
+  the CPU's feature flags: an optimized graph may use instructions of this CPU).
+
+Entries are written atomically (a temporary name, then ``os.replace``); a damaged entry is
+rebuilt.  When the directory outgrows ``max_bytes`` the least recently used entries go.
+Nothing in the cache is executable code: it holds ONNX graphs and JSON.  Errors writing it
+(a read-only directory, a full disk) are ignored: the cache only saves time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import uuid
+from typing import Any
+
+import numpy as np
+
+FORMAT = 1
+#: default size limit of a cache directory
+MAX_BYTES = 2 << 30
+
+log = logging.getLogger("numlite.delegates.cache")
+
+
+def default_dir(delegate_name: str) -> str:
+    """``$NUMLITE_CACHE_DIR/<delegate>``, else ``$XDG_CACHE_HOME/numlite/<delegate>``, else
+    ``~/.cache/numlite/<delegate>``."""
+    base = os.environ.get("NUMLITE_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "numlite")
+    return os.path.join(base, delegate_name)
+
+
+_MACHINE: str | None = None
+
+
+def machine() -> str:
+    """The platform and, where ``/proc/cpuinfo`` says, the CPU's flags (once per process)."""
+    global _MACHINE
+    if _MACHINE is None:
+        flags = ""
+        with contextlib.suppress(OSError):
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith(("flags", "Features")):
+                        flags = line.split(":", 1)[1].strip()
+                        break
+        _MACHINE = f"{platform.system()} {platform.machine()} {platform.processor()} {flags}"
+    return _MACHINE
+
+
+class PartitionCache:
+    def __init__(self, directory: str, config: str, max_bytes: int = MAX_BYTES, suffix: str = ".bin"):
+        self.dir = os.path.abspath(os.path.expanduser(directory))
+        self.config = config
+        self.max_bytes = int(max_bytes)
+        self.suffix = suffix
+
+    # -- keys ---------------------------------------------------------------------------------
+    def model_digest(self, runtime: Any) -> str | None:
+        """The SHA-256 of the model's bytes (once per interpreter), or None where numlite has
+        no buffer to hash."""
+        digest = getattr(runtime, "_cache_digest", None)
+        if digest is not None:
+            return digest
+        path = getattr(runtime, "model_path", None)
+        digest = self._remembered(path) if path else None
+        if digest is None:
+            source = runtime.model.source
+            if source is None:
+                return None
+            digest = hashlib.sha256(source).hexdigest()
+            if path:
+                self._remember(path, digest)
+        runtime._cache_digest = digest
+        return digest
+
+    def _stat_entry(self, path: str) -> tuple[str, str] | None:
+        try:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+        except OSError:
+            return None
+        name = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        return os.path.join(self.dir, "digests", name), f"{real}\n{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_dev}"
+
+    def _remembered(self, path: str) -> str | None:
+        entry = self._stat_entry(path)
+        if entry is None:
+            return None
+        try:
+            with open(entry[0]) as f:
+                stamp, _, digest = f.read().rpartition("\n")
+        except (OSError, UnicodeDecodeError):
+            return None
+        return digest if stamp == entry[1] and len(digest) == 64 else None
+
+    def _remember(self, path: str, digest: str) -> None:
+        entry = self._stat_entry(path)
+        if entry is not None:
+            self._write(entry[0], f"{entry[1]}\n{digest}".encode())
+
+    def key(self, kernel: Any, ctx: Any) -> str | None:
+        """The entry's name for partition ``kernel`` with the input shapes ``ctx`` gives (None:
+        the model has no digest)."""
+        digest = self.model_digest(ctx.runtime)
+        if digest is None:
+            return None
+        from .. import __version__
+
+        boundary = [None if s is None else (list(s.shape), None if s.dtype is None else np.dtype(s.dtype).str)
+                    for s in ctx.inputs]
+        parts = [FORMAT, __version__, machine(), self.config, digest, kernel.subgraph.index,
+                 [n.index for n in kernel.nodes], boundary]
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+    # -- entries ------------------------------------------------------------------------------
+    def load(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """(the entry's JSON, the path of its compiled file), or None."""
+        meta_path, data_path = self._paths(key)
+        try:
+            with open(meta_path) as f:
+                meta = json.load(f)
+            os.utime(data_path)  # recently used: evicted last
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            return None
+        return meta, data_path
+
+    def start(self, key: str) -> str | None:
+        """A temporary path for the compiled file of ``key`` (None: the directory cannot be made)."""
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+        except OSError as e:
+            log.debug("cache directory %s unusable: %s", self.dir, e)
+            return None
+        return os.path.join(self.dir, f"{key}.{uuid.uuid4().hex}.tmp")
+
+    def finish(self, key: str, tmp: str, meta: dict[str, Any]) -> None:
+        """Publish the compiled file written to ``tmp`` and its entry ``meta``."""
+        meta_path, data_path = self._paths(key)
+        try:
+            if not os.path.exists(tmp):
+                return
+            os.replace(tmp, data_path)
+        except OSError as e:
+            log.debug("cannot store %s: %s", data_path, e)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        self._write(meta_path, json.dumps({"format": FORMAT, **meta}).encode())
+        self._evict()
+
+    def _paths(self, key: str) -> tuple[str, str]:
+        base = os.path.join(self.dir, key)
+        return base + ".json", base + self.suffix
+
+    def _write(self, path: str, data: bytes) -> None:
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError as e:
+            log.debug("cannot write %s: %s", path, e)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def _evict(self) -> None:
+        """Remove the least recently used compiled files (and their entries) beyond ``max_bytes``."""
+        try:
+            files = [e for e in os.scandir(self.dir) if e.is_file() and e.name.endswith(self.suffix)]
+            stats = [(e.stat().st_mtime_ns, e.stat().st_size, e.path) for e in files]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in stats)
+        for _, size, path in sorted(stats):
+            if total <= self.max_bytes:
+                break
+            for p in (path, path[: -len(self.suffix)] + ".json"):
+                with contextlib.suppress(OSError):
+                    os.unlink(p)
+            total -= size

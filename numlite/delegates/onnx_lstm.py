@@ -1,0 +1,3 @@
+"""Recurrent TFLite ops -> ONNX (registered into ``onnx_graph.CONVERTERS`` / ``OWN_CHECKS``)."""
+
+from __future__ import annotations

@@ -1,0 +1,172 @@
+"""The ONNX Runtime delegate's compiled-partition cache (``numlite.delegates.cache``): entries
+keyed by the model's content, the partition, its input shapes and the delegate's settings; a
+warm interpreter skips building the ONNX graph; damaged, stale or unwritable caches never
+change results."""
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+import numlite  # noqa: E402
+from numlite import models  # noqa: E402
+from numlite.delegates import onnx_graph  # noqa: E402
+from numlite.delegates.cache import PartitionCache  # noqa: E402
+
+MODEL = models.build("mobilenet_v1", resolution=32, alpha=0.25)
+OTHER = models.build("mobilenet_v2", resolution=32, alpha=0.35)
+
+
+def _two_partitions() -> bytes:
+    """CONV -> CUMSUM (not mapped) -> ADD: two partitions, any batch size."""
+    from numlite.builder import ModelBuilder
+
+    rng = np.random.default_rng(1)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 9, 10, 4), np.float32)
+    t = mb.tensor("t", (1, 9, 10, 6), np.float32)
+    mb.op("CONV_2D", [x, mb.const("w", rng.standard_normal((6, 3, 3, 4)).astype(np.float32)),
+                      mb.const("b", rng.standard_normal(6).astype(np.float32))], [t], padding=0, stride_h=1,
+          stride_w=1, dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="RELU")
+    c = mb.tensor("c", (1, 9, 10, 6), np.float32)
+    mb.op("CUMSUM", [t, mb.const("axis", np.int32(3))], [c])
+    y = mb.tensor("y", (1, 9, 10, 6), np.float32)
+    mb.op("ADD", [c, t], [y])
+    mb.output(y)
+    return mb.build()
+
+
+def _run(path_or_bytes, cache_dir, shape=None, **opts):
+    kw = {"model_path": path_or_bytes} if isinstance(path_or_bytes, (str, os.PathLike)) else \
+        {"model_content": path_or_bytes}
+    d = numlite.load_delegate("onnxruntime", {"cache_dir": str(cache_dir), **opts})
+    it = numlite.Interpreter(experimental_delegates=[d], **kw)
+    inp = it.get_input_details()[0]
+    if shape is not None:
+        it.resize_tensor_input(inp["index"], shape)
+    it.allocate_tensors()
+    x = np.random.default_rng(0).uniform(-1, 1, shape or inp["shape"]).astype(np.float32)
+    it.set_tensor(inp["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"]), x
+
+
+def _reference(data, x):
+    it = numlite.Interpreter(model_content=data)
+    inp = it.get_input_details()[0]
+    if tuple(x.shape) != tuple(inp["shape"]):
+        it.resize_tensor_input(inp["index"], x.shape)
+    it.allocate_tensors()
+    it.set_tensor(inp["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def _entries(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(".onnx")) if os.path.isdir(d) else []
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    p = tmp_path / "m.tflite"
+    p.write_bytes(MODEL)
+    return p
+
+
+def _no_builder(monkeypatch):
+    def refuse(self, op, kernel=None):
+        raise AssertionError("the ONNX graph was built on a warm cache")
+    monkeypatch.setattr(onnx_graph.OnnxBuilder, "add", refuse)
+
+
+def test_cold_then_warm_same_results_without_building(model_file, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cold, x = _run(model_file, cache)
+    assert len(_entries(cache)) == 1 and len([f for f in os.listdir(cache) if f.endswith(".json")]) == 1
+    np.testing.assert_allclose(cold, _reference(MODEL, x), rtol=1e-4, atol=1e-5)
+    _no_builder(monkeypatch)
+    warm, _ = _run(model_file, cache)
+    np.testing.assert_array_equal(warm, cold)
+    warm_bytes, _ = _run(MODEL, cache)  # the same content given as bytes: the same entry
+    np.testing.assert_array_equal(warm_bytes, cold)
+    assert len(_entries(cache)) == 1
+
+
+def test_key_follows_content_shapes_and_settings(tmp_path):
+    cache, model = tmp_path / "cache", tmp_path / "two.tflite"
+    model.write_bytes(_two_partitions())
+    _run(model, cache)
+    assert len(_entries(cache)) == 2  # one per partition
+    _run(model, cache, shape=[2, 9, 10, 4])  # another input shape: other entries
+    assert len(_entries(cache)) == 4
+    _run(model, cache, graph_optimization_level="basic")  # other settings: other entries
+    assert len(_entries(cache)) == 6
+    out, x = _run(model, cache, shape=[2, 9, 10, 4])  # warm, batch 2
+    np.testing.assert_allclose(out, _reference(model.read_bytes(), x), rtol=1e-4, atol=1e-5)
+    assert len(_entries(cache)) == 6
+
+
+def test_a_model_file_rewritten_is_not_taken_for_the_old_one(model_file, tmp_path):
+    cache = tmp_path / "cache"
+    _run(model_file, cache)
+    model_file.write_bytes(OTHER)  # same path, new content
+    os.utime(model_file, ns=(1, 1))  # even with another modification time than the first
+    out, x = _run(model_file, cache)
+    np.testing.assert_allclose(out, _reference(OTHER, x), rtol=1e-4, atol=1e-5)
+    assert len(_entries(cache)) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "meta"])
+def test_a_damaged_entry_is_rebuilt(model_file, tmp_path, damage):
+    cache = tmp_path / "cache"
+    first, x = _run(model_file, cache)
+    (entry,) = _entries(cache)
+    path = cache / entry
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00not onnx" * 50)
+    else:
+        (cache / entry.replace(".onnx", ".json")).write_text("{not json")
+    again, _ = _run(model_file, cache)
+    np.testing.assert_array_equal(again, first)
+    assert path.stat().st_size > 100_000  # written again
+    np.testing.assert_array_equal(_run(model_file, cache)[0], first)
+
+
+def test_unusable_cache_dir_and_cache_off(model_file, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"x")
+    out, x = _run(model_file, blocker / "sub")  # cannot be made: no cache, same results
+    np.testing.assert_allclose(out, _reference(MODEL, x), rtol=1e-4, atol=1e-5)
+    off = tmp_path / "off"
+    _run(model_file, off, cache=False)
+    assert not off.exists()
+    d = numlite.load_delegate("onnxruntime", {"providers": ["CPUExecutionProvider", "CPUExecutionProvider"]})
+    assert d.cache is None  # only the CPU provider alone is cached
+
+
+def test_least_recently_used_entries_are_evicted(tmp_path):
+    cache = PartitionCache(str(tmp_path), "cfg", max_bytes=250, suffix=".onnx")
+    for i, key in enumerate(["a", "b", "c"]):
+        tmp = cache.start(key)
+        with open(tmp, "wb") as f:
+            f.write(b"x" * 100)
+        cache.finish(key, tmp, {"n": i})
+        os.utime(tmp_path / f"{key}.onnx", ns=(10**9 * (i + 1), 10**9 * (i + 1)))
+    cache._evict()
+    assert sorted(os.listdir(tmp_path)) == ["b.json", "b.onnx", "c.json", "c.onnx"]
+    assert cache.load("b")[0]["n"] == 1 and cache.load("a") is None
+
+
+def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
+    from numlite.delegates.cache import default_dir
+
+    monkeypatch.setenv("NUMLITE_CACHE_DIR", str(tmp_path / "n"))
+    assert default_dir("onnxruntime") == str(tmp_path / "n" / "onnxruntime")
+    monkeypatch.delenv("NUMLITE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_dir("onnxruntime") == str(tmp_path / "x" / "numlite" / "onnxruntime")
