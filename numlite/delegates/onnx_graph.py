@@ -42,6 +42,7 @@ import numpy as np
 
 from ..graph import Operator, Subgraph
 from ..ops.base import conv_padding
+from .onnx_proto import Initializer, Node, elem_type, encode_model, value_info
 
 OPSET = 17
 F32 = np.dtype(np.float32)
@@ -91,8 +92,6 @@ def quant_params(ten: Any) -> tuple[np.ndarray, np.ndarray, int] | None:
 class OnnxBuilder:
     def __init__(self, subgraph: Subgraph, shapes: dict[int, tuple[int, ...]],
                  values: dict[int, np.ndarray] | None = None):
-        self.onnx = onnx_module()
-        self.h = self.onnx.helper
         self.sg = subgraph
         self.shapes = shapes
         #: tensors whose values numlite knows at prepare (constants, folded DEQUANTIZE / DENSIFY)
@@ -103,8 +102,8 @@ class OnnxBuilder:
         self.kernel: Any = None
         self._dq: dict[int, str] = {}
         self._pending: list[tuple[int, str]] = []
-        self.nodes: list[Any] = []
-        self.inits: dict[str, Any] = {}
+        self.nodes: list[Node] = []
+        self.inits: dict[str, Initializer] = {}
         #: ``external``: initializers of at least ``EXTERNAL_MIN_BYTES`` stay NumPy arrays
         #: (``arrays``), declared in the model as external data: ONNX Runtime takes them through
         #: ``SessionOptions.add_external_initializers`` without copying, and the model serializes
@@ -124,7 +123,7 @@ class OnnxBuilder:
 
     def node(self, op: str, ins: list[str], outs: list[str] | None = None, **attrs: Any) -> str:
         outs = outs or [self.fresh(op.lower())]
-        self.nodes.append(self.h.make_node(op, ins, outs, **attrs))
+        self.nodes.append(Node(op, list(ins), list(outs), attrs))
         return outs[0]
 
     def const(self, value: np.ndarray, hint: str = "c") -> str:
@@ -134,18 +133,10 @@ class OnnxBuilder:
 
     def initializer(self, key: str, value: Any) -> None:
         a = _contiguous(value)
-        if not (self.external and a.nbytes >= EXTERNAL_MIN_BYTES):
-            self.inits[key] = self.onnx.numpy_helper.from_array(a, key)
-            return
-        tp = self.onnx.TensorProto()
-        tp.name = key
-        tp.data_type = self.h.np_dtype_to_tensor_dtype(a.dtype)
-        tp.dims.extend(a.shape)
-        tp.data_location = self.onnx.TensorProto.EXTERNAL
-        entry = tp.external_data.add()
-        entry.key, entry.value = "location", "numlite-memory"
-        self.inits[key] = tp
-        self.arrays[key] = a
+        external = self.external and a.nbytes >= EXTERNAL_MIN_BYTES
+        self.inits[key] = Initializer(key, a, external)
+        if external:
+            self.arrays[key] = a
 
     def tensor(self, t: int) -> str:
         """The ONNX name of TFLite tensor ``t`` as float32; a constant becomes an initializer once.
@@ -221,28 +212,26 @@ class OnnxBuilder:
             self.node("QuantizeLinear", [f, self.const(scales[0]), self.const(zps[0])], [name(t)])
 
     def model(self, inputs: list[int], outputs: list[int], names: dict[int, str] | None = None,
-              graph_name: str = "numlite_partition") -> Any:
-        """The ``ModelProto``; ``names`` renames boundary tensors (``export`` keeps TFLite's names)."""
-        h, tp = self.h, self.onnx.TensorProto
+              graph_name: str = "numlite_partition") -> bytes:
+        """The serialized ``ModelProto``; ``names`` renames boundary tensors (``export`` keeps
+        TFLite's names)."""
         rename = {name(t): n for t, n in (names or {}).items()}
         if rename:
             for nd in self.nodes:
                 nd.input[:] = [rename.get(i, i) for i in nd.input]
                 nd.output[:] = [rename.get(o, o) for o in nd.output]
 
-        def info(t: int) -> Any:
+        def info(t: int) -> bytes:
             dims: list[Any] = list(self.shapes[t])
             sig = self.sg.tensors[t].shape_signature
             if self.dynamic and dims and len(sig) == len(dims) and sig[0] == -1:
                 dims[0] = "batch"
-            elem = {np.dtype(np.int8): tp.INT8, np.dtype(np.uint8): tp.UINT8}.get(np.dtype(self.sg.tensors[t].dtype),
-                                                                                 tp.FLOAT)
-            return h.make_tensor_value_info(rename.get(name(t), name(t)), elem, dims)
+            dt = np.dtype(self.sg.tensors[t].dtype)
+            return value_info(rename.get(name(t), name(t)), elem_type(dt if dt in (np.int8, np.uint8) else F32), dims)
 
         outs = [info(t) for t in outputs]
-        outs += [h.make_tensor_value_info(n, tp.FLOAT, list(self.shapes[t])) for t, n in self.state_updates]
-        graph = h.make_graph(self.nodes, graph_name, [info(t) for t in inputs], outs, list(self.inits.values()))
-        return h.make_model(graph, opset_imports=[h.make_opsetid("", OPSET)], producer_name="numlite")
+        outs += [value_info(n, elem_type(F32), list(self.shapes[t])) for t, n in self.state_updates]
+        return encode_model(self.nodes, [info(t) for t in inputs], outs, list(self.inits.values()), graph_name, OPSET)
 
 
 # -- converters ------------------------------------------------------------------------------------
@@ -707,7 +696,8 @@ def export(model: Any, path: str | None = None, dynamic_batch: bool | None = Non
     for t in (*sg.inputs, *sg.outputs):
         base = sg.tensors[t].name or name(t)
         names[t] = base if base not in names.values() else f"{base}_{t}"
-    proto = b.model(list(sg.inputs), list(sg.outputs), names, graph_name=sg.name or "numlite_export")
+    proto = onnx.load_from_string(b.model(list(sg.inputs), list(sg.outputs), names,
+                                          graph_name=sg.name or "numlite_export"))
     onnx.checker.check_model(proto)
     if path is not None:
         onnx.save(proto, path)

@@ -16,9 +16,20 @@ becomes an in-memory ONNX model run by an ``onnxruntime.InferenceSession``:
 Options (``load_delegate("onnxruntime", {...})``): ``providers`` (default
 ``["CPUExecutionProvider"]``), ``provider_options``, ``session_options`` (a mapping of
 ``onnxruntime.SessionOptions`` attributes to set), ``graph_optimization_level`` (``"all"``,
-``"extended"``, ``"basic"``, ``"disabled"``), plus the partition options of every delegate.
+``"extended"``, ``"basic"``, ``"disabled"``), ``cache`` (default True), ``cache_dir`` (default
+``$NUMLITE_CACHE_DIR/onnxruntime``, else ``~/.cache/numlite/onnxruntime``: ``cache.default_dir``),
+``cache_max_bytes`` (default 2 GiB), plus the partition options of every delegate.
 
-Needs ``onnxruntime`` and ``onnx`` (``pip install 'numlite[onnxruntime]'``): without them,
+The cache (``numlite.delegates.cache``; only with the CPU provider alone): the first
+``allocate_tensors`` of a partition saves ONNX Runtime's optimized graph of it
+(``SessionOptions.optimized_model_filepath``), keyed by the model's content, the partition, its
+input shapes and these options; later interpreters of the same model (in any process) load that
+graph with ONNX Runtime's optimizations off, and skip numlite's shape inference and the ONNX
+build.  Weights are then read from the cache file (the cold path hands numlite's arrays to ONNX
+Runtime without copying them).
+
+Needs ``onnxruntime`` only (``pip install 'numlite[onnxruntime]'``, which also brings ``onnx`` for
+``numlite export``; the delegate writes its ONNX graphs itself, ``onnx_proto``): without it,
 ``load_delegate("onnxruntime")`` raises one ``ImportError`` naming the extra.
 """
 
@@ -33,7 +44,7 @@ from ..graph import Operator, Subgraph
 from ..ops.base import PrepareContext, Step
 from . import Delegate, DelegateKernel
 from .cache import MAX_BYTES, PartitionCache, default_dir
-from .onnx_graph import OnnxBuilder, name, onnx_module, supported
+from .onnx_graph import OnnxBuilder, name, supported
 
 LEVELS = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC",
           "disabled": "ORT_DISABLE_ALL"}
@@ -43,7 +54,7 @@ def ort_module() -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise ImportError("the ONNX Runtime delegate needs the 'onnxruntime' and 'onnx' packages: "
+        raise ImportError("the ONNX Runtime delegate needs the 'onnxruntime' package: "
                           "pip install 'numlite[onnxruntime]'") from None
     return onnxruntime
 
@@ -78,7 +89,7 @@ class OrtKernel(DelegateKernel):
         try:
             for kernel, _ in self.prepared:
                 b.add(kernel.node, kernel)
-            model = b.model(self.feeds, list(self.node.outputs)).SerializeToString()
+            model = b.model(self.feeds, list(self.node.outputs))
             self.updates = [(t, n) for t, n in b.state_updates]
             self.weights = b.arrays  # ONNX Runtime reads them in place: they live as long as the session
             save = cache.start(key) if key is not None else None
@@ -133,7 +144,6 @@ class OnnxRuntimeDelegate(Delegate):
     def __init__(self, options: Mapping[str, Any] | None = None):
         super().__init__(options)
         self.ort = ort_module()
-        onnx_module()
         opts = dict(self.options)
         self.providers = list(opts.pop("providers", ["CPUExecutionProvider"]))
         self.provider_options = opts.pop("provider_options", None)
