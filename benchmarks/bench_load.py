@@ -9,7 +9,7 @@ reference models, the transformer blocks); those that need MediaPipe's custom op
 
 Method: for each model, the four runtimes each run in a fresh ``python -c`` child, interleaved,
 ``--repeats`` times; the table gives medians.  A child first imports NumPy and its runtime
-(numlite; numlite, onnxruntime and onnx; or ai_edge_litert) and loads the input - the import
+(numlite; numlite and onnxruntime; or ai_edge_litert) and loads the input - the import
 time is printed in its own columns - then times construct from the file + ``allocate_tensors``
 + ``set_tensor`` + the first ``invoke``.  "cold": ``NUMLITE_CACHE_DIR`` is a new empty directory
 (the child builds the ONNX graphs, ONNX Runtime optimizes them and the cache is written);
@@ -48,7 +48,7 @@ else:
     from numlite import Interpreter
     kw = {"experimental_delegates": [numlite.load_delegate("onnxruntime")]} if mode != "numlite" else {}
     if mode != "numlite":
-        import onnx, onnxruntime  # noqa: F401  (the delegate imports them; counted as import time)
+        import onnxruntime  # noqa: F401  (the delegate imports it; counted as import time)
 feeds = list(np.load(npz).values())
 t1 = time.perf_counter()
 it = Interpreter(model_path=path, num_threads=threads, **kw)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{bm.machine_line(info)}\n")
     print(f"Load to first result (construct + allocate_tensors + set_tensor + first invoke), ms, medians of "
           f"{args.repeats} fresh processes per runtime, {args.threads} thread(s); ratios to LiteRT; imports "
-          "(NumPy + the runtime; + onnxruntime and onnx for the delegate) in the last columns.\n")
+          "(NumPy + the runtime; + onnxruntime for the delegate) in the last columns.\n")
     print("| model | size (MB) | LiteRT | numlite | numlite + ORT, cold cache | numlite + ORT, warm cache "
           "| import LiteRT / numlite / numlite + ORT |")
     print("|---|---|---|---|---|---|---|")

@@ -119,22 +119,31 @@ def test_a_model_file_rewritten_is_not_taken_for_the_old_one(model_file, tmp_pat
     assert len(_entries(cache)) == 2
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "meta"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "meta", "weights-truncated", "weights-missing"])
 def test_a_damaged_entry_is_rebuilt(model_file, tmp_path, damage):
     cache = tmp_path / "cache"
     first, x = _run(model_file, cache)
     (entry,) = _entries(cache)
     path = cache / entry
+    (weights,) = [p for p in cache.iterdir() if p.name.endswith(".data")]  # ONNX Runtime maps it
+    assert weights.name.startswith(entry[:-len(".onnx")] + ".") and weights.stat().st_size > 100_000
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:1000])
     elif damage == "garbage":
         path.write_bytes(b"\x00not onnx" * 50)
-    else:
+    elif damage == "meta":
         (cache / entry.replace(".onnx", ".json")).write_text("{not json")
+    elif damage == "weights-truncated":
+        weights.write_bytes(weights.read_bytes()[:5000])
+    else:
+        weights.unlink()
     again, _ = _run(model_file, cache)
     np.testing.assert_array_equal(again, first)
-    assert path.stat().st_size > 100_000  # written again
+    if damage != "meta":  # written again, with a new weights file; the old one is gone
+        (new_weights,) = [p for p in cache.iterdir() if p.name.endswith(".data")]
+        assert new_weights.name != weights.name and new_weights.stat().st_size > 100_000
     np.testing.assert_array_equal(_run(model_file, cache)[0], first)
+    assert len(_entries(cache)) == 1
 
 
 def test_unusable_cache_dir_and_cache_off(model_file, tmp_path):
@@ -150,15 +159,21 @@ def test_unusable_cache_dir_and_cache_off(model_file, tmp_path):
 
 
 def test_least_recently_used_entries_are_evicted(tmp_path):
-    cache = PartitionCache(str(tmp_path), "cfg", max_bytes=250, suffix=".onnx")
+    cache = PartitionCache(str(tmp_path), "cfg", max_bytes=300, suffix=".onnx")  # 131 bytes an entry
     for i, key in enumerate(["a", "b", "c"]):
         tmp = cache.start(key)
         with open(tmp, "wb") as f:
             f.write(b"x" * 100)
+        (tmp_path / f"{key}.stale.data").write_bytes(b"w")  # an earlier entry's: removed by ``finish``
+        with open(tmp[: -len(".tmp")] + ".data", "wb") as f:  # this entry's companion: kept, evicted with it
+            f.write(b"w" * 10)
         cache.finish(key, tmp, {"n": i})
         os.utime(tmp_path / f"{key}.onnx", ns=(10**9 * (i + 1), 10**9 * (i + 1)))
     cache._evict()
-    assert sorted(os.listdir(tmp_path)) == ["b.json", "b.onnx", "c.json", "c.onnx"]
+    names = sorted(os.listdir(tmp_path))
+    assert [n for n in names if not n.endswith(".data")] == ["b.json", "b.onnx", "c.json", "c.onnx"]
+    assert [n.split(".")[0] for n in names if n.endswith(".data")] == ["b", "c"]
+    assert not any("stale" in n for n in names)
     assert cache.load("b")[0]["n"] == 1 and cache.load("a") is None
 
 

@@ -2,9 +2,9 @@
 
 A delegate whose compilation costs more than the interpreter's whole load (the ONNX Runtime
 delegate: building the ONNX graph, then ONNX Runtime's graph optimizations) keeps what it
-compiled - one file per partition plus a small JSON entry with the partition's boundary (feed
-names, output shapes and dtypes) - so that the next interpreter of the same model skips both
-numlite's shape inference and the compilation.
+compiled - one file per partition (and companions: ONNX Runtime's weights file) plus a small
+JSON entry with the partition's boundary (feed names, output shapes and dtypes) - so that the
+next interpreter of the same model skips both numlite's shape inference and the compilation.
 
 Key (``PartitionCache.key``): SHA-256 over
 
@@ -18,8 +18,9 @@ Key (``PartitionCache.key``): SHA-256 over
   optimization level), numlite's version, the cache's format, and the machine (``platform``,
   the CPU's feature flags: an optimized graph may use instructions of this CPU).
 
-Entries are written atomically (a temporary name, then ``os.replace``); a damaged entry is
-rebuilt.  When the directory outgrows ``max_bytes`` the least recently used entries go.
+Entries are written atomically (a temporary name, then ``os.replace``; companions carry a unique
+name the compiled file refers to); a damaged entry is rebuilt.  Every file of an entry starts
+with its key.  When the directory outgrows ``max_bytes`` the least recently used entries go.
 Nothing in the cache is executable code: it holds ONNX graphs and JSON.  Errors writing it
 (a read-only directory, a full disk) are ignored: the cache only saves time.
 """
@@ -152,7 +153,8 @@ class PartitionCache:
         return meta, data_path
 
     def start(self, key: str) -> str | None:
-        """A temporary path for the compiled file of ``key`` (None: the directory cannot be made)."""
+        """A temporary path ``<key>.<unique>.tmp`` for the compiled file of ``key`` (None: the
+        directory cannot be made); companions may be named ``<key>.<unique>.<anything>``."""
         try:
             os.makedirs(self.dir, exist_ok=True)
         except OSError as e:
@@ -161,19 +163,29 @@ class PartitionCache:
         return os.path.join(self.dir, f"{key}.{uuid.uuid4().hex}.tmp")
 
     def finish(self, key: str, tmp: str, meta: dict[str, Any]) -> None:
-        """Publish the compiled file written to ``tmp`` and its entry ``meta``."""
+        """Publish the compiled file written to ``tmp`` and its entry ``meta``; files of an
+        earlier entry of ``key`` (companions of another ``start``) are removed."""
         meta_path, data_path = self._paths(key)
+        mine = os.path.basename(tmp)[: -len(".tmp")]
         try:
             if not os.path.exists(tmp):
                 return
             os.replace(tmp, data_path)
         except OSError as e:
             log.debug("cannot store %s: %s", data_path, e)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            self._remove(key, keep=())
             return
         self._write(meta_path, json.dumps({"format": FORMAT, **meta}).encode())
+        self._remove(key, keep=(mine, os.path.basename(meta_path), os.path.basename(data_path)))
         self._evict()
+
+    def _remove(self, key: str, keep: tuple[str, ...]) -> None:
+        """Delete the files of ``key``'s entries but those named or prefixed by ``keep``."""
+        with contextlib.suppress(OSError):
+            for e in os.scandir(self.dir):
+                if e.name.startswith(key + ".") and not any(e.name == k or e.name.startswith(k + ".") for k in keep):
+                    with contextlib.suppress(OSError):
+                        os.unlink(e.path)
 
     def _paths(self, key: str) -> tuple[str, str]:
         base = os.path.join(self.dir, key)
@@ -192,17 +204,24 @@ class PartitionCache:
                 os.unlink(tmp)
 
     def _evict(self) -> None:
-        """Remove the least recently used compiled files (and their entries) beyond ``max_bytes``."""
+        """Remove the least recently used entries (all their files) beyond ``max_bytes``; an
+        entry's use time is its compiled file's modification time (``load`` touches it)."""
+        sizes: dict[str, int] = {}
+        used: dict[str, int] = {}
         try:
-            files = [e for e in os.scandir(self.dir) if e.is_file() and e.name.endswith(self.suffix)]
-            stats = [(e.stat().st_mtime_ns, e.stat().st_size, e.path) for e in files]
+            for e in os.scandir(self.dir):
+                if not e.is_file() or "." not in e.name:
+                    continue
+                key = e.name.split(".", 1)[0]
+                st = e.stat()
+                sizes[key] = sizes.get(key, 0) + st.st_size
+                if e.name == key + self.suffix:
+                    used[key] = st.st_mtime_ns
         except OSError:
             return
-        total = sum(size for _, size, _ in stats)
-        for _, size, path in sorted(stats):
+        total = sum(sizes.values())
+        for key in sorted(sizes, key=lambda k: used.get(k, 0)):
             if total <= self.max_bytes:
                 break
-            for p in (path, path[: -len(self.suffix)] + ".json"):
-                with contextlib.suppress(OSError):
-                    os.unlink(p)
-            total -= size
+            self._remove(key, keep=())
+            total -= sizes[key]

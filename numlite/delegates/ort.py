@@ -35,6 +35,7 @@ Needs ``onnxruntime`` only (``pip install 'numlite[onnxruntime]'``, which also b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,7 +45,7 @@ from ..graph import Operator, Subgraph
 from ..ops.base import PrepareContext, Step
 from . import Delegate, DelegateKernel
 from .cache import MAX_BYTES, PartitionCache, default_dir
-from .onnx_graph import OnnxBuilder, name, supported
+from .onnx_graph import EXTERNAL_MIN_BYTES, OnnxBuilder, name, supported
 
 LEVELS = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC",
           "disabled": "ORT_DISABLE_ALL"}
@@ -180,6 +181,13 @@ class OnnxRuntimeDelegate(Delegate):
         if save is not None:
             so.optimized_model_filepath = save
             so.log_severity_level = 3  # not the warning that the graph suits this machine: the key says so
+            # weights in a file of their own, beside it: ONNX Runtime maps that file into memory
+            # when it loads the graph again instead of parsing and copying them (first session
+            # of a process, MobileNet v1: 39 -> 5 ms)
+            so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                        os.path.basename(save)[: -len(".tmp")] + ".data")
+            so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                        str(EXTERNAL_MIN_BYTES))
         for k, v in self.session_attrs.items():
             setattr(so, k, v)
         if arrays:
