@@ -56,7 +56,12 @@ class Initializer:
 
 
 # -- wire format -------------------------------------------------------------------------------------
+_ONE_BYTE = [bytes((i,)) for i in range(128)]
+
+
 def _varint(n: int) -> bytes:
+    if 0 <= n < 128:
+        return _ONE_BYTE[n]
     if n < 0:
         n += 1 << 64  # int64 fields: two's complement in ten bytes
     out = bytearray()
@@ -67,8 +72,14 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+_KEYS: dict[tuple[int, int], bytes] = {}
+
+
 def _key(num: int, wire: int) -> bytes:
-    return _varint(num << 3 | wire)
+    k = _KEYS.get((num, wire))
+    if k is None:
+        k = _KEYS[num, wire] = _varint(num << 3 | wire)
+    return k
 
 
 def _int(num: int, v: int) -> bytes:
@@ -76,11 +87,21 @@ def _int(num: int, v: int) -> bytes:
 
 
 def _bytes(num: int, v: bytes) -> bytes:
-    return _key(num, 2) + _varint(len(v)) + v
+    n = len(v)
+    return _key(num, 2) + (_ONE_BYTE[n] if n < 128 else _varint(n)) + v
+
+
+_STRS: dict[tuple[int, str], bytes] = {}
 
 
 def _str(num: int, v: str) -> bytes:
-    return _bytes(num, v.encode("utf-8"))
+    """A string field (names repeat: a node's output is the next one's input; kept once)."""
+    out = _STRS.get((num, v))
+    if out is None:
+        out = _bytes(num, v.encode("utf-8"))
+        if len(_STRS) < 100_000:
+            _STRS[num, v] = out
+    return out
 
 
 def _packed_ints(num: int, vs: Sequence[int]) -> bytes:
