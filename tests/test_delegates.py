@@ -117,6 +117,27 @@ def test_delegated_interpreter_gives_the_undelegated_results(ops):
     assert_matches_litert(model, FEEDS, experimental_delegates=[ReferenceDelegate(ops=ops)])
 
 
+def test_weights_numlite_folds_do_not_split_a_partition():
+    """x -> ADD c -> MUL (DEQUANTIZE of float16 weights, listed after the ADD) -> out: the
+    DEQUANTIZE is folded at prepare, so it is a constant to the partitioning (it goes first in
+    the plan) and ADD and MUL are one partition, not two around it."""
+    mb = ModelBuilder()
+    x = mb.input("x", (2, 8), np.float32)
+    a = mb.tensor("a", (2, 8), np.float32)
+    mb.op("ADD", [x, mb.const("c", np.linspace(-1, 1, 8, dtype=np.float32))], [a])
+    w = mb.tensor("w", (8,), np.float32)
+    mb.op("DEQUANTIZE", [mb.const("w16", np.linspace(0.5, 2, 8).astype(np.float16))], [w])
+    y = mb.tensor("y", (2, 8), np.float32)
+    mb.op("MUL", [a, w], [y])
+    mb.output(y)
+    model = mb.build()
+    it = numlite.Interpreter(model_content=model, experimental_delegates=[ReferenceDelegate(ops=["ADD", "MUL"])])
+    it.allocate_tensors()
+    assert [k.node.op_name for k in it._main.kernels] == ["DEQUANTIZE", "DELEGATE"]
+    assert [n.op_name for n in it._main.kernels[1].node.nodes] == ["ADD", "MUL"]
+    assert_matches_litert(model, FEEDS[:1], experimental_delegates=[ReferenceDelegate(ops=["ADD", "MUL"])])
+
+
 def test_delegate_node_lists_its_boundary_tensors_as_litert_does():
     model = _mixed_model()
     _, it = _run(model, experimental_delegates=[ReferenceDelegate()])

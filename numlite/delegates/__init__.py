@@ -148,35 +148,55 @@ def apply(delegates: Sequence[Delegate], subgraph: Subgraph, operators: list[Ope
     plan, its kernel classes and the delegate nodes made (module docstring, steps 1-3)."""
     made: list[DelegateOperator] = []
     for d in delegates:
-        offered = [p for p, op in enumerate(operators) if not isinstance(op, DelegateOperator)]
-        supported = {p for p in offered if d.supports(operators[p], subgraph)}
+        # nodes numlite folds at prepare (float16 / sparse weights: DEQUANTIZE, DENSIFY of
+        # constants) are constants to the partitioning: they go first in the plan and their
+        # outputs are ready from the start, so they never split a partition of their readers
+        fold = _constant_nodes(operators, classes, subgraph)
+        order = [p for p in range(len(operators)) if p not in fold]
+        offered = [p for p in order if not isinstance(operators[p], DelegateOperator)]
+        supported = {j for j, p in enumerate(order) if p in offered and d.supports(operators[p], subgraph)}
         if not supported:
             continue
-        nodes = [(op.inputs, op.outputs) for op in operators]
+        nodes = [(operators[p].inputs, operators[p].outputs) for p in order]
         n = len(subgraph.tensors)
-        effects = [p for p, (op, cls) in enumerate(zip(operators, classes)) if _side_effects(op, cls, subgraph)]
+        effects = [j for j, p in enumerate(order) if _side_effects(operators[p], classes[p], subgraph)]
         first = _partition.partition(nodes, n, subgraph.outputs, supported, effects)
         kept = _partition.select(first, d.max_delegated_partitions, d.min_nodes_per_partition)
-        chosen = {p for s in kept for p in s.nodes}
+        chosen = {j for s in kept for j in s.nodes}
         if not chosen:
             continue
-        plan: list[Operator] = []
-        plan_classes: list[type[Kernel]] = []
+        plan: list[Operator] = [operators[p] for p in sorted(fold)]
+        plan_classes: list[type[Kernel]] = [classes[p] for p in sorted(fold)]
         for s in _partition.partition(nodes, n, subgraph.outputs, chosen, effects):
             if not s.delegated:
-                plan.extend(operators[p] for p in s.nodes)
-                plan_classes.extend(classes[p] for p in s.nodes)
+                plan.extend(operators[order[j]] for j in s.nodes)
+                plan_classes.extend(classes[order[j]] for j in s.nodes)
                 continue
             op = DelegateOperator(
                 index=first_index + len(made), opcode_index=-1, builtin_code=BUILTIN_CODES["DELEGATE"],
                 op_name="DELEGATE", custom_code=d.name, version=1, inputs=tuple(s.input_tensors),
                 outputs=tuple(s.output_tensors), intermediates=(), options=None, options_type=None,
-                custom_options=None, delegate=d, nodes=tuple(operators[p] for p in s.nodes), subgraph=subgraph)
+                custom_options=None, delegate=d, nodes=tuple(operators[order[j]] for j in s.nodes), subgraph=subgraph)
             made.append(op)
             plan.append(op)
             plan_classes.append(d.kernel_class)
         operators, classes = plan, plan_classes
     return operators, classes, made
+
+
+def _constant_nodes(operators: list[Operator], classes: list[type[Kernel]], subgraph: Subgraph) -> set[int]:
+    """Positions of the nodes numlite folds at prepare whatever the input shapes: foldable
+    kernels all of whose inputs are constants or outputs of such nodes (none variable)."""
+    tensors = subgraph.tensors
+    known = {t.index for t in tensors if t.data is not None and not t.is_variable}
+    out: set[int] = set()
+    for p, (op, cls) in enumerate(zip(operators, classes)):
+        ins = [t for t in op.inputs if t >= 0]
+        if (cls.foldable and ins and all(t in known for t in ins) and op.outputs
+                and not any(tensors[t].is_variable for t in op.outputs)):
+            out.add(p)
+            known.update(op.outputs)
+    return out
 
 
 def _side_effects(op: Operator, cls: type[Kernel], subgraph: Subgraph) -> bool:
