@@ -331,6 +331,10 @@ def _q(scale: float, zp: int) -> dict:
      {"keep_dims": True}),
     ("AVERAGE_POOL_2D", [In(X4, np.int8, Q8)], Out((1, 4, 5, 4), np.int8, Q8),
      {"padding": 1, "stride_h": 2, "stride_w": 2, "filter_height": 2, "filter_width": 2}),
+    ("AVERAGE_POOL_2D", [In(X4, np.int8, Q8)], Out(X4, np.int8, Q8),  # windows cut by the borders
+     {"padding": 0, "stride_h": 1, "stride_w": 1, "filter_height": 3, "filter_width": 3}),
+    ("AVERAGE_POOL_2D", [In(X4, np.int8, Q8)], Out((1, 1, 1, 4), np.int8, Q8),  # global
+     {"padding": 1, "stride_h": 1, "stride_w": 1, "filter_height": 9, "filter_width": 10}),
     ("MAX_POOL_2D", [In(X4, np.int8, Q8)], Out((1, 9, 10, 4), np.int8, Q8),
      {"padding": 0, "stride_h": 1, "stride_w": 1, "filter_height": 3, "filter_width": 3}),
     ("CONCATENATION", [In(X4, np.int8, Q8), In(X4, np.int8, Q8)], Out((1, 9, 10, 8), np.int8, Q8), {"axis": 3}),
@@ -383,3 +387,75 @@ def test_int8_transformer_block_within_litert_defaults_steps():
     it = numlite.Interpreter(model_content=model, experimental_delegates=[_delegate()])
     assert [op.op_name for op in it._runtime.operators[0]] == ["DELEGATE"]
     assert _steps(ours, ref) <= max(_steps(default, ref), 1), (_steps(ours, ref), _steps(default, ref))
+
+
+def _optimized_ops(model: bytes, tmp_path) -> list[str]:
+    """The op types of the graph ONNX Runtime optimized from the delegate's (one) partition."""
+    import onnx
+
+    path = tmp_path / "optimized.onnx"
+    delegate = _delegate(cache=False, session_options={"optimized_model_filepath": str(path),
+                                                       "log_severity_level": 3})
+    it = numlite.Interpreter(model_content=model, experimental_delegates=[delegate])
+    it.allocate_tensors()
+    assert [op.op_name for op in it._runtime.operators[0]] == ["DELEGATE"]
+    return [n.op_type for n in onnx.load(str(path)).graph.node]
+
+
+@pytest.mark.parametrize("name,kw", [("mobilenet_v2_int8", {"resolution": 96, "alpha": 0.35}),
+                                     ("inception_v3_int8", {"resolution": 96})])
+def test_int8_models_run_on_onnxruntimes_integer_kernels(name, kw, tmp_path):
+    """Every convolution, residual ADD and concatenation of the int8 models is fused by ONNX
+    Runtime into its integer kernel (QLinearConv, QLinearAdd, QLinearConcat), and no layout
+    Transpose is left between them.  int8 activations are written as uint8 (the x86 kernels'
+    activation type) throughout: ONNX Runtime's own int8 -> uint8 conversion skipped tensors read
+    by two ops, which left 15 of MobileNet v2's 53 convolutions and its 10 ADDs in float, with
+    30 Transposes around them.  The only float ops left: the boundary's conversions (int8 input to
+    uint8, uint8 output to int8) and Inception's windowed average pools (``_windowed_average``)."""
+    model = models.build(name, **kw)
+    ops = _optimized_ops(model, tmp_path)
+    it = numlite.Interpreter(model_content=model)
+    tflite = [op.op_name for op in it._runtime.operators[0]]
+    convs = tflite.count("CONV_2D") + tflite.count("DEPTHWISE_CONV_2D")
+    assert ops.count("QLinearConv") == convs and "Conv" not in ops, ops
+    assert ops.count("QLinearAdd") == tflite.count("ADD") and "Add" not in ops
+    assert ops.count("QLinearConcat") == tflite.count("CONCATENATION") and "Concat" not in ops
+    pools = ops.count("AveragePool")  # Inception's windowed ones, between their Transposes
+    assert pools == ops.count("Mul") and ops.count("Transpose") == 2 * pools, ops
+    assert ops.count("DequantizeLinear") == ops.count("QuantizeLinear") == 2 + pools
+
+
+def _int8_two_partition_model() -> bytes:
+    """int8 CONV -> ADD(t, t) -> RESIZE_NEAREST_NEIGHBOR (not mapped) -> ADD(r, t): the first
+    partition's output ``t`` is read inside it too, the second's inputs are int8 boundaries."""
+    mb = ModelBuilder()
+    q = {"scale": 0.05, "zero_point": -3}
+    x = mb.input("x", (1, 6, 6, 4), np.int8, quantization={"scale": 0.04, "zero_point": 5})
+    w = mb.const("w", RNG.integers(-127, 128, (8, 3, 3, 4)).astype(np.int8),
+                 quantization={"scale": list(RNG.uniform(0.004, 0.01, 8)), "zero_point": [0] * 8,
+                               "quantized_dimension": 0})
+    t = mb.tensor("t", (1, 6, 6, 8), np.int8, quantization=q)
+    mb.op("CONV_2D", [x, w, -1], [t], padding=0, stride_h=1, stride_w=1, dilation_h_factor=1,
+          dilation_w_factor=1)
+    a = mb.tensor("a", (1, 6, 6, 8), np.int8, quantization={"scale": 0.08, "zero_point": 1})
+    mb.op("ADD", [t, t], [a])
+    r = mb.tensor("r", (1, 6, 6, 8), np.int8, quantization={"scale": 0.08, "zero_point": 1})
+    mb.op("RESIZE_NEAREST_NEIGHBOR", [a, mb.const("size", np.array([6, 6], np.int32))], [r])
+    y = mb.tensor("y", (1, 6, 6, 8), np.int8, quantization={"scale": 0.1, "zero_point": -2})
+    mb.op("ADD", [r, t], [y], fused_activation_function="RELU")
+    mb.output(y, t)
+    return mb.build()
+
+
+def test_int8_partition_boundaries():
+    """int8 tensors cross partition boundaries as int8 (converted from and to the graph's
+    internal uint8), also a partition output that its own partition reads."""
+    model = _int8_two_partition_model()
+    x = np.random.default_rng(3).integers(-128, 128, (1, 6, 6, 4)).astype(np.int8)
+    it = numlite.Interpreter(model_content=model, experimental_delegates=[_delegate()])
+    assert [op.op_name for op in it._runtime.operators[0]].count("DELEGATE") == 2
+    ours = run_numlite(model, [x], experimental_delegates=[_delegate()])
+    plain = run_numlite(model, [x])
+    for a, b in zip(ours, plain):
+        assert a.dtype == b.dtype == np.int8 and _steps(a, b) <= 1
+        assert np.ptp(b.astype(np.int64)) > 20  # not saturated

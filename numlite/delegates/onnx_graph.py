@@ -8,11 +8,13 @@ consecutive layers (and pushes through elementwise ops).  Shapes are the ones nu
 (``DelegateKernel.infer``): padding is explicit, reshapes have constant targets.
 
 What maps (``supported``): float32 tensors, and int8 / uint8 tensors quantized per tensor for
-the ``QUANTIZED_OPS`` (in QDQ form: each quantized tensor is its integers, read through
-DequantizeLinear and written through QuantizeLinear; weights int8 / uint8, per channel allowed,
-biases int32; ONNX Runtime fuses the pattern into its integer kernels: QLinearConv, QGemm,
-QLinearAdd, ...).  Hybrid forms (float input, integer weights) and int16 do not map.  Weights and
-index inputs must be constant:
+the ``QUANTIZED_OPS`` (in QDQ form: each quantized tensor is its integers, read through a
+DequantizeLinear per reader and written through QuantizeLinear; weights int8 / uint8, per
+channel allowed, biases int32; ONNX Runtime fuses the pattern into its integer kernels:
+QLinearConv, QGemm, QLinearAdd, ...).  int8 activations travel inside the graph as uint8 (plus
+128, zero point plus 128: ``OnnxBuilder.shift``), the type those kernels take on x86, and are
+converted at the graph's inputs and outputs.  Hybrid forms (float input, integer weights) and
+int16 do not map.  Weights and index inputs must be constant:
 
 - CONV_2D (groups), DEPTHWISE_CONV_2D (depth multiplier), FULLY_CONNECTED (any rank,
   keep_num_dims) with their fused RELU / RELU6 / RELU_N1_TO_1 (TANH and SIGN_BIT are ignored,
@@ -100,7 +102,9 @@ class OnnxBuilder:
         #: ``shape_signature`` has -1 there
         self.dynamic = False
         self.kernel: Any = None
-        self._dq: dict[int, str] = {}
+        #: quantized tensors whose integers a node of this graph wrote (``add``); any other
+        #: non-constant one is an input of the graph
+        self._written: set[int] = set()
         self._pending: list[tuple[int, str]] = []
         self.nodes: list[Node] = []
         self.inits: dict[str, Initializer] = {}
@@ -140,27 +144,65 @@ class OnnxBuilder:
 
     def tensor(self, t: int) -> str:
         """The ONNX name of TFLite tensor ``t`` as float32; a constant becomes an initializer once.
-        A quantized (int8 / uint8 / int32) tensor is its integers behind a DequantizeLinear (QDQ:
-        ONNX Runtime fuses DequantizeLinear -> op -> QuantizeLinear into its integer kernels)."""
+        A quantized (int8 / uint8) tensor is its integers (``integers``) behind a DequantizeLinear
+        of its own for each reader (QDQ: ONNX Runtime fuses DequantizeLinear -> op ->
+        QuantizeLinear into its integer kernels; its selectors want each DequantizeLinear read by
+        one node)."""
         key = name(t)
+        if quant_params(self.sg.tensors[t]) is not None:
+            return self.dequantize(self.integers(t), t, shift=self.shift(t))
         if key not in self.inits and self.is_const(t):
             self.initializer(key, self.value(t))
-        if quant_params(self.sg.tensors[t]) is None:
-            return key
-        dq = self._dq.get(t)
-        if dq is None:
-            dq = self._dq[t] = self.dequantize(key, t)
-        return dq
+        return key
 
-    def dequantize(self, key: str, t: int, axis_map: int | None = None) -> str:
+    def shift(self, t: int) -> int:
+        """128 for an int8 tensor quantized per tensor (an activation), which the graph carries as
+        uint8: its integers plus 128, its zero point plus 128 - the same real values.  ONNX
+        Runtime's x86 integer kernels take uint8 activations (int8 weights): it converts int8 QDQ
+        pairs itself (QDQS8ToU8Transformer), but only a QuantizeLinear read by exactly one
+        DequantizeLinear, so a tensor with two readers (a residual ADD's input) stayed int8
+        while its neighbours became uint8, and an op whose input and output types then differ
+        is not fused (MobileNet v2: 15 of 53 convolutions and all 10 ADDs ran in float, with
+        Transposes around them).  Weights and biases keep their types (0)."""
+        ten = self.sg.tensors[t]
+        return 128 if np.dtype(ten.dtype) == np.int8 and ten.quantization.scales.size == 1 else 0
+
+    def integers(self, t: int) -> str:
+        """The name of quantized tensor ``t``'s integers in the graph: ``t`` itself, or for an int8
+        activation (``shift``) a uint8 value: a constant's shifted values, or for an input of the
+        graph DequantizeLinear -> QuantizeLinear (uint8) of it, once."""
+        if not self.shift(t):
+            if name(t) not in self.inits and self.is_const(t):
+                self.initializer(name(t), self.value(t))
+            return name(t)
+        key = f"{name(t)}_u8"
+        if key in self.inits or t in self._written:
+            return key
+        if self.is_const(t):
+            self.initializer(key, (self.value(t).astype(np.int16) + 128).astype(np.uint8))
+        else:  # an input of the graph (int8 at the boundary)
+            self.quantize(self.dequantize(name(t), t), t, key, 128)
+            self._written.add(t)
+        return key
+
+    def dequantize(self, key: str, t: int, axis_map: int | None = None, shift: int = 0) -> str:
         """DequantizeLinear of the integers ``key`` with tensor ``t``'s parameters (per-axis along
-        ``axis_map``, or the tensor's own quantized dimension)."""
+        ``axis_map``, or the tensor's own quantized dimension; zero points plus ``shift``)."""
         scales, zps, axis = quant_params(self.sg.tensors[t])
+        if shift:
+            zps = (zps.astype(np.int16) + shift).astype(np.uint8)
         attrs = {}
         if scales.size > 1:
             attrs["axis"] = axis if axis_map is None else axis_map
         return self.node("DequantizeLinear", [key, self.const(scales if scales.size > 1 else scales[0]),
                                               self.const(zps if zps.size > 1 else zps[0])], **attrs)
+
+    def quantize(self, f: str, t: int, key: str, shift: int = 0) -> None:
+        """QuantizeLinear of the float ``f`` into ``key`` with tensor ``t``'s (per-tensor)
+        parameters, zero point plus ``shift``."""
+        scales, zps, _ = quant_params(self.sg.tensors[t])
+        zp = (zps[:1].astype(np.int16) + shift).astype(np.uint8)[0] if shift else zps[0]
+        self.node("QuantizeLinear", [f, self.const(scales[0]), self.const(zp)], [key])
 
     def weights(self, t: int, values: np.ndarray, axis: int) -> str:
         """Constant weights ``values`` (tensor ``t``'s, re-laid out; its per-channel axis now
@@ -208,13 +250,18 @@ class OnnxBuilder:
         self._pending = []
         CONVERTERS[op.op_name](self, op)
         for t, f in self._pending:
-            scales, zps, _ = quant_params(self.sg.tensors[t])
-            self.node("QuantizeLinear", [f, self.const(scales[0]), self.const(zps[0])], [name(t)])
+            shift = self.shift(t)
+            self.quantize(f, t, f"{name(t)}_u8" if shift else name(t), shift)
+            self._written.add(t)
 
     def model(self, inputs: list[int], outputs: list[int], names: dict[int, str] | None = None,
               graph_name: str = "numlite_partition") -> bytes:
         """The serialized ``ModelProto``; ``names`` renames boundary tensors (``export`` keeps
         TFLite's names)."""
+        written = {o for nd in self.nodes for o in nd.output}
+        for t in outputs:  # int8 outputs carried as uint8 (``shift``): back to int8
+            if self.shift(t) and f"{name(t)}_u8" in written and name(t) not in written:
+                self.quantize(self.dequantize(f"{name(t)}_u8", t, shift=128), t, name(t))
         rename = {name(t): n for t, n in (names or {}).items()}
         if rename:
             for nd in self.nodes:
@@ -356,15 +403,39 @@ def _pool(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
         kh, kw = int(o.get("filter_height")), int(o.get("filter_width"))
         sh, sw = int(o.get("stride_h")), int(o.get("stride_w"))
         padding = int(o.get("padding"))
-        _, pt, pb = conv_padding(h, kh, sh, 1, padding)
-        _, pl, pr = conv_padding(w, kw, sw, 1, padding)
+        oh, pt, pb = conv_padding(h, kh, sh, 1, padding)
+        ow, pl, pr = conv_padding(w, kw, sw, 1, padding)
         attrs: dict[str, Any] = {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": [pt, pl, pb, pr]}
-        if onnx_op == "AveragePool":
-            attrs["count_include_pad"] = 0
-        y = b.node(onnx_op, [b.node("Transpose", [b.tensor(x)], perm=NCHW)], **attrs)
+        xt = b.node("Transpose", [b.tensor(x)], perm=NCHW)
+        if onnx_op == "AveragePool" and quant_params(b.sg.tensors[x]) is not None and oh * ow > 1:
+            y = _windowed_average(b, xt, (h, w), (oh, ow), attrs)
+        else:
+            if onnx_op == "AveragePool":
+                attrs["count_include_pad"] = 0
+            y = b.node(onnx_op, [xt], **attrs)
         b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), b.out(op.outputs[0]))
 
     return convert
+
+
+def _windowed_average(b: OnnxBuilder, x: str, size: tuple[int, int], out: tuple[int, int],
+                      attrs: dict[str, Any]) -> str:
+    """A quantized AVERAGE_POOL_2D with more than one output position (NCHW ``x``): a float
+    AveragePool counting the padding, times ``kh * kw`` / (the real inputs in each window).  The
+    Mul keeps ONNX Runtime from fusing DequantizeLinear -> AveragePool -> QuantizeLinear into its
+    QLinearAveragePool, whose channels-last kernel took about 0.75 ns per input tap (Inception
+    v3's nine 3x3 pools: 13.9 of its 45 ms); its float pool (NCHWc) with the Mul, the
+    DequantizeLinear / QuantizeLinear and the Transposes around it took about 6 ms less.  A
+    global pool (one output position) stays QLinearAveragePool, which is fast there.  Values:
+    the window's mean, in float: a mean that falls half-way between two integers may round
+    either way (one step, as LiteRT's default kernels also differ)."""
+    (h, w), (oh, ow) = size, out
+    (kh, kw), (sh, sw), (pt, pl) = attrs["kernel_shape"], attrs["strides"], attrs["pads"][:2]
+    rows, cols = np.arange(oh) * sh - pt, np.arange(ow) * sw - pl
+    count = ((np.minimum(rows + kh, h) - np.maximum(rows, 0))[:, None] *
+             (np.minimum(cols + kw, w) - np.maximum(cols, 0))[None, :])
+    y = b.node("AveragePool", [x], count_include_pad=1, **attrs)
+    return b.node("Mul", [y, b.const((kh * kw / count).astype(np.float32)[None, None], "count")])
 
 
 def _reduce(onnx_op: str) -> Callable[[OnnxBuilder, Operator], None]:
