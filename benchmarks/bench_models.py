@@ -29,7 +29,8 @@ Method, per model and thread count (``--threads``), in one process:
    After ``--warmup`` untimed runs of each, the three alternate in blocks (``bench.timed_block``:
    a 0.2 s quiet gap, one untimed call, then up to 5 timed calls) until each has ``--runs``
    timings, so all see the same machine load.  The table gives the medians, numlite / LiteRT
-   (above 1: numlite is slower) and numlite / floor.
+   (above 1: numlite is slower) and numlite / floor.  Output differences are those of the
+   first invoke (a stateful model's outputs after hundreds of invokes carry their rounding).
 2. numlite's time per op type, from ``Interpreter._main.profile(--profile-runs)`` (each step
    timed alone): the top 4 op types with their share of the profiled total.
 3. BLAS floor: every matrix product numlite's kernels run for the model, at the shapes they run
@@ -459,6 +460,9 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
         nl.set_tensor(d["index"], v)
     nl.invoke()
     res["numlite_load_first_ms"] = (time.perf_counter() - t0) * 1e3
+    # outputs compared are the first invoke's: a stateful model (LSTM state carried across
+    # invokes) would compare hundreds of invokes of accumulated rounding otherwise
+    first_nl = [nl.get_tensor(d["index"]).copy() for d in nl.get_output_details()]
     res["partitions"] = [op.op_name for op in nl._runtime.operators[0]].count("DELEGATE")
     lt = None
     if custom:
@@ -474,6 +478,7 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
                 lt.set_tensor(d["index"], v)
             lt.invoke()
             res["litert_load_first_ms"] = (time.perf_counter() - t0) * 1e3
+            first_lt = [lt.get_tensor(d["index"]).copy() for d in lt.get_output_details()]
         except Exception as e:  # a model LiteRT cannot run
             res["litert_error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
             lt = None
@@ -508,8 +513,7 @@ def bench(path: str, threads: int, runs: int, warmup: int, profile_runs: int,
         res["litert_ms"] = statistics.median(t_lt) * 1e3
         res["ratio"] = res["numlite_ms"] / res["litert_ms"]
         diffs, rels = [], []
-        for a_d, b_d in zip(nl.get_output_details(), lt.get_output_details()):
-            a, b = nl.get_tensor(a_d["index"]), lt.get_tensor(b_d["index"])
+        for a, b in zip(first_nl, first_lt):
             diffs.append(float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0.0)))
             rels.append(diffs[-1] / max(float(np.max(np.abs(b.astype(np.float64)), initial=0.0)), 1e-30))
         res["max_abs_diff"] = max(diffs, default=0.0)
