@@ -507,3 +507,24 @@ def test_variable_with_initial_data():
 
 def test_gate_order_constant():
     assert GATES == ("i", "f", "c", "o")  # lstm_util's slots, which the mapping reorders to i, o, f, c
+
+
+def test_an_op_reading_a_state_variable_stays_on_numlite():
+    """ADD reads the LSTM's output state after the LSTM wrote it (in the same invoke): only the
+    recurrent converters carry state through the ONNX graph, so the ADD stays on numlite, after
+    the partition has written the new state back."""
+    mb = ModelBuilder()
+    shape = (3, 2, 5)
+    x = mb.input("x", shape, np.float32)
+    d = direction_inputs(mb, lstm_weights(5, 6, 6, seed=11), 2, 6, 6)
+    y = mb.tensor("y", (*shape[:2], 6), np.float32)
+    mb.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x, *lstm_slots(d)], [y], options_table="UnidirectionalSequenceLSTMOptions",
+          time_major=True, fused_activation_function="TANH")
+    z = mb.tensor("z", (*shape[:2], 6), np.float32)
+    mb.op("ADD", [y, d["h"]], [z])
+    mb.output(z)
+    m = mb.build()
+    ours, plain = _interpreter(m, True), _interpreter(m)
+    assert _delegated_ops(ours) == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    for k, f in enumerate(_feeds([shape], n=3)):
+        _close(_invoke(ours, f), _invoke(plain, f), f"invoke {k}")

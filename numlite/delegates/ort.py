@@ -45,7 +45,7 @@ from ..graph import Operator, Subgraph
 from ..ops.base import PrepareContext, Step
 from . import Delegate, DelegateKernel
 from .cache import MAX_BYTES, PartitionCache, default_dir
-from .onnx_graph import EXTERNAL_MIN_BYTES, OnnxBuilder, name, supported
+from .onnx_graph import EXTERNAL_MIN_BYTES, OWN_CHECKS, OnnxBuilder, name, supported
 
 LEVELS = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED", "basic": "ORT_ENABLE_BASIC",
           "disabled": "ORT_DISABLE_ALL"}
@@ -167,6 +167,9 @@ class OnnxRuntimeDelegate(Delegate):
             self.cache = PartitionCache(cache_dir or default_dir("onnxruntime"), config, int(max_bytes), ".onnx")
 
     def supports(self, op: Operator, subgraph: Subgraph) -> bool:
+        if op.op_name not in OWN_CHECKS and any(t >= 0 and subgraph.tensors[t].is_variable
+                                                for t in (*op.inputs, *op.outputs)):
+            return False  # variable tensors: only the recurrent converters carry their state
         return supported(op, subgraph)
 
     def session(self, model: bytes | str, threads: int, arrays: Mapping[str, np.ndarray] | None = None,
