@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import platform
 import uuid
@@ -42,7 +41,6 @@ FORMAT = 1
 #: default size limit of a cache directory
 MAX_BYTES = 2 << 30
 
-log = logging.getLogger("numlite.delegates.cache")
 
 
 def default_dir(delegate_name: str) -> str:
@@ -157,8 +155,7 @@ class PartitionCache:
         directory cannot be made); companions may be named ``<key>.<unique>.<anything>``."""
         try:
             os.makedirs(self.dir, exist_ok=True)
-        except OSError as e:
-            log.debug("cache directory %s unusable: %s", self.dir, e)
+        except OSError:
             return None
         return os.path.join(self.dir, f"{key}.{uuid.uuid4().hex}.tmp")
 
@@ -171,8 +168,7 @@ class PartitionCache:
             if not os.path.exists(tmp):
                 return
             os.replace(tmp, data_path)
-        except OSError as e:
-            log.debug("cannot store %s: %s", data_path, e)
+        except OSError:
             self._remove(key, keep=())
             return
         self._write(meta_path, json.dumps({"format": FORMAT, **meta}).encode())
@@ -198,8 +194,7 @@ class PartitionCache:
             with open(tmp, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
-        except OSError as e:
-            log.debug("cannot write %s: %s", path, e)
+        except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 

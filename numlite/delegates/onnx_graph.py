@@ -775,4 +775,23 @@ def export(model: Any, path: str | None = None, dynamic_batch: bool | None = Non
     return proto
 
 
-from . import onnx_lstm  # noqa: E402,F401  (registers the recurrent ops)
+#: recurrent ops: their converters and checks live in ``onnx_lstm``, which imports numlite's LSTM
+#: kernels; it is imported on first use (it then replaces these entries with its own)
+RECURRENT = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "LSTM")
+
+
+def _recurrent_check(op: Operator, sg: Subgraph) -> bool:
+    from . import onnx_lstm  # noqa: F401
+
+    return OWN_CHECKS[op.op_name](op, sg)
+
+
+def _recurrent_convert(b: OnnxBuilder, op: Operator) -> None:
+    from . import onnx_lstm  # noqa: F401
+
+    CONVERTERS[op.op_name](b, op)
+
+
+for _op in RECURRENT:
+    CONVERTERS.setdefault(_op, _recurrent_convert)
+    OWN_CHECKS.setdefault(_op, _recurrent_check)
