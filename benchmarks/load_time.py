@@ -7,6 +7,12 @@ as NumPy views).  numlite's reader also verifies every offset while doing so; th
 accessors verify nothing.
 
     python benchmarks/load_time.py [--models mobilenet_v1 mobilenet_v2 inception_v3] [--repeat 20]
+                                   [--files model.tflite ...]
+
+``--models`` are built by ``numlite.models.build`` and loaded from bytes (``model_content``);
+``--files`` are loaded from their path (``model_path``, memory-mapped), as applications do.
+Pass ``--models`` with no names to time only files.  Each row's runs are interleaved with
+the other rows' (round-robin), so a noisy machine slows every row alike.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout too
 
@@ -70,28 +77,40 @@ def walk_tflite_package(data: bytes) -> int:
 def main(argv: list[str] | None = None) -> None:
     from numlite import load_model, models
 
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--models", nargs="+", default=["mobilenet_v1", "mobilenet_v2", "inception_v3"])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="*", default=["mobilenet_v1", "mobilenet_v2", "inception_v3"])
+    ap.add_argument("--files", nargs="*", default=[], help=".tflite files, loaded from their path")
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args(argv)
-    print("| model | size (MB) | numlite verify+decode (ms) | tflite package walk, no verification (ms) |")
-    print("|---|---|---|---|")
+    rows: list[tuple[str, bytes, Callable[[], object]]] = []
     for name in args.models:
         data = models.build(name)
-        ours, theirs = [], []
-        for _ in range(args.repeat):
+        rows.append((name, data, lambda data=data: load_model(model_content=data)))
+    for path in args.files:
+        with open(path, "rb") as f:
+            data = f.read()
+        rows.append((os.path.basename(path), data, lambda path=path: load_model(model_path=path)))
+    ours: list[list[float]] = [[] for _ in rows]
+    theirs: list[list[float]] = [[] for _ in rows]
+    for fn in (r[2] for r in rows):  # warm up: imports, first-use caches
+        fn()
+    for _ in range(args.repeat):
+        for k, (_, data, load) in enumerate(rows):
             t0 = time.perf_counter()
-            load_model(model_content=data)
-            ours.append(time.perf_counter() - t0)
+            load()
+            ours[k].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             try:
                 walk_tflite_package(data)
             except ImportError:
-                theirs.append(float("nan"))
+                theirs[k].append(float("nan"))
                 continue
-            theirs.append(time.perf_counter() - t0)
-        print(f"| {name} | {len(data) / 1e6:.1f} | {statistics.median(ours) * 1e3:.2f} | "
-              f"{statistics.median(theirs) * 1e3:.2f} |")
+            theirs[k].append(time.perf_counter() - t0)
+    print("| model | size (MB) | numlite verify+decode (ms) | tflite package walk, no verification (ms) |")
+    print("|---|---|---|---|")
+    for k, (name, data, _) in enumerate(rows):
+        print(f"| {name} | {len(data) / 1e6:.1f} | {statistics.median(ours[k]) * 1e3:.2f} | "
+              f"{statistics.median(theirs[k]) * 1e3:.2f} |")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ graph-level invariants the FlatBuffer verifier cannot see:
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 from dataclasses import dataclass, field
@@ -170,36 +171,48 @@ class Model:
     source: Any = field(repr=False, default=None)  # keeps the mmap / bytes alive
 
 
-def _idx_list(arr: np.ndarray | None, n: int, what: str, allow_neg1: bool = False) -> tuple[int, ...]:
+def _idx_list(arr: np.ndarray | None, n: int, what: str | tuple, allow_neg1: bool = False) -> tuple[int, ...]:
+    """The indices in ``arr`` as a tuple of ints, each checked against ``n`` (and -1 where
+    ``allow_neg1``).  ``what`` names the list in the error; a tuple ``(format, *args)`` is only
+    formatted when there is an error."""
     if arr is None:
         return ()
-    vals = tuple(int(v) for v in arr)
-    for v in vals:
-        if v >= n or v < (-1 if allow_neg1 else 0):
-            raise ModelError(f"corrupt model: {what} refers to index {v}, but there are only {n}")
+    vals = tuple(arr.tolist())
+    lo = -1 if allow_neg1 else 0
+    if vals and (max(vals) >= n or min(vals) < lo):
+        bad = next(v for v in vals if v >= n or v < lo)
+        if isinstance(what, tuple):
+            what = what[0].format(*what[1:])
+        raise ModelError(f"corrupt model: {what} refers to index {bad}, but there are only {n}")
     return vals
 
 
-def _quantization(q: Table | None, where: str) -> Quantization:
+def _quantization(q: Table | None, where: str | tuple) -> Quantization:
+    """A tensor's :class:`Quantization`; ``where`` as ``_idx_list``'s ``what``.  A missing or
+    empty table gives the shared ``NO_QUANTIZATION`` (equal to what the fields would give)."""
     if q is None:
         return NO_QUANTIZATION
-    scales = q.get("scale")
-    zps = q.get("zero_point")
+    scales, zps, qdim = q.get("scale"), q.get("zero_point"), int(q.get("quantized_dimension") or 0)
+    qmin, qmax = q.get("min"), q.get("max")
+    if scales is None and zps is None and qmin is None and qmax is None and qdim == 0:
+        return NO_QUANTIZATION
     scales = np.zeros(0, np.float32) if scales is None else np.asarray(scales, np.float32)
     zps = np.zeros(0, np.int64) if zps is None else np.asarray(zps, np.int64)
     if scales.size and zps.size and zps.size != scales.size:
+        if isinstance(where, tuple):
+            where = where[0].format(*where[1:])
         raise ModelError(f"corrupt model: {where} has {scales.size} scales but {zps.size} zero points")
     if scales.size and not zps.size:
         zps = np.zeros(scales.size, np.int64)
-    return Quantization(scales, zps, int(q.get("quantized_dimension") or 0), q.get("min"), q.get("max"))
+    return Quantization(scales, zps, qdim, qmin, qmax)
 
 
 def _buffers(reader: FlatBufferReader, root: Table) -> list[np.ndarray | None]:
     out: list[np.ndarray | None] = []
     for i, buf in enumerate(root.get("buffers") or []):
-        where = f"Model.buffers[{i}]"
-        off, size = int(buf.get("offset") or 0), int(buf.get("size") or 0)
+        off, size = buf.get("offset") or 0, buf.get("size") or 0
         if off > 1:
+            where = f"Model.buffers[{i}]"
             if size > reader.size or off > reader.size - size:
                 raise ModelError(
                     f"corrupt model: {where} points at bytes {off}..{off + size} outside the "
@@ -212,116 +225,132 @@ def _buffers(reader: FlatBufferReader, root: Table) -> list[np.ndarray | None]:
     return out
 
 
+# TensorType name -> bytes per stored value, for the size checks (1 for STRING and unheld types)
+_ITEMSIZE = {k: (np.dtype(v).itemsize if v is not None and k != "STRING" else 1) for k, v in NUMPY_TYPES.items()}
+
+
+def _tensor(ti: int, t: Table, si: int, buffers: list[np.ndarray | None]) -> Tensor:
+    """Check and build tensor ``ti`` of subgraph ``si`` from its decoded table."""
+    tname = TENSOR_TYPES.get(t["type"])
+    if tname is None or tname not in NUMPY_TYPES:
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} has unknown tensor type {t['type']}")
+    shape_v, sig_v = t["shape"], t["shape_signature"]
+    if (shape_v is not None and len(shape_v) > MAX_RANK) or (sig_v is not None and len(sig_v) > MAX_RANK):
+        what, v = ("shape", shape_v) if shape_v is not None and len(shape_v) > MAX_RANK else ("shape_signature", sig_v)
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} ({t['name']!r}) {what} has rank {len(v)}; "
+                         f"numlite supports at most {MAX_RANK} dimensions")
+    shape = tuple(shape_v.tolist()) if shape_v is not None else ()
+    sig = tuple(sig_v.tolist()) if sig_v is not None and len(sig_v) else shape
+    if shape and min(shape) < 0:
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} ({t['name']!r}) has negative dimension in "
+                         f"shape {list(shape)}")
+    if len(sig) != len(shape) or (sig and min(sig) < -1):
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} ({t['name']!r}) shape_signature {list(sig)} "
+                         f"does not match shape {list(shape)}")
+    dtype, itemsize = NUMPY_TYPES[tname], _ITEMSIZE[tname]
+    nelem = math.prod(shape)  # at most MAX_RANK factors below 2**31: no huge big-int products
+    if nelem * itemsize > MAX_TENSOR_BYTES or (nelem == 0 and _huge_prefix(shape, itemsize)):
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} ({t['name']!r}) shape {list(shape)} is "
+                         f"absurdly large (over {MAX_TENSOR_BYTES} bytes)")
+    bidx = t["buffer"]
+    nbuf = len(buffers)
+    if bidx >= nbuf and bidx != 0:
+        raise ModelError(f"corrupt model: subgraph {si} tensor {ti} refers to buffer {bidx}, but there are only {nbuf}")
+    raw = buffers[bidx] if bidx < nbuf else None
+    sparsity = t["sparsity"]
+    arr = None
+    if raw is not None:
+        if tname == "STRING":
+            arr = strings.decode(raw, nelem, f"subgraph {si} tensor {ti} ({t['name']!r})").reshape(shape)
+        elif dtype is None:
+            arr = raw
+        elif tname in _SUB_BYTE:
+            arr = _unpack_sub_byte(raw, nelem, tname, f"subgraph {si} tensor {ti}").reshape(shape)
+        elif sparsity:
+            arr = raw  # densified by the DENSIFY kernel / loader of sparse weights
+        elif raw.size != nelem * itemsize:
+            raise ModelError(
+                f"corrupt model: subgraph {si} tensor {ti} ({t['name']!r}) of shape {list(shape)} and type "
+                f"{tname} needs {nelem * itemsize} bytes but its buffer {bidx} has {raw.size}"
+            )
+        else:  # a read-only, zero-copy view (raw is a contiguous uint8 view of the model bytes)
+            arr = raw.view(dtype).reshape(shape)
+    # positional: Tensor(index, name, type_name, dtype, shape, shape_signature, buffer, data, quantization,
+    # sparsity, is_variable, has_rank) - keywords cost twice as much, and this runs per tensor
+    q = t["quantization"]
+    quant = NO_QUANTIZATION if q is None else _quantization(q, ("subgraph {} tensor {}", si, ti))
+    return Tensor(ti, t["name"] or "", tname, dtype, shape, sig, bidx, arr, quant,
+                  sparsity, bool(t["is_variable"]), bool(t["has_rank"]))
+
+
+def _huge_prefix(shape: tuple[int, ...], itemsize: int) -> bool:
+    """Whether some leading dimensions of ``shape`` alone are absurdly large (a later 0 does
+    not make such a shape acceptable)."""
+    nelem = 1
+    for d in shape:
+        nelem *= d
+        if nelem * itemsize > MAX_TENSOR_BYTES:
+            return True
+    return False
+
+
+def _opcode(code_t: Table) -> tuple[int, str | None, str, int, str | None]:
+    """An op code's (builtin code, custom code, op name, version, options table its kernel reads)."""
+    builtin = max(code_t.get("builtin_code") or 0, code_t.get("deprecated_builtin_code") or 0)
+    custom = code_t.get("custom_code")
+    name = BUILTIN_OPS.get(builtin, f"UNKNOWN_BUILTIN_{builtin}")
+    if name == "CUSTOM":
+        name = custom or "CUSTOM"
+    return builtin, custom, name, int(code_t.get("version") or 1), _expected_options(name)
+
+
+def _operator(oi: int, op: Table, si: int, opcodes: list[tuple], nt: int, reader: FlatBufferReader) -> Operator:
+    """Check and build operator ``oi`` of subgraph ``si`` from its decoded table."""
+    oc = op["opcode_index"]
+    if oc >= len(opcodes):
+        raise ModelError(f"corrupt model: subgraph {si} operator {oi} uses op code {oc}, but there are only "
+                         f"{len(opcodes)}")
+    builtin, custom, name, version, expected = opcodes[oc]
+    opts, otype = op["builtin_options"], None
+    if opts is not None:
+        otype = UNIONS["BuiltinOptions"][op["builtin_options_type"] - 1]
+    elif op["builtin_options_2"] is not None:
+        opts = op["builtin_options_2"]
+        otype = UNIONS["BuiltinOptions2"][op["builtin_options_2_type"] - 1]
+    if otype is not None and expected is not None and otype != expected:
+        # LiteRT reads options only through the op's own table type and uses the
+        # defaults otherwise; do the same rather than hand a kernel foreign fields.
+        opts, otype = None, None
+    cust = op["custom_options"]
+    lo, ls = op["large_custom_options_offset"], op["large_custom_options_size"]
+    if lo > 1:
+        cust = reader.raw(lo, ls, f"subgraph {si} operator {oi}.large_custom_options")
+    # positional: Operator(index, opcode_index, builtin_code, op_name, custom_code, version, inputs,
+    # outputs, intermediates, options, options_type, custom_options), as for Tensor in _tensor
+    return Operator(
+        oi, oc, builtin, name, custom, version,
+        _idx_list(op["inputs"], nt, ("subgraph {} operator {} inputs", si, oi), allow_neg1=True),
+        _idx_list(op["outputs"], nt, ("subgraph {} operator {} outputs", si, oi)),
+        _idx_list(op["intermediates"], nt, ("subgraph {} operator {} intermediates", si, oi), allow_neg1=True),
+        opts, otype, cust,
+    )
+
+
 def build_graph(data: Any, source: Any = None) -> Model:
     """Verify ``data`` (bytes-like) and build the immutable :class:`Model`."""
     reader = FlatBufferReader(data)
     root = reader.root()
     buffers = _buffers(reader, root)
     nbuf = len(buffers)
-    opcodes = root.get("operator_codes") or []
+    opcodes = [_opcode(c) for c in root.get("operator_codes") or []]
     subgraphs_t = root.get("subgraphs") or []
     if not subgraphs_t:
         raise ModelError("corrupt model: the model has no subgraphs")
     subgraphs = []
     for si, sg in enumerate(subgraphs_t):
-        tensors = []
-        tlist = sg.get("tensors") or []
-        for ti, t in enumerate(tlist):
-            where = f"subgraph {si} tensor {ti}"
-            tname = TENSOR_TYPES.get(int(t["type"]))
-            if tname is None or tname not in NUMPY_TYPES:
-                raise ModelError(f"corrupt model: {where} has unknown tensor type {t['type']}")
-            shape_v, sig_v = t.get("shape"), t.get("shape_signature")
-            for what, v in (("shape", shape_v), ("shape_signature", sig_v)):
-                if v is not None and len(v) > MAX_RANK:
-                    raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) {what} has rank {len(v)}; "
-                                     f"numlite supports at most {MAX_RANK} dimensions")
-            shape = tuple(int(d) for d in (shape_v if shape_v is not None else ()))
-            sig = tuple(int(d) for d in sig_v) if sig_v is not None and len(sig_v) else shape
-            if any(d < 0 for d in shape):
-                raise ModelError(
-                    f"corrupt model: {where} ({t.get('name')!r}) has negative dimension in shape {list(shape)}"
-                )
-            if len(sig) != len(shape) or any(d < -1 for d in sig):
-                raise ModelError(
-                    f"corrupt model: {where} ({t.get('name')!r}) shape_signature {list(sig)} "
-                    f"does not match shape {list(shape)}"
-                )
-            dtype = NUMPY_TYPES[tname]
-            itemsize = np.dtype(dtype).itemsize if dtype is not None and tname != "STRING" else 1
-            nelem = 1
-            for d in shape:
-                nelem *= d
-                if nelem * itemsize > MAX_TENSOR_BYTES:  # checked per step: no huge big-int products
-                    break
-            if nelem * itemsize > MAX_TENSOR_BYTES:
-                raise ModelError(f"corrupt model: {where} ({t.get('name')!r}) shape {list(shape)} is absurdly large "
-                                 f"(over {MAX_TENSOR_BYTES} bytes)")
-            bidx = int(t.get("buffer") or 0)
-            if bidx >= nbuf and bidx != 0:
-                raise ModelError(f"corrupt model: {where} refers to buffer {bidx}, but there are only {nbuf}")
-            raw = buffers[bidx] if bidx < nbuf else None
-            arr = None
-            if raw is not None:
-                if tname == "STRING":
-                    arr = strings.decode(raw, nelem, f"{where} ({t.get('name')!r})").reshape(shape)
-                elif dtype is None:
-                    arr = raw
-                elif tname in _SUB_BYTE:
-                    arr = _unpack_sub_byte(raw, nelem, tname, where).reshape(shape)
-                else:
-                    if raw.size != nelem * itemsize and not t.get("sparsity"):
-                        raise ModelError(
-                            f"corrupt model: {where} ({t.get('name')!r}) of shape {list(shape)} and type "
-                            f"{tname} needs {nelem * itemsize} bytes but its buffer {bidx} has {raw.size}"
-                        )
-                    if t.get("sparsity"):
-                        arr = raw  # densified by the DENSIFY kernel / loader of sparse weights
-                    else:
-                        arr = np.frombuffer(raw.data, dtype=dtype, count=nelem).reshape(shape)
-            tensors.append(Tensor(
-                index=ti, name=t.get("name") or "", type_name=tname, dtype=dtype, shape=shape,
-                shape_signature=sig, buffer=bidx, data=arr,
-                quantization=_quantization(t.get("quantization"), where),
-                sparsity=t.get("sparsity"), is_variable=bool(t.get("is_variable")),
-                has_rank=bool(t.get("has_rank")),
-            ))
+        tensors = [_tensor(ti, t, si, buffers) for ti, t in enumerate(sg.get("tensors") or [])]
         nt = len(tensors)
-        ops = []
-        for oi, op in enumerate(sg.get("operators") or []):
-            where = f"subgraph {si} operator {oi}"
-            oc = int(op.get("opcode_index") or 0)
-            if oc >= len(opcodes):
-                raise ModelError(f"corrupt model: {where} uses op code {oc}, but there are only {len(opcodes)}")
-            code_t = opcodes[oc]
-            builtin = max(int(code_t.get("builtin_code") or 0), int(code_t.get("deprecated_builtin_code") or 0))
-            custom = code_t.get("custom_code")
-            name = BUILTIN_OPS.get(builtin, f"UNKNOWN_BUILTIN_{builtin}")
-            if name == "CUSTOM":
-                name = custom or "CUSTOM"
-            opts, otype = op.get("builtin_options"), None
-            if opts is not None:
-                otype = UNIONS["BuiltinOptions"][op["builtin_options_type"] - 1]
-            elif op.get("builtin_options_2") is not None:
-                opts = op["builtin_options_2"]
-                otype = UNIONS["BuiltinOptions2"][op["builtin_options_2_type"] - 1]
-            expected = _expected_options(name)
-            if otype is not None and expected is not None and otype != expected:
-                # LiteRT reads options only through the op's own table type and uses the
-                # defaults otherwise; do the same rather than hand a kernel foreign fields.
-                opts, otype = None, None
-            cust = op.get("custom_options")
-            lo, ls = int(op.get("large_custom_options_offset") or 0), int(op.get("large_custom_options_size") or 0)
-            if lo > 1:
-                cust = reader.raw(lo, ls, f"{where}.large_custom_options")
-            ops.append(Operator(
-                index=oi, opcode_index=oc, builtin_code=builtin, op_name=name, custom_code=custom,
-                version=int(code_t.get("version") or 1),
-                inputs=_idx_list(op.get("inputs"), nt, f"{where} inputs", allow_neg1=True),
-                outputs=_idx_list(op.get("outputs"), nt, f"{where} outputs"),
-                intermediates=_idx_list(op.get("intermediates"), nt, f"{where} intermediates", allow_neg1=True),
-                options=opts, options_type=otype, custom_options=cust,
-            ))
+        ops = [_operator(oi, op, si, opcodes, nt, reader) for oi, op in enumerate(sg.get("operators") or [])]
         subgraphs.append(Subgraph(
             index=si, name=sg.get("name") or "", tensors=tensors,
             inputs=_idx_list(sg.get("inputs"), nt, f"subgraph {si} inputs"),
@@ -368,14 +397,31 @@ def build_graph(data: Any, source: Any = None) -> Model:
     )
 
 
+def _call_fields(table: str) -> tuple[str, ...]:
+    """The fields of options table ``table`` that name subgraphs (see ``called_subgraphs``)."""
+    return tuple(name for name, *_ in TABLES[table] if name.endswith(("subgraph_index", "subgraph_indices"))
+                 or (name, table) == ("subgraph", "CallOptions"))
+
+
+_CALL_FIELDS: dict[str, tuple[str, ...]] = {u: _call_fields(u) for u in (*UNIONS["BuiltinOptions"],
+                                                                          *UNIONS["BuiltinOptions2"]) if u in TABLES}
+
+
 def called_subgraphs(op: Operator) -> list[int]:
     """The subgraphs an operator calls, from its options: every ``*subgraph_index`` field (WHILE,
     IF, CALL_ONCE and the StableHLO ops), ``branch_subgraph_indices`` and CALL's ``subgraph``."""
     opts = op.options
     if not opts:
         return []
+    names = _CALL_FIELDS.get(op.options_type or "")
+    if names is not None and all(n in opts for n in names):  # a decoded options table: only these fields
+        if not names:
+            return []
+        items = [(n, opts[n]) for n in names]
+    else:
+        items = list(opts.items())
     out: list[int] = []
-    for name, v in opts.items():
+    for name, v in items:
         if v is None:
             continue
         if name.endswith("subgraph_index") or (name == "subgraph" and op.options_type == "CallOptions"):

@@ -6,19 +6,36 @@ in one pass that is also the verifier.
 
 Algorithm and guarantees:
 
-1. Every read goes through bounds-checked helpers: a table's vtable, each field's inline
-   slot, every uoffset target, vector length and string must lie wholly inside the buffer;
-   otherwise :class:`~numlite.errors.ModelError` names the schema path and the byte offset.
+1. Every read goes through bounds checks: a table's vtable, each field's inline slot, every
+   uoffset target, vector length and string must lie wholly inside the buffer; otherwise
+   :class:`~numlite.errors.ModelError` names the schema path and the byte offset.
 2. uoffsets are unsigned and must be non-zero, so every reference points strictly forward:
    the decoder cannot loop.  References may be shared (a DAG), so the total decoding work is
    budgeted in proportion to the buffer size: every table, offset, string byte and vector
    byte decoded is charged (zero-copy vectors too, because callers may iterate them), so a
    file whose shared references fan out further is rejected instead of exhausting memory
    or time.
-3. Scalar vectors (shapes, weights, indices) are returned as read-only, zero-copy
-   ``np.frombuffer`` views on the buffer.  Nothing is copied besides small Python values.
+3. Scalar vectors (shapes, weights, indices) are returned as read-only, zero-copy NumPy
+   views on the buffer.  Nothing is copied besides small Python values.
 4. Union type tags and enum-typed values are range-checked by the graph builder, which
    knows their meaning.
+
+How it is kept fast (a model has thousands of fields; per-field Python overhead is the cost):
+
+5. Each table type is compiled once (``_Compiled``): its fields grouped by kind, and a dict
+   of their defaults.  A decoded table starts as a copy of that dict, and only the fields
+   present in the file (non-zero vtable offsets) are decoded into it.  A table's field
+   offsets are read from its vtable with one ``struct`` call.
+6. The checks of point 1 are written inline in :meth:`FlatBufferReader.table`, with the same
+   messages as the helper methods (``_need``, ``_deref``, ``_vlen``, ``vector``, ``string``)
+   that other callers use.  A subclass that overrides ``table`` or ``_vlen`` (the tests spy
+   on them to find every table and vector) still sees every call.
+7. Schema paths are only needed for error messages, so they are built lazily: a path is a
+   string or a tuple ``(parent, field)`` / ``(parent, field, index)`` that ``_render`` turns
+   into ``Model.subgraphs[0].tensors[3].shape`` when an error is raised.
+8. Vectors are slices of one whole-buffer ``np.frombuffer`` view per element type and byte
+   phase (``offset % itemsize``), made on first use, which is several times cheaper than an
+   ``np.frombuffer`` call per vector and gives the same read-only, zero-copy arrays.
 
 Limits: structs are not part of the TFLite schema and are not supported; unknown trailing
 vtable slots (fields newer than our schema copy) are ignored, as FlatBuffers intends.
@@ -26,6 +43,7 @@ vtable slots (fields newer than our schema copy) are ignored, as FlatBuffers int
 
 from __future__ import annotations
 
+import mmap
 import struct
 from typing import Any
 
@@ -49,19 +67,64 @@ _SCALAR = {
 }
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
-_U16 = struct.Struct("<H")
+_VT_HEADER = struct.Struct("<HH")
+_u32 = _U32.unpack_from
 
-# Pre-compiled per-table field lists: (name, kind, type, default, slot, unpacker, size)
-_COMPILED: dict[str, list[tuple]] = {}
-for _t, _fields in TABLES.items():
-    rows = []
-    for name, kind, typ, default, slot in _fields:
-        if kind == "scalar":
-            fmt, size, _ = _SCALAR[typ]
-            rows.append((name, kind, typ, default, slot, struct.Struct(fmt), size))
-        else:
-            rows.append((name, kind, typ, default, slot, None, 4))
-    _COMPILED[_t] = rows
+# A schema path, rendered only for error messages: "Model", (parent, "field") or (parent, "field", index)
+Path = str | tuple
+
+# Field kinds, as small ints for the decoder's dispatch (most frequent first)
+_SCALAR_K, _VECTOR_K, _STRING_K, _TABLE_K, _VTABLE_K, _VSTRING_K, _UNION_K = range(7)
+_KINDS = {"scalar": _SCALAR_K, "vector": _VECTOR_K, "string": _STRING_K, "table": _TABLE_K,
+          "vector_table": _VTABLE_K, "vector_string": _VSTRING_K, "union": _UNION_K}
+
+
+class _Compiled:
+    """One table type, prepared for decoding (see point 5 of the module docstring).
+
+    Its fields are split by kind so that each loop of the decoder does one thing: ``scalars``
+    (name, slot, unpack, size); ``refs``, the fields behind a uoffset in schema order (name,
+    kind, type, slot, element size); ``unions`` (name, union, slot, type-field name, members,
+    member path labels)."""
+
+    __slots__ = ("scalars", "refs", "unions", "defaults", "nslots", "slots_struct")
+
+    def __init__(self, fields: list[tuple]):
+        scalars, refs, unions = [], [], []
+        defaults: dict[str, Any] = {}
+        nslots = 0
+        for name, kind, typ, default, slot in fields:
+            k = _KINDS[kind]
+            if k == _SCALAR_K:
+                fmt, size, _ = _SCALAR[typ]
+                scalars.append((name, slot, struct.Struct(fmt).unpack_from, size))
+            elif k == _UNION_K:
+                members = tuple(UNIONS[typ])
+                unions.append((name, typ, slot, name + "_type", members, tuple(f"{name}<{m}>" for m in members)))
+                defaults[name + "_type"] = 0
+                nslots = max(nslots, slot + 2)  # the type tag's slot, then the value's
+            else:
+                esize = _SCALAR[typ][1] if k == _VECTOR_K else 1 if k == _STRING_K else 4
+                refs.append((name, k, typ, slot, esize))
+            defaults[name] = default
+            nslots = max(nslots, slot + 1)
+        self.scalars, self.refs, self.unions = tuple(scalars), tuple(refs), tuple(unions)
+        self.defaults = defaults  # every field at its default, in schema order
+        self.nslots = nslots  # vtable slots any field of this table uses
+        self.slots_struct = [struct.Struct(f"<{n}H") for n in range(nslots + 1)]
+
+
+_COMPILED: dict[str, _Compiled] = {t: _Compiled(f) for t, f in TABLES.items()}
+
+
+def _render(path: Path) -> str:
+    """The dotted schema path of a lazy path (point 7 of the module docstring)."""
+    segs = []
+    while isinstance(path, tuple):
+        segs.append(f".{path[1]}[{path[2]}]" if len(path) == 3 else f".{path[1]}")
+        path = path[0]
+    segs.append(path)
+    return "".join(reversed(segs))
 
 
 class Table(dict):
@@ -83,24 +146,32 @@ class FlatBufferReader:
         self.data = data
         self.size = len(data)
         self.budget = work_factor * self.size + 100_000
+        self._views: dict[tuple[str, int], np.ndarray] = {}  # (element type, byte phase) -> view
+        # slicing bytes / bytearray / mmap gives bytes-like objects with .decode
+        self._slices_decode = isinstance(data, (bytes, bytearray, mmap.mmap))
+        # a subclass that overrides _vlen (tests spy on it) sees every vector and string
+        self._vlen_hooked = type(self)._vlen is not FlatBufferReader._vlen
 
     # -- primitive checked reads -------------------------------------------------------
-    def _fail(self, path: str, pos: int, what: str) -> ModelError:
-        return ModelError(f"corrupt model: {what} at {path} (byte offset {pos}, file size {self.size})")
+    def _fail(self, path: Path, pos: int, what: str) -> ModelError:
+        return ModelError(f"corrupt model: {what} at {_render(path)} (byte offset {pos}, file size {self.size})")
 
-    def _need(self, pos: int, n: int, path: str, what: str) -> None:
+    def _over_budget(self, path: Path) -> ModelError:
+        return ModelError(
+            f"corrupt model: decoding work exceeds what a {self.size}-byte file can hold "
+            f"(shared references fan out) at {_render(path)}"
+        )
+
+    def _need(self, pos: int, n: int, path: Path, what: str) -> None:
         if pos < 0 or n < 0 or pos + n > self.size:
             raise self._fail(path, pos, f"{what} of {n} bytes lies outside the buffer")
 
-    def _spend(self, n: int, path: str) -> None:
+    def _spend(self, n: int, path: Path) -> None:
         self.budget -= n
         if self.budget < 0:
-            raise ModelError(
-                f"corrupt model: decoding work exceeds what a {self.size}-byte file can hold "
-                f"(shared references fan out) at {path}"
-            )
+            raise self._over_budget(path)
 
-    def _deref(self, pos: int, path: str) -> int:
+    def _deref(self, pos: int, path: Path) -> int:
         self._need(pos, 4, path, "offset")
         off = _U32.unpack_from(self.data, pos)[0]
         if off == 0:
@@ -109,6 +180,38 @@ class FlatBufferReader:
         if target >= self.size:
             raise self._fail(path, pos, f"offset {off} points past the end of the buffer")
         return target
+
+    def _slot_target(self, p: int, path: Path) -> int:
+        """The target of the uoffset at ``p``, known to lie inside its (checked) table."""
+        off = _U32.unpack_from(self.data, p)[0]
+        if off == 0:
+            raise self._fail(path, p, "zero offset (self reference)")
+        target = p + off
+        if target >= self.size:
+            raise self._fail(path, p, f"offset {off} points past the end of the buffer")
+        return target
+
+    def _base_view(self, typ: str, phase: int) -> np.ndarray:
+        """The whole buffer as elements of ``typ`` starting at byte ``phase`` (point 8)."""
+        _, esize, dtype = _SCALAR[typ]
+        base = np.frombuffer(self.data, dtype=dtype, count=(self.size - phase) // esize, offset=phase)
+        self._views[(typ, phase)] = base
+        return base
+
+    def _view(self, typ: str, start: int, n: int) -> np.ndarray:
+        """``n`` elements of type ``typ`` at ``start``, already bounds-checked (point 8)."""
+        esize = _SCALAR[typ][1]
+        phase = start % esize
+        base = self._views.get((typ, phase))
+        if base is None:
+            base = self._base_view(typ, phase)
+        i = (start - phase) // esize
+        return base[i : i + n] if typ != "bool" else base[i : i + n] != 0
+
+    def _text(self, start: int, n: int) -> str:
+        if self._slices_decode:
+            return self.data[start : start + n].decode("utf-8", errors="replace")
+        return bytes(self.data[start : start + n]).decode("utf-8", errors="replace")
 
     # -- tables ------------------------------------------------------------------------
     def root(self) -> Table:
@@ -121,105 +224,130 @@ class FlatBufferReader:
             )
         return self.table(self._deref(0, "Model"), "Model", "Model")
 
-    def table(self, pos: int, tname: str, path: str) -> Table:
-        self._spend(16, path)
-        self._need(pos, 4, path, "table header")
-        vt = pos - _I32.unpack_from(self.data, pos)[0]
-        self._need(vt, 4, path, "vtable header")
-        vtsize, tsize = _U16.unpack_from(self.data, vt)[0], _U16.unpack_from(self.data, vt + 2)[0]
+    def table(self, pos: int, tname: str, path: Path) -> Table:
+        """Decode (and verify) the ``tname`` table at ``pos`` and everything it references."""
+        self.budget -= 16
+        if self.budget < 0:
+            raise self._over_budget(path)
+        data, size = self.data, self.size
+        if pos < 0 or pos + 4 > size:
+            raise self._fail(path, pos, "table header of 4 bytes lies outside the buffer")
+        vt = pos - _I32.unpack_from(data, pos)[0]
+        if vt < 0 or vt + 4 > size:
+            raise self._fail(path, vt, "vtable header of 4 bytes lies outside the buffer")
+        vtsize, tsize = _VT_HEADER.unpack_from(data, vt)
         if vtsize < 4 or vtsize & 1:
             raise self._fail(path, vt, f"invalid vtable size {vtsize}")
         if tsize < 4:
             raise self._fail(path, pos, f"invalid table size {tsize}")
-        self._need(vt, vtsize, path, "vtable")
-        self._need(pos, tsize, path, "table")
-        nslots = (vtsize - 4) // 2
-        data = self.data
-        out = Table()
-        for name, kind, typ, default, slot, unpack, size in _COMPILED[tname]:
-            fo = _U16.unpack_from(data, vt + 4 + 2 * slot)[0] if slot < nslots else 0
-            if kind == "scalar":
-                if fo == 0:
-                    out[name] = default
-                    continue
-                if fo + size > tsize:
-                    raise self._fail(f"{path}.{name}", pos + fo, "field extends past its table")
-                out[name] = unpack.unpack_from(data, pos + fo)[0]
+        if vt + vtsize > size:
+            raise self._fail(path, vt, f"vtable of {vtsize} bytes lies outside the buffer")
+        if pos + tsize > size:
+            raise self._fail(path, pos, f"table of {tsize} bytes lies outside the buffer")
+        comp = _COMPILED[tname]
+        have = (vtsize - 4) >> 1
+        want = comp.nslots
+        if have >= want:
+            fos = comp.slots_struct[want].unpack_from(data, vt + 4)
+        else:  # an older writer: the slots it did not write are absent fields
+            fos = comp.slots_struct[have].unpack_from(data, vt + 4) + (0,) * (want - have)
+        views = self._views
+        out = Table(comp.defaults)
+        for name, slot, unpack, fsize in comp.scalars:
+            fo = fos[slot]
+            if fo:
+                if fo + fsize > tsize:
+                    raise self._fail((path, name), pos + fo, "field extends past its table")
+                out[name] = unpack(data, pos + fo)[0]
+        for name, kind, typ, slot, esize in comp.refs:
+            fo = fos[slot]
+            if not fo:
                 continue
-            if kind == "union":
-                tfo = fo
-                vfo = _U16.unpack_from(data, vt + 6 + 2 * slot)[0] if slot + 1 < nslots else 0
-                utype = 0
-                if tfo:
-                    if tfo + 1 > tsize:
-                        raise self._fail(f"{path}.{name}_type", pos + tfo, "field extends past its table")
-                    utype = data[pos + tfo]
-                out[name + "_type"] = utype
-                if utype == 0 or vfo == 0:
-                    out[name] = None
-                    continue
-                members = UNIONS[typ]
-                if utype > len(members):
-                    raise self._fail(f"{path}.{name}_type", pos + tfo, f"unknown {typ} member {utype}")
-                if vfo + 4 > tsize:
-                    raise self._fail(f"{path}.{name}", pos + vfo, "field extends past its table")
-                member = members[utype - 1]
-                if member not in _COMPILED:
-                    raise self._fail(f"{path}.{name}", pos + vfo, f"union member {member} is not a table")
-                tpos = self._deref(pos + vfo, f"{path}.{name}")
-                out[name] = self.table(tpos, member, f"{path}.{name}<{member}>")
-                continue
-            if fo == 0:
-                out[name] = None
-                continue
-            fpath = f"{path}.{name}"
             if fo + 4 > tsize:
-                raise self._fail(fpath, pos + fo, "field extends past its table")
-            target = self._deref(pos + fo, fpath)
-            if kind == "table":
-                out[name] = self.table(target, typ, fpath)
-            elif kind == "string":
-                out[name] = self.string(target, fpath)
-            elif kind == "vector":
-                out[name] = self.vector(target, typ, fpath)
-            elif kind == "vector_table":
-                n = self._vlen(target, 4, fpath)
-                self._spend(4 * n, fpath)
-                out[name] = [
-                    self.table(self._deref(target + 4 + 4 * i, f"{fpath}[{i}]"), typ, f"{fpath}[{i}]")
-                    for i in range(n)
-                ]
-            elif kind == "vector_string":
-                n = self._vlen(target, 4, fpath)
-                self._spend(4 * n, fpath)
-                out[name] = [
-                    self.string(self._deref(target + 4 + 4 * i, f"{fpath}[{i}]"), f"{fpath}[{i}]")
-                    for i in range(n)
-                ]
-            else:  # pragma: no cover - generator guarantees the kinds
-                raise AssertionError(kind)
+                raise self._fail((path, name), pos + fo, "field extends past its table")
+            # the uoffset lies inside the checked table; its target is checked here
+            p = pos + fo
+            t = p + _u32(data, p)[0]
+            if t == p or t >= size:
+                self._slot_target(p, (path, name))  # raises the precise error
+            if kind == _TABLE_K:
+                out[name] = self.table(t, typ, (path, name))
+                continue
+            # vectors and strings: a 4-byte length, then n elements of esize bytes
+            if self._vlen_hooked:
+                n = self._vlen(t, esize, (path, name))
+            else:
+                if t + 4 > size:
+                    raise self._fail((path, name), t, "vector length of 4 bytes lies outside the buffer")
+                n = _u32(data, t)[0]
+                if n * esize > size - t - 4:
+                    raise self._fail((path, name), t,
+                                     f"vector of {n} elements of {esize} bytes lies outside the buffer")
+            self.budget -= (8 + n * esize) if kind <= _STRING_K else 4 * n
+            if self.budget < 0:
+                raise self._over_budget((path, name))
+            if kind == _VECTOR_K:  # self._view, inlined
+                start = t + 4
+                phase = start % esize
+                base = views.get((typ, phase))
+                if base is None:
+                    base = self._base_view(typ, phase)
+                i = (start - phase) // esize
+                out[name] = base[i : i + n] if typ != "bool" else base[i : i + n] != 0
+            elif kind == _STRING_K:  # self._text, inlined
+                text = data[t + 4 : t + 4 + n] if self._slices_decode else bytes(data[t + 4 : t + 4 + n])
+                out[name] = text.decode("utf-8", errors="replace")
+            else:  # a vector of tables or strings: n uoffsets
+                offs = struct.unpack_from(f"<{n}I", data, t + 4)
+                items: list[Any] = []
+                p = t + 4
+                for i, off in enumerate(offs):
+                    target = p + off
+                    if off == 0 or target >= size:
+                        self._slot_target(p, (path, name, i))  # raises the precise error
+                    if kind == _VTABLE_K:
+                        items.append(self.table(target, typ, (path, name, i)))
+                    else:
+                        items.append(self.string(target, (path, name, i)))
+                    p += 4
+                out[name] = items
+        for name, typ, slot, type_key, members, labels in comp.unions:
+            fo, vfo = fos[slot], fos[slot + 1]
+            if not fo:
+                continue
+            if fo + 1 > tsize:
+                raise self._fail((path, type_key), pos + fo, "field extends past its table")
+            utype = out[type_key] = data[pos + fo]
+            if utype == 0 or vfo == 0:
+                continue
+            if utype > len(members):
+                raise self._fail((path, type_key), pos + fo, f"unknown {typ} member {utype}")
+            if vfo + 4 > tsize:
+                raise self._fail((path, name), pos + vfo, "field extends past its table")
+            member = members[utype - 1]
+            if member not in _COMPILED:
+                raise self._fail((path, name), pos + vfo, f"union member {member} is not a table")
+            target = self._slot_target(pos + vfo, (path, name))
+            out[name] = self.table(target, member, (path, labels[utype - 1]))
         return out
 
-    def _vlen(self, pos: int, esize: int, path: str) -> int:
+    def _vlen(self, pos: int, esize: int, path: Path) -> int:
         self._need(pos, 4, path, "vector length")
         n = _U32.unpack_from(self.data, pos)[0]
         if n * esize > self.size - pos - 4:
             raise self._fail(path, pos, f"vector of {n} elements of {esize} bytes lies outside the buffer")
         return n
 
-    def vector(self, pos: int, typ: str, path: str) -> np.ndarray:
-        _, esize, dtype = _SCALAR[typ]
+    def vector(self, pos: int, typ: str, path: Path) -> np.ndarray:
+        esize = _SCALAR[typ][1]
         n = self._vlen(pos, esize, path)
         self._spend(8 + n * esize, path)
-        arr = np.frombuffer(self.data, dtype=dtype, count=n, offset=pos + 4)
-        if typ == "bool":
-            arr = arr != 0
-        return arr
+        return self._view(typ, pos + 4, n)
 
-    def string(self, pos: int, path: str) -> str:
+    def string(self, pos: int, path: Path) -> str:
         n = self._vlen(pos, 1, path)
         self._spend(8 + n, path)
-        return bytes(self.data[pos + 4 : pos + 4 + n]).decode("utf-8", errors="replace")
+        return self._text(pos + 4, n)
 
     def raw(self, offset: int, size: int, path: str) -> np.ndarray:
         """A zero-copy uint8 view of ``size`` bytes at absolute ``offset`` (checked)."""
