@@ -185,3 +185,23 @@ def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMLITE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert default_dir("onnxruntime") == str(tmp_path / "x" / "numlite" / "onnxruntime")
+
+
+def test_session_config_entries_reach_onnxruntime_and_the_key(model_file, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    seen = []
+    import onnxruntime
+
+    real = onnxruntime.SessionOptions.add_session_config_entry
+
+    def spy(self, k, v):
+        seen.append((k, v))
+        return real(self, k, v)
+    monkeypatch.setattr(onnxruntime.SessionOptions, "add_session_config_entry", spy)
+    base, x = _run(model_file, cache)
+    spinning, _ = _run(model_file, cache, session_config={"session.intra_op.allow_spinning": 0})
+    assert ("session.intra_op.allow_spinning", "0") in seen
+    np.testing.assert_array_equal(spinning, base)
+    assert len(_entries(cache)) == 2  # another setting, another entry
+    with pytest.raises(ValueError, match="unknown options"):
+        numlite.load_delegate("onnxruntime", {"session_configs": {}})

@@ -15,7 +15,8 @@ becomes an in-memory ONNX model run by an ``onnxruntime.InferenceSession``:
 
 Options (``load_delegate("onnxruntime", {...})``): ``providers`` (default
 ``["CPUExecutionProvider"]``), ``provider_options``, ``session_options`` (a mapping of
-``onnxruntime.SessionOptions`` attributes to set), ``graph_optimization_level`` (``"all"``,
+``onnxruntime.SessionOptions`` attributes to set), ``session_config`` (a mapping of session
+configuration entries, ``SessionOptions.add_session_config_entry``), ``graph_optimization_level`` (``"all"``,
 ``"extended"``, ``"basic"``, ``"disabled"``), ``cache`` (default True), ``cache_dir`` (default
 ``$NUMLITE_CACHE_DIR/onnxruntime``, else ``~/.cache/numlite/onnxruntime``: ``cache.default_dir``),
 ``cache_max_bytes`` (default 2 GiB), plus the partition options of every delegate.
@@ -149,6 +150,9 @@ class OnnxRuntimeDelegate(Delegate):
         self.providers = list(opts.pop("providers", ["CPUExecutionProvider"]))
         self.provider_options = opts.pop("provider_options", None)
         self.session_attrs = dict(opts.pop("session_options", {}) or {})
+        #: ``SessionOptions.add_session_config_entry`` entries (strings), e.g.
+        #: ``{"session.intra_op.allow_spinning": "1"}``
+        self.session_config = {str(k): str(v) for k, v in dict(opts.pop("session_config", {}) or {}).items()}
         level = str(opts.pop("graph_optimization_level", "all"))
         if level not in LEVELS:
             raise ValueError(f"onnxruntime delegate: graph_optimization_level must be one of {sorted(LEVELS)}")
@@ -163,7 +167,7 @@ class OnnxRuntimeDelegate(Delegate):
         self.cache: PartitionCache | None = None
         if use_cache and self.providers == ["CPUExecutionProvider"]:
             config = repr((self.ort.__version__, self.providers, self.provider_options,
-                           sorted(self.session_attrs.items()), level))
+                           sorted(self.session_attrs.items()), sorted(self.session_config.items()), level))
             self.cache = PartitionCache(cache_dir or default_dir("onnxruntime"), config, int(max_bytes), ".onnx")
 
     def supports(self, op: Operator, subgraph: Subgraph) -> bool:
@@ -193,6 +197,8 @@ class OnnxRuntimeDelegate(Delegate):
                                         str(EXTERNAL_MIN_BYTES))
         for k, v in self.session_attrs.items():
             setattr(so, k, v)
+        for k, v in self.session_config.items():
+            so.add_session_config_entry(k, v)
         if arrays:
             from_numpy = self.ort.OrtValue.ortvalue_from_numpy
             so.add_external_initializers(list(arrays), [from_numpy(a) for a in arrays.values()])
