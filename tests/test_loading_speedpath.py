@@ -209,6 +209,40 @@ def test_vectors_at_odd_offsets():
     assert_same(q, reference_table(data, t, "QuantizationParameters", counts))
 
 
+def _quantization_with_vtable(slots: list[int]) -> tuple[bytes, int]:
+    """A QuantizationParameters table (16 bytes: a 1-byte field at 4, quantized_dimension = 3
+    at 12) whose vtable holds ``slots``."""
+    vt = 4
+    t = vt + 4 + 2 * len(slots)
+    t += (-t) % 4
+    buf = bytearray(t + 16)
+    struct.pack_into("<I", buf, 0, t)
+    struct.pack_into(f"<HH{len(slots)}H", buf, vt, 4 + 2 * len(slots), 16, *slots)
+    struct.pack_into("<i", buf, t, t - vt)
+    buf[t + 4] = 1
+    struct.pack_into("<i", buf, t + 12, 3)
+    return bytes(buf), t
+
+
+def test_vtables_longer_and_shorter_than_our_schema():
+    # slots past the ones our schema knows (newer fields) are ignored
+    data, t = _quantization_with_vtable([0, 0, 0, 0, 0, 0, 12, 4, 4, 4])
+    q = FlatBufferReader(data).table(t, "QuantizationParameters", "Q")
+    assert q.quantized_dimension == 3 and q.details_type == 0 and q.details is None and q.scale is None
+    # a vtable that ends after a union's type tag: the union has no value
+    data, t = _quantization_with_vtable([0, 0, 0, 0, 4])
+    q = FlatBufferReader(data).table(t, "QuantizationParameters", "Q")
+    assert q.details_type == 1 and q.details is None and q.quantized_dimension == 0
+    # ... and one whose value slot is there but points outside the table is refused
+    data, t = _quantization_with_vtable([0, 0, 0, 0, 4, 14])
+    with pytest.raises(ModelError, match=r"field extends past its table at Q\.details "):
+        FlatBufferReader(data).table(t, "QuantizationParameters", "Q")
+    counts = {"tables": 0, "vectors": 0}
+    data, t = _quantization_with_vtable([0, 0, 0, 0, 0, 0, 12])
+    assert_same(FlatBufferReader(data).table(t, "QuantizationParameters", "Q"),
+                reference_table(data, t, "QuantizationParameters", counts))
+
+
 @pytest.mark.parametrize("typ,values", [("int", [1, -2, 3]), ("long", [2**40, -5]), ("float", [1.5, -0.25]),
                                         ("bool", [1, 0, 2]), ("ushort", [7, 65535]), ("double", [0.1])])
 def test_vector_views_at_every_phase(typ, values):

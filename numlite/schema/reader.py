@@ -22,10 +22,11 @@ Algorithm and guarantees:
 
 How it is kept fast (a model has thousands of fields; per-field Python overhead is the cost):
 
-5. Each table type is compiled once (``_Compiled``): its fields grouped by kind, and a dict
-   of their defaults.  A decoded table starts as a copy of that dict, and only the fields
-   present in the file (non-zero vtable offsets) are decoded into it.  A table's field
-   offsets are read from its vtable with one ``struct`` call.
+5. Each table type is compiled on first use (``_Compiled``): its fields grouped by kind, and
+   a dict of their defaults.  A decoded table starts as a copy of that dict, and only the
+   fields present in the file (non-zero vtable offsets) are decoded into it; fields past the
+   end of a (trimmed) vtable are not even looked at.  A table's field offsets are read from
+   its vtable with one ``struct`` call.
 6. The checks of point 1 are written inline in :meth:`FlatBufferReader.table`, with the same
    messages as the helper methods (``_need``, ``_deref``, ``_vlen``, ``vector``, ``string``)
    that other callers use.  A subclass that overrides ``table`` or ``_vlen`` (the tests spy
@@ -82,12 +83,14 @@ _KINDS = {"scalar": _SCALAR_K, "vector": _VECTOR_K, "string": _STRING_K, "table"
 class _Compiled:
     """One table type, prepared for decoding (see point 5 of the module docstring).
 
-    Its fields are split by kind so that each loop of the decoder does one thing: ``scalars``
-    (name, slot, unpack, size); ``refs``, the fields behind a uoffset in schema order (name,
-    kind, type, slot, element size); ``unions`` (name, union, slot, type-field name, members,
-    member path labels)."""
+    Its fields are grouped by kind so that each loop of the decoder does one thing: scalars
+    (name, slot, unpack, size); refs, the fields behind a uoffset, in schema order (name, kind,
+    type, slot, element size); unions (name, union, slot, type-field name, members, member path
+    labels).  ``groups[k]`` holds the three groups restricted to the fields in the first ``k``
+    vtable slots: writers omit trailing absent fields from the vtable, so a table's vtable
+    size says which fields can be present at all."""
 
-    __slots__ = ("scalars", "refs", "unions", "defaults", "nslots", "slots_struct")
+    __slots__ = ("groups", "defaults", "nslots", "slots_struct")
 
     def __init__(self, fields: list[tuple]):
         scalars, refs, unions = [], [], []
@@ -108,13 +111,31 @@ class _Compiled:
                 refs.append((name, k, typ, slot, esize))
             defaults[name] = default
             nslots = max(nslots, slot + 1)
-        self.scalars, self.refs, self.unions = tuple(scalars), tuple(refs), tuple(unions)
+        self.groups = [tuple(tuple(f for f in group if f[slot_at] < k) for group, slot_at in
+                             ((scalars, 1), (refs, 3), (unions, 2))) for k in range(nslots + 1)]
         self.defaults = defaults  # every field at its default, in schema order
         self.nslots = nslots  # vtable slots any field of this table uses
-        self.slots_struct = [struct.Struct(f"<{n}H") for n in range(nslots + 1)]
+        self.slots_struct = [_slots_struct(n) for n in range(nslots + 1)]
 
 
-_COMPILED: dict[str, _Compiled] = {t: _Compiled(f) for t, f in TABLES.items()}
+class _CompiledTables(dict):
+    """Table name -> :class:`_Compiled`, compiled on first use (a model uses a few dozen of the
+    schema's tables; compiling all of them would slow down ``import numlite``)."""
+
+    def __missing__(self, tname: str) -> _Compiled:
+        comp = self[tname] = _Compiled(TABLES[tname])
+        return comp
+
+
+_COMPILED = _CompiledTables()
+_SLOTS_STRUCTS: dict[int, struct.Struct] = {}
+
+
+def _slots_struct(n: int) -> struct.Struct:
+    """The struct of ``n`` vtable slots (uint16 field offsets)."""
+    if n not in _SLOTS_STRUCTS:
+        _SLOTS_STRUCTS[n] = struct.Struct(f"<{n}H")
+    return _SLOTS_STRUCTS[n]
 
 
 def _render(path: Path) -> str:
@@ -146,7 +167,8 @@ class FlatBufferReader:
         self.data = data
         self.size = len(data)
         self.budget = work_factor * self.size + 100_000
-        self._views: dict[tuple[str, int], np.ndarray] = {}  # (element type, byte phase) -> view
+        # element type -> whole-buffer view per byte phase, made on first use (point 8)
+        self._views: dict[str, list[np.ndarray | None]] = {t: [None] * v[1] for t, v in _SCALAR.items()}
         # slicing bytes / bytearray / mmap gives bytes-like objects with .decode
         self._slices_decode = isinstance(data, (bytes, bytearray, mmap.mmap))
         # a subclass that overrides _vlen (tests spy on it) sees every vector and string
@@ -195,14 +217,14 @@ class FlatBufferReader:
         """The whole buffer as elements of ``typ`` starting at byte ``phase`` (point 8)."""
         _, esize, dtype = _SCALAR[typ]
         base = np.frombuffer(self.data, dtype=dtype, count=(self.size - phase) // esize, offset=phase)
-        self._views[(typ, phase)] = base
+        self._views[typ][phase] = base
         return base
 
     def _view(self, typ: str, start: int, n: int) -> np.ndarray:
         """``n`` elements of type ``typ`` at ``start``, already bounds-checked (point 8)."""
         esize = _SCALAR[typ][1]
         phase = start % esize
-        base = self._views.get((typ, phase))
+        base = self._views[typ][phase]
         if base is None:
             base = self._base_view(typ, phase)
         i = (start - phase) // esize
@@ -245,21 +267,19 @@ class FlatBufferReader:
         if pos + tsize > size:
             raise self._fail(path, pos, f"table of {tsize} bytes lies outside the buffer")
         comp = _COMPILED[tname]
-        have = (vtsize - 4) >> 1
-        want = comp.nslots
-        if have >= want:
-            fos = comp.slots_struct[want].unpack_from(data, vt + 4)
-        else:  # an older writer: the slots it did not write are absent fields
-            fos = comp.slots_struct[have].unpack_from(data, vt + 4) + (0,) * (want - have)
+        # slots past the vtable's end are absent fields, and so are slots past the ones we know
+        nfos = min((vtsize - 4) >> 1, comp.nslots)
+        fos = comp.slots_struct[nfos].unpack_from(data, vt + 4)
+        scalars, refs, unions = comp.groups[nfos]
         views = self._views
         out = Table(comp.defaults)
-        for name, slot, unpack, fsize in comp.scalars:
+        for name, slot, unpack, fsize in scalars:
             fo = fos[slot]
             if fo:
                 if fo + fsize > tsize:
                     raise self._fail((path, name), pos + fo, "field extends past its table")
                 out[name] = unpack(data, pos + fo)[0]
-        for name, kind, typ, slot, esize in comp.refs:
+        for name, kind, typ, slot, esize in refs:
             fo = fos[slot]
             if not fo:
                 continue
@@ -289,7 +309,7 @@ class FlatBufferReader:
             if kind == _VECTOR_K:  # self._view, inlined
                 start = t + 4
                 phase = start % esize
-                base = views.get((typ, phase))
+                base = views[typ][phase]
                 if base is None:
                     base = self._base_view(typ, phase)
                 i = (start - phase) // esize
@@ -311,8 +331,8 @@ class FlatBufferReader:
                         items.append(self.string(target, (path, name, i)))
                     p += 4
                 out[name] = items
-        for name, typ, slot, type_key, members, labels in comp.unions:
-            fo, vfo = fos[slot], fos[slot + 1]
+        for name, typ, slot, type_key, members, labels in unions:
+            fo, vfo = fos[slot], (fos[slot + 1] if slot + 1 < nfos else 0)
             if not fo:
                 continue
             if fo + 1 > tsize:
@@ -325,7 +345,7 @@ class FlatBufferReader:
             if vfo + 4 > tsize:
                 raise self._fail((path, name), pos + vfo, "field extends past its table")
             member = members[utype - 1]
-            if member not in _COMPILED:
+            if member not in TABLES:
                 raise self._fail((path, name), pos + vfo, f"union member {member} is not a table")
             target = self._slot_target(pos + vfo, (path, name))
             out[name] = self.table(target, member, (path, labels[utype - 1]))
