@@ -205,3 +205,16 @@ def test_session_config_entries_reach_onnxruntime_and_the_key(model_file, tmp_pa
     assert len(_entries(cache)) == 2  # another setting, another entry
     with pytest.raises(ValueError, match="unknown options"):
         numlite.load_delegate("onnxruntime", {"session_configs": {}})
+
+
+def test_a_change_to_the_graph_writer_is_a_new_key(model_file, tmp_path, monkeypatch):
+    """Entries are keyed by the source of the code that writes the ONNX graphs, so a numlite
+    with another mapping never loads a graph an older one cached."""
+    from numlite.delegates import ort
+
+    cache = tmp_path / "cache"
+    _run(model_file, cache)
+    assert len(ort.builder_fingerprint()) == 64
+    monkeypatch.setattr(ort, "_FINGERPRINT", ["another onnx_graph.py"])
+    _run(model_file, cache)
+    assert len(_entries(cache)) == 2

@@ -133,6 +133,29 @@ class OrtKernel(DelegateKernel):
         return step
 
 
+_FINGERPRINT: list[str] = []
+
+
+def builder_fingerprint() -> str:
+    """SHA-256 of the sources that write the ONNX graphs (this module, ``onnx_graph``,
+    ``onnx_lstm``, ``onnx_proto``): a cached graph is one this very code wrote (once per process)."""
+    if not _FINGERPRINT:
+        import hashlib
+
+        h = hashlib.sha256()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in ("ort.py", "onnx_graph.py", "onnx_lstm.py", "onnx_proto.py"):
+            try:
+                with open(os.path.join(here, name), "rb") as f:
+                    h.update(f.read())
+            except OSError:  # no source (a frozen build): numlite's version stands for it
+                from .. import __version__
+
+                h.update(f"{name} {__version__}".encode())
+        _FINGERPRINT.append(h.hexdigest())
+    return _FINGERPRINT[0]
+
+
 def _contiguous(a: np.ndarray, t: int) -> np.ndarray:
     if not a.flags.c_contiguous:
         raise RuntimeError(f"ONNX Runtime delegate: tensor {t} is not a C-contiguous array")
@@ -166,7 +189,7 @@ class OnnxRuntimeDelegate(Delegate):
         #: provider (other providers may compile for a device: not cached)
         self.cache: PartitionCache | None = None
         if use_cache and self.providers == ["CPUExecutionProvider"]:
-            config = repr((self.ort.__version__, self.providers, self.provider_options,
+            config = repr((self.ort.__version__, builder_fingerprint(), self.providers, self.provider_options,
                            sorted(self.session_attrs.items()), sorted(self.session_config.items()), level))
             self.cache = PartitionCache(cache_dir or default_dir("onnxruntime"), config, int(max_bytes), ".onnx")
 
