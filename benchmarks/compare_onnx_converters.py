@@ -35,14 +35,16 @@ Per model and converter:
 - ``checker``: ``onnx.checker.check_model(model, full_check=True)`` (also strict shape
   inference); ``basic`` when only the plain ``check_model`` accepts it (the full check's error
   is in the notes), ``no`` when neither does.
-- ``ORT ms`` / ``LiteRT ms``: median latency of ONNX Runtime (CPUExecutionProvider, 1 intra-op
-  and 1 inter-op thread, ``ORT_ENABLE_ALL``, ``session.run`` with a prepared feed) and of LiteRT
-  (``ai_edge_litert`` ``Interpreter(num_threads=1)``: its default XNNPACK path, ``invoke``) on the
-  same seeded input (``numlite.models.sample_input(name, seed=0)`` for the reference models,
+- ``ORT ms`` / ``LiteRT ms``: median latency, with its interquartile range in brackets, of ONNX
+  Runtime (CPUExecutionProvider, 1 intra-op and 1 inter-op thread, ``ORT_ENABLE_ALL``,
+  ``session.run`` with a prepared feed) and of LiteRT (``ai_edge_litert``
+  ``Interpreter(num_threads=1)``: its default XNNPACK path, ``invoke``) on the same seeded input
+  (``numlite.models.sample_input(name, seed=0)`` for the reference models,
   ``bench_models.inputs_for``'s seeded input otherwise).  All of a model's sessions and the LiteRT
   interpreter alternate in blocks (``bench.timed_block``: a 0.2 s quiet gap, one untimed call,
   5 timed calls) until each has ``--runs`` timings, so they all see the same machine load; LiteRT's
-  median is therefore the same in all of a model's rows.
+  median is therefore the same in all of a model's rows.  On a shared machine the medians still
+  move from run to run (the machine line gives the load average): compare rows of one run.
 - ``max diff``: over the model's outputs, the largest ``max |ONNX - LiteRT| / max |LiteRT|`` (each
   output relative to its own largest magnitude); for int8 / uint8 outputs, the largest difference
   in quantization steps instead (``steps``).  The ONNX model's inputs and outputs are matched to
@@ -316,12 +318,17 @@ def measure(model: str, path: str, given: list[np.ndarray] | None, rows: list[di
     while len(times[0]) < runs:
         for (_, fn), t in zip(runners, times):
             timed_block(fn, t, n=min(BLOCK, runs - len(t)) or 1)
-    lt_ms = statistics.median(times[0]) * 1e3
+    lt_ms, lt_q = statistics.median(times[0]) * 1e3, _quartiles(times[0])
     for (r, _), t in zip(runners[1:], times[1:]):
         assert r is not None
-        r["ort_ms"] = statistics.median(t) * 1e3
-        r["litert_ms"] = lt_ms
+        r["ort_ms"], r["ort_q_ms"] = statistics.median(t) * 1e3, _quartiles(t)
+        r["litert_ms"], r["litert_q_ms"] = lt_ms, lt_q
         r["runs"] = len(t)
+
+
+def _quartiles(t: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(t, n=4)
+    return q[0] * 1e3, q[2] * 1e3
 
 
 def _pkg(name: str) -> str:
@@ -346,6 +353,14 @@ def _ms(v: float | None) -> str:
     if v is None:
         return "n/a"
     return f"{v:.3f}" if v < 1 else f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def _spread(r: dict[str, Any], key: str) -> str:
+    """median and interquartile range (25th - 75th percentile)."""
+    if r.get(key) is None:
+        return "n/a"
+    lo, hi = r[key.replace("_ms", "_q_ms")]
+    return f"{_ms(r[key])} ({_ms(lo)}-{_ms(hi)})"
 
 
 def _diff(r: dict[str, Any]) -> str:
@@ -377,7 +392,7 @@ def table(rows: list[dict[str, Any]], versions: dict[str, dict[str, str]], skipp
     out.append("Converters: " + "; ".join(ver) + ".")
     out.append(f"Runtimes: onnxruntime {_pkg('onnxruntime')} (CPU, 1 thread, ORT_ENABLE_ALL), ai-edge-litert "
                f"{_pkg('ai-edge-litert')} (1 thread); Python {sys.version.split()[0]}, NumPy {np.__version__}; "
-               f"medians of {runs} interleaved runs.")
+               f"ms: median (25th-75th percentile) of {runs} interleaved runs.")
     out += ["",
             "| model | converter | convert s | process s | ONNX MB | opset | nodes (Transpose) | checker | ORT ms "
             "| LiteRT ms | ORT / LiteRT | max diff | notes |",
@@ -398,7 +413,7 @@ def table(rows: list[dict[str, Any]], versions: dict[str, dict[str, str]], skipp
         opset = r.get("opsets", {}).get("ai.onnx", "n/a")
         out.append(f"{head} {r['convert_s']:.2f} | {r['process_s']:.1f} | {r['size'] / 1e6:.2f} | {opset} | {nodes} | "
                    f"{r['checker']} | "
-                   f"{_ms(r.get('ort_ms'))} | {_ms(r.get('litert_ms'))} | {ratio} | {_diff(r)} | "
+                   f"{_spread(r, 'ort_ms')} | {_spread(r, 'litert_ms')} | {ratio} | {_diff(r)} | "
                    f"{_cell('; '.join(notes))} |")
     fails = [r for r in rows if "error" in r]
     if fails:
