@@ -352,16 +352,31 @@ def checked_log2(x: float) -> tuple[bool, int]:
 
 
 def _load_libm() -> Any:
-    try:
-        import ctypes.util  # here: it pulls in subprocess, tempfile and shutil (~10 ms)
+    """The C math library, loaded on first use (a prepare-time table needs it; importing the ops
+    must not: ``ctypes.util.find_library`` runs ``ldconfig``, ~15 ms).  The usual names are tried
+    first, then ``find_library``."""
+    if _LIBM:
+        return _LIBM[0]
+    lib = None
+    for name in ("libm.so.6", "libm.dylib", "libm.so"):
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    if lib is None:
+        try:
+            from ctypes import util  # here: it pulls in subprocess, tempfile and shutil (~10 ms)
 
-        name = ctypes.util.find_library("m")
-        return ctypes.CDLL(name) if name else None
-    except OSError:  # pragma: no cover - platform dependent
-        return None
+            name = util.find_library("m")
+            lib = ctypes.CDLL(name) if name else None
+        except OSError:  # pragma: no cover - platform dependent
+            lib = None
+    _LIBM.append(lib)
+    return lib
 
 
-_LIBM = _load_libm()
+_LIBM: list[Any] = []
 
 
 def libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -370,7 +385,8 @@ def libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
     system libm, whose float functions are not always correctly rounded, so a table built with
     NumPy's own functions could differ in an entry; where no C library is found the function is
     evaluated in float64 and rounded (correct rounding; equal except in rare ties)."""
-    fn = getattr(_LIBM, name, None) if _LIBM is not None else None
+    lib = _load_libm()
+    fn = getattr(lib, name, None) if lib is not None else None
     if fn is not None:
         fn.restype = ctypes.c_float
         fn.argtypes = [ctypes.c_float]
