@@ -57,17 +57,19 @@ _MACHINE: str | None = None
 
 
 def machine() -> str:
-    """The platform and, where ``/proc/cpuinfo`` says, the CPU's flags (once per process)."""
+    """The platform and the CPU: its model and feature flags from ``/proc/cpuinfo`` where there
+    is one, else ``platform.processor()`` (once per process)."""
     global _MACHINE
     if _MACHINE is None:
-        flags = ""
+        cpu: list[str] = []
         with contextlib.suppress(OSError):
             with open("/proc/cpuinfo") as f:
                 for line in f:
-                    if line.startswith(("flags", "Features")):
-                        flags = line.split(":", 1)[1].strip()
-                        break
-        _MACHINE = f"{platform.system()} {platform.machine()} {platform.processor()} {flags}"
+                    if line.startswith(("model name", "flags", "Features", "CPU part", "CPU implementer")):
+                        cpu.append(line.split(":", 1)[1].strip())
+                    elif not line.strip() and cpu:
+                        break  # the first processor's block is enough
+        _MACHINE = f"{platform.system()} {platform.machine()} {' | '.join(cpu) or platform.processor()}"
     return _MACHINE
 
 
