@@ -1,7 +1,8 @@
 """TFLite nodes -> an ONNX graph, for the ONNX Runtime delegate and ``numlite export``.
 
 ``OnnxBuilder(subgraph, shapes)`` collects ONNX nodes and initializers; ``add(op)`` appends one
-TFLite node (``CONVERTERS[op.op_name]``), ``model(inputs, outputs)`` makes the ``ModelProto``.
+TFLite node (``CONVERTERS[op.op_name]``), ``model(inputs, outputs)`` makes the serialized
+``ModelProto`` (``onnx_proto``: no ``onnx`` import; ``export`` parses and checks it with ``onnx``).
 Tensors keep TFLite's names ``t<index>`` and TFLite's layout (NHWC): convolutions and pooling are
 wrapped in Transposes to and from NCHW, which ONNX Runtime's transpose optimizer cancels between
 consecutive layers (and pushes through elementwise ops).  Shapes are the ones numlite prepared
@@ -27,7 +28,9 @@ int16 do not map.  Weights and index inputs must be constant:
 - PAD / PADV2 (constant paddings, constant value), CONCATENATION, RESHAPE, SQUEEZE,
   EXPAND_DIMS, TRANSPOSE, SOFTMAX (beta), RESIZE_BILINEAR (align_corners, half_pixel_centers),
   DEPTH_TO_SPACE, SPACE_TO_DEPTH, SLICE and STRIDED_SLICE (every mask: numlite's prepared index),
-  GELU (exact and tanh forms), BATCH_MATMUL (adjoints, broadcast batches).
+  GELU (exact and tanh forms), BATCH_MATMUL (adjoints, broadcast batches);
+- UNIDIRECTIONAL_SEQUENCE_LSTM, BIDIRECTIONAL_SEQUENCE_LSTM, LSTM (float32; ONNX LSTM nodes,
+  their state carried through ``OnnxBuilder.state_updates``: ``onnx_lstm``, imported on first use).
 
 Weights may be float16 or sparse constants behind DEQUANTIZE / DENSIFY nodes: numlite folds
 those at prepare and the builder takes their values as initializers (``values``).
