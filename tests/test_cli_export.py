@@ -147,3 +147,42 @@ def test_command_without_onnx_names_the_extra(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert numlite_command(["export", str(src), "-o", str(tmp_path / "x.onnx")]) == 6
     assert "pip install 'numlite[onnxruntime]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2"])
+def test_layout_changes_cancel_between_layers(name):
+    """NHWC in, NHWC out, NCHW inside: the Transposes around each convolution cancel (and sink
+    through the residual ADDs and activations), leaving the two at the graph's edges; fused
+    activations of NONE leave no Identity."""
+    from collections import Counter
+
+    m = models.build(name, resolution=32, alpha=0.35)
+    proto = export(m)
+    ops = Counter(n.op_type for n in proto.graph.node)
+    assert ops["Transpose"] == 2 and ops["Identity"] == 0
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    _close(_onnx(proto, [x])[0], _numlite(m, [x])[0])
+
+
+def test_a_transpose_read_twice_or_a_graph_output_stays():
+    """x -> CONV -> out1 (a graph output, NHWC) and -> CONV -> out2: the first conv's Transpose
+    back to NHWC feeds a graph output, so it stays, and the second conv still reads NCHW."""
+    rng = np.random.default_rng(2)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 6, 6, 3), np.float32)
+
+    def conv(name, src, cin):
+        t = mb.tensor(name, (1, 6, 6, 4), np.float32)
+        mb.op("CONV_2D", [src, mb.const(name + "_w", rng.standard_normal((4, 3, 3, cin)).astype(np.float32)),
+                          mb.const(name + "_b", rng.standard_normal(4).astype(np.float32))], [t], padding=0,
+              stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="RELU")
+        return t
+    a = conv("a", x, 3)
+    b = conv("b", a, 4)
+    mb.output(a)
+    mb.output(b)
+    m = mb.build()
+    proto = export(m)
+    feeds = [rng.standard_normal((1, 6, 6, 3)).astype(np.float32)]
+    for ours, ref in zip(_onnx(proto, feeds), _numlite(m, feeds)):
+        _close(ours, ref)

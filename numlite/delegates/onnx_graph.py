@@ -54,6 +54,10 @@ F32 = np.dtype(np.float32)
 NCHW, NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 #: fused activation code -> (ONNX op, attributes / clip bounds); TANH and SIGN_BIT: none
 CLAMPS = {1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
+#: ONNX ops computed element by element (inputs of one shape or scalars): a layout change commutes
+#: with them (``OnnxBuilder._sink_transposes``)
+ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "Elu",
+               "Exp", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf", "HardSwish", "HardSigmoid", "Identity", "Pow"}
 #: ``OnnxBuilder.external``: smaller initializers are embedded in the model
 EXTERNAL_MIN_BYTES = 1024
 
@@ -265,6 +269,7 @@ class OnnxBuilder:
         for t in outputs:  # int8 outputs carried as uint8 (``shift``): back to int8
             if self.shift(t) and f"{name(t)}_u8" in written and name(t) not in written:
                 self.quantize(self.dequantize(f"{name(t)}_u8", t, shift=128), t, name(t))
+        self._cancel_transposes({name(t) for t in outputs} | {n for _, n in self.state_updates})
         rename = {name(t): n for t, n in (names or {}).items()}
         if rename:
             for nd in self.nodes:
@@ -282,6 +287,70 @@ class OnnxBuilder:
         outs = [info(t) for t in outputs]
         outs += [value_info(n, elem_type(F32), list(self.shapes[t])) for t, n in self.state_updates]
         return encode_model(self.nodes, [info(t) for t in inputs], outs, list(self.inits.values()), graph_name, OPSET)
+
+    def _sink_transposes(self, keep: set[str]) -> None:
+        """Layout propagation: an elementwise node all of whose tensor inputs are Transposes
+        with one permutation (scalar constants aside) runs before the permutation instead -
+        ``Add(T(a), T(b))`` becomes ``T(Add(a, b))`` - so the Transpose moves down the graph
+        to meet its inverse (``_cancel_transposes``).  Only where those Transposes' outputs
+        are no graph outputs."""
+        producer = {o: nd for nd in self.nodes for o in nd.output}
+        out: list[Node] = []
+        for nd in self.nodes:
+            perm = None
+            if nd.op_type in ELEMENTWISE and nd.output[0] not in keep and len(nd.output) == 1:
+                srcs = []
+                for i in nd.input:
+                    src = producer.get(i)
+                    if src is not None and src.op_type == "Transpose" and i not in keep:
+                        srcs.append((i, src))
+                    elif not (i in self.inits and self.inits[i].array.size == 1):
+                        srcs = []
+                        break
+                perms = {tuple(src.attrs["perm"]) for _, src in srcs}
+                if srcs and len(perms) == 1:
+                    perm = perms.pop()
+            if perm is None:
+                out.append(nd)
+                continue
+            moved = {i: src.input[0] for i, src in srcs}
+            nd.input[:] = [moved.get(i, i) for i in nd.input]
+            final, nd.output[0] = nd.output[0], self.fresh("sunk")
+            t = Node("Transpose", [nd.output[0]], [final], {"perm": list(perm)})
+            producer[nd.output[0]], producer[final] = nd, t
+            out += [nd, t]
+        self.nodes = out
+
+    def _cancel_transposes(self, keep: set[str]) -> None:
+        """Layout clean-up: a Transpose reading a Transpose with the inverse permutation (NCHW
+        back to NHWC between two convolutions, pooling layers ...) is removed, its readers
+        reading the first one's input, and so is an Identity (a fused activation of NONE);
+        Transposes nobody reads then go.  ``keep``: graph outputs, never renamed away."""
+        self._sink_transposes(keep)
+        producer = {o: nd for nd in self.nodes for o in nd.output}
+        alias: dict[str, str] = {}
+        for nd in self.nodes:
+            nd.input[:] = [alias.get(i, i) for i in nd.input]
+            if nd.op_type == "Identity" and nd.output[0] not in keep:
+                alias[nd.output[0]] = nd.input[0]
+                continue
+            if nd.op_type != "Transpose" or nd.output[0] in keep:
+                continue
+            src = producer.get(nd.input[0])
+            if src is None or src.op_type != "Transpose":
+                continue
+            p, q = list(src.attrs["perm"]), list(nd.attrs["perm"])
+            if len(p) == len(q) and [p[i] for i in q] == list(range(len(p))):
+                alias[nd.output[0]] = src.input[0]
+        if not alias:
+            return
+        while True:
+            read = {i for nd in self.nodes for i in nd.input} | keep
+            dead = [nd for nd in self.nodes if nd.op_type in ("Transpose", "Identity") and nd.output[0] not in read]
+            if not dead:
+                break
+            gone = {id(nd) for nd in dead}
+            self.nodes = [nd for nd in self.nodes if id(nd) not in gone]
 
 
 # -- converters ------------------------------------------------------------------------------------
@@ -313,7 +382,11 @@ def _conv(b: OnnxBuilder, op: Operator, depthwise: bool) -> None:
         ins.append(b.weights(bias, b.value(bias).reshape(cout), 0))
     y = b.node("Conv", ins, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw], pads=[pt, pl, pb, pr],
                group=group)
-    b.activation(b.node("Transpose", [y], perm=NHWC), _act(op), b.out(op.outputs[0]))
+    if _act(op) in CLAMPS:  # the activation in NCHW: the Transpose back then meets the next conv's
+        act = b.fresh("act")
+        b.activation(y, _act(op), act)
+        y = act
+    b.node("Transpose", [y], [b.out(op.outputs[0])], perm=NHWC)
 
 
 def _fully_connected(b: OnnxBuilder, op: Operator) -> None:
