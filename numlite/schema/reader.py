@@ -195,13 +195,7 @@ class FlatBufferReader:
 
     def _deref(self, pos: int, path: Path) -> int:
         self._need(pos, 4, path, "offset")
-        off = _U32.unpack_from(self.data, pos)[0]
-        if off == 0:
-            raise self._fail(path, pos, "zero offset (self reference)")
-        target = pos + off
-        if target >= self.size:
-            raise self._fail(path, pos, f"offset {off} points past the end of the buffer")
-        return target
+        return self._slot_target(pos, path)
 
     def _slot_target(self, p: int, path: Path) -> int:
         """The target of the uoffset at ``p``, known to lie inside its (checked) table."""
