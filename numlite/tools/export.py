@@ -1,10 +1,11 @@
 """``numlite export MODEL.tflite -o MODEL.onnx``: the whole model as an ONNX file.
 
-The float32 ops numlite's ONNX Runtime delegate maps (``numlite.delegates.onnx_graph``), in
-TFLite's NHWC layout with Transposes around convolutions and pooling; input and output names
-are the model's; dim 0 is left free (``batch``) where every input's ``shape_signature`` starts
-with -1 (``--static-batch`` pins it).  A model with an op that does not map (quantized ops,
-control flow, custom ops) is refused with every such op named, and nothing is written.  Needs
+The ops numlite's ONNX Runtime delegate maps (``numlite.delegates.onnx_graph``: float32, int8 /
+uint8 in QDQ form, float32 LSTMs), NHWC at the inputs and outputs and NCHW inside (the
+Transposes between layers cancelled); input and output names are the model's; dim 0 is left
+free (``batch``) where every input's ``shape_signature`` starts with -1 (``--static-batch`` pins
+it).  A model with an op that does not map (hybrid or int16 forms, control flow, custom ops) is
+refused with every such op named, and nothing is written.  Needs
 the ``onnx`` package (``pip install 'numlite[onnxruntime]'``); ``--check`` runs the result with
 ONNX Runtime against numlite on random inputs and prints the largest difference.
 """
