@@ -124,8 +124,12 @@ def calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int =
                     it.resize_tensor_input(d["index"], list(s))
             it.allocate_tensors()
             allocated_for = shapes
-        for d, f in zip(ins, feeds):
-            it.set_tensor(d["index"], np.asarray(f, d["dtype"]))
+        for j, (d, f) in enumerate(zip(ins, feeds)):
+            a = np.asarray(f)
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise QuantizationError(f"calibration sample {k}, input {j} ({d['name']!r}) has NaN or infinite "
+                                        "values")
+            it.set_tensor(d["index"], np.asarray(a, d["dtype"]))
         it.invoke()
         for i in watch:
             v = it.tensor(i)()

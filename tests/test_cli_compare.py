@@ -275,3 +275,15 @@ def test_help_lists_examples_and_exit_codes(capsys):
     text = capsys.readouterr().out
     assert "numlite compare float.tflite int8.tflite" in text and "exit codes:" in text
     assert "6  an optional dependency is missing" in text
+
+
+def test_a_hybrid_model_whose_litert_run_adds_temporary_tensors(tmp_path, capsys):
+    """LiteRT's hybrid kernels add tensors of their own (the quantized input, scaling factors)
+    beyond the model's: they are not the model's and are not compared."""
+    from numlite.quantize_weights import quantize_dynamic_range
+
+    p = tmp_path / "hybrid.tflite"
+    p.write_bytes(quantize_dynamic_range(models.build("mobilenet_v1", resolution=32, alpha=0.25), min_elements=64))
+    assert numlite_command(["compare", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "32 tensors compared (0 diverge" in out and "outputs match" in out

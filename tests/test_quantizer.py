@@ -342,6 +342,10 @@ def test_errors():
         quantize_model(f, [])
     with pytest.raises(QuantizationError, match="has 2 arrays"):
         quantize_model(f, [[np.zeros((1, 16), np.float32)] * 2])
+    bad = np.zeros((1, 16), np.float32)
+    bad[0, 3] = np.nan  # one NaN among finite values: min / max would skip it silently
+    with pytest.raises(QuantizationError, match="sample 1, input 0 .* NaN or infinite"):
+        quantize_model(f, [[np.zeros((1, 16), np.float32)], [bad]])
     with pytest.raises(QuantizationError, match="io_dtype"):
         quantize_model(f, _vec_calib(), io_dtype=np.int16)
     q = quantize_model(f, _vec_calib())
@@ -356,7 +360,7 @@ def test_errors():
     mb.output(y)
     with pytest.raises(QuantizationError, match="float32 constant"):
         quantize_model(mb.build(), [[np.zeros((1, 4), np.float32), np.ones((3, 4), np.float32)]])
-    with pytest.raises(QuantizationError, match="non-finite"):
+    with pytest.raises(QuantizationError, match="NaN or infinite"):
         quantize_model(f, [[np.full((1, 16), np.nan, np.float32)]])
 
 

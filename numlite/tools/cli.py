@@ -7,6 +7,7 @@
     numlite visualize one self-contained HTML page: graph, tables, arena plan
     numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
     numlite export    write the model as an ONNX file
+    numlite quantize  post-training quantization: float16, dynamic-range (int8 weights) or int8
 
 Each subcommand module has ``add_parser(subparsers)`` and ``command(args) -> exit code``; errors
 are one line on stderr with the exit codes of ``numlite.tools._common``.
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 
 from ._common import EXIT_CODES_HELP, USAGE, guarded
 
-SUBCOMMANDS = ["demo", "run", "bench", "inspect_model", "visualize", "compare", "export"]
+SUBCOMMANDS = ["demo", "run", "bench", "inspect_model", "visualize", "compare", "export", "quantize"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -227,6 +227,8 @@ def _run(side: _Side, feeds: list[np.ndarray]) -> None:
     side.details = it.get_tensor_details()
     for d in side.details:
         i = int(d["index"])
+        if i >= len(side.graph.tensors):  # LiteRT's own temporaries (hybrid kernels add them)
+            continue
         t = side.graph.tensors[i]
         if t.is_constant:
             continue
