@@ -13,8 +13,17 @@ from .ops.registry import OpResolver, register_op, supported_ops
 
 __version__ = "0.1.0"
 
+
+def convert(model: object, **kwargs: object) -> bytes:
+    """A Keras 3 model (or a ``.keras`` file's path) as ``.tflite`` bytes, without TensorFlow
+    (``numlite.converter``; needs ``pip install 'numlite[convert]'`` for ``.keras`` files)."""
+    from .converter import convert as _convert
+
+    return _convert(model, **kwargs)  # type: ignore[arg-type]
+
+
 __all__ = [
-    "Delegate", "DelegateKernel",
+    "Delegate", "DelegateKernel", "convert",
     "Interpreter", "InterpreterWithCustomOps", "Kernel", "Model", "ModelError", "OpResolver", "OpResolverType",
     "PrepareContext", "PrepareError", "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model",
     "load_delegate", "register_op", "supported_ops",

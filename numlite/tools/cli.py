@@ -8,6 +8,7 @@
     numlite compare   compare every intermediate tensor: numlite vs LiteRT, or a float model vs its int8 twin
     numlite export    write the model as an ONNX file
     numlite quantize  post-training quantization: float16, dynamic-range (int8 weights) or int8
+    numlite convert   a Keras 3 model (.keras) as a .tflite file, without TensorFlow
 
 Each subcommand module has ``add_parser(subparsers)`` and ``command(args) -> exit code``; errors
 are one line on stderr with the exit codes of ``numlite.tools._common``.
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from ._common import EXIT_CODES_HELP, USAGE, guarded
 
-SUBCOMMANDS = ["demo", "run", "bench", "inspect_model", "visualize", "compare", "export", "quantize"]
+SUBCOMMANDS = ["demo", "run", "bench", "inspect_model", "visualize", "compare", "export", "quantize", "convert"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,143 @@
+"""The converter's graph IR and the passes every front end shares.
+
+A ``Graph`` holds tensors (``T``: name, shape with 1 where the model's dimension is free,
+``shape_signature`` with -1 there, dtype, constant data) and ops (``Op``: TFLite op name,
+input and output tensor indices, options, version), in execution order.
+
+Passes:
+
+- ``fuse_activations``: a RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
+  ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
+  SUB, MUL, CONCATENATION, pools) and read by nothing else (and no graph output) becomes that
+  op's fused activation, as TensorFlow's converter writes it.
+- ``remove_dead``: ops whose outputs nothing reads (and are no graph outputs) go, repeatedly;
+  then constants nothing reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONCATENATION",
+           "MAX_POOL_2D", "AVERAGE_POOL_2D"}
+ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
+
+
+@dataclass(eq=False)
+class T:
+    name: str
+    shape: tuple[int, ...]
+    signature: tuple[int, ...]
+    dtype: Any = np.float32
+    data: np.ndarray | None = None
+
+
+@dataclass(eq=False)
+class Op:
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+    options: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+
+
+class Graph:
+    def __init__(self) -> None:
+        self.tensors: list[T] = []
+        self.ops: list[Op] = []
+        self.inputs: list[int] = []
+        self.outputs: list[int] = []
+        self._names: set[str] = set()
+
+    def _unique(self, name: str) -> str:
+        base, k = name, 1
+        while name in self._names:
+            k += 1
+            name = f"{base}_{k}"
+        self._names.add(name)
+        return name
+
+    def tensor(self, name: str, shape: Any, dtype: Any = np.float32) -> int:
+        """A tensor of Keras shape ``shape`` (None: free, written 1 with -1 in the signature)."""
+        dims = tuple(1 if d is None else int(d) for d in shape)
+        sig = tuple(-1 if d is None else int(d) for d in shape)
+        self.tensors.append(T(self._unique(name), dims, sig, np.dtype(dtype).type))
+        return len(self.tensors) - 1
+
+    def const(self, name: str, value: Any, dtype: Any = np.float32) -> int:
+        a = np.ascontiguousarray(np.asarray(value, dtype))
+        self.tensors.append(T(self._unique(name), a.shape, a.shape, np.dtype(dtype).type, a))
+        return len(self.tensors) - 1
+
+    def op(self, name: str, inputs: list[int], outputs: list[int], version: int = 1, **options: Any) -> Op:
+        o = Op(name, list(inputs), list(outputs), options, version)
+        self.ops.append(o)
+        return o
+
+    def readers(self) -> dict[int, list[Op]]:
+        out: dict[int, list[Op]] = {}
+        for o in self.ops:
+            for t in o.inputs:
+                if t >= 0:
+                    out.setdefault(t, []).append(o)
+        return out
+
+    def producer(self) -> dict[int, Op]:
+        return {t: o for o in self.ops for t in o.outputs}
+
+    # -- passes ------------------------------------------------------------------------------------
+    def fuse_activations(self) -> None:
+        readers, producer = self.readers(), self.producer()
+        kept = []
+        for o in self.ops:
+            src = producer.get(o.inputs[0]) if o.name in ACTIVATIONS and o.inputs else None
+            if (src is not None and src.name in FUSABLE
+                    and src.options.get("fused_activation_function", "NONE") == "NONE"
+                    and len(readers.get(o.inputs[0], ())) == 1 and o.inputs[0] not in self.outputs):
+                src.options["fused_activation_function"] = ACTIVATIONS[o.name]
+                src.outputs = [o.outputs[0] if t == o.inputs[0] else t for t in src.outputs]
+                producer[o.outputs[0]] = src
+                continue
+            kept.append(o)
+        self.ops = kept
+
+    def remove_dead(self) -> None:
+        while True:
+            read = {t for o in self.ops for t in o.inputs} | set(self.outputs)
+            alive = [o for o in self.ops if any(t in read for t in o.outputs)]
+            if len(alive) == len(self.ops):
+                break
+            self.ops = alive
+
+    # -- writing -----------------------------------------------------------------------------------
+    def build(self, description: str = "numlite converter", signature_names: tuple[list[str], list[str]] | None = None
+              ) -> bytes:
+        from ..builder import ModelBuilder
+
+        self.fuse_activations()
+        self.remove_dead()
+        used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
+        mb = ModelBuilder(description)
+        index: dict[int, int] = {}
+        for i, t in enumerate(self.tensors):
+            if i not in used:
+                continue
+            sig = t.signature if t.signature != t.shape else None
+            if i in self.inputs:
+                index[i] = mb.input(t.name, t.shape, t.dtype, shape_signature=sig)
+            elif t.data is not None:
+                index[i] = mb.const(t.name, t.data, t.dtype)
+            else:
+                index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig)
+        for o in self.ops:
+            mb.op(o.name, [index[t] if t >= 0 else -1 for t in o.inputs], [index[t] for t in o.outputs],
+                  version=o.version, **o.options)
+        mb.output(*[index[t] for t in self.outputs])
+        if signature_names is not None:
+            ins, outs = signature_names
+            mb.signature("serving_default", {n: index[t] for n, t in zip(ins, self.inputs)},
+                         {n: index[t] for n, t in zip(outs, self.outputs)})
+        return mb.build()

@@ -1,0 +1,435 @@
+"""Keras 3 -> numlite's graph IR (``converter.ir``), reading layer configurations and weights.
+
+The model's graph (a Functional model, or a Sequential one's functional form) is walked in
+Keras's own order; each layer's inbound node maps its input tensors to IR tensors and
+``LAYERS[class name]`` writes its ops.  Shapes are Keras's: a free dimension (the batch) is 1
+with -1 in the ``shape_signature``.  Channels-last only.
+
+Layers: InputLayer; Dense (any rank: FULLY_CONNECTED with ``keep_num_dims``), Conv2D (groups
+1), DepthwiseConv2D, SeparableConv2D (depthwise then 1x1), with their activation (ReLU family
+fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D /
+DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
+in between; else MUL and ADD by per-channel constants); Activation, ReLU (max_value 6 or
+none, no threshold or negative slope: else MINIMUM / MAXIMUM), LeakyReLU, ELU (alpha 1),
+Softmax (last axis); activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
+hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu; MaxPooling2D,
+AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
+ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
+Reshape, Permute; Rescaling; Dropout, SpatialDropout*, GaussianNoise, GaussianDropout,
+AlphaDropout, ActivityRegularization (inference identities: removed).  Any other layer (a
+Lambda, a custom class) raises ``ConversionError`` naming the layer and its class, and so does
+an unsupported option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import ConversionError
+from .ir import Graph
+
+IDENTITIES = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+              "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
+
+
+def _np(v: Any) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(v), np.float32)
+
+
+class _Ctx:
+    def __init__(self, g: Graph, layer: Any, inputs: list[int], outs: list[Any]):
+        self.g, self.layer, self.inputs, self.outs = g, layer, inputs, outs
+        self.cfg = layer.get_config()
+        #: how many layer calls read the layer's first input (BatchNormalization folds only
+        #: into a producer it alone reads)
+        self.consumers_of_input = 0
+
+    def fail(self, what: str) -> ConversionError:
+        return ConversionError(f"cannot convert layer {self.layer.name!r} ({type(self.layer).__name__}): {what}")
+
+    def out(self, k: int = 0, suffix: str = "") -> int:
+        t = self.outs[k]
+        return self.g.tensor(self.layer.name + suffix, t.shape)
+
+    def tmp(self, suffix: str, shape: Any = None) -> int:
+        return self.g.tensor(self.layer.name + suffix, shape if shape is not None else self.outs[0].shape)
+
+
+# -- activations ------------------------------------------------------------------------------------
+def _activation_name(act: Any) -> str:
+    if act is None:
+        return "linear"
+    if isinstance(act, str):
+        return act
+    if isinstance(act, dict):
+        return str(act.get("config", {}).get("name") or act.get("class_name") or act)
+    return getattr(act, "__name__", str(act))
+
+
+def activation(c: _Ctx, x: int, act: Any, out: int | None = None, approximate: bool = False) -> int:
+    """Ops computing activation ``act`` of ``x`` into ``out`` (a new tensor if None)."""
+    g = c.g
+    name = _activation_name(act)
+    if name == "linear":
+        if out is None:
+            return x
+        g.op("RESHAPE", [x, g.const(c.layer.name + "/shape", np.array(g.tensors[out].signature, np.int32),
+                                    np.int32)], [out], new_shape=list(g.tensors[out].signature))
+        return out
+    y = out if out is not None else g.tensor(c.layer.name + "/" + name, g_shape(g, x))
+    simple = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "tanh": "TANH", "hard_swish": "HARD_SWISH",
+              "hard_silu": "HARD_SWISH", "elu": "ELU"}
+    if name in simple:
+        g.op(simple[name], [x], [y])
+    elif name == "softmax":
+        g.op("SOFTMAX", [x], [y], beta=1.0)
+    elif name in ("swish", "silu"):
+        s = g.tensor(c.layer.name + "/sigmoid", g_shape(g, x))
+        g.op("LOGISTIC", [x], [s])
+        g.op("MUL", [x, s], [y])
+    elif name == "gelu":
+        g.op("GELU", [x], [y], approximate=bool(approximate))
+    elif name == "leaky_relu":
+        g.op("LEAKY_RELU", [x], [y], alpha=0.2)
+    else:
+        raise c.fail(f"activation {name!r} is not supported")
+    return y
+
+
+def g_shape(g: Graph, t: int) -> tuple[int | None, ...]:
+    return tuple(None if s == -1 else d for d, s in zip(g.tensors[t].shape, g.tensors[t].signature))
+
+
+def _finish(c: _Ctx, y: int, act: Any, approximate: bool = False) -> list[int]:
+    """``y`` (the layer's pre-activation result, an IR tensor) through the layer's activation
+    into its output tensor."""
+    if _activation_name(act) == "linear":
+        c.g.tensors[y].name = c.g._unique(c.layer.name) if c.g.tensors[y].name.endswith("/pre") else \
+            c.g.tensors[y].name
+        return [y]
+    return [activation(c, y, act, c.out(), approximate)]
+
+
+# -- layers -----------------------------------------------------------------------------------------
+def _dense(c: _Ctx) -> list[int]:
+    w, b = (_np(v) for v in (c.layer.kernel, c.layer.bias)) if c.layer.use_bias else (_np(c.layer.kernel), None)
+    x = c.inputs[0]
+    rank = len(c.outs[0].shape)
+    y = c.tmp("/pre")
+    ins = [x, c.g.const(c.layer.name + "/kernel", w.T), c.g.const(c.layer.name + "/bias", b) if b is not None else -1]
+    c.g.op("FULLY_CONNECTED", ins, [y], version=5 if rank > 2 else 1, fused_activation_function="NONE",
+           keep_num_dims=rank > 2)
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _padding(c: _Ctx) -> str:
+    p = str(c.cfg.get("padding", "valid")).lower()
+    if p not in ("same", "valid"):
+        raise c.fail(f"padding {p!r}")
+    return p.upper()
+
+
+def _channels_last(c: _Ctx) -> None:
+    if c.cfg.get("data_format", "channels_last") not in (None, "channels_last"):
+        raise c.fail("only data_format='channels_last' converts")
+
+
+def _conv(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    if int(c.cfg.get("groups", 1)) != 1:
+        raise c.fail("grouped convolution")
+    k = _np(c.layer.kernel)  # [kh, kw, cin, cout]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
+    sh, sw = c.cfg["strides"]
+    dh, dw = c.cfg.get("dilation_rate", (1, 1))
+    y = c.tmp("/pre")
+    c.g.op("CONV_2D", [c.inputs[0], c.g.const(c.layer.name + "/kernel", k.transpose(3, 0, 1, 2)),
+                       c.g.const(c.layer.name + "/bias", b)], [y],
+           padding=_padding(c), stride_h=int(sh), stride_w=int(sw), dilation_h_factor=int(dh),
+           dilation_w_factor=int(dw), fused_activation_function="NONE")
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _depthwise(c: _Ctx, kernel: np.ndarray, bias: np.ndarray | None, strides: Any, dilation: Any, out: int,
+               multiplier: int) -> None:
+    kh, kw, cin, m = kernel.shape
+    b = bias if bias is not None else np.zeros(cin * m, np.float32)
+    c.g.op("DEPTHWISE_CONV_2D", [c.inputs[0], c.g.const(c.layer.name + "/depthwise_kernel",
+                                                         kernel.reshape(1, kh, kw, cin * m)),
+                                 c.g.const(c.layer.name + "/depthwise_bias", b)], [out],
+           version=2 if tuple(dilation) != (1, 1) else 1, padding=_padding(c), stride_h=int(strides[0]),
+           stride_w=int(strides[1]), depth_multiplier=int(multiplier), dilation_h_factor=int(dilation[0]),
+           dilation_w_factor=int(dilation[1]), fused_activation_function="NONE")
+
+
+def _depthwise_conv(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    k = _np(c.layer.kernel)
+    b = _np(c.layer.bias) if c.layer.use_bias else None
+    y = c.tmp("/pre")
+    _depthwise(c, k, b, c.cfg["strides"], c.cfg.get("dilation_rate", (1, 1)), y,
+               int(c.cfg.get("depth_multiplier", 1)))
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _separable(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    dk, pk = _np(c.layer.depthwise_kernel), _np(c.layer.pointwise_kernel)  # [kh,kw,cin,m], [1,1,cin*m,cout]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(pk.shape[-1], np.float32)
+    mid_shape = (*c.outs[0].shape[:-1], dk.shape[2] * dk.shape[3])
+    mid = c.tmp("/depthwise", mid_shape)
+    _depthwise(c, dk, None, c.cfg["strides"], c.cfg.get("dilation_rate", (1, 1)), mid,
+               int(c.cfg.get("depth_multiplier", 1)))
+    y = c.tmp("/pre")
+    c.g.op("CONV_2D", [mid, c.g.const(c.layer.name + "/pointwise_kernel", pk.transpose(3, 0, 1, 2)),
+                       c.g.const(c.layer.name + "/bias", b)], [y],
+           padding="VALID", stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1,
+           fused_activation_function="NONE")
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _batch_norm(c: _Ctx) -> list[int]:
+    axis = c.cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    rank = len(c.outs[0].shape)
+    if not isinstance(axis, int) or axis not in (-1, rank - 1):
+        raise c.fail(f"axis {axis}: only the last (channels) axis converts")
+    ly = c.layer
+    mean, var = _np(ly.moving_mean), _np(ly.moving_variance)
+    gamma = _np(ly.gamma) if ly.gamma is not None else np.ones_like(mean)
+    beta = _np(ly.beta) if ly.beta is not None else np.zeros_like(mean)
+    scale = (gamma / np.sqrt(var.astype(np.float64) + float(ly.epsilon))).astype(np.float32)
+    shift = (beta - mean * scale).astype(np.float32)
+    g = c.g
+    x = c.inputs[0]
+    src = g.producer().get(x)
+    if (src is not None and src.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and x not in g.outputs
+            and not g.readers().get(x) and c.consumers_of_input == 1):  # the BN is its only reader
+        w, bias = g.tensors[src.inputs[1]], (g.tensors[src.inputs[2]] if src.inputs[2] >= 0 else None)
+        axis_w = 3 if src.name == "DEPTHWISE_CONV_2D" else 0
+        shape = [1] * w.data.ndim
+        shape[axis_w] = -1
+        w.data = (w.data * scale.reshape(shape)).astype(np.float32)
+        b0 = bias.data if bias is not None else np.zeros_like(scale)
+        new_b = (b0 * scale + shift).astype(np.float32)
+        if bias is None:
+            src.inputs[2] = g.const(c.layer.name + "/bias", new_b)
+        else:
+            bias.data = new_b
+        return [x]
+    m = c.tmp("/scaled")
+    g.op("MUL", [x, g.const(c.layer.name + "/scale", scale)], [m], fused_activation_function="NONE")
+    y = c.out()
+    g.op("ADD", [m, g.const(c.layer.name + "/shift", shift)], [y], fused_activation_function="NONE")
+    return [y]
+
+
+def _activation_layer(c: _Ctx) -> list[int]:
+    return [activation(c, c.inputs[0], c.cfg.get("activation"), c.out())]
+
+
+def _relu(c: _Ctx) -> list[int]:
+    mx, slope, th = c.cfg.get("max_value"), float(c.cfg.get("negative_slope", 0.0)), float(c.cfg.get("threshold", 0.0))
+    if slope or th:
+        raise c.fail("negative_slope / threshold")
+    y = c.out()
+    if mx is None:
+        c.g.op("RELU", [c.inputs[0]], [y])
+    elif float(mx) == 6.0:
+        c.g.op("RELU6", [c.inputs[0]], [y])
+    else:
+        r = c.tmp("/relu")
+        c.g.op("RELU", [c.inputs[0]], [r])
+        c.g.op("MINIMUM", [r, c.g.const(c.layer.name + "/max", np.float32(mx))], [y])
+    return [y]
+
+
+def _leaky(c: _Ctx) -> list[int]:
+    y = c.out()
+    c.g.op("LEAKY_RELU", [c.inputs[0]], [y], alpha=float(c.cfg.get("negative_slope", c.cfg.get("alpha", 0.3))))
+    return [y]
+
+
+def _elu(c: _Ctx) -> list[int]:
+    if float(c.cfg.get("alpha", 1.0)) != 1.0:
+        raise c.fail("alpha other than 1 (TFLite's ELU has none)")
+    y = c.out()
+    c.g.op("ELU", [c.inputs[0]], [y])
+    return [y]
+
+
+def _softmax_layer(c: _Ctx) -> list[int]:
+    axis = c.cfg.get("axis", -1)
+    if axis not in (-1, len(c.outs[0].shape) - 1, [-1]):
+        raise c.fail(f"axis {axis}: only the last axis converts")
+    y = c.out()
+    c.g.op("SOFTMAX", [c.inputs[0]], [y], beta=1.0)
+    return [y]
+
+
+def _pool(op: str) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        _channels_last(c)
+        ph, pw = c.cfg["pool_size"]
+        sh, sw = c.cfg.get("strides") or (ph, pw)
+        y = c.out()
+        c.g.op(op, [c.inputs[0]], [y], padding=_padding(c), stride_w=int(sw), stride_h=int(sh),
+               filter_width=int(pw), filter_height=int(ph), fused_activation_function="NONE")
+        return [y]
+    return convert
+
+
+def _global_pool(op: str) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        _channels_last(c)
+        y = c.out()
+        c.g.op(op, [c.inputs[0], c.g.const(c.layer.name + "/axes", np.array([1, 2], np.int32), np.int32)], [y],
+               keep_dims=bool(c.cfg.get("keepdims", False)))
+        return [y]
+    return convert
+
+
+def _zero_padding(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    (t, b), (lft, r) = c.cfg["padding"]
+    y = c.out()
+    c.g.op("PAD", [c.inputs[0], c.g.const(c.layer.name + "/paddings",
+                                          np.array([[0, 0], [t, b], [lft, r], [0, 0]], np.int32), np.int32)], [y])
+    return [y]
+
+
+def _merge(op: str) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        acc = c.inputs[0]
+        for k, x in enumerate(c.inputs[1:]):
+            y = c.out() if k == len(c.inputs) - 2 else c.tmp(f"/{op.lower()}{k}")
+            options = {"fused_activation_function": "NONE"} if op in ("ADD", "SUB", "MUL") else {}
+            c.g.op(op, [acc, x], [y], **options)
+            acc = y
+        return [acc]
+    return convert
+
+
+def _average(c: _Ctx) -> list[int]:
+    s = _merge("ADD")(c)[0] if len(c.inputs) > 1 else c.inputs[0]
+    c.g.tensors[s].name = c.g._unique(c.layer.name + "/sum")
+    y = c.out()
+    c.g.op("MUL", [s, c.g.const(c.layer.name + "/inv_n", np.float32(1.0 / len(c.inputs)))], [y],
+           fused_activation_function="NONE")
+    return [y]
+
+
+def _concat(c: _Ctx) -> list[int]:
+    axis = int(c.cfg.get("axis", -1))
+    y = c.out()
+    c.g.op("CONCATENATION", c.inputs, [y], axis=axis if axis >= 0 else len(c.outs[0].shape) + axis,
+           fused_activation_function="NONE")
+    return [y]
+
+
+def _reshape_to(c: _Ctx) -> list[int]:
+    y = c.out()
+    target = np.array(c.g.tensors[y].signature, np.int32)
+    c.g.op("RESHAPE", [c.inputs[0], c.g.const(c.layer.name + "/shape", target, np.int32)], [y],
+           new_shape=[int(d) for d in target])
+    return [y]
+
+
+def _permute(c: _Ctx) -> list[int]:
+    y = c.out()
+    perm = np.array([0, *c.cfg["dims"]], np.int32)
+    c.g.op("TRANSPOSE", [c.inputs[0], c.g.const(c.layer.name + "/perm", perm, np.int32)], [y])
+    return [y]
+
+
+def _rescaling(c: _Ctx) -> list[int]:
+    scale = np.asarray(c.cfg.get("scale", 1.0), np.float32)
+    offset = np.asarray(c.cfg.get("offset", 0.0), np.float32)
+    m = c.tmp("/scaled")
+    c.g.op("MUL", [c.inputs[0], c.g.const(c.layer.name + "/scale", scale)], [m], fused_activation_function="NONE")
+    y = c.out()
+    c.g.op("ADD", [m, c.g.const(c.layer.name + "/offset", offset)], [y], fused_activation_function="NONE")
+    return [y]
+
+
+LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
+    "Dense": _dense, "Conv2D": _conv, "DepthwiseConv2D": _depthwise_conv, "SeparableConv2D": _separable,
+    "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
+    "ELU": _elu, "Softmax": _softmax_layer,
+    "MaxPooling2D": _pool("MAX_POOL_2D"), "AveragePooling2D": _pool("AVERAGE_POOL_2D"),
+    "GlobalAveragePooling2D": _global_pool("MEAN"), "GlobalMaxPooling2D": _global_pool("REDUCE_MAX"),
+    "ZeroPadding2D": _zero_padding, "Add": _merge("ADD"), "Subtract": _merge("SUB"), "Multiply": _merge("MUL"),
+    "Maximum": _merge("MAXIMUM"), "Minimum": _merge("MINIMUM"), "Average": _average, "Concatenate": _concat,
+    "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
+}
+
+
+def _history_name(t: Any) -> str:
+    """The name of the layer that made Keras tensor ``t`` (an Input's name, an output layer's):
+    the names TensorFlow's converter gives the signature's inputs and outputs."""
+    hist = getattr(t, "_keras_history", None)
+    layer = hist[0] if hist else None
+    return str(getattr(layer, "name", None) or t.name)
+
+
+def convert_keras(model: Any, model_name: str | None = None) -> bytes:
+    """The .tflite bytes of Keras 3 ``model`` (module docstring)."""
+    fn = model
+    if type(model).__name__ == "Sequential":
+        fn = getattr(model, "_functional", None)
+        if fn is None:
+            raise ConversionError("the Sequential model is not built: give it an Input (or call build) first")
+    if not hasattr(fn, "operations") or not hasattr(fn, "inputs"):
+        raise ConversionError(f"numlite converts Keras 3 Functional and Sequential models, not {type(model).__name__}")
+    g = Graph()
+    ids: dict[int, int] = {}
+    in_names, out_names = [], []
+    for t in fn.inputs:
+        name = _history_name(t)
+        ids[id(t)] = g.tensor(name, t.shape, t.dtype or "float32")
+        g.inputs.append(ids[id(t)])
+        in_names.append(name)
+    if any(np.dtype(g.tensors[i].dtype) != np.float32 for i in g.inputs):
+        raise ConversionError("only float32 model inputs convert")
+    uses: dict[int, int] = {}
+    for layer in fn.operations:
+        for node in layer._inbound_nodes:
+            for t in node.input_tensors:
+                uses[id(t)] = uses.get(id(t), 0) + 1
+    for layer in fn.operations:
+        cls = type(layer).__name__
+        if cls == "InputLayer":
+            continue
+        for node in layer._inbound_nodes:
+            if any(id(t) not in ids for t in node.input_tensors):
+                continue  # a node of this layer outside the model
+            inputs = [ids[id(t)] for t in node.input_tensors]
+            if cls in IDENTITIES:
+                outs = inputs[:1]
+            elif cls in LAYERS:
+                c = _Ctx(g, layer, inputs, list(node.output_tensors))
+                c.consumers_of_input = uses.get(id(node.input_tensors[0]), 0)
+                outs = LAYERS[cls](c)
+            else:
+                raise ConversionError(f"cannot convert layer {layer.name!r} ({cls}): numlite has no converter for "
+                                      f"{cls} layers")
+            for t, o in zip(node.output_tensors, outs):
+                ids[id(t)] = o
+    for t in fn.outputs:
+        name = _history_name(t)
+        if id(t) not in ids:
+            raise ConversionError(f"model output {t.name!r} is not computed by the model's layers")
+        o = ids[id(t)]
+        if o in g.inputs or o in g.outputs:  # an output that is an input (or repeated): a copy of its own
+            y = g.tensor(name, t.shape)
+            g.op("RESHAPE", [o, g.const(name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)],
+                 [y], new_shape=list(g.tensors[y].signature))
+            o = y
+        g.outputs.append(o)
+        out_names.append(name)
+    return g.build(description=f"numlite converter: {model_name or model.name}", signature_names=(in_names, out_names))

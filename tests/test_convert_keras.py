@@ -1,0 +1,170 @@
+"""``numlite.convert``: Keras 3 models to .tflite without TensorFlow, checked against Keras's own
+predictions (Keras's NumPy backend) on numlite and on LiteRT.
+
+Tolerance: 1e-5 of each output's magnitude - the same float32 arithmetic summed in other
+orders (folded batch norm scales the weights once instead of the activations: a few ulps)."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+keras = pytest.importorskip("keras")
+litert = pytest.importorskip("ai_edge_litert.interpreter")
+
+import numlite  # noqa: E402
+from numlite.converter import ConversionError  # noqa: E402
+from numlite.graph import load_model  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def _outputs(runtime, data, xs):
+    it = runtime(model_content=data)
+    for d, x in zip(it.get_input_details(), xs):
+        if tuple(d["shape"]) != x.shape:
+            it.resize_tensor_input(d["index"], list(x.shape))
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), xs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def _check(model, xs, tol=1e-5):
+    ref = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    refs = ref if isinstance(ref, list) else [ref]
+    data = numlite.convert(model)
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        outs = _outputs(runtime, data, xs)
+        assert len(outs) == len(refs)
+        for o, r in zip(outs, refs):
+            assert o.shape == r.shape
+            assert np.max(np.abs(o - r)) <= tol * max(float(np.max(np.abs(r))), 1e-6), runtime
+    return data
+
+
+def _ops(data):
+    return [op.op_name for op in load_model(model_content=data).subgraphs[0].operators]
+
+
+def _randomize_batch_norms(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(RNG.uniform(-0.5, 0.5, layer.moving_mean.shape))
+            layer.moving_variance.assign(RNG.uniform(0.5, 2.0, layer.moving_variance.shape))
+            if layer.gamma is not None:
+                layer.gamma.assign(RNG.uniform(0.5, 1.5, layer.gamma.shape))
+
+
+def test_a_mobilenet_style_cnn_folds_batch_norm_and_fuses_relu6():
+    inp = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inp)
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU(6.0)(x)
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    y = keras.layers.BatchNormalization()(y)
+    y = keras.layers.Activation("relu")(y)
+    y = keras.layers.Conv2D(8, 1)(y)
+    x = keras.layers.Add()([x, y])
+    x = keras.layers.SeparableConv2D(12, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    out = keras.layers.Dense(5, activation="softmax", name="probs")(x)
+    model = keras.Model(inp, out)
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)])
+    ops = _ops(data)
+    assert "RELU" not in ops and "RELU6" not in ops  # fused into the convolutions
+    assert ops.count("MUL") == 1 and ops.count("ADD") == 2  # Rescaling's MUL / ADD and the residual ADD: BN folded
+    m = load_model(model_content=data)
+    sig = m.signature_defs[0]
+    assert sig.key == "serving_default" and list(sig.inputs) == ["image"] and list(sig.outputs) == ["probs"]
+    t = m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]]
+    assert t.shape == (1, 16, 16, 3) and t.shape_signature == (-1, 16, 16, 3)  # dynamic batch
+
+
+@pytest.mark.parametrize("act", ["relu", "relu6", "sigmoid", "tanh", "softmax", "swish", "silu", "hard_swish", "gelu",
+                                 "elu", "leaky_relu", "linear"])
+def test_dense_activations(act):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(7, activation=act)])
+    _check(model, [RNG.standard_normal((3, 6)).astype(np.float32)])
+
+
+def test_sequence_dense_any_rank_and_merges():
+    a, b = keras.Input((5, 4), name="a"), keras.Input((5, 4), name="b")
+    x = keras.layers.Dense(6, activation="gelu")(a)
+    y = keras.layers.Dense(6)(b)
+    s = keras.layers.Subtract()([x, y])
+    mu = keras.layers.Multiply()([x, y])
+    mx = keras.layers.Maximum()([s, mu])
+    mn = keras.layers.Minimum()([s, mu])
+    av = keras.layers.Average()([mx, mn, s])
+    c = keras.layers.Concatenate(axis=-1)([av, mx])
+    p = keras.layers.Permute((2, 1))(c)
+    f = keras.layers.Flatten()(p)
+    r = keras.layers.Reshape((3, 20))(f)
+    n = keras.layers.BatchNormalization()(r)  # not after a conv / dense: MUL and ADD
+    out = keras.layers.Softmax()(n)
+    model = keras.Model([a, b], [out, x])
+    _randomize_batch_norms(model)
+    _check(model, [RNG.standard_normal((2, 5, 4)).astype(np.float32) for _ in range(2)])
+
+
+def test_pools_padding_and_activation_layers():
+    model = keras.Sequential([
+        keras.Input((12, 12, 4)),
+        keras.layers.ZeroPadding2D(((1, 2), (0, 1))),
+        keras.layers.Conv2D(6, 3, dilation_rate=2),
+        keras.layers.LeakyReLU(negative_slope=0.1),
+        keras.layers.AveragePooling2D(2, padding="same"),
+        keras.layers.ELU(),
+        keras.layers.ReLU(),
+        keras.layers.GlobalMaxPooling2D(keepdims=True),
+    ])
+    _check(model, [RNG.standard_normal((2, 12, 12, 4)).astype(np.float32)])
+
+
+def test_keras_file_and_command_line(tmp_path, capsys):
+    from util import numlite_command
+
+    model = keras.Sequential([keras.Input((8,), name="x"), keras.layers.Dense(4, activation="relu", name="h"),
+                              keras.layers.Dense(2, name="y")])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    x = RNG.standard_normal((3, 8)).astype(np.float32)
+    ref = model.predict(x, verbose=0)
+    np.testing.assert_allclose(_outputs(numlite.Interpreter, numlite.convert(str(path)), [x])[0], ref, rtol=1e-5,
+                               atol=1e-6)
+    out = tmp_path / "m.tflite"
+    assert numlite_command(["convert", str(path), "-o", str(out)]) == 0
+    assert "inputs x[-1, 8]; outputs y[-1, 2]" in capsys.readouterr().out
+    np.testing.assert_allclose(_outputs(litert.Interpreter, out.read_bytes(), [x])[0], ref, rtol=1e-5, atol=1e-6)
+
+
+def test_unconvertible_layers_are_named(tmp_path, capsys):
+    from util import numlite_command
+
+    lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2, name="double")])
+    with pytest.raises(ConversionError, match=r"layer 'double' \(Lambda\)"):
+        numlite.convert(lam)
+    odd = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="selu", name="d")])
+    with pytest.raises(ConversionError, match=r"layer 'd' \(Dense\): activation 'selu'"):
+        numlite.convert(odd)
+    cf = keras.Sequential([keras.Input((3, 8, 8)), keras.layers.Conv2D(2, 3, data_format="channels_first", name="c")])
+    with pytest.raises(ConversionError, match="channels_last"):
+        numlite.convert(cf)
+    with pytest.raises(ConversionError, match="not built"):
+        numlite.convert(keras.Sequential([keras.layers.Dense(2)]))
+    path = tmp_path / "lam.keras"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2), keras.layers.UnitNormalization(name="un")]).save(path)
+    out = tmp_path / "x.tflite"
+    assert numlite_command(["convert", str(path), "-o", str(out)]) == 4
+    assert "layer 'un' (UnitNormalization)" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "x.tflite.partial").exists()
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    assert numlite_command(["convert", str(bad), "-o", str(out)]) == 3
