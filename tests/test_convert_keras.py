@@ -151,8 +151,8 @@ def test_unconvertible_layers_are_named(tmp_path, capsys):
     lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2, name="double")])
     with pytest.raises(ConversionError, match=r"layer 'double' \(Lambda\)"):
         numlite.convert(lam)
-    odd = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="selu", name="d")])
-    with pytest.raises(ConversionError, match=r"layer 'd' \(Dense\): activation 'selu'"):
+    odd = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softplus", name="d")])
+    with pytest.raises(ConversionError, match=r"layer 'd' \(Dense\): activation 'softplus'"):
         numlite.convert(odd)
     cf = keras.Sequential([keras.Input((3, 8, 8)), keras.layers.Conv2D(2, 3, data_format="channels_first", name="c")])
     with pytest.raises(ConversionError, match="channels_last"):
@@ -168,3 +168,50 @@ def test_unconvertible_layers_are_named(tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
     assert numlite_command(["convert", str(bad), "-o", str(out)]) == 3
+
+
+@pytest.mark.parametrize("act", ["hard_sigmoid", "selu", "mish"])
+def test_composed_activations(act):
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(7, activation=act)])
+    _check(model, [(3 * RNG.standard_normal((3, 6))).astype(np.float32)])
+
+
+@pytest.mark.parametrize("padding", ["same", "valid", "causal"])
+def test_conv1d(padding):
+    second = "valid" if padding == "causal" else padding
+    model = keras.Sequential([keras.Input((20, 4)),
+                              keras.layers.Conv1D(6, 3, padding=padding, dilation_rate=2, activation="relu"),
+                              keras.layers.Conv1D(5, 3, strides=2, padding=second)])
+    _check(model, [RNG.standard_normal((2, 20, 4)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("padding,strides", [("same", 2), ("valid", 2), ("same", 1)])
+def test_conv2d_transpose_keeps_the_batch_free(padding, strides):
+    model = keras.Sequential([keras.Input((5, 6, 3)),
+                              keras.layers.Conv2DTranspose(4, 3, strides=strides, padding=padding, activation="relu")])
+    data = _check(model, [RNG.standard_normal((1, 5, 6, 3)).astype(np.float32)])
+    x = RNG.standard_normal((3, 5, 6, 3)).astype(np.float32)  # another batch size
+    np.testing.assert_allclose(_outputs(numlite.Interpreter, data, [x])[0], model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_upsampling_and_cropping(interpolation):
+    model = keras.Sequential([keras.Input((6, 7, 3)), keras.layers.UpSampling2D(2, interpolation=interpolation),
+                              keras.layers.Cropping2D(((1, 2), (3, 0)))])
+    _check(model, [RNG.standard_normal((2, 6, 7, 3)).astype(np.float32)])
+
+
+def test_a_text_model_embedding_layer_norm_repeat():
+    tokens = keras.Input((12,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(50, 8)(tokens)
+    x = keras.layers.LayerNormalization()(x)
+    x = keras.layers.Dense(8, activation="relu")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(4)(x)
+    out = keras.layers.RepeatVector(3)(x)
+    model = keras.Model(tokens, out)
+    ln = model.layers[2]
+    ln.gamma.assign(RNG.uniform(0.5, 1.5, ln.gamma.shape))
+    ln.beta.assign(RNG.uniform(-0.5, 0.5, ln.beta.shape))
+    _check(model, [RNG.integers(0, 50, (2, 12)).astype(np.int32)])

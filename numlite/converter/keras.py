@@ -6,13 +6,18 @@ Keras's own order; each layer's inbound node maps its input tensors to IR tensor
 with -1 in the ``shape_signature``.  Channels-last only.
 
 Layers: InputLayer; Dense (any rank: FULLY_CONNECTED with ``keep_num_dims``), Conv2D (groups
-1), DepthwiseConv2D, SeparableConv2D (depthwise then 1x1), with their activation (ReLU family
+1), Conv1D (EXPAND_DIMS, CONV_2D, RESHAPE; same / valid / causal), Conv2DTranspose
+(TRANSPOSE_CONV, its output shape taken from the input's batch), DepthwiseConv2D,
+SeparableConv2D (depthwise then 1x1), with their activation (ReLU family
 fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D /
 DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
 in between; else MUL and ADD by per-channel constants); Activation, ReLU (max_value 6 or
 none, no threshold or negative slope: else MINIMUM / MAXIMUM), LeakyReLU, ELU (alpha 1),
 Softmax (last axis); activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
-hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu; MaxPooling2D,
+hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu, and composed from
+TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, squared MEAN,
+RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
+Cropping2D, RepeatVector; MaxPooling2D,
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
 ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
 Reshape, Permute; Rescaling; Dropout, SpatialDropout*, GaussianNoise, GaussianDropout,
@@ -96,6 +101,28 @@ def activation(c: _Ctx, x: int, act: Any, out: int | None = None, approximate: b
         g.op("GELU", [x], [y], approximate=bool(approximate))
     elif name == "leaky_relu":
         g.op("LEAKY_RELU", [x], [y], alpha=0.2)
+    elif name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
+        a, r = (g.tensor(c.layer.name + f"/hard_sigmoid{k}", g_shape(g, x)) for k in range(2))
+        g.op("ADD", [x, g.const(c.layer.name + "/three", np.float32(3.0))], [a], fused_activation_function="NONE")
+        g.op("RELU6", [a], [r])
+        g.op("MUL", [r, g.const(c.layer.name + "/sixth", np.float32(1.0 / 6.0))], [y], fused_activation_function="NONE")
+    elif name == "selu":  # scale * (relu(x) + alpha * min(elu(x), 0))
+        alpha, scale = 1.6732632423543772, 1.0507009873554805
+        r, e, m, s1, s2 = (g.tensor(c.layer.name + f"/selu{k}", g_shape(g, x)) for k in range(5))
+        g.op("RELU", [x], [r])
+        g.op("ELU", [x], [e])
+        g.op("MINIMUM", [e, g.const(c.layer.name + "/zero", np.float32(0.0))], [m])
+        g.op("MUL", [r, g.const(c.layer.name + "/scale", np.float32(scale))], [s1], fused_activation_function="NONE")
+        g.op("MUL", [m, g.const(c.layer.name + "/scale_alpha", np.float32(scale * alpha))], [s2],
+             fused_activation_function="NONE")
+        g.op("ADD", [s1, s2], [y], fused_activation_function="NONE")
+    elif name == "mish":  # x * tanh(log(1 + exp(x)))
+        e, a, lg, t = (g.tensor(c.layer.name + f"/mish{k}", g_shape(g, x)) for k in range(4))
+        g.op("EXP", [x], [e])
+        g.op("ADD", [e, g.const(c.layer.name + "/one", np.float32(1.0))], [a], fused_activation_function="NONE")
+        g.op("LOG", [a], [lg])
+        g.op("TANH", [lg], [t])
+        g.op("MUL", [x, t], [y], fused_activation_function="NONE")
     else:
         raise c.fail(f"activation {name!r} is not supported")
     return y
@@ -357,6 +384,150 @@ def _rescaling(c: _Ctx) -> list[int]:
     return [y]
 
 
+def _conv1d(c: _Ctx) -> list[int]:
+    """EXPAND_DIMS to [batch, 1, steps, channels], CONV_2D, RESHAPE back (as TensorFlow's
+    converter writes Conv1D); ``causal`` padding: a PAD of (kernel - 1) * dilation steps first."""
+    _channels_last(c)
+    if int(c.cfg.get("groups", 1)) != 1:
+        raise c.fail("grouped convolution")
+    k = _np(c.layer.kernel)  # [k, cin, cout]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
+    (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
+    g, x = c.g, c.inputs[0]
+    pad = str(c.cfg.get("padding", "valid")).lower()
+    in_shape = g_shape(g, x)
+    if pad == "causal":
+        p = g.tensor(c.layer.name + "/causal_pad", (in_shape[0], None if in_shape[1] is None else in_shape[1]
+                                                    + (k.shape[0] - 1) * d, in_shape[2]))
+        g.op("PAD", [x, g.const(c.layer.name + "/paddings", np.array([[0, 0], [(k.shape[0] - 1) * d, 0], [0, 0]],
+                                                                      np.int32), np.int32)], [p])
+        x, pad, in_shape = p, "valid", g_shape(g, p)
+    elif pad not in ("same", "valid"):
+        raise c.fail(f"padding {pad!r}")
+    e = g.tensor(c.layer.name + "/expanded", (in_shape[0], 1, *in_shape[1:]))
+    g.op("EXPAND_DIMS", [x, g.const(c.layer.name + "/axis", np.array([1], np.int32), np.int32)], [e])
+    out_shape = c.outs[0].shape
+    y4 = g.tensor(c.layer.name + "/conv", (out_shape[0], 1, *out_shape[1:]))
+    g.op("CONV_2D", [e, g.const(c.layer.name + "/kernel", k.transpose(2, 0, 1)[:, None]),
+                     g.const(c.layer.name + "/bias", b)], [y4], padding=pad.upper(), stride_h=1, stride_w=int(s),
+         dilation_h_factor=1, dilation_w_factor=int(d), fused_activation_function="NONE")
+    y = c.tmp("/pre")
+    g.op("RESHAPE", [y4, g.const(c.layer.name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)], [y],
+         new_shape=list(g.tensors[y].signature))
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _conv_transpose(c: _Ctx) -> list[int]:
+    """TRANSPOSE_CONV with its bias; the output shape from the input's batch (SHAPE,
+    STRIDED_SLICE, CONCATENATION), so the batch stays free."""
+    _channels_last(c)
+    if c.cfg.get("output_padding") is not None or tuple(c.cfg.get("dilation_rate", (1, 1))) != (1, 1):
+        raise c.fail("output_padding / dilation_rate")
+    k = _np(c.layer.kernel)  # [kh, kw, cout, cin]
+    cout = k.shape[2]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cout, np.float32)
+    g, x = c.g, c.inputs[0]
+    sh, sw = c.cfg["strides"]
+    out_shape = c.outs[0].shape
+    if any(d is None for d in out_shape[1:]):
+        raise c.fail("free spatial dimensions")
+    shp = g.tensor(c.layer.name + "/input_shape", (4,), np.int32)
+    g.op("SHAPE", [x], [shp], out_type="INT32")
+    batch = g.tensor(c.layer.name + "/batch", (1,), np.int32)
+    g.op("STRIDED_SLICE", [shp, g.const(c.layer.name + "/b0", np.array([0], np.int32), np.int32),
+                           g.const(c.layer.name + "/b1", np.array([1], np.int32), np.int32),
+                           g.const(c.layer.name + "/b2", np.array([1], np.int32), np.int32)], [batch],
+         begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0)
+    size = g.tensor(c.layer.name + "/output_shape", (4,), np.int32)
+    g.op("CONCATENATION", [batch, g.const(c.layer.name + "/hwc", np.array(out_shape[1:], np.int32), np.int32)], [size],
+         axis=0, fused_activation_function="NONE")
+    y = c.tmp("/pre")
+    g.op("TRANSPOSE_CONV", [size, g.const(c.layer.name + "/kernel", k.transpose(2, 0, 1, 3)), x,
+                            g.const(c.layer.name + "/bias", b)], [y], version=3, padding=_padding(c),
+         stride_h=int(sh), stride_w=int(sw), fused_activation_function="NONE")
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _upsampling(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    mode = c.cfg.get("interpolation", "nearest")
+    out_shape = c.outs[0].shape
+    size = c.g.const(c.layer.name + "/size", np.array(out_shape[1:3], np.int32), np.int32)
+    y = c.out()
+    if mode == "nearest":
+        c.g.op("RESIZE_NEAREST_NEIGHBOR", [c.inputs[0], size], [y], align_corners=False, half_pixel_centers=False)
+    elif mode == "bilinear":
+        c.g.op("RESIZE_BILINEAR", [c.inputs[0], size], [y], version=3, align_corners=False, half_pixel_centers=True)
+    else:
+        raise c.fail(f"interpolation {mode!r}")
+    return [y]
+
+
+def _cropping(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    (t, _), (lft, _) = c.cfg["cropping"]
+    out_shape = c.outs[0].shape
+    y = c.out()
+    c.g.op("SLICE", [c.inputs[0], c.g.const(c.layer.name + "/begin", np.array([0, t, lft, 0], np.int32), np.int32),
+                     c.g.const(c.layer.name + "/size", np.array([-1, out_shape[1], out_shape[2], -1], np.int32),
+                               np.int32)], [y])
+    return [y]
+
+
+def _embedding(c: _Ctx) -> list[int]:
+    y = c.out()
+    c.g.op("GATHER", [c.g.const(c.layer.name + "/embeddings", _np(c.layer.embeddings)), c.inputs[0]], [y], axis=0,
+           batch_dims=0)
+    return [y]
+
+
+def _layer_norm(c: _Ctx) -> list[int]:
+    """MEAN, SUB, squared MEAN, ADD epsilon, RSQRT, MUL, then gamma and beta (TensorFlow's
+    converter's decomposition); over the last axis."""
+    axis = c.cfg.get("axis", -1)
+    rank = len(c.outs[0].shape)
+    axes = [a % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    if axes != [rank - 1]:
+        raise c.fail(f"axis {axis}: only the last axis converts")
+    g, x = c.g, c.inputs[0]
+    shape = g_shape(g, x)
+    red = (*shape[:-1], 1)
+    ax = g.const(c.layer.name + "/axis", np.array([rank - 1], np.int32), np.int32)
+    mean, var = g.tensor(c.layer.name + "/mean", red), g.tensor(c.layer.name + "/variance", red)
+    d, sq, r, n = (g.tensor(c.layer.name + f"/{k}", s) for k, s in (("centered", shape), ("squared", shape),
+                                                                   ("rstd", red), ("normalized", shape)))
+    ve = g.tensor(c.layer.name + "/variance_eps", red)
+    g.op("MEAN", [x, ax], [mean], keep_dims=True)
+    g.op("SUB", [x, mean], [d], fused_activation_function="NONE")
+    g.op("MUL", [d, d], [sq], fused_activation_function="NONE")
+    g.op("MEAN", [sq, ax], [var], keep_dims=True)
+    g.op("ADD", [var, g.const(c.layer.name + "/epsilon", np.float32(c.layer.epsilon))], [ve],
+         fused_activation_function="NONE")
+    g.op("RSQRT", [ve], [r])
+    ly = c.layer
+    last = n if (ly.gamma is not None or ly.beta is not None) else c.out()
+    g.op("MUL", [d, r], [last], fused_activation_function="NONE")
+    if ly.gamma is not None:
+        nxt = c.out() if ly.beta is None else c.tmp("/scaled")
+        g.op("MUL", [last, g.const(c.layer.name + "/gamma", _np(ly.gamma))], [nxt], fused_activation_function="NONE")
+        last = nxt
+    if ly.beta is not None:
+        y = c.out()
+        g.op("ADD", [last, g.const(c.layer.name + "/beta", _np(ly.beta))], [y], fused_activation_function="NONE")
+        last = y
+    return [last]
+
+
+def _repeat_vector(c: _Ctx) -> list[int]:
+    n = int(c.cfg["n"])
+    g, x = c.g, c.inputs[0]
+    e = g.tensor(c.layer.name + "/expanded", (g_shape(g, x)[0], 1, g_shape(g, x)[1]))
+    g.op("EXPAND_DIMS", [x, g.const(c.layer.name + "/axis", np.array([1], np.int32), np.int32)], [e])
+    y = c.out()
+    g.op("TILE", [e, g.const(c.layer.name + "/multiples", np.array([1, n, 1], np.int32), np.int32)], [y])
+    return [y]
+
+
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Dense": _dense, "Conv2D": _conv, "DepthwiseConv2D": _depthwise_conv, "SeparableConv2D": _separable,
     "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
@@ -366,6 +537,8 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "ZeroPadding2D": _zero_padding, "Add": _merge("ADD"), "Subtract": _merge("SUB"), "Multiply": _merge("MUL"),
     "Maximum": _merge("MAXIMUM"), "Minimum": _merge("MINIMUM"), "Average": _average, "Concatenate": _concat,
     "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
+    "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
+    "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
 }
 
 
@@ -394,8 +567,8 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
         ids[id(t)] = g.tensor(name, t.shape, t.dtype or "float32")
         g.inputs.append(ids[id(t)])
         in_names.append(name)
-    if any(np.dtype(g.tensors[i].dtype) != np.float32 for i in g.inputs):
-        raise ConversionError("only float32 model inputs convert")
+    if any(np.dtype(g.tensors[i].dtype) not in (np.float32, np.int32, np.int64) for i in g.inputs):
+        raise ConversionError("model inputs must be float32 (or int32 / int64 indices for an Embedding)")
     uses: dict[int, int] = {}
     for layer in fn.operations:
         for node in layer._inbound_nodes:
