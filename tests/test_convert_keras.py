@@ -215,3 +215,37 @@ def test_a_text_model_embedding_layer_norm_repeat():
     ln.gamma.assign(RNG.uniform(0.5, 1.5, ln.gamma.shape))
     ln.beta.assign(RNG.uniform(-0.5, 0.5, ln.beta.shape))
     _check(model, [RNG.integers(0, 50, (2, 12)).astype(np.int32)])
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
+def test_recurrent_layers_as_tflite_sequence_ops(layer, return_sequences):
+    """As TensorFlow's converter writes them: UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN with variable
+    state tensors (the state carries into the next invoke until reset_all_variables, so the
+    comparison with Keras is on a fresh interpreter, then after a reset)."""
+    cls = getattr(keras.layers, layer)
+    model = keras.Sequential([keras.Input((7, 5), batch_size=2), cls(6, return_sequences=return_sequences),
+                              keras.layers.Dense(3)])
+    x = RNG.standard_normal((2, 7, 5)).astype(np.float32)
+    data = _check(model, [x])
+    assert f"UNIDIRECTIONAL_SEQUENCE_{'LSTM' if layer == 'LSTM' else 'RNN'}" in _ops(data)
+    it = numlite.Interpreter(model_content=data)
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    ref = model.predict(x, verbose=0)
+    for _ in range(2):
+        it.reset_all_variables()
+        it.set_tensor(d["index"], x)
+        it.invoke()
+        np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), ref, rtol=1e-5, atol=1e-5)
+
+
+def test_recurrent_options_that_do_not_map_are_named():
+    for layer in (keras.layers.LSTM(4, go_backwards=True, name="r"),
+                  keras.layers.LSTM(4, activation="sigmoid", name="r"),
+                  keras.layers.LSTM(4, return_state=True, name="r")):
+        inp = keras.Input((3, 2), batch_size=1)
+        out = layer(inp)
+        model = keras.Model(inp, out[0] if isinstance(out, list) else out)
+        with pytest.raises(ConversionError, match=r"layer 'r' \(LSTM\)"):
+            numlite.convert(model)

@@ -33,6 +33,8 @@ class T:
     signature: tuple[int, ...]
     dtype: Any = np.float32
     data: np.ndarray | None = None
+    #: a variable tensor (recurrent state, carried across invokes)
+    variable: bool = False
 
 
 @dataclass(eq=False)
@@ -120,6 +122,7 @@ class Graph:
         self.fuse_activations()
         self.remove_dead()
         used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
+        used.discard(-1)
         mb = ModelBuilder(description)
         index: dict[int, int] = {}
         for i, t in enumerate(self.tensors):
@@ -131,7 +134,7 @@ class Graph:
             elif t.data is not None:
                 index[i] = mb.const(t.name, t.data, t.dtype)
             else:
-                index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig)
+                index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig, is_variable=t.variable)
         for o in self.ops:
             mb.op(o.name, [index[t] if t >= 0 else -1 for t in o.inputs], [index[t] for t in o.outputs],
                   version=o.version, **o.options)

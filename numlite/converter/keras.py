@@ -17,7 +17,10 @@ Softmax (last axis); activations linear, relu, relu6, sigmoid, tanh, softmax, sw
 hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu, and composed from
 TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, squared MEAN,
 RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
-Cropping2D, RepeatVector; MaxPooling2D,
+Cropping2D, RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
+tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried across invokes as
+TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``);
+MaxPooling2D,
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
 ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
 Reshape, Permute; Rescaling; Dropout, SpatialDropout*, GaussianNoise, GaussianDropout,
@@ -528,6 +531,89 @@ def _repeat_vector(c: _Ctx) -> list[int]:
     return [y]
 
 
+def _recurrent_setup(c: _Ctx) -> tuple[int, int]:
+    """(batch, units) of a recurrent layer, refusing what the TFLite ops cannot do (dropout is
+    training-only: ignored)."""
+    for flag in ("go_backwards", "stateful", "unroll"):
+        if c.cfg.get(flag):
+            raise c.fail(f"{flag}=True")
+    shape = g_shape(c.g, c.inputs[0])
+    if len(shape) != 3:
+        raise c.fail("the input must be [batch, time, features]")
+    return (1 if shape[0] is None else int(shape[0])), int(c.cfg["units"])
+
+
+def _state(c: _Ctx, name: str, batch: int, units: int) -> int:
+    t = c.g.tensor(c.layer.name + name, (batch, units))
+    c.g.tensors[t].signature = c.g.tensors[t].shape  # the state's batch is fixed
+    c.g.tensors[t].variable = True
+    return t
+
+
+def _sequence_output(c: _Ctx, seq: int) -> list[int]:
+    """The layer's output from the op's [batch, time, units]: all of it (``return_sequences``),
+    else the last step (STRIDED_SLICE with the time axis shrunk, as TensorFlow's converter)."""
+    if c.cfg.get("return_state"):
+        raise c.fail("return_state=True")
+    if c.cfg.get("return_sequences"):
+        return [seq]
+    y = c.out()
+    c.g.op("STRIDED_SLICE", [seq, c.g.const(c.layer.name + "/begin", np.array([0, -1, 0], np.int32), np.int32),
+                             c.g.const(c.layer.name + "/end", np.array([0, 0, 0], np.int32), np.int32),
+                             c.g.const(c.layer.name + "/strides", np.array([1, 1, 1], np.int32), np.int32)], [y],
+           begin_mask=0b101, end_mask=0b111, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0b010)
+    return [y]
+
+
+def _fused_act(c: _Ctx, key: str = "activation") -> str:
+    act = _activation_name(c.cfg.get(key))
+    if act not in ("tanh", "relu"):
+        raise c.fail(f"{key} {act!r} (TFLite's recurrent ops take tanh or relu)")
+    return act.upper()
+
+
+def _lstm(c: _Ctx) -> list[int]:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, batch-major, with zero-initialised variable state tensors
+    (as TensorFlow's converter writes it: the state carries into the next invoke until
+    ``reset_all_variables``); gates i, f, c, o in Keras's and TFLite's order."""
+    batch, u = _recurrent_setup(c)
+    if _activation_name(c.cfg.get("recurrent_activation")) != "sigmoid":
+        raise c.fail("recurrent_activation other than sigmoid")
+    act = _fused_act(c)
+    g = c.g
+    k, rk = _np(c.layer.cell.kernel), _np(c.layer.cell.recurrent_kernel)  # [I, 4U], [U, 4U]
+    b = _np(c.layer.cell.bias) if c.layer.cell.use_bias else np.zeros(4 * u, np.float32)
+    gates = "ifco"
+    wx = [g.const(f"{c.layer.name}/kernel_{n}", k[:, j * u:(j + 1) * u].T) for j, n in enumerate(gates)]
+    wh = [g.const(f"{c.layer.name}/recurrent_kernel_{n}", rk[:, j * u:(j + 1) * u].T) for j, n in enumerate(gates)]
+    bias = [g.const(f"{c.layer.name}/bias_{n}", b[j * u:(j + 1) * u]) for j, n in enumerate(gates)]
+    h, cell = _state(c, "/output_state", batch, u), _state(c, "/cell_state", batch, u)
+    t_in = g_shape(g, c.inputs[0])
+    seq = c.out() if c.cfg.get("return_sequences") else g.tensor(c.layer.name + "/sequence", (t_in[0], t_in[1], u))
+    g.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [c.inputs[0], *wx, *wh, -1, -1, -1, *bias, -1, -1, h, cell, -1, -1, -1, -1],
+         [seq], fused_activation_function=act, cell_clip=0.0, proj_clip=0.0, time_major=False,
+         asymmetric_quantize_inputs=False, options_table="UnidirectionalSequenceLSTMOptions")
+    return _sequence_output(c, seq)
+
+
+def _simple_rnn(c: _Ctx) -> list[int]:
+    """UNIDIRECTIONAL_SEQUENCE_RNN, batch-major, with a variable hidden state."""
+    batch, u = _recurrent_setup(c)
+    act = _fused_act(c)
+    g = c.g
+    cell = c.layer.cell
+    b = _np(cell.bias) if cell.use_bias else np.zeros(u, np.float32)
+    h = _state(c, "/hidden_state", batch, u)
+    t_in = g_shape(g, c.inputs[0])
+    seq = c.out() if c.cfg.get("return_sequences") else g.tensor(c.layer.name + "/sequence", (t_in[0], t_in[1], u))
+    g.op("UNIDIRECTIONAL_SEQUENCE_RNN", [c.inputs[0], g.const(c.layer.name + "/kernel", _np(cell.kernel).T),
+                                         g.const(c.layer.name + "/recurrent_kernel", _np(cell.recurrent_kernel).T),
+                                         g.const(c.layer.name + "/bias", b), h], [seq],
+         time_major=False, fused_activation_function=act, asymmetric_quantize_inputs=False,
+         options_table="SequenceRNNOptions")
+    return _sequence_output(c, seq)
+
+
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Dense": _dense, "Conv2D": _conv, "DepthwiseConv2D": _depthwise_conv, "SeparableConv2D": _separable,
     "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
@@ -539,6 +625,7 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
     "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
     "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
+    "LSTM": _lstm, "SimpleRNN": _simple_rnn,
 }
 
 
