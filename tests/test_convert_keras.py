@@ -249,3 +249,19 @@ def test_recurrent_options_that_do_not_map_are_named():
         model = keras.Model(inp, out[0] if isinstance(out, list) else out)
         with pytest.raises(ConversionError, match=r"layer 'r' \(LSTM\)"):
             numlite.convert(model)
+
+
+def test_equal_constants_are_written_once():
+    """Two convolutions without bias (zero biases of one shape) and two Flatten reshapes: one
+    buffer each; the model still matches Keras."""
+    inp = keras.Input((6, 6, 2))
+    a = keras.layers.Conv2D(4, 3, use_bias=False, padding="same")(inp)
+    b = keras.layers.Conv2D(4, 3, use_bias=False, padding="same")(inp)
+    out = keras.layers.Concatenate()([keras.layers.Flatten()(a), keras.layers.Flatten()(b)])
+    model = keras.Model(inp, out)
+    data = _check(model, [RNG.standard_normal((2, 6, 6, 2)).astype(np.float32)])
+    sg = load_model(model_content=data).subgraphs[0]
+    convs = [op for op in sg.operators if op.op_name == "CONV_2D"]
+    reshapes = [op for op in sg.operators if op.op_name == "RESHAPE"]
+    assert convs[0].inputs[2] == convs[1].inputs[2] and reshapes[0].inputs[1] == reshapes[1].inputs[1]
+    assert convs[0].inputs[1] != convs[1].inputs[1]  # different weights stay apart

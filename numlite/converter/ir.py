@@ -12,10 +12,13 @@ Passes:
   op's fused activation, as TensorFlow's converter writes it.
 - ``remove_dead``: ops whose outputs nothing reads (and are no graph outputs) go, repeatedly;
   then constants nothing reads.
+- ``dedupe_constants``: constants of equal dtype, shape and bytes (zero biases, shape vectors)
+  become one tensor with one buffer.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +117,21 @@ class Graph:
                 break
             self.ops = alive
 
+    def dedupe_constants(self) -> None:
+        first: dict[tuple[str, tuple[int, ...], bytes], int] = {}
+        alias: dict[int, int] = {}
+        for i, t in enumerate(self.tensors):
+            if t.data is None or i in self.outputs:
+                continue
+            a = np.ascontiguousarray(t.data)
+            key = (a.dtype.str, a.shape, hashlib.sha256(a.tobytes()).digest())
+            j = first.setdefault(key, i)
+            if j != i and np.array_equal(self.tensors[j].data, a):
+                alias[i] = j
+        if alias:
+            for o in self.ops:
+                o.inputs = [alias.get(t, t) for t in o.inputs]
+
     # -- writing -----------------------------------------------------------------------------------
     def build(self, description: str = "numlite converter", signature_names: tuple[list[str], list[str]] | None = None
               ) -> bytes:
@@ -121,6 +139,7 @@ class Graph:
 
         self.fuse_activations()
         self.remove_dead()
+        self.dedupe_constants()
         used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
         used.discard(-1)
         mb = ModelBuilder(description)
