@@ -265,3 +265,25 @@ def test_equal_constants_are_written_once():
     reshapes = [op for op in sg.operators if op.op_name == "RESHAPE"]
     assert convs[0].inputs[2] == convs[1].inputs[2] and reshapes[0].inputs[1] == reshapes[1].inputs[1]
     assert convs[0].inputs[1] != convs[1].inputs[1]  # different weights stay apart
+
+
+def test_normalization_resizing_and_1d_pools():
+    norm = keras.layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[4.0, 0.25, 1e-9])  # one tiny variance
+    model = keras.Sequential([keras.Input((8, 8, 3)), norm, keras.layers.Resizing(12, 10),
+                              keras.layers.Reshape((120, 3)), keras.layers.MaxPooling1D(3),
+                              keras.layers.AveragePooling1D(2, padding="same"), keras.layers.GlobalMaxPooling1D()])
+    _check(model, [RNG.standard_normal((2, 8, 8, 3)).astype(np.float32)])
+    avg = keras.Sequential([keras.Input((9, 4)), keras.layers.GlobalAveragePooling1D(keepdims=True)])
+    _check(avg, [RNG.standard_normal((2, 9, 4)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_resizing_down_and_up(interpolation):
+    model = keras.Sequential([keras.Input((9, 7, 2)), keras.layers.Resizing(5, 11, interpolation=interpolation)])
+    _check(model, [RNG.standard_normal((2, 9, 7, 2)).astype(np.float32)])
+
+
+def test_conv3d():
+    model = keras.Sequential([keras.Input((5, 6, 7, 2)), keras.layers.Conv3D(3, 3, padding="same", activation="relu"),
+                              keras.layers.Conv3D(2, (2, 3, 1), strides=(1, 2, 1))])
+    _check(model, [RNG.standard_normal((2, 5, 6, 7, 2)).astype(np.float32)])

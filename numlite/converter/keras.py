@@ -13,7 +13,9 @@ fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D
 DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
 in between; else MUL and ADD by per-channel constants); Activation, ReLU (max_value 6 or
 none, no threshold or negative slope: else MINIMUM / MAXIMUM), LeakyReLU, ELU (alpha 1),
-Softmax (last axis); activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
+Softmax (last axis); Conv3D (CONV_3D); Normalization (SUB, MUL by 1 / max(std, epsilon));
+Resizing (bilinear, nearest: half-pixel centers); MaxPooling1D, AveragePooling1D,
+GlobalAveragePooling1D, GlobalMaxPooling1D; activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
 hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu, and composed from
 TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, squared MEAN,
 RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
@@ -614,6 +616,83 @@ def _simple_rnn(c: _Ctx) -> list[int]:
     return _sequence_output(c, seq)
 
 
+def _normalization(c: _Ctx) -> list[int]:
+    """(x - mean) * 1 / max(sqrt(variance), epsilon), Keras's Normalization (adapted or given)."""
+    if c.cfg.get("invert"):
+        raise c.fail("invert=True")
+    import keras
+
+    mean, var = _np(c.layer.mean), _np(c.layer.variance)
+    inv = (1.0 / np.maximum(np.sqrt(var.astype(np.float64)), keras.config.epsilon())).astype(np.float32)
+    d = c.tmp("/centered")
+    c.g.op("SUB", [c.inputs[0], c.g.const(c.layer.name + "/mean", mean)], [d], fused_activation_function="NONE")
+    y = c.out()
+    c.g.op("MUL", [d, c.g.const(c.layer.name + "/inv_std", inv)], [y], fused_activation_function="NONE")
+    return [y]
+
+
+def _resizing(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    if c.cfg.get("crop_to_aspect_ratio") or c.cfg.get("pad_to_aspect_ratio"):
+        raise c.fail("crop_to_aspect_ratio / pad_to_aspect_ratio")
+    mode = c.cfg.get("interpolation", "bilinear")
+    size = c.g.const(c.layer.name + "/size", np.array([c.cfg["height"], c.cfg["width"]], np.int32), np.int32)
+    y = c.out()
+    if mode == "bilinear":
+        c.g.op("RESIZE_BILINEAR", [c.inputs[0], size], [y], version=3, align_corners=False, half_pixel_centers=True)
+    elif mode == "nearest":
+        c.g.op("RESIZE_NEAREST_NEIGHBOR", [c.inputs[0], size], [y], version=3, align_corners=False,
+               half_pixel_centers=True)
+    else:
+        raise c.fail(f"interpolation {mode!r}")
+    return [y]
+
+
+def _pool1d(op: str) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        _channels_last(c)
+        (k,), strides = c.cfg["pool_size"], c.cfg.get("strides")
+        s = int(strides[0]) if strides else k
+        g, x = c.g, c.inputs[0]
+        shape = g_shape(g, x)
+        e = g.tensor(c.layer.name + "/expanded", (shape[0], 1, *shape[1:]))
+        g.op("EXPAND_DIMS", [x, g.const(c.layer.name + "/axis", np.array([1], np.int32), np.int32)], [e])
+        o = c.outs[0].shape
+        p = g.tensor(c.layer.name + "/pooled", (o[0], 1, *o[1:]))
+        g.op(op, [e], [p], padding=_padding(c), stride_w=s, stride_h=1, filter_width=int(k), filter_height=1,
+             fused_activation_function="NONE")
+        y = c.out()
+        g.op("RESHAPE", [p, g.const(c.layer.name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)],
+             [y], new_shape=list(g.tensors[y].signature))
+        return [y]
+    return convert
+
+
+def _global_pool1d(op: str) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        _channels_last(c)
+        y = c.out()
+        c.g.op(op, [c.inputs[0], c.g.const(c.layer.name + "/axes", np.array([1], np.int32), np.int32)], [y],
+               keep_dims=bool(c.cfg.get("keepdims", False)))
+        return [y]
+    return convert
+
+
+def _conv3d(c: _Ctx) -> list[int]:
+    _channels_last(c)
+    if int(c.cfg.get("groups", 1)) != 1:
+        raise c.fail("grouped convolution")
+    k = _np(c.layer.kernel)  # [kd, kh, kw, cin, cout]: TFLite's CONV_3D layout
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
+    sd, sh, sw = (int(v) for v in c.cfg["strides"])
+    dd, dh, dw = (int(v) for v in c.cfg.get("dilation_rate", (1, 1, 1)))
+    y = c.tmp("/pre")
+    c.g.op("CONV_3D", [c.inputs[0], c.g.const(c.layer.name + "/kernel", k), c.g.const(c.layer.name + "/bias", b)],
+           [y], padding=_padding(c), stride_d=sd, stride_h=sh, stride_w=sw, dilation_d_factor=dd,
+           dilation_h_factor=dh, dilation_w_factor=dw, fused_activation_function="NONE", options_table="Conv3DOptions")
+    return _finish(c, y, c.cfg.get("activation"))
+
+
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Dense": _dense, "Conv2D": _conv, "DepthwiseConv2D": _depthwise_conv, "SeparableConv2D": _separable,
     "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
@@ -625,7 +704,10 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
     "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
     "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
-    "LSTM": _lstm, "SimpleRNN": _simple_rnn,
+    "LSTM": _lstm, "SimpleRNN": _simple_rnn, "Normalization": _normalization, "Resizing": _resizing,
+    "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
+    "GlobalAveragePooling1D": _global_pool1d("MEAN"), "GlobalMaxPooling1D": _global_pool1d("REDUCE_MAX"),
+    "Conv3D": _conv3d,
 }
 
 
