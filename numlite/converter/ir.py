@@ -82,6 +82,12 @@ class Graph:
         self.ops.append(o)
         return o
 
+    def reshape(self, x: int, y: int, name: str) -> Op:
+        """RESHAPE ``x`` into ``y``'s shape signature (its free dimensions -1)."""
+        target = np.array(self.tensors[y].signature, np.int32)
+        return self.op("RESHAPE", [x, self.const(name + "/shape", target, np.int32)], [y],
+                       new_shape=[int(d) for d in target])
+
     def readers(self) -> dict[int, list[Op]]:
         out: dict[int, list[Op]] = {}
         for o in self.ops:

@@ -88,8 +88,7 @@ def activation(c: _Ctx, x: int, act: Any, out: int | None = None, approximate: b
     if name == "linear":
         if out is None:
             return x
-        g.op("RESHAPE", [x, g.const(c.layer.name + "/shape", np.array(g.tensors[out].signature, np.int32),
-                                    np.int32)], [out], new_shape=list(g.tensors[out].signature))
+        g.reshape(x, out, c.layer.name)
         return out
     y = out if out is not None else g.tensor(c.layer.name + "/" + name, g_shape(g, x))
     simple = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "tanh": "TANH", "hard_swish": "HARD_SWISH",
@@ -316,11 +315,11 @@ def _pool(op: str) -> Callable[[_Ctx], list[int]]:
     return convert
 
 
-def _global_pool(op: str) -> Callable[[_Ctx], list[int]]:
+def _global_pool(op: str, axes: tuple[int, ...]) -> Callable[[_Ctx], list[int]]:
     def convert(c: _Ctx) -> list[int]:
         _channels_last(c)
         y = c.out()
-        c.g.op(op, [c.inputs[0], c.g.const(c.layer.name + "/axes", np.array([1, 2], np.int32), np.int32)], [y],
+        c.g.op(op, [c.inputs[0], c.g.const(c.layer.name + "/axes", np.array(axes, np.int32), np.int32)], [y],
                keep_dims=bool(c.cfg.get("keepdims", False)))
         return [y]
     return convert
@@ -366,9 +365,7 @@ def _concat(c: _Ctx) -> list[int]:
 
 def _reshape_to(c: _Ctx) -> list[int]:
     y = c.out()
-    target = np.array(c.g.tensors[y].signature, np.int32)
-    c.g.op("RESHAPE", [c.inputs[0], c.g.const(c.layer.name + "/shape", target, np.int32)], [y],
-           new_shape=[int(d) for d in target])
+    c.g.reshape(c.inputs[0], y, c.layer.name)
     return [y]
 
 
@@ -417,8 +414,7 @@ def _conv1d(c: _Ctx) -> list[int]:
                      g.const(c.layer.name + "/bias", b)], [y4], padding=pad.upper(), stride_h=1, stride_w=int(s),
          dilation_h_factor=1, dilation_w_factor=int(d), fused_activation_function="NONE")
     y = c.tmp("/pre")
-    g.op("RESHAPE", [y4, g.const(c.layer.name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)], [y],
-         new_shape=list(g.tensors[y].signature))
+    g.reshape(y4, y, c.layer.name)
     return _finish(c, y, c.cfg.get("activation"))
 
 
@@ -662,18 +658,7 @@ def _pool1d(op: str) -> Callable[[_Ctx], list[int]]:
         g.op(op, [e], [p], padding=_padding(c), stride_w=s, stride_h=1, filter_width=int(k), filter_height=1,
              fused_activation_function="NONE")
         y = c.out()
-        g.op("RESHAPE", [p, g.const(c.layer.name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)],
-             [y], new_shape=list(g.tensors[y].signature))
-        return [y]
-    return convert
-
-
-def _global_pool1d(op: str) -> Callable[[_Ctx], list[int]]:
-    def convert(c: _Ctx) -> list[int]:
-        _channels_last(c)
-        y = c.out()
-        c.g.op(op, [c.inputs[0], c.g.const(c.layer.name + "/axes", np.array([1], np.int32), np.int32)], [y],
-               keep_dims=bool(c.cfg.get("keepdims", False)))
+        g.reshape(p, y, c.layer.name)
         return [y]
     return convert
 
@@ -698,7 +683,7 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
     "ELU": _elu, "Softmax": _softmax_layer,
     "MaxPooling2D": _pool("MAX_POOL_2D"), "AveragePooling2D": _pool("AVERAGE_POOL_2D"),
-    "GlobalAveragePooling2D": _global_pool("MEAN"), "GlobalMaxPooling2D": _global_pool("REDUCE_MAX"),
+    "GlobalAveragePooling2D": _global_pool("MEAN", (1, 2)), "GlobalMaxPooling2D": _global_pool("REDUCE_MAX", (1, 2)),
     "ZeroPadding2D": _zero_padding, "Add": _merge("ADD"), "Subtract": _merge("SUB"), "Multiply": _merge("MUL"),
     "Maximum": _merge("MAXIMUM"), "Minimum": _merge("MINIMUM"), "Average": _average, "Concatenate": _concat,
     "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
@@ -706,7 +691,7 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
     "LSTM": _lstm, "SimpleRNN": _simple_rnn, "Normalization": _normalization, "Resizing": _resizing,
     "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
-    "GlobalAveragePooling1D": _global_pool1d("MEAN"), "GlobalMaxPooling1D": _global_pool1d("REDUCE_MAX"),
+    "GlobalAveragePooling1D": _global_pool("MEAN", (1,)), "GlobalMaxPooling1D": _global_pool("REDUCE_MAX", (1,)),
     "Conv3D": _conv3d,
 }
 
@@ -769,8 +754,7 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
         o = ids[id(t)]
         if o in g.inputs or o in g.outputs:  # an output that is an input (or repeated): a copy of its own
             y = g.tensor(name, t.shape)
-            g.op("RESHAPE", [o, g.const(name + "/shape", np.array(g.tensors[y].signature, np.int32), np.int32)],
-                 [y], new_shape=list(g.tensors[y].signature))
+            g.reshape(o, y, name)
             o = y
         g.outputs.append(o)
         out_names.append(name)

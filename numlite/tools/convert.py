@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._common import BAD_MODEL, MISSING_EXTRA, UNSUPPORTED, CLIError
+from ._common import BAD_MODEL, MISSING_EXTRA, UNSUPPORTED, CLIError, write_whole
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,14 +36,7 @@ def command(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as e:  # Keras cannot read the file
         raise CLIError(f"cannot read {args.model} as a Keras model: {str(e).strip().splitlines()[0]}", BAD_MODEL) \
             from None
-    tmp = args.output + ".partial"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, args.output)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_whole(args.output, data)
     import numlite
 
     it = numlite.Interpreter(model_content=data)

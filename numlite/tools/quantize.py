@@ -15,12 +15,11 @@ empty or with NaN are one-line errors (exit code 5 for the calibration data, 1 o
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 import numpy as np
 
-from ._common import BAD_INPUT, CLIError, check_model_path
+from ._common import BAD_INPUT, CLIError, check_model_path, write_whole
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,14 +46,7 @@ def command(args: argparse.Namespace) -> int:
         out = quantize_bytes(data, args)
     except QuantizationError as e:
         raise CLIError(f"cannot quantize {args.model}: {e}") from None
-    tmp = args.output + ".partial"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(out)
-        os.replace(tmp, args.output)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_whole(args.output, out)
     print(f"wrote {args.output}: {args.mode}, {len(data) / 1e6:.2f} MB -> {len(out) / 1e6:.2f} MB")
     return 0
 
