@@ -287,3 +287,18 @@ def test_conv3d():
     model = keras.Sequential([keras.Input((5, 6, 7, 2)), keras.layers.Conv3D(3, 3, padding="same", activation="relu"),
                               keras.layers.Conv3D(2, (2, 3, 1), strides=(1, 2, 1))])
     _check(model, [RNG.standard_normal((2, 5, 6, 7, 2)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_lstm(merge_mode, return_sequences):
+    model = keras.Sequential([keras.Input((6, 4), batch_size=2),
+                              keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=return_sequences),
+                                                         merge_mode=merge_mode),
+                              keras.layers.Dense(3)])
+    data = _check(model, [RNG.standard_normal((2, 6, 4)).astype(np.float32)])
+    assert "BIDIRECTIONAL_SEQUENCE_LSTM" in _ops(data)
+    gru = keras.Sequential([keras.Input((6, 4), batch_size=1), keras.layers.Bidirectional(keras.layers.GRU(3),
+                                                                                          name="bi")])
+    with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): Bidirectional\(GRU\)"):
+        numlite.convert(gru)

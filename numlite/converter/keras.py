@@ -22,6 +22,8 @@ RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (neares
 Cropping2D, RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
 tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried across invokes as
 TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``);
+Bidirectional(LSTM) (BIDIRECTIONAL_SEQUENCE_LSTM with two outputs, merged by CONCATENATION /
+ADD / MUL / their mean);
 MaxPooling2D,
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
 ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
@@ -556,11 +558,17 @@ def _sequence_output(c: _Ctx, seq: int) -> list[int]:
     if c.cfg.get("return_sequences"):
         return [seq]
     y = c.out()
-    c.g.op("STRIDED_SLICE", [seq, c.g.const(c.layer.name + "/begin", np.array([0, -1, 0], np.int32), np.int32),
-                             c.g.const(c.layer.name + "/end", np.array([0, 0, 0], np.int32), np.int32),
-                             c.g.const(c.layer.name + "/strides", np.array([1, 1, 1], np.int32), np.int32)], [y],
-           begin_mask=0b101, end_mask=0b111, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0b010)
+    _time_step(c, seq, -1, y)
     return [y]
+
+
+def _time_step(c: _Ctx, seq: int, step: int, out: int) -> None:
+    """``out = seq[:, step, :]`` (STRIDED_SLICE, the time axis shrunk; ``step`` -1: the last)."""
+    g = c.g
+    g.op("STRIDED_SLICE", [seq, g.const(c.layer.name + "/begin", np.array([0, step, 0], np.int32), np.int32),
+                           g.const(c.layer.name + "/end", np.array([0, 0, 0], np.int32), np.int32),
+                           g.const(c.layer.name + "/strides", np.array([1, 1, 1], np.int32), np.int32)], [out],
+         begin_mask=0b101, end_mask=0b111, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0b010)
 
 
 def _fused_act(c: _Ctx, key: str = "activation") -> str:
@@ -568,6 +576,78 @@ def _fused_act(c: _Ctx, key: str = "activation") -> str:
     if act not in ("tanh", "relu"):
         raise c.fail(f"{key} {act!r} (TFLite's recurrent ops take tanh or relu)")
     return act.upper()
+
+
+def _lstm_weights(c: _Ctx, layer: Any, prefix: str) -> tuple[list[int], list[int], list[int]]:
+    """The LSTM ``layer``'s input weights, recurrent weights and biases per gate (i, f, c, o:
+    Keras's order and TFLite's), as constants."""
+    cell = layer.cell
+    u = int(layer.get_config()["units"])
+    k, rk = _np(cell.kernel), _np(cell.recurrent_kernel)  # [I, 4U], [U, 4U]
+    b = _np(cell.bias) if cell.use_bias else np.zeros(4 * u, np.float32)
+    name = c.layer.name + prefix
+    wx = [c.g.const(f"{name}/kernel_{n}", k[:, j * u:(j + 1) * u].T) for j, n in enumerate("ifco")]
+    wh = [c.g.const(f"{name}/recurrent_kernel_{n}", rk[:, j * u:(j + 1) * u].T) for j, n in enumerate("ifco")]
+    bias = [c.g.const(f"{name}/bias_{n}", b[j * u:(j + 1) * u]) for j, n in enumerate("ifco")]
+    return wx, wh, bias
+
+
+def _bidirectional(c: _Ctx) -> list[int]:
+    """Bidirectional(LSTM): BIDIRECTIONAL_SEQUENCE_LSTM, batch-major, two outputs (the backward
+    one in the input's time order, as Keras gives it), then the merge (concat, sum, mul, ave);
+    without ``return_sequences``, the forward output's last step and the backward one's first."""
+    fw, bw = c.layer.forward_layer, c.layer.backward_layer
+    if type(fw).__name__ != "LSTM" or type(bw).__name__ != "LSTM":
+        raise c.fail(f"Bidirectional({type(fw).__name__}): only LSTM converts")
+    mode = c.layer.merge_mode
+    if mode not in ("concat", "sum", "mul", "ave"):
+        raise c.fail(f"merge_mode {mode!r}")
+    subs = []
+    for inner, backwards in ((fw, False), (bw, True)):
+        sub = _Ctx(c.g, inner, c.inputs, c.outs)
+        cfg = dict(sub.cfg)
+        if bool(cfg.get("go_backwards")) != backwards:
+            raise c.fail("the backward layer must run backwards (and the forward one forwards)")
+        cfg["go_backwards"] = False
+        sub.cfg = cfg
+        sub.fail = c.fail  # type: ignore[method-assign]
+        subs.append(sub)
+    batch, u = _recurrent_setup(subs[0])
+    if int(subs[1].cfg["units"]) != u or _fused_act(subs[0]) != _fused_act(subs[1]):
+        raise c.fail("forward and backward layers of different units or activation")
+    for sub in subs:
+        if _activation_name(sub.cfg.get("recurrent_activation")) != "sigmoid":
+            raise c.fail("recurrent_activation other than sigmoid")
+    g = c.g
+    fwx, fwh, fb = _lstm_weights(c, fw, "/forward")
+    bwx, bwh, bb = _lstm_weights(c, bw, "/backward")
+    states = [_state(c, f"/{d}_{k}_state", batch, u) for d in ("forward", "backward") for k in ("output", "cell")]
+    t_in = g_shape(g, c.inputs[0])
+    seqs = [g.tensor(f"{c.layer.name}/{d}_sequence", (t_in[0], t_in[1], u)) for d in ("forward", "backward")]
+    g.op("BIDIRECTIONAL_SEQUENCE_LSTM", [c.inputs[0], *fwx, *fwh, -1, -1, -1, *fb, -1, -1, *bwx, *bwh, -1, -1, -1,
+                                         *bb, -1, -1, *states, *([-1] * 9)], seqs,
+         fused_activation_function=_fused_act(subs[0]), cell_clip=0.0, proj_clip=0.0, merge_outputs=False,
+         time_major=False, asymmetric_quantize_inputs=False, options_table="BidirectionalSequenceLSTMOptions")
+    if c.cfg.get("layer", {}).get("config", {}).get("return_state") or fw.get_config().get("return_state"):
+        raise c.fail("return_state=True")
+    if fw.get_config().get("return_sequences"):
+        parts = seqs
+    else:
+        parts = []
+        for seq, step, d in ((seqs[0], -1, "forward"), (seqs[1], 0, "backward")):
+            y = g.tensor(f"{c.layer.name}/{d}_last", (t_in[0], u))
+            _time_step(c, seq, step, y)
+            parts.append(y)
+    y = c.out()
+    if mode == "concat":
+        g.op("CONCATENATION", parts, [y], axis=len(c.outs[0].shape) - 1, fused_activation_function="NONE")
+    elif mode == "ave":
+        s = c.tmp("/sum")
+        g.op("ADD", parts, [s], fused_activation_function="NONE")
+        g.op("MUL", [s, g.const(c.layer.name + "/half", np.float32(0.5))], [y], fused_activation_function="NONE")
+    else:
+        g.op({"sum": "ADD", "mul": "MUL"}[mode], parts, [y], fused_activation_function="NONE")
+    return [y]
 
 
 def _lstm(c: _Ctx) -> list[int]:
@@ -579,12 +659,7 @@ def _lstm(c: _Ctx) -> list[int]:
         raise c.fail("recurrent_activation other than sigmoid")
     act = _fused_act(c)
     g = c.g
-    k, rk = _np(c.layer.cell.kernel), _np(c.layer.cell.recurrent_kernel)  # [I, 4U], [U, 4U]
-    b = _np(c.layer.cell.bias) if c.layer.cell.use_bias else np.zeros(4 * u, np.float32)
-    gates = "ifco"
-    wx = [g.const(f"{c.layer.name}/kernel_{n}", k[:, j * u:(j + 1) * u].T) for j, n in enumerate(gates)]
-    wh = [g.const(f"{c.layer.name}/recurrent_kernel_{n}", rk[:, j * u:(j + 1) * u].T) for j, n in enumerate(gates)]
-    bias = [g.const(f"{c.layer.name}/bias_{n}", b[j * u:(j + 1) * u]) for j, n in enumerate(gates)]
+    wx, wh, bias = _lstm_weights(c, c.layer, "")
     h, cell = _state(c, "/output_state", batch, u), _state(c, "/cell_state", batch, u)
     t_in = g_shape(g, c.inputs[0])
     seq = c.out() if c.cfg.get("return_sequences") else g.tensor(c.layer.name + "/sequence", (t_in[0], t_in[1], u))
@@ -687,9 +762,11 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "ZeroPadding2D": _zero_padding, "Add": _merge("ADD"), "Subtract": _merge("SUB"), "Multiply": _merge("MUL"),
     "Maximum": _merge("MAXIMUM"), "Minimum": _merge("MINIMUM"), "Average": _average, "Concatenate": _concat,
     "Flatten": _reshape_to, "Reshape": _reshape_to, "Permute": _permute, "Rescaling": _rescaling,
-    "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
+    "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling,
+    "Cropping2D": _cropping,
     "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
-    "LSTM": _lstm, "SimpleRNN": _simple_rnn, "Normalization": _normalization, "Resizing": _resizing,
+    "LSTM": _lstm, "SimpleRNN": _simple_rnn, "Bidirectional": _bidirectional, "Normalization": _normalization,
+    "Resizing": _resizing,
     "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
     "GlobalAveragePooling1D": _global_pool("MEAN", (1,)), "GlobalMaxPooling1D": _global_pool("REDUCE_MAX", (1,)),
     "Conv3D": _conv3d,
