@@ -39,7 +39,9 @@ Algorithm:
    :class:`numlite.builder.ModelBuilder`.
 
 Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (the ops of MobileNet v1/v2 and
-Inception v3 plus LOGISTIC and TANH); weights must be constant.  Anything else raises
+Inception v3, LOGISTIC, TANH, SUB, MUL, MAXIMUM, MINIMUM, RELU, RELU6, LEAKY_RELU, and the
+data-movement ops PAD, SQUEEZE, EXPAND_DIMS, TRANSPOSE, SLICE, STRIDED_SLICE, RESIZE_BILINEAR,
+which with MAXIMUM / MINIMUM keep their input's parameters); weights must be constant.  Anything else raises
 :class:`QuantizationError` naming every offending op and node.
 """
 
@@ -65,6 +67,8 @@ class QuantizationError(ValueError):
 INT8_VERSIONS: dict[str, int] = {
     "CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "ADD": 2, "AVERAGE_POOL_2D": 2,
     "MAX_POOL_2D": 2, "CONCATENATION": 2, "RESHAPE": 1, "SOFTMAX": 2, "MEAN": 2, "LOGISTIC": 2, "TANH": 2,
+    "SUB": 2, "MUL": 2, "MAXIMUM": 2, "MINIMUM": 2, "RELU": 2, "RELU6": 2, "LEAKY_RELU": 1, "PAD": 2,
+    "SQUEEZE": 1, "EXPAND_DIMS": 1, "TRANSPOSE": 2, "SLICE": 2, "STRIDED_SLICE": 2, "RESIZE_BILINEAR": 2,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
 QUANTIZE_VERSION, DEQUANTIZE_VERSION = 1, 2
@@ -72,7 +76,9 @@ QUANTIZE_VERSION, DEQUANTIZE_VERSION = 1, 2
 # data inputs that must share the output's parameters (others, e.g. RESHAPE's shape, are not)
 SAME_SCALE_INPUTS: dict[str, slice] = {
     "RESHAPE": slice(0, 1), "MAX_POOL_2D": slice(0, 1), "AVERAGE_POOL_2D": slice(0, 1),
-    "CONCATENATION": slice(0, None),
+    "CONCATENATION": slice(0, None), "PAD": slice(0, 1), "SQUEEZE": slice(0, 1), "EXPAND_DIMS": slice(0, 1),
+    "TRANSPOSE": slice(0, 1), "SLICE": slice(0, 1), "STRIDED_SLICE": slice(0, 1), "RESIZE_BILINEAR": slice(0, 1),
+    "MAXIMUM": slice(0, 2), "MINIMUM": slice(0, 2),
 }
 # ops whose int8 output parameters TFLite fixes: (scale, zero_point)
 FIXED_OUTPUT: dict[str, tuple[float, int]] = {

@@ -410,3 +410,67 @@ def test_mean_head():
         (pf,) = run_litert(f, [x])
         (pq,) = run_litert(q, [xq], ref=True)
         np.testing.assert_allclose(_to_float_probs(pq), pf, atol=0.03)
+
+
+def test_elementwise_and_data_movement_ops_quantize_bit_exact_with_litert():
+    """MUL / SUB by activations and constants, RELU6, PAD, TRANSPOSE, MAXIMUM, STRIDED_SLICE,
+    RESIZE_BILINEAR, LEAKY_RELU, MINIMUM, SQUEEZE, EXPAND_DIMS: the int8 graph runs on LiteRT's
+    reference kernels bit for bit as on numlite, within a few output steps of the float model,
+    and the ops that keep their input's parameters (PAD, TRANSPOSE, slices, resize, MAXIMUM /
+    MINIMUM, squeezes) do."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    from ai_edge_litert.interpreter import OpResolverType
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 6, 6, 4), np.float32)
+
+    def t(n, shape):
+        return mb.tensor(n, shape, np.float32)
+    a = t("a", (1, 6, 6, 4))
+    mb.op("MUL", [x, mb.const("m", rng.uniform(0.5, 2, 4).astype(np.float32))], [a], fused_activation_function="NONE")
+    b = t("b", (1, 6, 6, 4))
+    mb.op("SUB", [a, x], [b], fused_activation_function="NONE")
+    c = t("c", (1, 6, 6, 4))
+    mb.op("RELU6", [b], [c])
+    d = t("d", (1, 8, 8, 4))
+    mb.op("PAD", [c, mb.const("p", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))], [d])
+    e = t("e", (1, 4, 8, 8))
+    mb.op("TRANSPOSE", [d, mb.const("perm", np.array([0, 3, 1, 2], np.int32))], [e])
+    f = t("f", (1, 4, 8, 8))
+    mb.op("MAXIMUM", [e, mb.const("z", np.full((1, 1, 1, 1), 0.5, np.float32))], [f])
+    g = t("g", (1, 2, 8, 8))
+    mb.op("STRIDED_SLICE", [f, mb.const("b0", np.array([0, 1, 0, 0], np.int32)),
+                            mb.const("b1", np.array([1, 3, 8, 8], np.int32)), mb.const("b2", np.ones(4, np.int32))],
+          [g], begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0)
+    h = t("h", (1, 2, 16, 16))
+    mb.op("RESIZE_BILINEAR", [g, mb.const("sz", np.array([16, 16], np.int32))], [h], align_corners=False,
+          half_pixel_centers=True)
+    i = t("i", (1, 2, 16, 16))
+    mb.op("LEAKY_RELU", [h], [i], alpha=0.2)
+    j = t("j", (1, 2, 16, 16))
+    mb.op("MINIMUM", [i, h], [j])
+    k = t("k", (2, 16, 16))
+    mb.op("SQUEEZE", [j], [k], squeeze_dims=[0])
+    out = t("out", (2, 16, 16, 1))
+    mb.op("EXPAND_DIMS", [k, mb.const("ax", np.array([3], np.int32))], [out])
+    mb.output(out)
+    m = mb.build()
+    q = quantize_model(m, [[rng.uniform(-2, 2, (1, 6, 6, 4)).astype(np.float32)] for _ in range(8)],
+                       io_dtype=np.float32)
+    sg = numlite.load_model(model_content=q).subgraphs[0]
+    params = {sg.tensors[op.outputs[0]].name: sg.tensors[op.outputs[0]].quantization for op in sg.operators}
+    for src, dst in (("c", "d"), ("d", "e"), ("f", "g"), ("g", "h"), ("j", "k"), ("k", "out_int8")):
+        assert params[src].scales.tolist() == params[dst].scales.tolist(), (src, dst)
+    xx = rng.uniform(-2, 2, (1, 6, 6, 4)).astype(np.float32)
+
+    def run(cls, data, **kw):
+        it = cls(model_content=data, **kw)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], xx)
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"])
+    ours = run(numlite.Interpreter, q)
+    np.testing.assert_array_equal(ours, run(LiteRT, q, experimental_op_resolver_type=OpResolverType.BUILTIN_REF))
+    scale = float(params["out_int8"].scales[0])
+    assert np.max(np.abs(ours - run(numlite.Interpreter, m))) <= 8 * scale
