@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import BUILTIN_CODES
+from .graph import BUILTIN_CODES, load_model
 from .quantize import QuantizationError, _quantize_weights
 from .schema.reader import read_model_table
 from .schema.writer import write_model
@@ -59,7 +59,8 @@ class _Rewriter:
         if not isinstance(model, (bytes, bytearray, memoryview)):
             raise TypeError(f"the model must be the .tflite file's bytes, not {type(model).__name__}")
         self.source = bytes(model)
-        root = read_model_table(self.source)  # verifies: a corrupt file raises ModelError
+        load_model(model_content=self.source)  # the whole verifier (buffer bounds too): ModelError
+        root = read_model_table(self.source)
         self.root: dict[str, Any] = dict(root)
         self.buffers: list[dict[str, Any]] = [dict(b) for b in root.get("buffers") or []]
         self.codes: list[dict[str, Any]] = [dict(c) for c in root.get("operator_codes") or []]

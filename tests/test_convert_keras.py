@@ -302,3 +302,14 @@ def test_bidirectional_lstm(merge_mode, return_sequences):
                                                                                           name="bi")])
     with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): Bidirectional\(GRU\)"):
         numlite.convert(gru)
+
+
+@pytest.mark.parametrize("app", ["MobileNetV2", "MobileNet"])
+def test_keras_applications_architectures(app):
+    """Architectures others wrote (keras.applications, random weights: nothing is downloaded),
+    with their ZeroPadding2D, ReLU(6), depthwise convolutions, batch norms and residual ADDs."""
+    model = getattr(keras.applications, app)(input_shape=(96, 96, 3), alpha=0.35 if app == "MobileNetV2" else 0.25,
+                                             weights=None, classes=10)
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.uniform(-1, 1, (1, 96, 96, 3)).astype(np.float32)])
+    assert "RELU6" not in _ops(data) and "MUL" not in _ops(data)  # all folded / fused

@@ -191,3 +191,44 @@ def test_a_real_float16_model_is_refused_as_already_quantized():
         quantize_float16(data)
     with pytest.raises(QuantizationError):
         quantize_dynamic_range(data)
+
+
+def test_a_buffer_outside_the_file_is_a_model_error():
+    """A weight buffer stored 'after the FlatBuffer' at an offset past the file's end: the
+    verifier's ModelError, not a NumPy error from reading it."""
+    from numlite.schema.reader import read_model_table
+    from numlite.schema.writer import TableWriter
+
+    root = dict(read_model_table(MODEL))
+    bufs = [dict(b) for b in root["buffers"]]
+    k = next(i for i, b in enumerate(bufs) if b.get("data") is not None and len(b["data"]) > 100)
+    bufs[k].pop("data")
+    bufs[k].update(offset=10**7, size=400)
+    root["buffers"] = bufs
+    w = TableWriter(True, None)
+    w.b.Finish(w.table("Model", root), file_identifier=b"TFL3")
+    bad = bytes(w.b.Output())
+    for quantize in (quantize_float16, quantize_dynamic_range):
+        with pytest.raises(ModelError, match="outside"):
+            quantize(bad)
+
+
+@pytest.mark.parametrize("name", ["iris_landmark.tflite", "hand_recrop.tflite"])
+def test_real_float32_models_from_mediapipe(name):
+    """MediaPipe's float32 models (PRELU, PAD, STRIDED_SLICE ... besides the convolutions): both
+    modes run on LiteRT's reference kernels and numlite alike, near the float model."""
+    mpm = pytest.importorskip("mediapipe_models")
+    try:
+        data = mpm.model_path(name).read_bytes()
+    except Exception as e:  # pragma: no cover - offline
+        pytest.skip(f"MediaPipe's wheel is not available: {e}")
+    it = numlite.Interpreter(model_content=data)
+    feeds = [np.random.default_rng(0).uniform(0, 1, d["shape"]).astype(np.float32) for d in it.get_input_details()]
+    ref = _run(data, feeds, runtime="litert")
+    for quantize, near in ((quantize_float16, 1e-3), (quantize_dynamic_range, 5e-2)):
+        q = quantize(data)
+        assert len(q) < 0.65 * len(data)
+        theirs, ours = _run(q, feeds, runtime="litert", litert_ref=True), _run(q, feeds)
+        for a, b, r in zip(ours, theirs, ref):
+            assert _rel(a, b) < 1e-5
+            assert _rel(b, r) < near
