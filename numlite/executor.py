@@ -80,10 +80,11 @@ class Runtime:
     """
 
     def __init__(self, model: Model, resolver: OpResolver, num_threads: int = 1, preserve: bool = False,
-                 delegates: Sequence[Any] = ()):
+                 delegates: Sequence[Any] = (), model_path: str | None = None):
         self.model = model
-        #: the file the model was read from, where the interpreter knows it
-        self.model_path: str | None = None
+        #: the file the model was read from, where the interpreter knows it (delegates that cache
+        #: their compiled partitions key them by its content: ``delegates.cache``)
+        self.model_path = model_path
         self.resolver = resolver
         #: each subgraph's kernel classes, found now for every subgraph so that one
         #: UnsupportedOpError lists every missing operator of the model, control-flow bodies included

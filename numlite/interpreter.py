@@ -80,9 +80,8 @@ class Interpreter:
         #: invoke (quantized kernels compute in float too, but never reach inf / nan)
         self._float_model = any(t.dtype is not None and np.dtype(t.dtype).kind in "fc"
                                 for sg in self._model.subgraphs for t in sg.tensors)
-        self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve, delegates)
-        #: the model file (delegates that cache their compiled partitions key them by its content)
-        self._runtime.model_path = None if model_path is None else os.fspath(model_path)
+        self._runtime = Runtime(self._model, self._resolver, self._num_threads, self._preserve, delegates,
+                                None if model_path is None else os.fspath(model_path))
         self._executors = self._runtime.executors
         self._main = self._executor(0)
         self._signatures = {s.key: s for s in self._model.signature_defs}

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import BUILTIN_CODES, load_model
+from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
 from .quantize import QuantizationError, _quantize_weights
 from .schema.reader import read_model_table
 from .schema.writer import write_model
@@ -59,7 +59,9 @@ class _Rewriter:
         if not isinstance(model, (bytes, bytearray, memoryview)):
             raise TypeError(f"the model must be the .tflite file's bytes, not {type(model).__name__}")
         self.source = bytes(model)
-        load_model(model_content=self.source)  # the whole verifier (buffer bounds too): ModelError
+        #: the model as numlite loads it (the whole verifier, buffer bounds too: ModelError); its
+        #: tensors' float32 values are what the passes quantize
+        self.model = load_model(model_content=self.source)
         root = read_model_table(self.source)
         self.root: dict[str, Any] = dict(root)
         self.buffers: list[dict[str, Any]] = [dict(b) for b in root.get("buffers") or []]
@@ -74,7 +76,7 @@ class _Rewriter:
     def op_name(self, op: dict[str, Any]) -> str:
         c = self.codes[int(op.get("opcode_index") or 0)]
         code = max(int(c.get("builtin_code") or 0), int(c.get("deprecated_builtin_code") or 0))
-        return next((n for n, v in BUILTIN_CODES.items() if v == code), "")
+        return BUILTIN_OPS.get(code, "")
 
     def code(self, name: str, version: int) -> int:
         """The index of op code ``name`` at ``version`` (added when missing)."""
@@ -91,24 +93,14 @@ class _Rewriter:
         self.buffers.append({"data": np.ascontiguousarray(data).reshape(-1).view(np.uint8)})
         return len(self.buffers) - 1
 
-    def data(self, t: dict[str, Any]) -> np.ndarray | None:
-        b = int(t.get("buffer") or 0)
-        if b <= 0 or b >= len(self.buffers):
+    def data(self, si: int, ti: int) -> np.ndarray | None:
+        """The float32 constant value of tensor ``ti`` of subgraph ``si`` as the model has it
+        (None: not a dense float32 constant)."""
+        tensors = self.model.subgraphs[si].tensors
+        t = tensors[ti] if ti < len(tensors) else None
+        if t is None or t.type_name != "FLOAT32" or t.sparsity is not None or t.data is None:
             return None
-        buf = self.buffers[b]
-        off, size = int(buf.get("offset") or 0), int(buf.get("size") or 0)
-        if off > 1:
-            raw = np.frombuffer(self.source, np.uint8, count=size, offset=off)
-        else:
-            raw = buf.get("data")
-            if raw is None or not len(raw):
-                return None
-            raw = np.asarray(raw, np.uint8)
-        shape = tuple(int(d) for d in (t.get("shape") if t.get("shape") is not None else ()))
-        n = int(np.prod(shape, dtype=np.int64))
-        if raw.size != 4 * n:
-            return None
-        return raw.view("<f4").reshape(shape)
+        return np.asarray(t.data)
 
     def write(self) -> bytes:
         """The model's bytes; buffers no tensor or metadata entry refers to any more (the float
@@ -135,16 +127,15 @@ def quantize_float16(model: bytes) -> bytes:
     """The model with its float32 constants as float16 behind DEQUANTIZE (module docstring)."""
     rw = _Rewriter(model)
     done = 0
-    for sg in rw.subgraphs:
+    for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
         boundary = {int(t) for t in (*(sg.get("inputs") if sg.get("inputs") is not None else ()),
                                      *(sg.get("outputs") if sg.get("outputs") is not None else ()))}
         dequantize: list[dict[str, Any]] = []
         for ti, t in enumerate(list(sg["tensors"])):
-            if (int(t.get("type") or 0) != FLOAT32 or ti not in readers or ti in boundary or t.get("is_variable")
-                    or t.get("sparsity") is not None):
+            if ti not in readers or ti in boundary or t.get("is_variable"):
                 continue
-            w = rw.data(t)
+            w = rw.data(si, ti)
             if w is None or not w.size or not np.all(np.abs(w) <= F16_MAX):
                 continue
             half = {"name": f"{t.get('name') or ti}_fp16", "shape": t.get("shape"), "type": FLOAT16,
@@ -168,7 +159,7 @@ def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channe
     docstring)."""
     rw = _Rewriter(model)
     done = 0
-    for sg in rw.subgraphs:
+    for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
         for op in sg["operators"]:
             name = rw.op_name(op)
@@ -179,7 +170,7 @@ def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channe
             if len(ins) <= slot or ins[slot] < 0 or int(sg["tensors"][ins[0]].get("type") or 0) != FLOAT32:
                 continue
             t = sg["tensors"][ins[slot]]
-            w = rw.data(t) if int(t.get("type") or 0) == FLOAT32 and t.get("sparsity") is None else None
+            w = rw.data(si, ins[slot]) if int(t.get("type") or 0) == FLOAT32 else None
             if w is None or w.size < max(int(min_elements), 1) or not np.all(np.isfinite(w)):
                 continue
             if name == "FULLY_CONNECTED" and int((op.get("builtin_options") or {}).get("weights_format") or 0):

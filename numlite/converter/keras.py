@@ -83,7 +83,7 @@ def _activation_name(act: Any) -> str:
     return getattr(act, "__name__", str(act))
 
 
-def activation(c: _Ctx, x: int, act: Any, out: int | None = None, approximate: bool = False) -> int:
+def activation(c: _Ctx, x: int, act: Any, out: int | None = None) -> int:
     """Ops computing activation ``act`` of ``x`` into ``out`` (a new tensor if None)."""
     g = c.g
     name = _activation_name(act)
@@ -104,7 +104,7 @@ def activation(c: _Ctx, x: int, act: Any, out: int | None = None, approximate: b
         g.op("LOGISTIC", [x], [s])
         g.op("MUL", [x, s], [y])
     elif name == "gelu":
-        g.op("GELU", [x], [y], approximate=bool(approximate))
+        g.op("GELU", [x], [y], approximate=False)  # Keras's "gelu" is the exact (erf) form
     elif name == "leaky_relu":
         g.op("LEAKY_RELU", [x], [y], alpha=0.2)
     elif name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
@@ -138,14 +138,13 @@ def g_shape(g: Graph, t: int) -> tuple[int | None, ...]:
     return tuple(None if s == -1 else d for d, s in zip(g.tensors[t].shape, g.tensors[t].signature))
 
 
-def _finish(c: _Ctx, y: int, act: Any, approximate: bool = False) -> list[int]:
-    """``y`` (the layer's pre-activation result, an IR tensor) through the layer's activation
-    into its output tensor."""
+def _finish(c: _Ctx, y: int, act: Any) -> list[int]:
+    """``y`` (the layer's pre-activation result, a ``c.tmp("/pre")`` tensor) through the layer's
+    activation into its output tensor; without one ``y`` is the output (named after the layer)."""
     if _activation_name(act) == "linear":
-        c.g.tensors[y].name = c.g._unique(c.layer.name) if c.g.tensors[y].name.endswith("/pre") else \
-            c.g.tensors[y].name
+        c.g.tensors[y].name = c.g._unique(c.layer.name)
         return [y]
-    return [activation(c, y, act, c.out(), approximate)]
+    return [activation(c, y, act, c.out())]
 
 
 # -- layers -----------------------------------------------------------------------------------------
@@ -255,11 +254,7 @@ def _batch_norm(c: _Ctx) -> list[int]:
         else:
             bias.data = new_b
         return [x]
-    m = c.tmp("/scaled")
-    g.op("MUL", [x, g.const(c.layer.name + "/scale", scale)], [m], fused_activation_function="NONE")
-    y = c.out()
-    g.op("ADD", [m, g.const(c.layer.name + "/shift", shift)], [y], fused_activation_function="NONE")
-    return [y]
+    return [_scale_shift(c, x, scale, shift)]
 
 
 def _activation_layer(c: _Ctx) -> list[int]:
@@ -378,14 +373,18 @@ def _permute(c: _Ctx) -> list[int]:
     return [y]
 
 
-def _rescaling(c: _Ctx) -> list[int]:
-    scale = np.asarray(c.cfg.get("scale", 1.0), np.float32)
-    offset = np.asarray(c.cfg.get("offset", 0.0), np.float32)
+def _scale_shift(c: _Ctx, x: int, scale: np.ndarray, shift: np.ndarray) -> int:
+    """``x * scale + shift`` (MUL, ADD by constants) into the layer's output."""
     m = c.tmp("/scaled")
-    c.g.op("MUL", [c.inputs[0], c.g.const(c.layer.name + "/scale", scale)], [m], fused_activation_function="NONE")
+    c.g.op("MUL", [x, c.g.const(c.layer.name + "/scale", scale)], [m], fused_activation_function="NONE")
     y = c.out()
-    c.g.op("ADD", [m, c.g.const(c.layer.name + "/offset", offset)], [y], fused_activation_function="NONE")
-    return [y]
+    c.g.op("ADD", [m, c.g.const(c.layer.name + "/shift", shift)], [y], fused_activation_function="NONE")
+    return y
+
+
+def _rescaling(c: _Ctx) -> list[int]:
+    return [_scale_shift(c, c.inputs[0], np.asarray(c.cfg.get("scale", 1.0), np.float32),
+                         np.asarray(c.cfg.get("offset", 0.0), np.float32))]
 
 
 def _conv1d(c: _Ctx) -> list[int]:

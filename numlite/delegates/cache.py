@@ -87,7 +87,7 @@ class PartitionCache:
         digest = getattr(runtime, "_cache_digest", None)
         if digest is not None:
             return digest
-        path = getattr(runtime, "model_path", None)
+        path = runtime.model_path
         digest = self._remembered(path) if path else None
         if digest is None:
             source = runtime.model.source
