@@ -804,23 +804,32 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
         for node in layer._inbound_nodes:
             for t in node.input_tensors:
                 uses[id(t)] = uses.get(id(t), 0) + 1
+    import keras
+
+    from . import keras_ops
+
     for layer in fn.operations:
         cls = type(layer).__name__
         if cls == "InputLayer":
             continue
+        is_layer = isinstance(layer, keras.layers.Layer)
+        table = {**LAYERS, **keras_ops.LAYERS} if is_layer else keras_ops.OPERATIONS
         for node in layer._inbound_nodes:
             if any(id(t) not in ids for t in node.input_tensors):
                 continue  # a node of this layer outside the model
             inputs = [ids[id(t)] for t in node.input_tensors]
-            if cls in IDENTITIES:
+            if is_layer and cls in IDENTITIES:
                 outs = inputs[:1]
-            elif cls in LAYERS:
+            elif cls in table:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
                 c.consumers_of_input = uses.get(id(node.input_tensors[0]), 0)
-                outs = LAYERS[cls](c)
-            else:
+                outs = table[cls](c)
+            elif is_layer:
                 raise ConversionError(f"cannot convert layer {layer.name!r} ({cls}): numlite has no converter for "
                                       f"{cls} layers")
+            else:
+                raise ConversionError(f"cannot convert operation {layer.name!r} ({cls}): numlite has no converter "
+                                      f"for the Keras operation {cls}")
             for t, o in zip(node.output_tensors, outs):
                 ids[id(t)] = o
     for t in fn.outputs:
