@@ -13,7 +13,10 @@ installed Keras backend; conversion reads layer configurations and weights only 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 __all__ = ["ConversionError", "convert"]
 
@@ -22,8 +25,21 @@ class ConversionError(ValueError):
     """A model numlite cannot convert; the message names the layer and its class."""
 
 
-def convert(model: Any, *, model_name: str | None = None) -> bytes:
-    """The ``.tflite`` bytes of ``model``: a Keras 3 model, or the path of a ``.keras`` file."""
+def convert(model: Any, *, model_name: str | None = None, description: str | None = None,
+            author: str | None = None, version: str | None = None, license: str | None = None,
+            labels: Sequence[str] | None = None, input_mean: float | Sequence[float] | None = None,
+            input_std: float | Sequence[float] | None = None) -> bytes:
+    """The ``.tflite`` bytes of ``model``: a Keras 3 model, or the path of a ``.keras`` file.
+
+    TFLite metadata (``numlite.metadata``; what tflite-support's metadata writers add, and what
+    LiteRT's task libraries and ``numlite inspect`` read) is written when any of its fields is
+    given: ``model_name`` (default: the Keras model's name), ``description``, ``author``,
+    ``version``, ``license``; ``input_mean`` / ``input_std`` (one value, or one per channel) as
+    every float input's ``NormalizationOptions`` (the input the model expects is
+    ``(x - mean) / std`` of the raw value); ``labels`` as a ``labels.txt`` label file
+    (``TENSOR_AXIS_LABELS``) of the first output, whose last dimension must have one entry per
+    label.  Without them the file has no metadata, as TensorFlow's converter writes it.
+    """
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if not path.endswith(".keras"):
@@ -36,4 +52,66 @@ def convert(model: Any, *, model_name: str | None = None) -> bytes:
         model = keras.saving.load_model(path, compile=False)
     from .keras import convert_keras
 
-    return convert_keras(model, model_name=model_name)
+    data = convert_keras(model, model_name=model_name)
+    wanted = (model_name, description, author, version, license, labels, input_mean, input_std)
+    if all(v is None for v in wanted):
+        return data
+    return _with_metadata(data, name=model_name or str(getattr(model, "name", "") or ""),
+                          description=description or "", author=author or "", version=version or "",
+                          license=license or "", labels=labels, mean=input_mean, std=input_std)
+
+
+def _values(what: str, v: float | Sequence[float] | None, channels: int) -> list[float] | None:
+    if v is None:
+        return None
+    vals = [float(x) for x in np.atleast_1d(np.asarray(v, np.float64)).ravel()]
+    if len(vals) not in (1, channels):
+        raise ConversionError(f"{what} has {len(vals)} values: give one, or one per input channel ({channels})")
+    if not all(np.isfinite(vals)):
+        raise ConversionError(f"{what} must be finite, got {vals}")
+    if what == "input_std" and any(x == 0 for x in vals):
+        raise ConversionError(f"input_std must not be 0, got {vals}")
+    return vals
+
+
+def _with_metadata(data: bytes, *, name: str, description: str, author: str, version: str, license: str,
+                   labels: Sequence[str] | None, mean: Any, std: Any) -> bytes:
+    from .. import metadata as md
+    from ..graph import load_model
+
+    sg = load_model(model_content=data).subgraphs[0]
+    inputs, outputs = [], []
+    for i in sg.inputs:
+        t = sg.tensors[i]
+        tm = md.TensorMetadata(name=t.name)
+        if np.dtype(t.dtype) == np.float32:
+            channels = int(t.shape[-1]) if len(t.shape) else 1
+            tm.mean, tm.std = _values("input_mean", mean, channels), _values("input_std", std, channels)
+            if tm.mean is not None and tm.std is None:
+                tm.std = [1.0]
+            if tm.std is not None and tm.mean is None:
+                tm.mean = [0.0]
+            if len(t.shape) == 4 and channels in (1, 3):
+                tm.content, tm.color_space = "image", "RGB" if channels == 3 else "GRAYSCALE"
+            else:
+                tm.content = "feature"
+        inputs.append(tm)
+    files: dict[str, bytes] = {}
+    for k, o in enumerate(sg.outputs):
+        t = sg.tensors[o]
+        tm = md.TensorMetadata(name=t.name, content="feature")
+        if k == 0 and labels is not None:
+            labels = [str(x) for x in labels]
+            if any("\n" in x or "\r" in x for x in labels):
+                raise ConversionError("a label must not contain a line break")
+            size = int(t.shape[-1]) if len(t.shape) else 1
+            if len(labels) != size:
+                raise ConversionError(f"{len(labels)} labels for output {t.name!r}, whose last dimension has "
+                                      f"{size} entries")
+            tm.associated_files = [md.AssociatedFile("labels.txt", "labels of the output's classes",
+                                                     "TENSOR_AXIS_LABELS")]
+            files["labels.txt"] = ("\n".join(labels) + "\n").encode()
+        outputs.append(tm)
+    meta = md.ModelMetadata(name=name, description=description, version=version, author=author, license=license,
+                            subgraphs=[md.SubGraphMetadata(inputs=inputs, outputs=outputs)])
+    return md.populate(data, meta, files or None)
