@@ -34,7 +34,7 @@ def _outputs(runtime, data, xs):
 
 def _check(model, xs, tol=1e-5):
     ref = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-    refs = ref if isinstance(ref, list) else [ref]
+    refs = list(ref) if isinstance(ref, (list, tuple)) else [ref]
     data = numlite.convert(model)
     for runtime in (numlite.Interpreter, litert.Interpreter):
         outs = _outputs(runtime, data, xs)
@@ -241,13 +241,17 @@ def test_recurrent_layers_as_tflite_sequence_ops(layer, return_sequences):
 
 
 def test_recurrent_options_that_do_not_map_are_named():
-    for layer in (keras.layers.LSTM(4, go_backwards=True, name="r"),
-                  keras.layers.LSTM(4, activation="sigmoid", name="r"),
-                  keras.layers.LSTM(4, return_state=True, name="r")):
+    for layer, cls in ((keras.layers.LSTM(4, activation="sigmoid", name="r"), "LSTM"),
+                       (keras.layers.LSTM(4, recurrent_activation="hard_sigmoid", name="r"), "LSTM"),
+                       (keras.layers.LSTM(4, return_state=True, name="r"), "LSTM"),
+                       (keras.layers.SimpleRNN(4, return_state=True, name="r"), "SimpleRNN"),
+                       (keras.layers.SimpleRNN(4, stateful=True, name="r"), "SimpleRNN"),
+                       (keras.layers.GRU(4, stateful=True, name="r"), "GRU"),
+                       (keras.layers.GRU(4, activation="softmax", name="r"), "GRU")):
         inp = keras.Input((3, 2), batch_size=1)
         out = layer(inp)
         model = keras.Model(inp, out[0] if isinstance(out, list) else out)
-        with pytest.raises(ConversionError, match=r"layer 'r' \(LSTM\)"):
+        with pytest.raises(ConversionError, match=rf"layer 'r' \({cls}\)"):
             numlite.convert(model)
 
 
@@ -298,10 +302,6 @@ def test_bidirectional_lstm(merge_mode, return_sequences):
                               keras.layers.Dense(3)])
     data = _check(model, [RNG.standard_normal((2, 6, 4)).astype(np.float32)])
     assert "BIDIRECTIONAL_SEQUENCE_LSTM" in _ops(data)
-    gru = keras.Sequential([keras.Input((6, 4), batch_size=1), keras.layers.Bidirectional(keras.layers.GRU(3),
-                                                                                          name="bi")])
-    with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): Bidirectional\(GRU\)"):
-        numlite.convert(gru)
 
 
 @pytest.mark.parametrize("app", ["MobileNetV2", "MobileNet"])
@@ -313,3 +313,114 @@ def test_keras_applications_architectures(app):
     _randomize_batch_norms(model)
     data = _check(model, [RNG.uniform(-1, 1, (1, 96, 96, 3)).astype(np.float32)])
     assert "RELU6" not in _ops(data) and "MUL" not in _ops(data)  # all folded / fused
+
+
+def _randomize_recurrent_biases(model):
+    """Keras initialises biases to zero (LSTM's forget gate to one): random ones, so that the
+    conversion's bias handling (GRU's input and recurrent biases) is checked."""
+    for layer in model.layers:
+        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+        for ly in inner:
+            cell = getattr(ly, "cell", None)
+            if cell is not None and getattr(cell, "bias", None) is not None:
+                cell.bias.assign(RNG.uniform(-0.5, 0.5, cell.bias.shape))
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_unrolled(reset_after, return_sequences, go_backwards):
+    """GRU as FULLY_CONNECTED / UNPACK / per-step ops (TFLite has no GRU op); no variable state:
+    every invoke starts from zero, as Keras's predict; a batch of 3 on an Input of free batch."""
+    model = keras.Sequential([keras.Input((6, 4)),
+                              keras.layers.GRU(5, reset_after=reset_after, return_sequences=return_sequences,
+                                               go_backwards=go_backwards)])
+    _randomize_recurrent_biases(model)
+    x = RNG.standard_normal((3, 6, 4)).astype(np.float32)
+    data = _check(model, [x])
+    ops = _ops(data)
+    assert "WHILE" not in ops and ops.count("UNPACK") == 2 and ops.count("TANH") == 6
+    assert ("PACK" in ops) == return_sequences
+    it = numlite.Interpreter(model_content=data)  # a second invoke: the same result (no state carried)
+    it.resize_tensor_input(it.get_input_details()[0]["index"], list(x.shape))
+    it.allocate_tensors()
+    for _ in range(2):
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        np.testing.assert_allclose(it.get_tensor(it.get_output_details()[0]["index"]), model.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("act,rec_act", [("relu", "hard_sigmoid"), ("linear", "sigmoid"), ("sigmoid", "tanh")])
+def test_gru_activations_without_bias(act, rec_act):
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.GRU(4, activation=act, recurrent_activation=rec_act,
+                                                                    use_bias=False, return_sequences=True)])
+    _check(model, [RNG.standard_normal((2, 5, 3)).astype(np.float32)])
+
+
+def test_gru_edge_cases_and_return_state():
+    """One unit, one time step, two stacked GRUs (the second reads the first's sequence); and
+    return_state: the last state as a second output (equal to the last step's output)."""
+    one = keras.Sequential([keras.Input((1, 3)), keras.layers.GRU(1)])
+    _randomize_recurrent_biases(one)
+    _check(one, [RNG.standard_normal((4, 1, 3)).astype(np.float32)])
+    stacked = keras.Sequential([keras.Input((7, 2)), keras.layers.GRU(3, return_sequences=True),
+                                keras.layers.GRU(2, go_backwards=True, reset_after=False)])
+    _randomize_recurrent_biases(stacked)
+    _check(stacked, [RNG.standard_normal((2, 7, 2)).astype(np.float32)])
+    inp = keras.Input((4, 3))
+    seq, state = keras.layers.GRU(3, return_sequences=True, return_state=True)(inp)
+    last, state2 = keras.layers.GRU(2, return_state=True)(seq)
+    model = keras.Model(inp, [seq, state, last, state2])
+    _randomize_recurrent_biases(model)
+    _check(model, [RNG.standard_normal((2, 4, 3)).astype(np.float32)])
+
+
+def test_gru_needs_static_time_steps():
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(2, name="g")])
+    with pytest.raises(ConversionError, match=r"layer 'g' \(GRU\): a free \(None\) number of time steps"):
+        numlite.convert(model)
+    bi = keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.GRU(2), name="bi")])
+    with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): a free \(None\) number of time steps"):
+        numlite.convert(bi)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
+def test_lstm_and_simple_rnn_go_backwards(layer, return_sequences):
+    """REVERSE_V2 on the time axis before the sequence op; the output sequence stays in the
+    order the steps ran, as Keras gives it."""
+    model = keras.Sequential([keras.Input((6, 3), batch_size=2),
+                              getattr(keras.layers, layer)(4, go_backwards=True, return_sequences=return_sequences)])
+    _randomize_recurrent_biases(model)
+    data = _check(model, [RNG.standard_normal((2, 6, 3)).astype(np.float32)])
+    assert "REVERSE_V2" in _ops(data)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("layer", ["GRU", "SimpleRNN"])
+def test_bidirectional_gru_and_simple_rnn(layer, return_sequences, merge_mode):
+    inner = getattr(keras.layers, layer)(4, return_sequences=return_sequences)
+    model = keras.Sequential([keras.Input((5, 3), batch_size=2), keras.layers.Bidirectional(inner,
+                                                                                           merge_mode=merge_mode)])
+    _randomize_recurrent_biases(model)
+    data = _check(model, [RNG.standard_normal((2, 5, 3)).astype(np.float32)])
+    if layer == "SimpleRNN":
+        assert _ops(data).count("UNIDIRECTIONAL_SEQUENCE_RNN") == 2
+
+
+def test_bidirectional_with_other_backward_layers():
+    """A GRU forward and an LSTM backward (Keras allows any pair); a Bidirectional of a generic
+    RNN (a cell) and options of the inner layer that do not map are refused, naming the layer."""
+    model = keras.Sequential([keras.Input((5, 3), batch_size=1), keras.layers.Bidirectional(
+        keras.layers.GRU(4, return_sequences=True),
+        backward_layer=keras.layers.LSTM(2, go_backwards=True, return_sequences=True))])
+    _randomize_recurrent_biases(model)
+    _check(model, [RNG.standard_normal((1, 5, 3)).astype(np.float32)])
+    for inner, msg in ((keras.layers.SimpleRNN(2, activation="sigmoid"), "activation 'sigmoid'"),
+                       (keras.layers.RNN(keras.layers.GRUCell(2)), r"Bidirectional\(RNN\): only LSTM, GRU"),
+                       (keras.layers.GRU(2, return_state=True), "return_state")):
+        bi = keras.Sequential([keras.Input((5, 3), batch_size=1), keras.layers.Bidirectional(inner, name="bi")])
+        with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): " + msg):
+            numlite.convert(bi)

@@ -21,9 +21,14 @@ TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, s
 RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
 Cropping2D, RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
 tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried across invokes as
-TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``);
-Bidirectional(LSTM) (BIDIRECTIONAL_SEQUENCE_LSTM with two outputs, merged by CONCATENATION /
-ADD / MUL / their mean);
+TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``;
+``go_backwards``: REVERSE_V2 of the input's time axis); GRU (no TFLite op: unrolled over a
+static number of time steps, FULLY_CONNECTED / SPLIT_V / UNPACK / ADD / MUL / SUB and the
+activations, PACK for ``return_sequences``; ``reset_after`` either way, ``go_backwards``,
+``return_state``; no state carried between invokes); Bidirectional(LSTM)
+(BIDIRECTIONAL_SEQUENCE_LSTM with two outputs), Bidirectional(GRU / SimpleRNN / mixed pairs)
+(each direction as above, the backward sequence reversed back), merged by CONCATENATION / ADD /
+MUL / their mean, or two outputs (``merge_mode=None``); ``stateful`` is refused;
 MaxPooling2D,
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
 ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
@@ -530,16 +535,16 @@ def _repeat_vector(c: _Ctx) -> list[int]:
     return [y]
 
 
-def _recurrent_setup(c: _Ctx) -> tuple[int, int]:
-    """(batch, units) of a recurrent layer, refusing what the TFLite ops cannot do (dropout is
-    training-only: ignored)."""
-    for flag in ("go_backwards", "stateful", "unroll"):
-        if c.cfg.get(flag):
-            raise c.fail(f"{flag}=True")
+def _rnn_config(c: _Ctx, layer: Any) -> dict[str, Any]:
+    """``layer``'s configuration, refusing what no conversion here does (dropout is training-only:
+    ignored; ``unroll`` only changes how Keras runs the same arithmetic)."""
+    cfg = layer.get_config()
+    if cfg.get("stateful"):
+        raise c.fail("stateful=True (the converted model starts every invoke from a zero state)")
     shape = g_shape(c.g, c.inputs[0])
     if len(shape) != 3:
         raise c.fail("the input must be [batch, time, features]")
-    return (1 if shape[0] is None else int(shape[0])), int(c.cfg["units"])
+    return cfg
 
 
 def _state(c: _Ctx, name: str, batch: int, units: int) -> int:
@@ -547,18 +552,6 @@ def _state(c: _Ctx, name: str, batch: int, units: int) -> int:
     c.g.tensors[t].signature = c.g.tensors[t].shape  # the state's batch is fixed
     c.g.tensors[t].variable = True
     return t
-
-
-def _sequence_output(c: _Ctx, seq: int) -> list[int]:
-    """The layer's output from the op's [batch, time, units]: all of it (``return_sequences``),
-    else the last step (STRIDED_SLICE with the time axis shrunk, as TensorFlow's converter)."""
-    if c.cfg.get("return_state"):
-        raise c.fail("return_state=True")
-    if c.cfg.get("return_sequences"):
-        return [seq]
-    y = c.out()
-    _time_step(c, seq, -1, y)
-    return [y]
 
 
 def _time_step(c: _Ctx, seq: int, step: int, out: int) -> None:
@@ -570,8 +563,15 @@ def _time_step(c: _Ctx, seq: int, step: int, out: int) -> None:
          begin_mask=0b101, end_mask=0b111, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0b010)
 
 
-def _fused_act(c: _Ctx, key: str = "activation") -> str:
-    act = _activation_name(c.cfg.get(key))
+def _reverse_time(c: _Ctx, x: int, name: str) -> int:
+    """``x`` [batch, time, ...] with its time axis reversed (REVERSE_V2)."""
+    y = c.g.tensor(c.layer.name + name, g_shape(c.g, x))
+    c.g.op("REVERSE_V2", [x, c.g.const(c.layer.name + "/time_axis", np.array([1], np.int32), np.int32)], [y])
+    return y
+
+
+def _fused_act(c: _Ctx, cfg: dict[str, Any], key: str = "activation") -> str:
+    act = _activation_name(cfg.get(key))
     if act not in ("tanh", "relu"):
         raise c.fail(f"{key} {act!r} (TFLite's recurrent ops take tanh or relu)")
     return act.upper()
@@ -591,52 +591,207 @@ def _lstm_weights(c: _Ctx, layer: Any, prefix: str) -> tuple[list[int], list[int
     return wx, wh, bias
 
 
-def _bidirectional(c: _Ctx) -> list[int]:
-    """Bidirectional(LSTM): BIDIRECTIONAL_SEQUENCE_LSTM, batch-major, two outputs (the backward
-    one in the input's time order, as Keras gives it), then the merge (concat, sum, mul, ave);
-    without ``return_sequences``, the forward output's last step and the backward one's first."""
-    fw, bw = c.layer.forward_layer, c.layer.backward_layer
-    if type(fw).__name__ != "LSTM" or type(bw).__name__ != "LSTM":
-        raise c.fail(f"Bidirectional({type(fw).__name__}): only LSTM converts")
-    mode = c.layer.merge_mode
-    if mode not in ("concat", "sum", "mul", "ave"):
-        raise c.fail(f"merge_mode {mode!r}")
-    subs = []
-    for inner, backwards in ((fw, False), (bw, True)):
-        sub = _Ctx(c.g, inner, c.inputs, c.outs)
-        cfg = dict(sub.cfg)
-        if bool(cfg.get("go_backwards")) != backwards:
-            raise c.fail("the backward layer must run backwards (and the forward one forwards)")
-        cfg["go_backwards"] = False
-        sub.cfg = cfg
-        sub.fail = c.fail  # type: ignore[method-assign]
-        subs.append(sub)
-    batch, u = _recurrent_setup(subs[0])
-    if int(subs[1].cfg["units"]) != u or _fused_act(subs[0]) != _fused_act(subs[1]):
-        raise c.fail("forward and backward layers of different units or activation")
-    for sub in subs:
-        if _activation_name(sub.cfg.get("recurrent_activation")) != "sigmoid":
-            raise c.fail("recurrent_activation other than sigmoid")
+#: one direction of a recurrent layer: its whole output sequence [batch, time, units] in the order
+#: it ran (a tensor), or its steps' outputs [batch, units] in that order (a list)
+_Run = int | list[int]
+
+
+def _lstm_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, batch-major, with zero-initialised variable state tensors
+    (as TensorFlow's converter writes it: the state carries into the next invoke until
+    ``reset_all_variables``); gates i, f, c, o in Keras's and TFLite's order; ``backwards``: the
+    input's time axis reversed first."""
+    cfg = _rnn_config(c, layer)
+    if _activation_name(cfg.get("recurrent_activation")) != "sigmoid":
+        raise c.fail("recurrent_activation other than sigmoid (TFLite's LSTM op has sigmoid gates)")
+    act, u = _fused_act(c, cfg), int(cfg["units"])
     g = c.g
-    fwx, fwh, fb = _lstm_weights(c, fw, "/forward")
-    bwx, bwh, bb = _lstm_weights(c, bw, "/backward")
-    states = [_state(c, f"/{d}_{k}_state", batch, u) for d in ("forward", "backward") for k in ("output", "cell")]
-    t_in = g_shape(g, c.inputs[0])
-    seqs = [g.tensor(f"{c.layer.name}/{d}_sequence", (t_in[0], t_in[1], u)) for d in ("forward", "backward")]
-    g.op("BIDIRECTIONAL_SEQUENCE_LSTM", [c.inputs[0], *fwx, *fwh, -1, -1, -1, *fb, -1, -1, *bwx, *bwh, -1, -1, -1,
-                                         *bb, -1, -1, *states, *([-1] * 9)], seqs,
-         fused_activation_function=_fused_act(subs[0]), cell_clip=0.0, proj_clip=0.0, merge_outputs=False,
-         time_major=False, asymmetric_quantize_inputs=False, options_table="BidirectionalSequenceLSTMOptions")
-    if c.cfg.get("layer", {}).get("config", {}).get("return_state") or fw.get_config().get("return_state"):
-        raise c.fail("return_state=True")
-    if fw.get_config().get("return_sequences"):
-        parts = seqs
+    shape = g_shape(g, x)
+    batch = 1 if shape[0] is None else int(shape[0])
+    if backwards:
+        x = _reverse_time(c, x, prefix + "/reversed_input")
+    wx, wh, bias = _lstm_weights(c, layer, prefix)
+    h, cell = _state(c, prefix + "/output_state", batch, u), _state(c, prefix + "/cell_state", batch, u)
+    seq = out if out is not None else g.tensor(c.layer.name + prefix + "/sequence", (shape[0], shape[1], u))
+    g.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x, *wx, *wh, -1, -1, -1, *bias, -1, -1, h, cell, -1, -1, -1, -1],
+         [seq], fused_activation_function=act, cell_clip=0.0, proj_clip=0.0, time_major=False,
+         asymmetric_quantize_inputs=False, options_table="UnidirectionalSequenceLSTMOptions")
+    return seq
+
+
+def _simple_rnn_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
+    """UNIDIRECTIONAL_SEQUENCE_RNN, batch-major, with a variable hidden state; ``backwards``: the
+    input's time axis reversed first."""
+    cfg = _rnn_config(c, layer)
+    act, u = _fused_act(c, cfg), int(cfg["units"])
+    g = c.g
+    shape = g_shape(g, x)
+    batch = 1 if shape[0] is None else int(shape[0])
+    if backwards:
+        x = _reverse_time(c, x, prefix + "/reversed_input")
+    cell = layer.cell
+    b = _np(cell.bias) if cell.use_bias else np.zeros(u, np.float32)
+    name = c.layer.name + prefix
+    h = _state(c, prefix + "/hidden_state", batch, u)
+    seq = out if out is not None else g.tensor(name + "/sequence", (shape[0], shape[1], u))
+    g.op("UNIDIRECTIONAL_SEQUENCE_RNN", [x, g.const(name + "/kernel", _np(cell.kernel).T),
+                                         g.const(name + "/recurrent_kernel", _np(cell.recurrent_kernel).T),
+                                         g.const(name + "/bias", b), h], [seq],
+         time_major=False, fused_activation_function=act, asymmetric_quantize_inputs=False,
+         options_table="SequenceRNNOptions")
+    return seq
+
+
+def _gru_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
+    """GRU unrolled over its (static) time steps: TFLite has no GRU op (TensorFlow's converter
+    writes a WHILE loop).  The input projection of all steps is one FULLY_CONNECTED, split into
+    the update / reset part and the candidate part (SPLIT_V) and into steps (UNPACK); each step is
+    FULLY_CONNECTED by the recurrent kernel, ADD, the gates' activation, SPLIT into z and r, the
+    candidate ``act(x_h + r * (h @ U_h + b_h))`` (``reset_after``, Keras 3's default) or
+    ``act(x_h + (r * h) @ U_h)``, and ``h' = hh + z * (h - hh)``.  The first step's state is
+    zero: its recurrent part is the recurrent bias alone."""
+    cfg = _rnn_config(c, layer)
+    g = c.g
+    shape = g_shape(g, x)
+    if shape[1] is None:
+        raise c.fail("a free (None) number of time steps: the GRU is unrolled over a fixed number of steps "
+                     "(give the Input a time length)")
+    steps, u = int(shape[1]), int(cfg["units"])
+    cell = layer.cell
+    k, rk = _np(cell.kernel), _np(cell.recurrent_kernel)  # [I, 3U], [U, 3U]: z, r, h
+    reset_after = bool(cfg.get("reset_after", True))
+    bx = bh = None
+    if cell.use_bias:
+        b = _np(cell.bias)
+        bx, bh = (b[0], b[1]) if reset_after else (b, None)
+    name = c.layer.name + prefix
+    act, rec_act = cfg.get("activation"), cfg.get("recurrent_activation")
+    for key, a in (("activation", act), ("recurrent_activation", rec_act)):
+        if _activation_name(a) == "softmax":
+            raise c.fail(f"{key} 'softmax'")
+    batch = shape[0]
+    proj = g.tensor(name + "/input_projection", (batch, steps, 3 * u))
+    g.op("FULLY_CONNECTED", [x, g.const(name + "/kernel", k.T), g.const(name + "/input_bias", bx) if bx is not None
+                             else -1], [proj], version=5, fused_activation_function="NONE", keep_num_dims=True)
+    xzr, xh = g.tensor(name + "/input_zr", (batch, steps, 2 * u)), g.tensor(name + "/input_h", (batch, steps, u))
+    g.op("SPLIT_V", [proj, g.const(name + "/sizes", np.array([2 * u, u], np.int32), np.int32),
+                     g.const(name + "/axis2", np.int32(2), np.int32)], [xzr, xh], num_splits=2)
+    xzr_t = [g.tensor(f"{name}/input_zr_{t}", (batch, 2 * u)) for t in range(steps)]
+    xh_t = [g.tensor(f"{name}/input_h_{t}", (batch, u)) for t in range(steps)]
+    for src, dst in ((xzr, xzr_t), (xh, xh_t)):
+        g.op("UNPACK", [src], dst, num=steps, axis=1)
+    axis1 = g.const(name + "/axis1", np.int32(1), np.int32)
+    w_rec = g.const(name + "/recurrent_kernel", rk.T) if reset_after else None
+    w_zr = None if reset_after else g.const(name + "/recurrent_kernel_zr", rk[:, :2 * u].T)
+    w_h = None if reset_after else g.const(name + "/recurrent_kernel_h", rk[:, 2 * u:].T)
+    b_rec = g.const(name + "/recurrent_bias", bh) if bh is not None else -1
+    outs: list[int] = []
+    h: int | None = None
+
+    def t2(tag: str, t: int, units: int) -> int:
+        return g.tensor(f"{name}/{tag}_{t}", (batch, units))
+
+    def binary(op: str, a: int, b_: int, tag: str, t: int, units: int = u) -> int:
+        y = t2(tag, t, units)
+        g.op(op, [a, b_], [y], fused_activation_function="NONE")
+        return y
+
+    for t in (range(steps - 1, -1, -1) if backwards else range(steps)):
+        rzr = rh = None  # the recurrent parts of the gates and of the candidate
+        if h is None:  # the zero initial state: only the recurrent bias
+            if bh is not None:
+                rzr, rh = g.const(f"{name}/recurrent_bias_zr", bh[:2 * u]), g.const(f"{name}/recurrent_bias_h",
+                                                                                   bh[2 * u:])
+        elif reset_after:
+            inner = t2("recurrent", t, 3 * u)
+            g.op("FULLY_CONNECTED", [h, w_rec, b_rec], [inner], fused_activation_function="NONE")
+            rzr, rh = t2("recurrent_zr", t, 2 * u), t2("recurrent_h", t, u)
+            g.op("SPLIT_V", [inner, g.const(name + "/sizes", np.array([2 * u, u], np.int32), np.int32),
+                             axis1], [rzr, rh], num_splits=2)
+        else:
+            rzr = t2("recurrent_zr", t, 2 * u)
+            g.op("FULLY_CONNECTED", [h, w_zr, -1], [rzr], fused_activation_function="NONE")
+        pre_zr = binary("ADD", xzr_t[t], rzr, "pre_zr", t, 2 * u) if rzr is not None else xzr_t[t]
+        zr = activation(c, pre_zr, rec_act)
+        z, r = t2("z", t, u), t2("r", t, u)
+        g.op("SPLIT", [axis1, zr], [z, r], num_splits=2)
+        if reset_after:
+            cand = binary("ADD", xh_t[t], binary("MUL", r, rh, "reset_recurrent_h", t), "pre_h", t) \
+                if rh is not None else xh_t[t]
+        elif h is not None:
+            rh = t2("recurrent_h", t, u)
+            g.op("FULLY_CONNECTED", [binary("MUL", r, h, "reset_state", t), w_h, -1], [rh],
+                 fused_activation_function="NONE")
+            cand = binary("ADD", xh_t[t], rh, "pre_h", t)
+        else:
+            cand = xh_t[t]
+        hh = activation(c, cand, act)
+        if hh == cand:  # a linear activation: its own tensor
+            hh = t2("candidate", t, u)
+            g.reshape(cand, hh, name)
+        if h is None:  # z * 0 + (1 - z) * hh
+            h = binary("SUB", hh, binary("MUL", z, hh, "z_candidate", t), "state", t)
+        else:
+            h = binary("ADD", hh, binary("MUL", z, binary("SUB", h, hh, "state_change", t), "z_change", t), "state",
+                       t)
+        outs.append(h)
+    return outs
+
+
+def _sequence(c: _Ctx, run: _Run, to_input_order: bool, out: int) -> int:
+    """A direction's whole output sequence into ``out``: PACK of its steps, or its sequence as it
+    is; ``to_input_order``: reversed (a backward direction's, as Bidirectional merges it)."""
+    g = c.g
+    if isinstance(run, list):
+        g.op("PACK", run[::-1] if to_input_order else run, [out], values_count=len(run), axis=1)
+    elif to_input_order:
+        g.op("REVERSE_V2", [run, g.const(c.layer.name + "/time_axis", np.array([1], np.int32), np.int32)], [out])
+    elif run != out:
+        g.reshape(run, out, c.layer.name)
+    return out
+
+
+def _last(c: _Ctx, run: _Run, out: int | None) -> int:
+    """A direction's last step (the one it ran last): into ``out`` by STRIDED_SLICE, or (steps)
+    the last step's tensor itself, renamed after ``out`` when given."""
+    if isinstance(run, list):
+        if out is not None:
+            c.g.tensors[run[-1]].name = c.g._unique(c.g.tensors[out].name)
+        return run[-1]
+    y = out if out is not None else c.g.tensor(c.layer.name + "/last", g_shape(c.g, run)[::2])
+    _time_step(c, run, -1, y)
+    return y
+
+
+_RUNS: dict[str, Callable[..., _Run]] = {"LSTM": _lstm_run, "SimpleRNN": _simple_rnn_run, "GRU": _gru_run}
+
+
+def _recurrent(c: _Ctx) -> list[int]:
+    """LSTM, SimpleRNN (TFLite's sequence ops) and GRU (unrolled): the whole sequence
+    (``return_sequences``) or the last step (STRIDED_SLICE, as TensorFlow's converter); with
+    ``go_backwards`` the steps run from the last and the sequence stays in that order, as Keras
+    gives it; ``return_state`` (GRU only) adds the last state."""
+    cls = type(c.layer).__name__
+    cfg = c.cfg
+    if cfg.get("return_state") and cls != "GRU":
+        raise c.fail("return_state=True (the TFLite op's state is a variable tensor, not an output)")
+    seqs = bool(cfg.get("return_sequences"))
+    run = _RUNS[cls](c, c.layer, c.inputs[0], bool(cfg.get("go_backwards")), "",
+                     c.out() if seqs and cls != "GRU" else None)
+    if seqs:
+        y = _sequence(c, run, False, run if isinstance(run, int) else c.out())
+        outs = [y]
     else:
-        parts = []
-        for seq, step, d in ((seqs[0], -1, "forward"), (seqs[1], 0, "backward")):
-            y = g.tensor(f"{c.layer.name}/{d}_last", (t_in[0], u))
-            _time_step(c, seq, step, y)
-            parts.append(y)
+        outs = [_last(c, run, c.out())]
+    if cfg.get("return_state"):
+        outs.append(outs[0] if not seqs else _last(c, run, None))
+    return outs
+
+
+def _merge_directions(c: _Ctx, parts: list[int], mode: str) -> list[int]:
+    g = c.g
+    if mode is None:
+        return parts
     y = c.out()
     if mode == "concat":
         g.op("CONCATENATION", parts, [y], axis=len(c.outs[0].shape) - 1, fused_activation_function="NONE")
@@ -649,41 +804,64 @@ def _bidirectional(c: _Ctx) -> list[int]:
     return [y]
 
 
-def _lstm(c: _Ctx) -> list[int]:
-    """UNIDIRECTIONAL_SEQUENCE_LSTM, batch-major, with zero-initialised variable state tensors
-    (as TensorFlow's converter writes it: the state carries into the next invoke until
-    ``reset_all_variables``); gates i, f, c, o in Keras's and TFLite's order."""
-    batch, u = _recurrent_setup(c)
-    if _activation_name(c.cfg.get("recurrent_activation")) != "sigmoid":
-        raise c.fail("recurrent_activation other than sigmoid")
-    act = _fused_act(c)
-    g = c.g
-    wx, wh, bias = _lstm_weights(c, c.layer, "")
-    h, cell = _state(c, "/output_state", batch, u), _state(c, "/cell_state", batch, u)
-    t_in = g_shape(g, c.inputs[0])
-    seq = c.out() if c.cfg.get("return_sequences") else g.tensor(c.layer.name + "/sequence", (t_in[0], t_in[1], u))
-    g.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [c.inputs[0], *wx, *wh, -1, -1, -1, *bias, -1, -1, h, cell, -1, -1, -1, -1],
-         [seq], fused_activation_function=act, cell_clip=0.0, proj_clip=0.0, time_major=False,
-         asymmetric_quantize_inputs=False, options_table="UnidirectionalSequenceLSTMOptions")
-    return _sequence_output(c, seq)
-
-
-def _simple_rnn(c: _Ctx) -> list[int]:
-    """UNIDIRECTIONAL_SEQUENCE_RNN, batch-major, with a variable hidden state."""
-    batch, u = _recurrent_setup(c)
-    act = _fused_act(c)
-    g = c.g
-    cell = c.layer.cell
-    b = _np(cell.bias) if cell.use_bias else np.zeros(u, np.float32)
-    h = _state(c, "/hidden_state", batch, u)
-    t_in = g_shape(g, c.inputs[0])
-    seq = c.out() if c.cfg.get("return_sequences") else g.tensor(c.layer.name + "/sequence", (t_in[0], t_in[1], u))
-    g.op("UNIDIRECTIONAL_SEQUENCE_RNN", [c.inputs[0], g.const(c.layer.name + "/kernel", _np(cell.kernel).T),
-                                         g.const(c.layer.name + "/recurrent_kernel", _np(cell.recurrent_kernel).T),
-                                         g.const(c.layer.name + "/bias", b), h], [seq],
-         time_major=False, fused_activation_function=act, asymmetric_quantize_inputs=False,
-         options_table="SequenceRNNOptions")
-    return _sequence_output(c, seq)
+def _bidirectional(c: _Ctx) -> list[int]:
+    """Bidirectional(LSTM): BIDIRECTIONAL_SEQUENCE_LSTM, batch-major, two outputs (the backward
+    one in the input's time order, as Keras gives it); Bidirectional(GRU / SimpleRNN /
+    LSTM with another layer backwards): each direction as its layer converts (the backward one
+    reversed back into the input's time order); then the merge (concat, sum, mul, ave; None: two
+    outputs); without ``return_sequences``, each direction's last step."""
+    fw, bw = c.layer.forward_layer, c.layer.backward_layer
+    kinds = (type(fw).__name__, type(bw).__name__)
+    for kind in kinds:
+        if kind not in _RUNS:
+            raise c.fail(f"Bidirectional({kind}): only LSTM, GRU and SimpleRNN convert")
+    mode = c.layer.merge_mode
+    if mode not in ("concat", "sum", "mul", "ave", None):
+        raise c.fail(f"merge_mode {mode!r}")
+    fcfg, bcfg = fw.get_config(), bw.get_config()
+    if fcfg.get("return_state") or c.cfg.get("layer", {}).get("config", {}).get("return_state"):
+        raise c.fail("return_state=True")
+    if fcfg.get("go_backwards") or not bcfg.get("go_backwards"):
+        raise c.fail("the backward layer must run backwards (and the forward one forwards)")
+    g, x = c.g, c.inputs[0]
+    t_in = g_shape(g, x)
+    seqs = bool(fcfg.get("return_sequences"))
+    if kinds == ("LSTM", "LSTM"):
+        for layer, cfg in ((fw, fcfg), (bw, bcfg)):
+            _rnn_config(c, layer)
+            if _activation_name(cfg.get("recurrent_activation")) != "sigmoid":
+                raise c.fail("recurrent_activation other than sigmoid (TFLite's LSTM op has sigmoid gates)")
+        u, act = int(fcfg["units"]), _fused_act(c, fcfg)
+        if int(bcfg["units"]) != u or _fused_act(c, bcfg) != act:
+            raise c.fail("forward and backward layers of different units or activation")
+        batch = 1 if t_in[0] is None else int(t_in[0])
+        fwx, fwh, fb = _lstm_weights(c, fw, "/forward")
+        bwx, bwh, bb = _lstm_weights(c, bw, "/backward")
+        states = [_state(c, f"/{d}_{k}_state", batch, u) for d in ("forward", "backward") for k in ("output", "cell")]
+        both = [g.tensor(f"{c.layer.name}/{d}_sequence", (t_in[0], t_in[1], u)) for d in ("forward", "backward")]
+        g.op("BIDIRECTIONAL_SEQUENCE_LSTM", [x, *fwx, *fwh, -1, -1, -1, *fb, -1, -1, *bwx, *bwh, -1, -1, -1,
+                                             *bb, -1, -1, *states, *([-1] * 9)], both,
+             fused_activation_function=act, cell_clip=0.0, proj_clip=0.0, merge_outputs=False,
+             time_major=False, asymmetric_quantize_inputs=False, options_table="BidirectionalSequenceLSTMOptions")
+        if seqs:
+            parts = both
+        else:
+            parts = []
+            for seq, step, d in ((both[0], -1, "forward"), (both[1], 0, "backward")):
+                y = g.tensor(f"{c.layer.name}/{d}_last", (t_in[0], u))
+                _time_step(c, seq, step, y)
+                parts.append(y)
+        return _merge_directions(c, parts, mode)
+    parts = []
+    for layer, d, backwards in ((fw, "forward", False), (bw, "backward", True)):
+        u = int(layer.get_config()["units"])
+        run = _RUNS[type(layer).__name__](c, layer, x, backwards, "/" + d, None)
+        if seqs:
+            parts.append(_sequence(c, run, backwards, g.tensor(f"{c.layer.name}/{d}_sequence_out",
+                                                               (t_in[0], t_in[1], u))))
+        else:
+            parts.append(_last(c, run, None))
+    return _merge_directions(c, parts, mode)
 
 
 def _normalization(c: _Ctx) -> list[int]:
@@ -764,7 +942,8 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Conv1D": _conv1d, "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling,
     "Cropping2D": _cropping,
     "Embedding": _embedding, "LayerNormalization": _layer_norm, "RepeatVector": _repeat_vector,
-    "LSTM": _lstm, "SimpleRNN": _simple_rnn, "Bidirectional": _bidirectional, "Normalization": _normalization,
+    "LSTM": _recurrent, "SimpleRNN": _recurrent, "GRU": _recurrent, "Bidirectional": _bidirectional,
+    "Normalization": _normalization,
     "Resizing": _resizing,
     "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
     "GlobalAveragePooling1D": _global_pool("MEAN", (1,)), "GlobalMaxPooling1D": _global_pool("REDUCE_MAX", (1,)),
