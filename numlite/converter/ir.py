@@ -1,32 +1,47 @@
-"""The converter's graph IR and the passes every front end shares.
+"""The converter's graph IR; the passes every front end shares are in ``converter.passes``.
 
 A ``Graph`` holds tensors (``T``: name, shape with 1 where the model's dimension is free,
 ``shape_signature`` with -1 there, dtype, constant data) and ops (``Op``: TFLite op name,
 input and output tensor indices, options, version), in execution order.
 
-Passes:
+``Graph.build`` runs the passes (``optimize=False`` writes the graph as it is) and writes the
+.tflite file.  Passes, in the order ``passes.optimize`` runs them (the first five repeated
+until the graph stops changing):
 
+- ``fold_constants``: ops whose inputs are all constants (not stateful, no variables, no graph
+  output, outputs at most 1 MiB larger than inputs) run now on numlite's kernels and become
+  constants; SHAPE / RANK of a tensor of static shape too.
+- ``remove_identities``: RESHAPE to the same signature, identity TRANSPOSE, CAST to the same
+  type, ADD / SUB of zero and MUL / DIV by one that broadcast nothing; consecutive RESHAPE /
+  SQUEEZE / EXPAND_DIMS collapse into one op, or none where they cancel.
+- ``cancel_transposes``: consecutive TRANSPOSEs compose into one, or none where they cancel.
+- ``fold_scale_shift``: a MUL / ADD / SUB by a per-output-channel constant after a CONV_2D,
+  DEPTHWISE_CONV_2D, FULLY_CONNECTED or TRANSPOSE_CONV goes into its weights and bias (batch
+  normalization left as MUL and ADD).
+- ``remove_dead``: ops whose outputs nothing reads (and are no graph outputs) go, repeatedly;
+  tensors nothing uses are not written.
 - ``fuse_activations``: a RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
   ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
   SUB, MUL, CONCATENATION, pools) and read by nothing else (and no graph output) becomes that
   op's fused activation, as TensorFlow's converter writes it.
-- ``remove_dead``: ops whose outputs nothing reads (and are no graph outputs) go, repeatedly;
-  then constants nothing reads.
 - ``dedupe_constants``: constants of equal dtype, shape and bytes (zero biases, shape vectors)
   become one tensor with one buffer.
+
+A graph output is never made a constant nor replaced by a graph input: an identity between the
+two stays as the copy op the model needs.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONCATENATION",
-           "MAX_POOL_2D", "AVERAGE_POOL_2D"}
-ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
+from . import passes
+from .passes import ACTIVATIONS, FUSABLE
+
+__all__ = ["ACTIVATIONS", "FUSABLE", "Graph", "Op", "T"]
 
 
 @dataclass(eq=False)
@@ -99,53 +114,29 @@ class Graph:
     def producer(self) -> dict[int, Op]:
         return {t: o for o in self.ops for t in o.outputs}
 
-    # -- passes ------------------------------------------------------------------------------------
-    def fuse_activations(self) -> None:
-        readers, producer = self.readers(), self.producer()
-        kept = []
-        for o in self.ops:
-            src = producer.get(o.inputs[0]) if o.name in ACTIVATIONS and o.inputs else None
-            if (src is not None and src.name in FUSABLE
-                    and src.options.get("fused_activation_function", "NONE") == "NONE"
-                    and len(readers.get(o.inputs[0], ())) == 1 and o.inputs[0] not in self.outputs):
-                src.options["fused_activation_function"] = ACTIVATIONS[o.name]
-                src.outputs = [o.outputs[0] if t == o.inputs[0] else t for t in src.outputs]
-                producer[o.outputs[0]] = src
-                continue
-            kept.append(o)
-        self.ops = kept
+    # -- passes (see converter.passes) ------------------------------------------------------------
+    def fuse_activations(self) -> bool:
+        return passes.fuse_activations(self)
 
-    def remove_dead(self) -> None:
-        while True:
-            read = {t for o in self.ops for t in o.inputs} | set(self.outputs)
-            alive = [o for o in self.ops if any(t in read for t in o.outputs)]
-            if len(alive) == len(self.ops):
-                break
-            self.ops = alive
+    def remove_dead(self) -> bool:
+        return passes.remove_dead(self)
 
-    def dedupe_constants(self) -> None:
-        first: dict[tuple[str, tuple[int, ...], bytes], int] = {}
-        alias: dict[int, int] = {}
-        for i, t in enumerate(self.tensors):
-            if t.data is None or i in self.outputs:
-                continue
-            a = np.ascontiguousarray(t.data)
-            key = (a.dtype.str, a.shape, hashlib.sha256(a.tobytes()).digest())
-            j = first.setdefault(key, i)
-            if j != i and np.array_equal(self.tensors[j].data, a):
-                alias[i] = j
-        if alias:
-            for o in self.ops:
-                o.inputs = [alias.get(t, t) for t in o.inputs]
+    def dedupe_constants(self) -> bool:
+        return passes.dedupe_constants(self)
+
+    def optimize(self) -> None:
+        """Run every pass (``passes.optimize``) on this graph, in place."""
+        passes.optimize(self)
 
     # -- writing -----------------------------------------------------------------------------------
-    def build(self, description: str = "numlite converter", signature_names: tuple[list[str], list[str]] | None = None
-              ) -> bytes:
+    def build(self, description: str = "numlite converter", signature_names: tuple[list[str], list[str]] | None = None,
+              optimize: bool = True) -> bytes:
+        """The .tflite bytes of this graph, after the passes (``optimize``: they change the graph
+        in place; False writes it as it is, dead ops included)."""
         from ..builder import ModelBuilder
 
-        self.fuse_activations()
-        self.remove_dead()
-        self.dedupe_constants()
+        if optimize:
+            self.optimize()
         used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
         used.discard(-1)
         mb = ModelBuilder(description)
