@@ -160,10 +160,10 @@ def test_unconvertible_layers_are_named(tmp_path, capsys):
     with pytest.raises(ConversionError, match="not built"):
         numlite.convert(keras.Sequential([keras.layers.Dense(2)]))
     path = tmp_path / "lam.keras"
-    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2), keras.layers.UnitNormalization(name="un")]).save(path)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2), keras.layers.Masking(name="mask")]).save(path)
     out = tmp_path / "x.tflite"
     assert numlite_command(["convert", str(path), "-o", str(out)]) == 4
-    assert "layer 'un' (UnitNormalization)" in capsys.readouterr().err
+    assert "layer 'mask' (Masking)" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "x.tflite.partial").exists()
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
@@ -424,3 +424,35 @@ def test_bidirectional_with_other_backward_layers():
         bi = keras.Sequential([keras.Input((5, 3), batch_size=1), keras.layers.Bidirectional(inner, name="bi")])
         with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): " + msg):
             numlite.convert(bi)
+
+
+@pytest.mark.parametrize("shape,groups", [((6, 5, 8), 4), ((8,), 2), ((7, 6), 6), ((3, 4, 2, 6), 1)])
+def test_group_normalization(shape, groups):
+    """Inputs of mean 0.5 (Keras's variance E[x^2] - E[x]^2 and the converter's centered one
+    agree to rounding); gamma and beta random; ranks 2 to 5, one group and one channel per group."""
+    model = keras.Sequential([keras.Input(shape), keras.layers.GroupNormalization(groups, epsilon=1e-3)])
+    gn = model.layers[0]
+    gn.gamma.assign(RNG.uniform(0.5, 1.5, gn.gamma.shape))
+    gn.beta.assign(RNG.uniform(-0.5, 0.5, gn.beta.shape))
+    _check(model, [(0.5 + RNG.standard_normal((3, *shape))).astype(np.float32)])
+    bare = keras.Sequential([keras.Input(shape), keras.layers.GroupNormalization(groups, center=False, scale=False)])
+    _check(bare, [RNG.standard_normal((2, *shape)).astype(np.float32)])
+
+
+def test_group_and_unit_normalization_refusals():
+    for layer, shape, msg in ((keras.layers.GroupNormalization(2, axis=1, name="n"), (4, 6), "axis 1"),
+                              (keras.layers.GroupNormalization(2, name="n"), (None, 6), "free dimensions"),
+                              (keras.layers.UnitNormalization(axis=[0, 1], name="n"), (4,),
+                               r"axis \[0, 1\]: the batch axis")):
+        model = keras.Sequential([keras.Input(shape), layer])
+        with pytest.raises(ConversionError, match=rf"layer 'n' \({type(layer).__name__}\): {msg}"):
+            numlite.convert(model)
+
+
+@pytest.mark.parametrize("axis", [-1, 1, (1, 2)])
+def test_unit_normalization(axis):
+    model = keras.Sequential([keras.Input((4, 5)), keras.layers.UnitNormalization(axis=axis)])
+    x = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+    x[0, 1] = 0.0  # a zero vector: 0 from both (Keras clips the inverse norm at 1e12, TFLite the norm at 1e-6)
+    data = _check(model, [x])
+    assert ("L2_NORMALIZATION" in _ops(data)) == (axis == -1)

@@ -18,7 +18,9 @@ Resizing (bilinear, nearest: half-pixel centers); MaxPooling1D, AveragePooling1D
 GlobalAveragePooling1D, GlobalMaxPooling1D; activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
 hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu, and composed from
 TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, squared MEAN,
-RSQRT ...); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
+RSQRT ...); GroupNormalization (last axis: RESHAPE into groups, the same decomposition, RESHAPE
+back); UnitNormalization (L2_NORMALIZATION over the last axis, else SUM of squares, RSQRT,
+MINIMUM, MUL); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
 Cropping2D, RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
 tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried across invokes as
 TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``;
@@ -525,6 +527,80 @@ def _layer_norm(c: _Ctx) -> list[int]:
     return [last]
 
 
+def _group_norm(c: _Ctx) -> list[int]:
+    """GroupNormalization over the last axis: RESHAPE to [batch, positions, groups, channels per
+    group], MEAN over positions and the group's channels, SUB, squared MEAN, ADD epsilon, RSQRT,
+    MUL, RESHAPE back, then gamma and beta per channel (the variance of the centered values:
+    Keras takes E[x^2] - E[x]^2, equal up to rounding)."""
+    g, x = c.g, c.inputs[0]
+    shape = g_shape(g, x)
+    rank = len(shape)
+    axis = int(c.cfg.get("axis", -1))
+    if axis % rank != rank - 1:
+        raise c.fail(f"axis {axis}: only the last (channels) axis converts")
+    groups, ch = int(c.cfg["groups"]), int(shape[-1])
+    if any(d is None for d in shape[1:]):
+        raise c.fail("free dimensions other than the batch")
+    positions = int(np.prod(shape[1:-1], dtype=np.int64)) if rank > 2 else 1
+    gshape = (shape[0], positions, groups, ch // groups)
+    red = (shape[0], 1, groups, 1)
+    name = c.layer.name
+    xg = g.tensor(name + "/grouped", gshape)
+    g.reshape(x, xg, name)
+    ax = g.const(name + "/axes", np.array([1, 3], np.int32), np.int32)
+    mean, var, ve, r = (g.tensor(f"{name}/{k}", red) for k in ("mean", "variance", "variance_eps", "rstd"))
+    d, sq, n = (g.tensor(f"{name}/{k}", gshape) for k in ("centered", "squared", "normalized_groups"))
+    g.op("MEAN", [xg, ax], [mean], keep_dims=True)
+    g.op("SUB", [xg, mean], [d], fused_activation_function="NONE")
+    g.op("MUL", [d, d], [sq], fused_activation_function="NONE")
+    g.op("MEAN", [sq, ax], [var], keep_dims=True)
+    g.op("ADD", [var, g.const(name + "/epsilon", np.float32(c.cfg.get("epsilon", 1e-3)))], [ve],
+         fused_activation_function="NONE")
+    g.op("RSQRT", [ve], [r])
+    g.op("MUL", [d, r], [n], fused_activation_function="NONE")
+    ly = c.layer
+    gamma = _np(ly.gamma) if c.cfg.get("scale", True) else None
+    beta = _np(ly.beta) if c.cfg.get("center", True) else None
+    last = c.out() if gamma is None and beta is None else c.tmp("/normalized")
+    g.reshape(n, last, name)
+    if gamma is not None:
+        nxt = c.out() if beta is None else c.tmp("/scaled")
+        g.op("MUL", [last, g.const(name + "/gamma", gamma)], [nxt], fused_activation_function="NONE")
+        last = nxt
+    if beta is not None:
+        y = c.out()
+        g.op("ADD", [last, g.const(name + "/beta", beta)], [y], fused_activation_function="NONE")
+        last = y
+    return [last]
+
+
+def _unit_norm(c: _Ctx) -> list[int]:
+    """UnitNormalization: L2_NORMALIZATION over the last axis (TFLite's epsilon is 1e-6 on the
+    norm, Keras's 1e-12: they differ only for vectors of norm below 1e-6); over other axes
+    ``x * min(rsqrt(sum(x^2)), 1e12)`` (MUL, SUM, RSQRT, MINIMUM, MUL), Keras's own formula."""
+    g, x = c.g, c.inputs[0]
+    shape = g_shape(g, x)
+    rank = len(shape)
+    axis = c.cfg.get("axis", -1)
+    axes = sorted({int(a) % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])})
+    if 0 in axes:
+        raise c.fail(f"axis {axis}: the batch axis")
+    y = c.out()
+    if axes == [rank - 1]:
+        g.op("L2_NORMALIZATION", [x], [y], fused_activation_function="NONE")
+        return [y]
+    name = c.layer.name
+    red = tuple(1 if i in axes else d for i, d in enumerate(shape))
+    sq = g.tensor(name + "/squared", shape)
+    s, r, m = (g.tensor(f"{name}/{k}", red) for k in ("square_sum", "inv_norm", "inv_norm_clipped"))
+    g.op("MUL", [x, x], [sq], fused_activation_function="NONE")
+    g.op("SUM", [sq, g.const(name + "/axes", np.array(axes, np.int32), np.int32)], [s], keep_dims=True)
+    g.op("RSQRT", [s], [r])
+    g.op("MINIMUM", [r, g.const(name + "/max_inv_norm", np.float32(1e12))], [m])
+    g.op("MUL", [x, m], [y], fused_activation_function="NONE")
+    return [y]
+
+
 def _repeat_vector(c: _Ctx) -> list[int]:
     n = int(c.cfg["n"])
     g, x = c.g, c.inputs[0]
@@ -947,7 +1023,7 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Resizing": _resizing,
     "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
     "GlobalAveragePooling1D": _global_pool("MEAN", (1,)), "GlobalMaxPooling1D": _global_pool("REDUCE_MAX", (1,)),
-    "Conv3D": _conv3d,
+    "Conv3D": _conv3d, "GroupNormalization": _group_norm, "UnitNormalization": _unit_norm,
 }
 
 
