@@ -6,10 +6,11 @@
 Two parts.
 
 **Architectures** (random weights, fixed seeds): Keras's ``MobileNet`` and ``MobileNetV2``
-(224x224x3, ``weights=None``), a ResNet-style CNN with batch norm (its moving statistics
-randomised so that folding them matters), a text CNN (Embedding, Conv1D, global max pool), an
+(224x224x3, ``weights=None``, logits: ``classifier_activation=None``), a ResNet-style CNN with
+batch norm, a text CNN (Embedding, Conv1D, global max pool), an
 LSTM classifier and a small transformer encoder (Embedding, learned positions, MultiHeadAttention,
-LayerNormalization, a GELU feed-forward).  Each is converted by ``numlite.convert`` and run on
+LayerNormalization, a GELU feed-forward); every batch norm's moving statistics, scale and offset
+are randomised, so that folding them matters.  Each is converted by ``numlite.convert`` and run on
 numlite and on LiteRT (``ai_edge_litert``, default resolver); the error is the largest absolute
 difference from Keras's ``predict`` divided by the largest absolute Keras output, on 4 random
 inputs.  Conversion time is the median of ``--runs`` calls of ``numlite.convert(model)`` on the
@@ -126,9 +127,9 @@ def architecture(name: str) -> tuple[Any, list[np.ndarray]]:
     rng = np.random.default_rng(1)
     L = keras.layers
     if name == "mobilenet_v1":
-        m = keras.applications.MobileNet(weights=None, input_shape=(224, 224, 3))
+        m = keras.applications.MobileNet(weights=None, input_shape=(224, 224, 3), classifier_activation=None)
     elif name == "mobilenet_v2":
-        m = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+        m = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3), classifier_activation=None)
     elif name == "resnet_bn":
         x = inp = keras.Input((32, 32, 3), name="image")
         x = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, padding="same", use_bias=False)(x)))
@@ -138,13 +139,7 @@ def architecture(name: str) -> tuple[Any, list[np.ndarray]]:
             if stride != 1 or k == 0 and filters != 16:
                 x = L.BatchNormalization()(L.Conv2D(filters, 1, stride, use_bias=False)(x))
             x = L.ReLU()(L.Add()([x, s]))
-        m = keras.Model(inp, L.Dense(10, activation="softmax")(L.GlobalAveragePooling2D()(x)), name=name)
-        for layer in m.layers:
-            if isinstance(layer, L.BatchNormalization):
-                layer.moving_mean.assign(rng.uniform(-0.5, 0.5, layer.moving_mean.shape))
-                layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
-                layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
-                layer.beta.assign(rng.uniform(-0.2, 0.2, layer.beta.shape))
+        m = keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)), name=name)
     elif name == "text_cnn":
         inp = keras.Input((64,), dtype="int32", name="tokens")
         x = L.Embedding(1000, 32)(inp)
@@ -161,6 +156,12 @@ def architecture(name: str) -> tuple[Any, list[np.ndarray]]:
         m = keras.Model(inp, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(x)), name=name)
     else:
         raise ValueError(name)
+    for layer in m.layers:  # batch norms that do something: folding them must be right
+        if isinstance(layer, L.BatchNormalization):
+            layer.moving_mean.assign(rng.uniform(-0.5, 0.5, layer.moving_mean.shape))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
+            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
+            layer.beta.assign(rng.uniform(-0.2, 0.2, layer.beta.shape))
     shape = tuple(m.inputs[0].shape[1:])
     if "int" in str(m.inputs[0].dtype):
         xs = [rng.integers(0, 1000, (1, *shape)).astype(np.int32) for _ in range(4)]
