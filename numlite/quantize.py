@@ -1,62 +1,77 @@
-"""Post-training full-integer quantization: a float32 .tflite model in, its int8 twin out,
-written the way TensorFlow's converter writes ``optimizations=[DEFAULT]`` with a
-representative dataset and ``supported_ops=[TFLITE_BUILTINS_INT8]``.
+"""Post-training full-integer quantization: a float32 .tflite model in, its int8 (or 16x8) twin
+out, written the way TensorFlow's converter writes ``optimizations=[DEFAULT]`` with a
+representative dataset and ``supported_ops=[TFLITE_BUILTINS_INT8]`` (or
+``[EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]`` for ``mode="int16x8"``).
 
     from numlite.quantize import quantize_model
     int8_model = quantize_model(float_model, ([img] for img in images), io_dtype=np.uint8)
+    x16_model = quantize_model(float_model, samples, mode="int16x8", float_ops={"SOFTMAX"})
 
 Algorithm:
 
 1. **Calibrate.**  Run the float model on numlite's ``Interpreter`` with
    ``experimental_preserve_all_tensors=True`` over every calibration sample and record the
-   global min and max of every float32 tensor that is not a constant (inputs included).
-2. **Same-scale groups.**  Ops whose int8 kernels require the output to carry their input's
-   parameters (RESHAPE, MAX_POOL_2D, AVERAGE_POOL_2D, CONCATENATION: TFLite refuses differing
-   scales there) join their data inputs and output into one group (union-find); a group gets
-   the parameters of the union of its members' ranges.  Ops whose output parameters TFLite
-   fixes (SOFTMAX and LOGISTIC: scale 1/256, zero point -128; TANH: 1/128, 0) pin them, and a
-   group holding such a tensor takes its parameters.  An input whose parameters still differ
-   from what its op needs (two pinned tensors meeting) gets a requantizing ``QUANTIZE``.
-3. **Activation parameters** (int8, asymmetric, per tensor): the range is widened to include 0,
+   global min and max of every float32 tensor that is not a constant (inputs included).  Each
+   sample is checked first: one array per input, the input's dtype, its shape (only the batch
+   axis and the axes the model leaves dynamic may differ), no NaN or infinity.
+2. **Float ops.**  Ops named in ``float_ops`` (by op name, node index or output tensor name),
+   and with ``allow_float=True`` every op the chosen mode cannot quantize, stay float32: each
+   quantized tensor they read goes through a ``DEQUANTIZE`` and each tensor they write that a
+   quantized op reads through a ``QUANTIZE`` (consecutive float ops pass float32 between them),
+   as TensorFlow's converter does with its denylist / ``TFLITE_BUILTINS`` fallback.
+3. **Same-scale groups.**  Ops whose integer kernels require the output to carry their input's
+   parameters (RESHAPE, pools, CONCATENATION, PAD, TRANSPOSE, slices, ...) join their data
+   inputs and output into one group (union-find); a group gets the parameters of the union of
+   its members' ranges.  Ops whose output parameters TFLite fixes pin them (int8: SOFTMAX and
+   LOGISTIC 1/256, -128; TANH 1/128, 0; int16: all three 1/32768, 0), and a group holding such
+   a tensor takes its parameters.  An input whose parameters still differ from what its op
+   needs (two pinned tensors meeting) gets a requantizing ``QUANTIZE``.
+4. **Activation parameters**, per tensor.  int8, asymmetric: the range is widened to include 0,
    ``scale = (max - min) / 255`` and ``zero_point = round(-128 - min / scale)`` clamped to
-   [-128, 127], so that real 0 is exactly representable.  A tensor whose range is a point
-   gets scale 1.
-4. **Weights** (CONV_2D, FULLY_CONNECTED: ``quantized_dimension`` 0; DEPTHWISE_CONV_2D: 3) are
-   int8 symmetric: ``scale[c] = max|w[c]| / 127``, zero point 0, values rounded half away from
-   zero and clamped to [-127, 127]; ``per_channel=False`` uses one scale for the whole tensor.
-   A channel of zeros gets the smallest scale of the others.  **Biases** are int32 with
+   [-128, 127], so that real 0 is exactly representable.  int16 (16x8), symmetric as LiteRT's
+   int16 kernels require: ``scale = max(|min|, |max|) / 32767``, zero point 0.  A tensor whose
+   range is a point gets scale 1.
+5. **Weights** (CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV: ``quantized_dimension`` 0;
+   DEPTHWISE_CONV_2D: 3) are int8 symmetric in both modes: ``scale[c] = max|w[c]| / 127``, zero
+   point 0, values rounded half away from zero and clamped to [-127, 127]; ``per_channel=False``
+   uses one scale for the whole tensor.  A channel of zeros gets the smallest scale of the
+   others.  **Biases** are int32 (int8) or int64 (16x8, as LiteRT's 16x8 kernels take them) with
    ``scale[c] = input_scale * weight_scale[c]`` (computed in double from the float32 scales
-   stored in the file, as TFLite checks it) and zero point 0.  Other float constants (an ADD
-   operand, a CONCATENATION part) are quantized like activations over their own values.
-5. **I/O.**  ``io_dtype=np.int8``: the model's inputs and outputs are int8 tensors.
-   ``np.uint8``: a uint8 input (same scale, zero point + 128) feeds a ``QUANTIZE`` to int8, and
-   a ``QUANTIZE`` turns each int8 output into uint8, as the converter does with
-   ``inference_input_type=tf.uint8``.  ``np.float32``: ``QUANTIZE`` after each input and
-   ``DEQUANTIZE`` before each output.  Graph inputs and outputs keep their float names; the
-   int8 tensors next to them get an ``_int8`` suffix.
-6. **Write** every op with its float options (fused activations kept: the kernels clamp in the
-   quantized domain) and the op version TFLite gives its int8 form, with
-   :class:`numlite.builder.ModelBuilder`.
+   stored in the file, as TFLite checks it) and zero point 0.  PRELU's alpha is int8 in both
+   modes (asymmetric, over its own values).  Other float constants (an ADD operand, a
+   CONCATENATION part) are quantized like activations over their own values.
+6. **I/O.**  ``io_dtype`` = the activation type (the default): the model's inputs and outputs
+   are int8 / int16 tensors.  ``np.uint8`` (int8 mode): a uint8 input (same scale, zero point
+   + 128) feeds a ``QUANTIZE`` to int8, and a ``QUANTIZE`` turns each int8 output into uint8,
+   as the converter does with ``inference_input_type=tf.uint8``.  ``np.float32``: ``QUANTIZE``
+   after each input and ``DEQUANTIZE`` before each output.  Graph inputs and outputs keep their
+   float names; the integer tensors next to them get an ``_int8`` / ``_int16`` suffix (as do the
+   quantized twins of tensors a float op writes).
+7. **Write** every op with its float options (fused activations kept: the kernels clamp in the
+   quantized domain; int16 ADD / SUB with ``pot_scale_int16=False``, the general-scale kernel)
+   and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
 
-Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (the ops of MobileNet v1/v2 and
-Inception v3, LOGISTIC, TANH, SUB, MUL, MAXIMUM, MINIMUM, RELU, RELU6, LEAKY_RELU, and the
-data-movement ops PAD, SQUEEZE, EXPAND_DIMS, TRANSPOSE, SLICE, STRIDED_SLICE, RESIZE_BILINEAR,
-which with MAXIMUM / MINIMUM keep their input's parameters); weights must be constant.  Anything else raises
-:class:`QuantizationError` naming every offending op and node.
+Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8`
+(16x8: the same set, every one of which has an int16 kernel in LiteRT); weights must be
+constant.  A model that is already quantized (integer activations, int8 / float16 weights, a
+QUANTIZE or DEQUANTIZE op) is refused.  Anything else raises :class:`QuantizationError` naming
+every offending op and node, and how to keep it in float.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .builder import ModelBuilder
-from .graph import Model, Subgraph, Tensor, load_model
+from .graph import BUILTIN_CODES, Model, Subgraph, Tensor, load_model
 from .ops.quant import round_half_away
 
-__all__ = ["SUPPORTED_OPS", "QuantizationError", "activation_params", "calibrate", "quantize_model"]
+__all__ = ["MODES", "SUPPORTED_OPS", "SUPPORTED_OPS_16X8", "QuantizationError", "activation_params",
+           "already_quantized", "calibrate", "check_sample", "quantize_model"]
 
 
 class QuantizationError(ValueError):
@@ -69,9 +84,22 @@ INT8_VERSIONS: dict[str, int] = {
     "MAX_POOL_2D": 2, "CONCATENATION": 2, "RESHAPE": 1, "SOFTMAX": 2, "MEAN": 2, "LOGISTIC": 2, "TANH": 2,
     "SUB": 2, "MUL": 2, "MAXIMUM": 2, "MINIMUM": 2, "RELU": 2, "RELU6": 2, "LEAKY_RELU": 1, "PAD": 2,
     "SQUEEZE": 1, "EXPAND_DIMS": 1, "TRANSPOSE": 2, "SLICE": 2, "STRIDED_SLICE": 2, "RESIZE_BILINEAR": 2,
+    "PRELU": 1, "TRANSPOSE_CONV": 3,
+}
+# op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
+# Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
+# FULLY_CONNECTED / TRANSPOSE_CONV take an int64 bias, ADD / SUB run their general-scale int16
+# kernel (pot_scale_int16 false), PRELU takes an int8 alpha.
+INT16_VERSIONS: dict[str, int] = {
+    "CONV_2D": 4, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7, "ADD": 3, "AVERAGE_POOL_2D": 3,
+    "MAX_POOL_2D": 3, "CONCATENATION": 3, "RESHAPE": 1, "SOFTMAX": 3, "MEAN": 3, "LOGISTIC": 3, "TANH": 3,
+    "SUB": 5, "MUL": 4, "MAXIMUM": 4, "MINIMUM": 4, "RELU": 3, "RELU6": 3, "LEAKY_RELU": 2, "PAD": 3,
+    "SQUEEZE": 1, "EXPAND_DIMS": 1, "TRANSPOSE": 5, "SLICE": 4, "STRIDED_SLICE": 2, "RESIZE_BILINEAR": 4,
+    "PRELU": 1, "TRANSPOSE_CONV": 3,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
-QUANTIZE_VERSION, DEQUANTIZE_VERSION = 1, 2
+SUPPORTED_OPS_16X8 = frozenset(INT16_VERSIONS)
+MODES = ("int8", "int16x8")
 
 # data inputs that must share the output's parameters (others, e.g. RESHAPE's shape, are not)
 SAME_SCALE_INPUTS: dict[str, slice] = {
@@ -80,23 +108,56 @@ SAME_SCALE_INPUTS: dict[str, slice] = {
     "TRANSPOSE": slice(0, 1), "SLICE": slice(0, 1), "STRIDED_SLICE": slice(0, 1), "RESIZE_BILINEAR": slice(0, 1),
     "MAXIMUM": slice(0, 2), "MINIMUM": slice(0, 2),
 }
-# ops whose int8 output parameters TFLite fixes: (scale, zero_point)
+# ops whose output parameters TFLite fixes: (scale, zero_point), per activation type
 FIXED_OUTPUT: dict[str, tuple[float, int]] = {
     "SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0),
 }
-# weight input slot -> quantized dimension
-WEIGHT_DIM: dict[str, int] = {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
+FIXED_OUTPUT_16: dict[str, tuple[float, int]] = {
+    "SOFTMAX": (1.0 / 32768, 0), "LOGISTIC": (1.0 / 32768, 0), "TANH": (1.0 / 32768, 0),
+}
+# op -> (input slot, weight slot, bias slot, weights' quantized dimension)
+WEIGHT_OPS: dict[str, tuple[int, int, int, int]] = {
+    "CONV_2D": (0, 1, 2, 0), "FULLY_CONNECTED": (0, 1, 2, 0), "DEPTHWISE_CONV_2D": (0, 1, 2, 3),
+    "TRANSPOSE_CONV": (2, 1, 3, 0),
+}
+WEIGHT_DIM: dict[str, int] = {k: v[3] for k, v in WEIGHT_OPS.items()}
 INPUT, WEIGHTS, BIAS = 0, 1, 2
+# constant inputs that are int8 whatever the activation type (op -> slot)
+INT8_CONSTANTS: dict[str, int] = {"PRELU": 1}
 
 QMIN, QMAX = -128, 127
 
 
-def activation_params(lo: float, hi: float) -> tuple[float, int]:
-    """int8 asymmetric (scale, zero_point) for the real range [lo, hi] (step 3 of the module
-    docstring); the scale is returned as the float32 value the file will hold."""
+@dataclass(frozen=True)
+class _Scheme:
+    mode: str
+    dtype: np.dtype  # activations
+    versions: dict[str, int]
+    fixed: dict[str, tuple[float, int]]
+    bias: type
+    suffix: str
+
+    @property
+    def supported(self) -> frozenset[str]:
+        return frozenset(self.versions)
+
+
+SCHEMES = {
+    "int8": _Scheme("int8", np.dtype(np.int8), INT8_VERSIONS, FIXED_OUTPUT, np.int32, "_int8"),
+    "int16x8": _Scheme("int16x8", np.dtype(np.int16), INT16_VERSIONS, FIXED_OUTPUT_16, np.int64, "_int16"),
+}
+
+
+def activation_params(lo: float, hi: float, dtype: Any = np.int8) -> tuple[float, int]:
+    """(scale, zero_point) for the real range [lo, hi] (step 4 of the module docstring): int8
+    asymmetric, or int16 symmetric with zero point 0; the scale is returned as the float32 value
+    the file will hold."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise QuantizationError(f"calibration range [{lo}, {hi}] is not finite")
+    if np.dtype(dtype) == np.int16:
+        m = max(-lo, hi)
+        return (1.0, 0) if m <= 0.0 else (float(np.float32(m / 32767.0)), 0)
     if hi - lo <= 0.0:
         return 1.0, 0
     scale = (hi - lo) / (QMAX - QMIN)
@@ -105,37 +166,78 @@ def activation_params(lo: float, hi: float) -> tuple[float, int]:
     return float(np.float32(scale)), zp_int
 
 
+def already_quantized(m: Model) -> str | None:
+    """Why ``m`` counts as already quantized (integer or float16 values where a float model has
+    float32: quantized activations, int8 / float16 weights, QUANTIZE / DEQUANTIZE ops), or None."""
+    for sg in m.subgraphs:
+        for op in sg.operators:
+            if op.op_name in ("QUANTIZE", "DEQUANTIZE"):
+                return f"it has a {op.op_name} op (node {op.index})"
+        for t in sg.tensors:
+            if t.dtype is np.float16 and t.is_constant:
+                return f"constant {t.name!r} is FLOAT16 (float16 weights)"
+            if t.dtype in (np.int8, np.uint8, np.int16) and t.quantization is not None and \
+                    t.quantization.is_quantized:
+                kind = "weights" if t.is_constant else "activations"
+                return f"tensor {t.name!r} is quantized {t.type_name} ({kind})"
+    return None
+
+
+def check_sample(k: int, sample: Any, details: Sequence[dict[str, Any]], signatures: Sequence[tuple[int, ...]]
+                 ) -> list[np.ndarray]:
+    """Calibration sample ``k`` as one array per input, checked against the inputs' ``details``
+    (``get_input_details()``) and shape signatures: count, dtype, shape (only the batch axis and
+    the axes the model leaves dynamic may differ), finite values.  QuantizationError names the
+    sample, the input and what was expected."""
+    feeds = [sample] if isinstance(sample, np.ndarray) else list(sample)
+    if len(feeds) != len(details):
+        raise QuantizationError(f"calibration sample {k} has {len(feeds)} arrays; the model has {len(details)} inputs "
+                                f"{[d['name'] for d in details]}")
+    out = []
+    for j, (d, sig, f) in enumerate(zip(details, signatures, feeds)):
+        a = np.asarray(f)
+        want = np.dtype(d["dtype"])
+        where = f"calibration sample {k}, input {j} ({d['name']!r})"
+        if a.dtype != want:
+            raise QuantizationError(f"{where}: dtype {a.dtype}, expected {want} (convert with .astype)")
+        shape = tuple(int(s) for s in d["shape"])
+        ok = a.ndim == len(shape) and all(g == s or n == 0 or sg < 0
+                                          for n, (g, s, sg) in enumerate(zip(a.shape, shape, sig)))
+        if not ok:
+            free = ", ".join("N" if n == 0 or sg < 0 else str(s) for n, (s, sg) in enumerate(zip(shape, sig)))
+            raise QuantizationError(f"{where}: shape {list(a.shape)}, expected [{free}]")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise QuantizationError(f"{where} has NaN or infinite values")
+        out.append(a)
+    return out
+
+
 def calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1) -> dict[int, tuple[float, float]]:
     """Run ``float_model`` on numlite over ``calibration`` (an iterable of samples, each a list
-    of input arrays in the model's input order, or one array for a one-input model) and return
-    ``{tensor index: (min, max)}`` for every non-constant float32 tensor of subgraph 0."""
+    of input arrays in the model's input order, or one array for a one-input model; checked by
+    :func:`check_sample`) and return ``{tensor index: (min, max)}`` for every non-constant
+    float32 tensor of subgraph 0."""
     from .interpreter import Interpreter
 
     it = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
     sg = it._model.subgraphs[0]
     watch = [t.index for t in sg.tensors if t.dtype is np.float32 and not t.is_constant]
     ins = it.get_input_details()
+    sigs = [tuple(int(s) for s in sg.tensors[d["index"]].shape_signature) for d in ins]
     lo = {i: np.inf for i in watch}
     hi = {i: -np.inf for i in watch}
     allocated_for: list[tuple[int, ...]] | None = None
     n = 0
     for k, sample in enumerate(calibration):
-        feeds = [sample] if isinstance(sample, np.ndarray) else list(sample)
-        if len(feeds) != len(ins):
-            raise QuantizationError(f"calibration sample {k} has {len(feeds)} arrays; the model has {len(ins)} inputs")
-        shapes = [tuple(np.shape(f)) for f in feeds]
+        feeds = check_sample(k, sample, ins, sigs)
+        shapes = [f.shape for f in feeds]
         if shapes != allocated_for:
             for d, s in zip(ins, shapes):
-                if tuple(d["shape"]) != s:
-                    it.resize_tensor_input(d["index"], list(s))
+                it.resize_tensor_input(d["index"], list(s))
             it.allocate_tensors()
             allocated_for = shapes
-        for j, (d, f) in enumerate(zip(ins, feeds)):
-            a = np.asarray(f)
-            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-                raise QuantizationError(f"calibration sample {k}, input {j} ({d['name']!r}) has NaN or infinite "
-                                        "values")
-            it.set_tensor(d["index"], np.asarray(a, d["dtype"]))
+        for d, f in zip(ins, feeds):
+            it.set_tensor(d["index"], f)
         it.invoke()
         for i in watch:
             v = it.tensor(i)()
@@ -169,50 +271,113 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _check_supported(m: Model) -> Subgraph:
+def _select_float_ops(sg: Subgraph, float_ops: Collection[Any]) -> set[int]:
+    """Node indices named by ``float_ops``: op names (``"SOFTMAX"``), node indices, output tensor names."""
+    chosen: set[int] = set()
+    tensor_names = {sg.tensors[o].name: op.index for op in sg.operators for o in op.outputs}
+    unknown = []
+    for sel in float_ops:
+        if isinstance(sel, (int, np.integer)) and not isinstance(sel, bool):
+            if not 0 <= int(sel) < len(sg.operators):
+                unknown.append(sel)
+            chosen.add(int(sel))
+        elif isinstance(sel, str):
+            nodes = {op.index for op in sg.operators if op.op_name == sel.upper()}
+            if nodes:
+                chosen |= nodes
+            elif sel in tensor_names:
+                chosen.add(tensor_names[sel])
+            elif sel.upper() not in BUILTIN_CODES:
+                unknown.append(sel)
+        else:
+            raise QuantizationError(f"float_ops entries are op names, node indices or output tensor names, "
+                                    f"not {type(sel).__name__}")
+    if unknown:
+        raise QuantizationError(f"float_ops {unknown} match no op name, node index (0..{len(sg.operators) - 1}) or "
+                                "op output tensor of the model")
+    return {i for i in chosen if 0 <= i < len(sg.operators)}
+
+
+def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (), allow_float: bool = False
+                     ) -> tuple[Subgraph, set[int]]:
+    """The subgraph to quantize and the nodes that stay float (step 2)."""
     if len(m.subgraphs) != 1:
         raise QuantizationError(f"numlite's quantizer handles one subgraph; this model has {len(m.subgraphs)}")
+    why = already_quantized(m)
+    if why:
+        raise QuantizationError(f"the model is already quantized: {why}; quantize the float32 model instead")
     sg = m.subgraphs[0]
+    floats = _select_float_ops(sg, float_ops)
     bad: dict[str, list[int]] = {}
+    problems: list[str] = []
     for op in sg.operators:
-        if op.op_name not in SUPPORTED_OPS:
+        if op.index in floats:
+            continue
+        reason = None
+        if op.op_name not in scheme.supported:
             bad.setdefault(op.op_name, []).append(op.index)
+            reason = "unsupported"
+        else:
+            for i in op.inputs:
+                if i >= 0 and sg.tensors[i].dtype is not np.float32 and not sg.tensors[i].is_constant:
+                    reason = (f"{op.op_name} (node {op.index}) input {sg.tensors[i].name!r} is "
+                              f"{sg.tensors[i].type_name}, not FLOAT32")
+                    break
+            if reason is None and op.op_name in WEIGHT_OPS:
+                _, ws, bs, _ = WEIGHT_OPS[op.op_name]
+                w = sg.tensors[op.inputs[ws]]
+                if not w.is_constant or w.dtype is not np.float32:
+                    reason = f"{op.op_name} (node {op.index}): weights {w.name!r} must be a float32 constant"
+                elif len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
+                    reason = f"{op.op_name} (node {op.index}): the bias must be a constant"
+            if reason is None and op.op_name in INT8_CONSTANTS:
+                a = op.inputs[INT8_CONSTANTS[op.op_name]]
+                if a < 0 or not sg.tensors[a].is_constant:
+                    reason = f"{op.op_name} (node {op.index}): its alpha must be a float32 constant"
+            if reason is not None:
+                problems.append(reason)
+        if reason is not None and allow_float:
+            floats.add(op.index)
+    if allow_float:
+        return sg, floats
+    hint = ("; keep them in float32 with float_ops={...} (op names, node indices or output tensor names) or "
+            "allow_float=True (numlite quantize --float-ops NAMES / --allow-float)")
     if bad:
         listed = "; ".join(f"{name} (nodes {nodes})" for name, nodes in bad.items())
-        raise QuantizationError(f"cannot quantize {listed}: the quantizer supports {sorted(SUPPORTED_OPS)}")
-    for op in sg.operators:
-        for i in op.inputs:
-            if i >= 0 and sg.tensors[i].dtype is not np.float32 and not sg.tensors[i].is_constant:
-                raise QuantizationError(f"{op.op_name} (node {op.index}) input {sg.tensors[i].name!r} is "
-                                        f"{sg.tensors[i].type_name}, not FLOAT32: not a float model")
-        if op.op_name in WEIGHT_DIM:
-            w = op.inputs[WEIGHTS]
-            if not sg.tensors[w].is_constant or sg.tensors[w].dtype is not np.float32:
-                raise QuantizationError(f"{op.op_name} (node {op.index}): weights {sg.tensors[w].name!r} must be "
-                                        "a float32 constant")
-            if len(op.inputs) > BIAS and op.inputs[BIAS] >= 0 and not sg.tensors[op.inputs[BIAS]].is_constant:
-                raise QuantizationError(f"{op.op_name} (node {op.index}): the bias must be a constant")
-    return sg
+        extra = ""
+        if scheme.mode == "int16x8":
+            no16 = sorted(n for n in bad if n in SUPPORTED_OPS)
+            extra = f" ({no16} have no int16 kernel in LiteRT)" if no16 else ""
+        raise QuantizationError(f"cannot quantize {listed} to {scheme.mode}{extra}: the quantizer supports "
+                                f"{sorted(scheme.supported)}{hint}")
+    if problems:
+        raise QuantizationError(f"cannot quantize {problems[0]}" + (f" (and {len(problems) - 1} more)"
+                                                                     if len(problems) > 1 else "") + hint)
+    return sg, floats
 
 
 def _is_float_value(t: Tensor) -> bool:
     return t.dtype is np.float32
 
 
-def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]]) -> dict[int, tuple[float, int]]:
-    """Steps 2-3: int8 (scale, zero_point) of every float tensor that is not a weight or bias."""
+def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme: _Scheme | None = None,
+                   floats: Collection[int] = ()) -> dict[int, tuple[float, int]]:
+    """Steps 3-4: (scale, zero_point) of every float tensor that is not a weight or bias."""
+    scheme = scheme or SCHEMES["int8"]
+    quantized = [op for op in sg.operators if op.index not in floats]
     fixed: dict[int, tuple[float, int]] = {}
-    for op in sg.operators:
-        if op.op_name in FIXED_OUTPUT:
-            fixed[op.outputs[0]] = FIXED_OUTPUT[op.op_name]
-    weights = {op.inputs[k] for op in sg.operators if op.op_name in WEIGHT_DIM
-               for k in (WEIGHTS, BIAS) if k < len(op.inputs) and op.inputs[k] >= 0}
+    for op in quantized:
+        if op.op_name in scheme.fixed:
+            fixed[op.outputs[0]] = scheme.fixed[op.op_name]
+    weights = {op.inputs[k] for op in quantized if op.op_name in WEIGHT_OPS
+               for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs) and op.inputs[k] >= 0}
+    int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in quantized if op.op_name in INT8_CONSTANTS}
     value_range = dict(ranges)
     for t in sg.tensors:
         if t.is_constant and _is_float_value(t) and t.index not in weights and t.data.size:
             value_range[t.index] = (float(t.data.min()), float(t.data.max()))
     groups = _Groups()
-    for op in sg.operators:
+    for op in quantized:
         sl = SAME_SCALE_INPUTS.get(op.op_name)
         if sl is None:
             continue
@@ -221,7 +386,8 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]]) -> dict
                 groups.union(i, op.outputs[0])
     members: dict[int, list[int]] = {}
     for t in value_range:
-        members.setdefault(groups.find(t), []).append(t)
+        if t not in int8_consts:
+            members.setdefault(groups.find(t), []).append(t)
     for t in fixed:
         members.setdefault(groups.find(t), [])
         if t not in members[groups.find(t)]:
@@ -234,9 +400,12 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]]) -> dict
         else:
             lo = min(value_range[t][0] for t in ts)
             hi = max(value_range[t][1] for t in ts)
-            p = activation_params(lo, hi)
+            p = activation_params(lo, hi, scheme.dtype)
         for t in ts:
             params[t] = fixed.get(t, p)
+    for t in int8_consts:
+        if t in value_range:
+            params[t] = activation_params(*value_range[t], np.int8)
     return params
 
 
@@ -274,52 +443,84 @@ def _qdict(scale: Any, zp: Any, dim: int = 0) -> dict[str, Any]:
 
 
 def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray] | np.ndarray], *,
-                   io_dtype: Any = np.int8, per_channel: bool = True, num_threads: int = 1) -> bytes:
-    """The int8 twin of ``float_model`` (see the module docstring for the algorithm).
+                   mode: str = "int8", io_dtype: Any = None, per_channel: bool = True, num_threads: int = 1,
+                   float_ops: Collection[Any] = (), allow_float: bool = False) -> bytes:
+    """The int8 (or 16x8) twin of ``float_model`` (see the module docstring for the algorithm).
 
     Args:
-      float_model: bytes of a float32 .tflite model (one subgraph, ops in ``SUPPORTED_OPS``).
+      float_model: bytes of a float32 .tflite model (one subgraph).
       calibration: samples, each a list of input arrays in the model's input order (or one
         array for a one-input model); min/max are taken over all of them.
-      io_dtype: ``np.int8``, ``np.uint8`` or ``np.float32``: the type of the model's inputs and
-        outputs.
+      mode: ``"int8"`` (int8 activations and weights) or ``"int16x8"`` (int16 activations with
+        zero point 0, int8 weights, int64 biases).
+      io_dtype: the type of the model's inputs and outputs: the activation type (default),
+        ``np.float32``, or ``np.uint8`` (int8 mode only).
       per_channel: per-output-channel weight scales (TFLite's default) or one scale per tensor.
       num_threads: threads for the calibration runs.
+      float_ops: ops to keep in float32 (op names such as ``"SOFTMAX"``, node indices, or the
+        names of the ops' output tensors), behind DEQUANTIZE / QUANTIZE.
+      allow_float: keep every op the mode cannot quantize in float32 instead of refusing it.
     """
-    io = np.dtype(io_dtype)
-    if io not in (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.float32)):
-        raise QuantizationError(f"io_dtype must be np.int8, np.uint8 or np.float32, not {io_dtype!r}")
+    if mode not in SCHEMES:
+        raise QuantizationError(f"mode must be one of {list(MODES)}, not {mode!r}")
+    scheme = SCHEMES[mode]
+    io = scheme.dtype if io_dtype is None else np.dtype(io_dtype)
+    allowed = [scheme.dtype, np.dtype(np.float32)] + ([np.dtype(np.uint8)] if mode == "int8" else [])
+    if io not in allowed:
+        raise QuantizationError(f"io_dtype for mode {mode!r} must be one of {[d.name for d in allowed]}, "
+                                f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
-    sg = _check_supported(m)
+    sg, floats = _check_supported(m, scheme, float_ops, allow_float)
     for i in (*sg.inputs, *sg.outputs):
         if sg.tensors[i].dtype is not np.float32:
             raise QuantizationError(f"graph input/output {sg.tensors[i].name!r} is {sg.tensors[i].type_name}; "
                                     "the quantizer expects a float32 model")
     ranges = calibrate(float_model, calibration, num_threads=num_threads)
-    params = _tensor_params(sg, ranges)
-    return _Writer(m, sg, params, io, per_channel).write()
+    params = _tensor_params(sg, ranges, scheme, floats)
+    return _Writer(m, sg, params, io, per_channel, scheme, floats).write()
+
+
+def _quantize_version(dtype: np.dtype) -> int:
+    return 2 if dtype == np.int16 else 1
+
+
+def _dequantize_version(dtype: np.dtype) -> int:
+    return 3 if dtype == np.int16 else 2
 
 
 class _Writer:
-    """Step 5-6: emit the int8 graph."""
+    """Steps 6-7: emit the integer graph, float ops between DEQUANTIZE and QUANTIZE."""
 
     def __init__(self, m: Model, sg: Subgraph, params: dict[int, tuple[float, int]], io: np.dtype,
-                 per_channel: bool):
+                 per_channel: bool, scheme: _Scheme | None = None, floats: Collection[int] = ()):
+        self.scheme = scheme = scheme or SCHEMES["int8"]
         self.m, self.sg, self.params, self.io, self.per_channel = m, sg, params, io, per_channel
-        self.mb = ModelBuilder(f"{m.description} (int8, numlite.quantize)" if m.description else "numlite int8")
-        self.tmap: dict[int, int] = {}  # float tensor -> its int8 (or int32 constant) twin
+        self.qdt = scheme.dtype
+        kind = "int8" if scheme.mode == "int8" else "16x8"
+        self.mb = ModelBuilder(f"{m.description} ({kind}, numlite.quantize)" if m.description else f"numlite {kind}")
+        self.floats = set(floats)
+        self.tmap: dict[int, int] = {}  # float tensor -> its quantized (or int32 constant) twin
+        self.fmap: dict[int, int] = {}  # float tensor -> its float32 form (float ops, float I/O)
         self.requant: dict[tuple[int, float, int], int] = {}
-        self.io_names = {sg.tensors[i].name for i in (*sg.inputs, *sg.outputs)} if io != np.int8 else set()
+        self.io_names = {sg.tensors[i].name for i in (*sg.inputs, *sg.outputs)} if io != self.qdt else set()
+        self.float_made = {o for op in sg.operators if op.index in self.floats for o in op.outputs}
+        self.int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in sg.operators
+                            if op.op_name in INT8_CONSTANTS and op.index not in self.floats}
 
     # -- tensors -------------------------------------------------------------------------
-    def _name(self, t: Tensor) -> str:
-        return f"{t.name}_int8" if t.name in self.io_names else t.name
+    def _qname(self, t: Tensor) -> str:
+        renamed = t.name in self.io_names or t.index in self.float_made or (t.is_constant and t.index in self.fmap)
+        return f"{t.name}{self.scheme.suffix}" if renamed else t.name
 
     def _sig(self, t: Tensor) -> tuple[int, ...] | None:
         return t.shape_signature if t.shape_signature != t.shape else None
 
+    def _qtype(self, i: int) -> np.dtype:
+        return np.dtype(np.int8) if i in self.int8_consts else self.qdt
+
     def act(self, i: int) -> int:
-        """The int8 tensor standing for float tensor ``i`` (created on first use)."""
+        """The quantized tensor standing for float tensor ``i`` (created on first use; a QUANTIZE
+        when ``i`` is computed in float)."""
         if i < 0:
             return -1
         if i in self.tmap:
@@ -333,23 +534,46 @@ class _Writer:
         else:
             scale, zp = self.params[i]
             q = _qdict(scale, zp)
+            dt = self._qtype(i)
             if t.is_constant:
-                j = self.mb.const(self._name(t), _quantize_values(np.asarray(t.data), scale, zp), quantization=q)
+                j = self.mb.const(self._qname(t), _quantize_values(np.asarray(t.data), scale, zp, dt), quantization=q)
             else:
-                j = self.mb.tensor(self._name(t), t.shape, np.int8, quantization=q, shape_signature=self._sig(t))
+                j = self.mb.tensor(self._qname(t), t.shape, dt, quantization=q, shape_signature=self._sig(t))
+                if i in self.fmap:
+                    self.mb.op("QUANTIZE", [self.fmap[i]], [j], version=_quantize_version(dt))
         self.tmap[i] = j
         return j
 
+    def flt(self, i: int) -> int:
+        """The float32 tensor standing for tensor ``i`` (a DEQUANTIZE of its quantized twin when
+        a quantized op computes it)."""
+        if i < 0:
+            return -1
+        t = self.sg.tensors[i]
+        if not _is_float_value(t):
+            return self.act(i)
+        if i in self.fmap:
+            return self.fmap[i]
+        if t.is_constant:
+            name = f"{t.name}_float" if i in self.tmap else t.name
+            j = self.mb.const(name, np.array(t.data, np.float32))
+        else:
+            q = self.act(i)
+            j = self.mb.tensor(f"{t.name}_float", t.shape, np.float32, shape_signature=self._sig(t))
+            self.mb.op("DEQUANTIZE", [q], [j], version=_dequantize_version(self._qtype(i)))
+        self.fmap[i] = j
+        return j
+
     def requantized(self, i: int, want: tuple[float, int]) -> int:
-        """Float tensor ``i`` as int8 with parameters ``want`` (a QUANTIZE if they differ)."""
+        """Float tensor ``i`` quantized with parameters ``want`` (a QUANTIZE if they differ)."""
         j = self.act(i)
         if self.params.get(i) == want or i < 0:
             return j
         key = (i, *want)
         if key not in self.requant:
             t = self.sg.tensors[i]
-            k = self.mb.tensor(f"{t.name}_requantized", t.shape, np.int8, quantization=_qdict(*want))
-            self.mb.op("QUANTIZE", [j], [k], version=QUANTIZE_VERSION)
+            k = self.mb.tensor(f"{t.name}_requantized", t.shape, self.qdt, quantization=_qdict(*want))
+            self.mb.op("QUANTIZE", [j], [k], version=_quantize_version(self.qdt))
             self.requant[key] = k
         return self.requant[key]
 
@@ -365,7 +589,8 @@ class _Writer:
             b = np.asarray(bt.data, np.float64).reshape(-1)
             bscale = np.float64(np.float32(in_scale)) * scales.astype(np.float64)  # one per channel, or one
             qb = round_half_away(b / bscale)
-            qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+            info = np.iinfo(self.scheme.bias)
+            qb = np.clip(qb, info.min, info.max).astype(self.scheme.bias)
             bi = self.mb.const(bt.name, qb.reshape(bt.shape),
                                quantization=_qdict(bscale.astype(np.float32), np.zeros(bscale.size, np.int64), 0))
         return wi, bi
@@ -373,34 +598,45 @@ class _Writer:
     # -- graph ---------------------------------------------------------------------------
     def write(self) -> bytes:
         sg, mb, io = self.sg, self.mb, self.io
+        read_quantized = {i for op in sg.operators if op.index not in self.floats for i in op.inputs}
         graph_in: dict[int, int] = {}
         for i in sg.inputs:
             t = sg.tensors[i]
             scale, zp = self.params[i]
-            if io == np.int8:
-                j = mb.input(t.name, t.shape, np.int8, quantization=_qdict(scale, zp), shape_signature=self._sig(t))
+            if io == self.qdt:
+                j = mb.input(t.name, t.shape, self.qdt, quantization=_qdict(scale, zp), shape_signature=self._sig(t))
                 self.tmap[i] = j
+            elif io == np.float32:
+                j = mb.input(t.name, t.shape, np.float32, shape_signature=self._sig(t))
+                self.fmap[i] = j
+                if i in read_quantized:
+                    self.act(i)  # the QUANTIZE right after the input
             else:
-                q = _qdict(scale, zp + 128) if io == np.uint8 else None
-                j = mb.input(t.name, t.shape, io.type, quantization=q, shape_signature=self._sig(t))
-                mb.op("QUANTIZE", [j], [self.act(i)], version=QUANTIZE_VERSION)
+                j = mb.input(t.name, t.shape, io.type, quantization=_qdict(scale, zp + 128),
+                             shape_signature=self._sig(t))
+                mb.op("QUANTIZE", [j], [self.act(i)], version=_quantize_version(self.qdt))
             graph_in[i] = j
         for op in sg.operators:
-            self._op(op)
+            if op.index in self.floats:
+                self._float_op(op)
+            else:
+                self._op(op)
         graph_out: dict[int, int] = {}
         for i in sg.outputs:
             t = sg.tensors[i]
-            j = self.act(i)
-            if io != np.int8:
-                scale, zp = self.params[i]
-                if io == np.uint8:
-                    k = mb.tensor(t.name, t.shape, np.uint8, quantization=_qdict(scale, zp + 128),
-                                  shape_signature=self._sig(t))
-                    mb.op("QUANTIZE", [j], [k], version=QUANTIZE_VERSION)
+            if io == self.qdt:
+                j = self.act(i)
+            elif io == np.float32:
+                if i in self.fmap and not t.is_constant and (i in self.float_made or i in sg.inputs):
+                    j = self.fmap[i]
                 else:
-                    k = mb.tensor(t.name, t.shape, np.float32, shape_signature=self._sig(t))
-                    mb.op("DEQUANTIZE", [j], [k], version=DEQUANTIZE_VERSION)
-                j = k
+                    j = mb.tensor(t.name, t.shape, np.float32, shape_signature=self._sig(t))
+                    mb.op("DEQUANTIZE", [self.act(i)], [j], version=_dequantize_version(self.qdt))
+            else:
+                scale, zp = self.params[i]
+                j = mb.tensor(t.name, t.shape, np.uint8, quantization=_qdict(scale, zp + 128),
+                              shape_signature=self._sig(t))
+                mb.op("QUANTIZE", [self.act(i)], [j], version=_quantize_version(self.qdt))
             mb.output(j)
             graph_out[i] = j
         for s in self.m.signature_defs:
@@ -408,22 +644,46 @@ class _Writer:
                          {n: graph_out[i] for n, i in s.outputs.items()})
         return mb.build()
 
+    def _options(self, op: Any) -> dict[str, Any]:
+        return {k: v for k, v in (op.options or {}).items() if v is not None}
+
+    def _float_op(self, op: Any) -> None:
+        inputs = [self.flt(i) for i in op.inputs]
+        outputs = []
+        for o in op.outputs:
+            t = self.sg.tensors[o]
+            if _is_float_value(t):
+                j = self.mb.tensor(t.name, t.shape, np.float32, shape_signature=self._sig(t))
+                self.fmap[o] = j
+            else:
+                j = self.act(o)
+            outputs.append(j)
+        if op.custom_code is not None:
+            opts = bytes(op.custom_options) if op.custom_options is not None else None
+            self.mb.op(f"custom:{op.custom_code}", inputs, outputs, version=op.version, custom_options=opts)
+        else:
+            self.mb.op(op.op_name, inputs, outputs, version=op.version, **self._options(op))
+
     def _op(self, op: Any) -> None:
         sg = self.sg
         name = op.op_name
-        opts = {k: v for k, v in (op.options or {}).items() if v is not None}
+        opts = self._options(op)
         out = op.outputs[0]
         out_q = self.params[out]
-        version = INT8_VERSIONS[name]
-        if name in WEIGHT_DIM:
-            x = op.inputs[INPUT]
-            b = op.inputs[BIAS] if len(op.inputs) > BIAS else -1
-            wi, bi = self.weights(name, op.inputs[WEIGHTS], b, self.params[x][0])
-            inputs = [self.act(x), wi] + ([bi] if len(op.inputs) > BIAS else [])
-            if name == "FULLY_CONNECTED" and len(op.inputs) <= BIAS:
-                version = 6  # two inputs (no bias slot)
-            elif name == "FULLY_CONNECTED" and opts.get("keep_num_dims"):
-                version = 5
+        version = max(self.scheme.versions[name], op.version)
+        if name in WEIGHT_OPS:
+            xs, ws, bs, _ = WEIGHT_OPS[name]
+            x = op.inputs[xs]
+            b = op.inputs[bs] if len(op.inputs) > bs else -1
+            wi, bi = self.weights(name, op.inputs[ws], b, self.params[x][0])
+            inputs = [wi if k == ws else bi if k == bs else self.act(i) for k, i in enumerate(op.inputs)]
+            if name == "FULLY_CONNECTED" and self.qdt == np.int8:
+                if len(op.inputs) <= bs:
+                    version = max(version, 6)  # two inputs (no bias slot)
+                elif opts.get("keep_num_dims"):
+                    version = max(version, 5)
+            if name == "TRANSPOSE_CONV" and opts.get("fused_activation_function") not in (None, 0, "NONE"):
+                version = max(version, 4)
         elif name in SAME_SCALE_INPUTS:
             sl = SAME_SCALE_INPUTS[name]
             idx = range(len(op.inputs))[sl]
@@ -431,5 +691,7 @@ class _Writer:
                       else self.act(i) for k, i in enumerate(op.inputs)]
         else:
             inputs = [self.act(i) for i in op.inputs]
+        if name in ("ADD", "SUB") and self.qdt == np.int16:
+            opts["pot_scale_int16"] = False  # the general-scale int16 kernel (scales need not be powers of 2)
         outputs = [self.act(o) for o in op.outputs]
         self.mb.op(name, inputs, outputs, version=version, **opts)

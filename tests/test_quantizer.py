@@ -349,7 +349,7 @@ def test_errors():
     with pytest.raises(QuantizationError, match="io_dtype"):
         quantize_model(f, _vec_calib(), io_dtype=np.int16)
     q = quantize_model(f, _vec_calib())
-    with pytest.raises(QuantizationError, match="not FLOAT32"):
+    with pytest.raises(QuantizationError, match="already quantized: tensor .x. is quantized INT8"):
         quantize_model(q, _vec_calib())
     # weights computed at run time cannot be quantized ahead of time
     mb = ModelBuilder()
@@ -412,16 +412,10 @@ def test_mean_head():
         np.testing.assert_allclose(_to_float_probs(pq), pf, atol=0.03)
 
 
-def test_elementwise_and_data_movement_ops_quantize_bit_exact_with_litert():
-    """MUL / SUB by activations and constants, RELU6, PAD, TRANSPOSE, MAXIMUM, STRIDED_SLICE,
-    RESIZE_BILINEAR, LEAKY_RELU, MINIMUM, SQUEEZE, EXPAND_DIMS: the int8 graph runs on LiteRT's
-    reference kernels bit for bit as on numlite, within a few output steps of the float model,
-    and the ops that keep their input's parameters (PAD, TRANSPOSE, slices, resize, MAXIMUM /
-    MINIMUM, squeezes) do."""
-    from ai_edge_litert.interpreter import Interpreter as LiteRT
-    from ai_edge_litert.interpreter import OpResolverType
-
-    rng = np.random.default_rng(0)
+def elementwise_model(seed: int = 0) -> bytes:
+    """x[1, 6, 6, 4] -> MUL by a constant, SUB, RELU6, PAD, TRANSPOSE, MAXIMUM with a constant,
+    STRIDED_SLICE, RESIZE_BILINEAR, LEAKY_RELU, MINIMUM, SQUEEZE, EXPAND_DIMS -> out[2, 16, 16, 1]."""
+    rng = np.random.default_rng(seed)
     mb = ModelBuilder()
     x = mb.input("x", (1, 6, 6, 4), np.float32)
 
@@ -455,7 +449,20 @@ def test_elementwise_and_data_movement_ops_quantize_bit_exact_with_litert():
     out = t("out", (2, 16, 16, 1))
     mb.op("EXPAND_DIMS", [k, mb.const("ax", np.array([3], np.int32))], [out])
     mb.output(out)
-    m = mb.build()
+    return mb.build()
+
+
+def test_elementwise_and_data_movement_ops_quantize_bit_exact_with_litert():
+    """MUL / SUB by activations and constants, RELU6, PAD, TRANSPOSE, MAXIMUM, STRIDED_SLICE,
+    RESIZE_BILINEAR, LEAKY_RELU, MINIMUM, SQUEEZE, EXPAND_DIMS: the int8 graph runs on LiteRT's
+    reference kernels bit for bit as on numlite, within a few output steps of the float model,
+    and the ops that keep their input's parameters (PAD, TRANSPOSE, slices, resize, MAXIMUM /
+    MINIMUM, squeezes) do."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    from ai_edge_litert.interpreter import OpResolverType
+
+    rng = np.random.default_rng(0)
+    m = elementwise_model()
     q = quantize_model(m, [[rng.uniform(-2, 2, (1, 6, 6, 4)).astype(np.float32)] for _ in range(8)],
                        io_dtype=np.float32)
     sg = numlite.load_model(model_content=q).subgraphs[0]
