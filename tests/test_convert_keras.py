@@ -456,3 +456,50 @@ def test_unit_normalization(axis):
     x[0, 1] = 0.0  # a zero vector: 0 from both (Keras clips the inverse norm at 1e12, TFLite the norm at 1e-6)
     data = _check(model, [x])
     assert ("L2_NORMALIZATION" in _ops(data)) == (axis == -1)
+
+
+def test_1d_padding_cropping_upsampling_and_transposed_conv():
+    model = keras.Sequential([keras.Input((9, 3)), keras.layers.ZeroPadding1D((2, 1)), keras.layers.Cropping1D((1, 3)),
+                              keras.layers.UpSampling1D(3),
+                              keras.layers.Conv1DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+                              keras.layers.Conv1DTranspose(2, 2, padding="valid")])
+    data = _check(model, [RNG.standard_normal((2, 9, 3)).astype(np.float32)])
+    assert "TILE" in _ops(data) and _ops(data).count("TRANSPOSE_CONV") == 2
+
+
+def test_3d_padding_cropping_upsampling_pools_and_transposed_conv():
+    model = keras.Sequential([keras.Input((3, 4, 5, 2)), keras.layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1))),
+                              keras.layers.Cropping3D(((0, 1), (1, 1), (2, 0))), keras.layers.UpSampling3D((2, 1, 3)),
+                              keras.layers.Conv3DTranspose(3, (2, 3, 2), strides=(1, 2, 2), padding="same"),
+                              keras.layers.Conv3DTranspose(2, 2, padding="valid", use_bias=False)])
+    data = _check(model, [RNG.standard_normal((2, 3, 4, 5, 2)).astype(np.float32)])
+    assert _ops(data).count("CONV_3D_TRANSPOSE") == 2
+    for cls in ("GlobalAveragePooling3D", "GlobalMaxPooling3D"):
+        pool = keras.Sequential([keras.Input((3, 4, 5, 2)), getattr(keras.layers, cls)()])
+        _check(pool, [RNG.standard_normal((2, 3, 4, 5, 2)).astype(np.float32)])
+    keep = keras.Sequential([keras.Input((3, 4, 5, 2)), keras.layers.GlobalAveragePooling3D(keepdims=True)])
+    _check(keep, [RNG.standard_normal((1, 3, 4, 5, 2)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("cls", ["MaxPooling3D", "AveragePooling3D"])
+def test_3d_pools_are_refused(cls):
+    model = keras.Sequential([keras.Input((4, 4, 4, 2)), getattr(keras.layers, cls)(2, name="p")])
+    with pytest.raises(ConversionError, match=rf"layer 'p' \({cls}\): TFLite has no builtin 3-D pooling op"):
+        numlite.convert(model)
+
+
+def test_grouped_convolutions_and_depthwise_conv1d():
+    """Conv2D and Conv1D with groups > 1 as one CONV_2D (filter input channels = input channels /
+    groups; LiteRT runs it with its reference kernel); a batch norm after the grouped conv
+    folds into it; DepthwiseConv1D as DEPTHWISE_CONV_2D (same, valid, dilated)."""
+    model = keras.Sequential([keras.Input((8, 8, 6)), keras.layers.Conv2D(9, 3, groups=3, padding="same"),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                              keras.layers.Conv2D(6, (1, 2), groups=3, strides=2, use_bias=False)])
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.standard_normal((2, 8, 8, 6)).astype(np.float32)])
+    assert _ops(data) == ["CONV_2D", "CONV_2D"]
+    one = keras.Sequential([keras.Input((10, 4)), keras.layers.Conv1D(6, 3, groups=2, padding="causal"),
+                            keras.layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same", activation="tanh"),
+                            keras.layers.DepthwiseConv1D(2, strides=2, dilation_rate=1),
+                            keras.layers.DepthwiseConv1D(3, padding="valid", dilation_rate=2)])
+    _check(one, [RNG.standard_normal((3, 10, 4)).astype(np.float32)])

@@ -5,9 +5,12 @@ Keras's own order; each layer's inbound node maps its input tensors to IR tensor
 ``LAYERS[class name]`` writes its ops.  Shapes are Keras's: a free dimension (the batch) is 1
 with -1 in the ``shape_signature``.  Channels-last only.
 
-Layers: InputLayer; Dense (any rank: FULLY_CONNECTED with ``keep_num_dims``), Conv2D (groups
-1), Conv1D (EXPAND_DIMS, CONV_2D, RESHAPE; same / valid / causal), Conv2DTranspose
-(TRANSPOSE_CONV, its output shape taken from the input's batch), DepthwiseConv2D,
+Layers: InputLayer; Dense (any rank: FULLY_CONNECTED with ``keep_num_dims``), Conv2D (``groups``
+> 1: one grouped CONV_2D, version 6), Conv1D (EXPAND_DIMS, CONV_2D, RESHAPE; same / valid /
+causal; grouped too), DepthwiseConv1D (EXPAND_DIMS, DEPTHWISE_CONV_2D, RESHAPE),
+Conv2DTranspose and Conv1DTranspose (TRANSPOSE_CONV, its output shape taken from the input's
+batch; the 1-D one between EXPAND_DIMS and RESHAPE), Conv3DTranspose (CONV_3D_TRANSPOSE),
+DepthwiseConv2D,
 SeparableConv2D (depthwise then 1x1), with their activation (ReLU family
 fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D /
 DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
@@ -21,7 +24,8 @@ TFLite ops hard_sigmoid, selu, mish; LayerNormalization (last axis: MEAN, SUB, s
 RSQRT ...); GroupNormalization (last axis: RESHAPE into groups, the same decomposition, RESHAPE
 back); UnitNormalization (L2_NORMALIZATION over the last axis, else SUM of squares, RSQRT,
 MINIMUM, MUL); Embedding (GATHER; int32 / int64 model inputs); UpSampling2D (nearest, bilinear),
-Cropping2D, RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
+UpSampling1D / UpSampling3D (nearest: RESHAPE, TILE, RESHAPE per axis), Cropping1D / 2D / 3D
+(SLICE), RepeatVector; LSTM and SimpleRNN (UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN, batch-major,
 tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried across invokes as
 TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``;
 ``go_backwards``: REVERSE_V2 of the input's time axis); GRU (no TFLite op: unrolled over a
@@ -31,13 +35,13 @@ activations, PACK for ``return_sequences``; ``reset_after`` either way, ``go_bac
 (BIDIRECTIONAL_SEQUENCE_LSTM with two outputs), Bidirectional(GRU / SimpleRNN / mixed pairs)
 (each direction as above, the backward sequence reversed back), merged by CONCATENATION / ADD /
 MUL / their mean, or two outputs (``merge_mode=None``); ``stateful`` is refused;
-MaxPooling2D,
-AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
-ZeroPadding2D; Add, Subtract, Multiply, Maximum, Minimum, Average, Concatenate; Flatten,
-Reshape, Permute; Rescaling; Dropout, SpatialDropout*, GaussianNoise, GaussianDropout,
-AlphaDropout, ActivityRegularization (inference identities: removed).  Any other layer (a
-Lambda, a custom class) raises ``ConversionError`` naming the layer and its class, and so does
-an unsupported option.
+MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``keepdims`` too);
+ZeroPadding1D / 2D / 3D (PAD); GlobalAveragePooling3D, GlobalMaxPooling3D (MEAN, REDUCE_MAX);
+MaxPooling3D / AveragePooling3D are refused (no builtin TFLite op); Add, Subtract, Multiply,
+Maximum, Minimum, Average, Concatenate; Flatten, Reshape, Permute; Rescaling; Dropout,
+SpatialDropout*, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization
+(inference identities: removed).  Any other layer (a Lambda, a custom class) raises
+``ConversionError`` naming the layer and its class, and so does an unsupported option.
 """
 
 from __future__ import annotations
@@ -179,16 +183,17 @@ def _channels_last(c: _Ctx) -> None:
 
 
 def _conv(c: _Ctx) -> list[int]:
+    """CONV_2D; grouped (``groups`` > 1): the filter's input channels a fraction of the input's,
+    which TFLite's CONV_2D (version 6) runs as that many convolutions."""
     _channels_last(c)
-    if int(c.cfg.get("groups", 1)) != 1:
-        raise c.fail("grouped convolution")
-    k = _np(c.layer.kernel)  # [kh, kw, cin, cout]
+    groups = int(c.cfg.get("groups", 1))
+    k = _np(c.layer.kernel)  # [kh, kw, cin / groups, cout]
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
     sh, sw = c.cfg["strides"]
     dh, dw = c.cfg.get("dilation_rate", (1, 1))
     y = c.tmp("/pre")
     c.g.op("CONV_2D", [c.inputs[0], c.g.const(c.layer.name + "/kernel", k.transpose(3, 0, 1, 2)),
-                       c.g.const(c.layer.name + "/bias", b)], [y],
+                       c.g.const(c.layer.name + "/bias", b)], [y], version=6 if groups > 1 else 1,
            padding=_padding(c), stride_h=int(sh), stride_w=int(sw), dilation_h_factor=int(dh),
            dilation_w_factor=int(dw), fused_activation_function="NONE")
     return _finish(c, y, c.cfg.get("activation"))
@@ -330,11 +335,13 @@ def _global_pool(op: str, axes: tuple[int, ...]) -> Callable[[_Ctx], list[int]]:
 
 
 def _zero_padding(c: _Ctx) -> list[int]:
+    """ZeroPadding1D / 2D / 3D: PAD of the spatial axes."""
     _channels_last(c)
-    (t, b), (lft, r) = c.cfg["padding"]
+    pad = c.cfg["padding"]
+    pairs = [tuple(pad)] if isinstance(pad[0], int) else [tuple(p) for p in pad]
     y = c.out()
     c.g.op("PAD", [c.inputs[0], c.g.const(c.layer.name + "/paddings",
-                                          np.array([[0, 0], [t, b], [lft, r], [0, 0]], np.int32), np.int32)], [y])
+                                          np.array([[0, 0], *pairs, [0, 0]], np.int32), np.int32)], [y])
     return [y]
 
 
@@ -394,66 +401,138 @@ def _rescaling(c: _Ctx) -> list[int]:
                          np.asarray(c.cfg.get("offset", 0.0), np.float32))]
 
 
-def _conv1d(c: _Ctx) -> list[int]:
-    """EXPAND_DIMS to [batch, 1, steps, channels], CONV_2D, RESHAPE back (as TensorFlow's
-    converter writes Conv1D); ``causal`` padding: a PAD of (kernel - 1) * dilation steps first."""
-    _channels_last(c)
-    if int(c.cfg.get("groups", 1)) != 1:
-        raise c.fail("grouped convolution")
-    k = _np(c.layer.kernel)  # [k, cin, cout]
-    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
-    (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
+def _conv1d_input(c: _Ctx, taps: int, dilation: int) -> tuple[int, str]:
+    """The 1-D layer's input as [batch, 1, steps, channels] (EXPAND_DIMS), and the 2-D padding;
+    ``causal`` padding: a PAD of (taps - 1) * dilation steps first, then VALID."""
     g, x = c.g, c.inputs[0]
     pad = str(c.cfg.get("padding", "valid")).lower()
     in_shape = g_shape(g, x)
     if pad == "causal":
+        front = (taps - 1) * dilation
         p = g.tensor(c.layer.name + "/causal_pad", (in_shape[0], None if in_shape[1] is None else in_shape[1]
-                                                    + (k.shape[0] - 1) * d, in_shape[2]))
-        g.op("PAD", [x, g.const(c.layer.name + "/paddings", np.array([[0, 0], [(k.shape[0] - 1) * d, 0], [0, 0]],
-                                                                      np.int32), np.int32)], [p])
+                                                    + front, in_shape[2]))
+        g.op("PAD", [x, g.const(c.layer.name + "/paddings", np.array([[0, 0], [front, 0], [0, 0]], np.int32),
+                                np.int32)], [p])
         x, pad, in_shape = p, "valid", g_shape(g, p)
     elif pad not in ("same", "valid"):
         raise c.fail(f"padding {pad!r}")
     e = g.tensor(c.layer.name + "/expanded", (in_shape[0], 1, *in_shape[1:]))
     g.op("EXPAND_DIMS", [x, g.const(c.layer.name + "/axis", np.array([1], np.int32), np.int32)], [e])
+    return e, pad.upper()
+
+
+def _conv1d(c: _Ctx) -> list[int]:
+    """EXPAND_DIMS to [batch, 1, steps, channels], CONV_2D (grouped: filter input channels a
+    fraction of the input's, version 6), RESHAPE back (as TensorFlow's converter writes Conv1D);
+    ``causal`` padding: a PAD of (kernel - 1) * dilation steps first."""
+    _channels_last(c)
+    groups = int(c.cfg.get("groups", 1))
+    k = _np(c.layer.kernel)  # [k, cin / groups, cout]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
+    (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
+    g = c.g
+    e, pad = _conv1d_input(c, k.shape[0], int(d))
     out_shape = c.outs[0].shape
     y4 = g.tensor(c.layer.name + "/conv", (out_shape[0], 1, *out_shape[1:]))
     g.op("CONV_2D", [e, g.const(c.layer.name + "/kernel", k.transpose(2, 0, 1)[:, None]),
-                     g.const(c.layer.name + "/bias", b)], [y4], padding=pad.upper(), stride_h=1, stride_w=int(s),
-         dilation_h_factor=1, dilation_w_factor=int(d), fused_activation_function="NONE")
+                     g.const(c.layer.name + "/bias", b)], [y4], version=6 if groups > 1 else 1, padding=pad,
+         stride_h=1, stride_w=int(s), dilation_h_factor=1, dilation_w_factor=int(d), fused_activation_function="NONE")
     y = c.tmp("/pre")
     g.reshape(y4, y, c.layer.name)
     return _finish(c, y, c.cfg.get("activation"))
 
 
-def _conv_transpose(c: _Ctx) -> list[int]:
-    """TRANSPOSE_CONV with its bias; the output shape from the input's batch (SHAPE,
-    STRIDED_SLICE, CONCATENATION), so the batch stays free."""
+def _depthwise_conv1d(c: _Ctx) -> list[int]:
+    """EXPAND_DIMS, DEPTHWISE_CONV_2D (kernel [1, 1, k, channels * multiplier]), RESHAPE back."""
     _channels_last(c)
-    if c.cfg.get("output_padding") is not None or tuple(c.cfg.get("dilation_rate", (1, 1))) != (1, 1):
-        raise c.fail("output_padding / dilation_rate")
-    k = _np(c.layer.kernel)  # [kh, kw, cout, cin]
-    cout = k.shape[2]
-    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cout, np.float32)
-    g, x = c.g, c.inputs[0]
-    sh, sw = c.cfg["strides"]
+    k = _np(c.layer.kernel)  # [k, cin, m]
+    (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
+    taps, cin, m = k.shape
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cin * m, np.float32)
+    g = c.g
+    e, pad = _conv1d_input(c, taps, int(d))
     out_shape = c.outs[0].shape
-    if any(d is None for d in out_shape[1:]):
-        raise c.fail("free spatial dimensions")
-    shp = g.tensor(c.layer.name + "/input_shape", (4,), np.int32)
+    y4 = g.tensor(c.layer.name + "/conv", (out_shape[0], 1, *out_shape[1:]))
+    g.op("DEPTHWISE_CONV_2D", [e, g.const(c.layer.name + "/depthwise_kernel", k.reshape(1, 1, taps, cin * m)),
+                               g.const(c.layer.name + "/bias", b)], [y4], version=2 if int(d) != 1 else 1,
+         padding=pad, stride_h=1, stride_w=int(s), depth_multiplier=int(m), dilation_h_factor=1,
+         dilation_w_factor=int(d), fused_activation_function="NONE")
+    y = c.tmp("/pre")
+    g.reshape(y4, y, c.layer.name)
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _output_shape_of_batch(c: _Ctx, x: int, dims: tuple[int, ...]) -> int:
+    """An int32 shape vector [batch of ``x``, *dims] (SHAPE, STRIDED_SLICE, CONCATENATION), so
+    that a transposed convolution's output keeps the batch free."""
+    g = c.g
+    shp = g.tensor(c.layer.name + "/input_shape", (len(g_shape(g, x)),), np.int32)
     g.op("SHAPE", [x], [shp], out_type="INT32")
     batch = g.tensor(c.layer.name + "/batch", (1,), np.int32)
     g.op("STRIDED_SLICE", [shp, g.const(c.layer.name + "/b0", np.array([0], np.int32), np.int32),
                            g.const(c.layer.name + "/b1", np.array([1], np.int32), np.int32),
                            g.const(c.layer.name + "/b2", np.array([1], np.int32), np.int32)], [batch],
          begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0)
-    size = g.tensor(c.layer.name + "/output_shape", (4,), np.int32)
-    g.op("CONCATENATION", [batch, g.const(c.layer.name + "/hwc", np.array(out_shape[1:], np.int32), np.int32)], [size],
+    size = g.tensor(c.layer.name + "/output_shape", (1 + len(dims),), np.int32)
+    g.op("CONCATENATION", [batch, g.const(c.layer.name + "/dims", np.array(dims, np.int32), np.int32)], [size],
          axis=0, fused_activation_function="NONE")
-    y = c.tmp("/pre")
+    return size
+
+
+def _conv_transpose(c: _Ctx) -> list[int]:
+    """Conv2DTranspose / Conv1DTranspose (EXPAND_DIMS first, RESHAPE after): TRANSPOSE_CONV with
+    its bias; the output shape from the input's batch, so the batch stays free."""
+    _channels_last(c)
+    one_d = type(c.layer).__name__ == "Conv1DTranspose"
+    rank = 1 if one_d else 2
+    if c.cfg.get("output_padding") is not None or tuple(c.cfg.get("dilation_rate", (1,) * rank)) != (1,) * rank:
+        raise c.fail("output_padding / dilation_rate")
+    k = _np(c.layer.kernel)  # [kh, kw, cout, cin] ([k, cout, cin])
+    if one_d:
+        k = k[None]
+    cout = k.shape[2]
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cout, np.float32)
+    g, x = c.g, c.inputs[0]
+    sh, sw = (1, *c.cfg["strides"]) if one_d else c.cfg["strides"]
+    out_shape = tuple(c.outs[0].shape)
+    if any(d is None for d in out_shape[1:]):
+        raise c.fail("free spatial dimensions")
+    if one_d:
+        in_shape = g_shape(g, x)
+        e = g.tensor(c.layer.name + "/expanded", (in_shape[0], 1, *in_shape[1:]))
+        g.op("EXPAND_DIMS", [x, g.const(c.layer.name + "/axis", np.array([1], np.int32), np.int32)], [e])
+        x, out_shape = e, (out_shape[0], 1, *out_shape[1:])
+    size = _output_shape_of_batch(c, x, out_shape[1:])
+    y = c.tmp("/pre") if not one_d else g.tensor(c.layer.name + "/conv", out_shape)
     g.op("TRANSPOSE_CONV", [size, g.const(c.layer.name + "/kernel", k.transpose(2, 0, 1, 3)), x,
                             g.const(c.layer.name + "/bias", b)], [y], version=3, padding=_padding(c),
          stride_h=int(sh), stride_w=int(sw), fused_activation_function="NONE")
+    if one_d:
+        y3 = c.tmp("/pre")
+        g.reshape(y, y3, c.layer.name)
+        y = y3
+    return _finish(c, y, c.cfg.get("activation"))
+
+
+def _conv3d_transpose(c: _Ctx) -> list[int]:
+    """CONV_3D_TRANSPOSE (filter [kd, kh, kw, cout, cin]: Keras's layout), its output shape from
+    the input's batch."""
+    _channels_last(c)
+    if c.cfg.get("output_padding") is not None:
+        raise c.fail("output_padding")
+    k = _np(c.layer.kernel)
+    b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[3], np.float32)
+    out_shape = tuple(c.outs[0].shape)
+    if any(d is None for d in out_shape[1:]):
+        raise c.fail("free spatial dimensions")
+    sd, sh, sw = (int(v) for v in c.cfg["strides"])
+    dd, dh, dw = (int(v) for v in c.cfg.get("dilation_rate", (1, 1, 1)))
+    g, x = c.g, c.inputs[0]
+    size = _output_shape_of_batch(c, x, out_shape[1:])
+    y = c.tmp("/pre")
+    g.op("CONV_3D_TRANSPOSE", [size, g.const(c.layer.name + "/kernel", k), x, g.const(c.layer.name + "/bias", b)],
+         [y], padding=_padding(c), stride_d=sd, stride_h=sh, stride_w=sw, dilation_d_factor=dd,
+         dilation_h_factor=dh, dilation_w_factor=dw, fused_activation_function="NONE", options_table="Conv3DOptions")
     return _finish(c, y, c.cfg.get("activation"))
 
 
@@ -472,14 +551,44 @@ def _upsampling(c: _Ctx) -> list[int]:
     return [y]
 
 
-def _cropping(c: _Ctx) -> list[int]:
+def _repeat_axes(c: _Ctx) -> list[int]:
+    """UpSampling1D / UpSampling3D (nearest): each spatial axis k repeated by its factor n as
+    RESHAPE to [batch, dims up to k, 1, the rest], TILE by n on the new axis, RESHAPE to the
+    new size (rank 4 at most, whatever the layer's rank)."""
     _channels_last(c)
-    (t, _), (lft, _) = c.cfg["cropping"]
+    g, x = c.g, c.inputs[0]
+    shape = list(g_shape(g, x))
+    if any(d is None for d in shape[1:]):
+        raise c.fail("free spatial dimensions")
+    size = c.cfg["size"]
+    factors = [int(size)] if isinstance(size, int) else [int(v) for v in size]
+    for axis, n in enumerate(factors, start=1):
+        if n == 1:
+            continue
+        pre, post = int(np.prod(shape[1:axis + 1])), int(np.prod(shape[axis + 1:]))
+        r = g.tensor(f"{c.layer.name}/split_{axis}", (shape[0], pre, 1, post))
+        g.reshape(x, r, c.layer.name)
+        t = g.tensor(f"{c.layer.name}/tiled_{axis}", (shape[0], pre, n, post))
+        g.op("TILE", [r, g.const(f"{c.layer.name}/multiples", np.array([1, 1, n, 1], np.int32), np.int32)], [t])
+        shape[axis] *= n
+        x = g.tensor(f"{c.layer.name}/repeated_{axis}", shape)
+        g.reshape(t, x, c.layer.name)
+    y = c.out()
+    g.reshape(x, y, c.layer.name)
+    return [y]
+
+
+def _cropping(c: _Ctx) -> list[int]:
+    """Cropping1D / 2D / 3D: SLICE from the first kept position, the output's size."""
+    _channels_last(c)
+    crop = c.cfg["cropping"]
+    pairs = [tuple(crop)] if isinstance(crop[0], int) else [tuple(p) for p in crop]
     out_shape = c.outs[0].shape
     y = c.out()
-    c.g.op("SLICE", [c.inputs[0], c.g.const(c.layer.name + "/begin", np.array([0, t, lft, 0], np.int32), np.int32),
-                     c.g.const(c.layer.name + "/size", np.array([-1, out_shape[1], out_shape[2], -1], np.int32),
-                               np.int32)], [y])
+    begin = np.array([0, *(int(p[0]) for p in pairs), 0], np.int32)
+    size = np.array([-1, *(int(d) for d in out_shape[1:-1]), -1], np.int32)
+    c.g.op("SLICE", [c.inputs[0], c.g.const(c.layer.name + "/begin", begin, np.int32),
+                     c.g.const(c.layer.name + "/size", size, np.int32)], [y])
     return [y]
 
 
@@ -1006,6 +1115,10 @@ def _conv3d(c: _Ctx) -> list[int]:
     return _finish(c, y, c.cfg.get("activation"))
 
 
+def _pool3d(c: _Ctx) -> list[int]:
+    raise c.fail("TFLite has no builtin 3-D pooling op (TensorFlow's converter needs Flex / Select TF ops for it)")
+
+
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "Dense": _dense, "Conv2D": _conv, "DepthwiseConv2D": _depthwise_conv, "SeparableConv2D": _separable,
     "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu, "LeakyReLU": _leaky,
@@ -1024,6 +1137,12 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "MaxPooling1D": _pool1d("MAX_POOL_2D"), "AveragePooling1D": _pool1d("AVERAGE_POOL_2D"),
     "GlobalAveragePooling1D": _global_pool("MEAN", (1,)), "GlobalMaxPooling1D": _global_pool("REDUCE_MAX", (1,)),
     "Conv3D": _conv3d, "GroupNormalization": _group_norm, "UnitNormalization": _unit_norm,
+    "ZeroPadding1D": _zero_padding, "ZeroPadding3D": _zero_padding, "Cropping1D": _cropping, "Cropping3D": _cropping,
+    "UpSampling1D": _repeat_axes, "UpSampling3D": _repeat_axes,
+    "GlobalAveragePooling3D": _global_pool("MEAN", (1, 2, 3)),
+    "GlobalMaxPooling3D": _global_pool("REDUCE_MAX", (1, 2, 3)),
+    "Conv1DTranspose": _conv_transpose, "Conv3DTranspose": _conv3d_transpose, "DepthwiseConv1D": _depthwise_conv1d,
+    "MaxPooling3D": _pool3d, "AveragePooling3D": _pool3d,
 }
 
 
