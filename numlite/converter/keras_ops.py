@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ConversionError
 from .keras import _Ctx, _np, g_shape
 
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {}
@@ -240,3 +241,502 @@ def _multi_head_attention(c: _Ctx) -> list[int]:
 
 
 LAYERS["MultiHeadAttention"] = _multi_head_attention
+
+
+# -- Keras operations -----------------------------------------------------------------------------------
+_Named = dict[str, Any]
+_OpFn = Callable[[_Ctx, _Named, dict[int, int]], list[int]]
+
+
+def _dtype(kt: Any) -> type:
+    return np.dtype(kt.dtype).type
+
+
+def _out(c: _Ctx, k: int = 0, suffix: str = "") -> int:
+    """Output ``k`` of the operation (its Keras shape and dtype)."""
+    t = c.outs[k]
+    return c.g.tensor(c.layer.name + suffix, t.shape, _dtype(t))
+
+
+def _const_value(v: Any) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(v))
+
+
+def _operand(c: _Ctx, v: Any, ir: dict[int, int], dtype: Any, what: str = "operand") -> int:
+    """``v`` (a Keras tensor, or a Python scalar / array constant) as an IR tensor of ``dtype``
+    (a Keras tensor of another dtype through CAST)."""
+    g = c.g
+    want = np.dtype(dtype).type
+    if not _is_tensor(v):
+        if v is None:
+            raise c.fail(f"{what} None")
+        return g.const(f"{c.layer.name}/{what}", _const_value(v).astype(want), want)
+    x = ir[id(v)]
+    if g.tensors[x].dtype is want:
+        return x
+    y = g.tensor(f"{c.layer.name}/{what}_{np.dtype(want).name}", g_shape(g, x), want)
+    if want is np.bool_:  # Keras's cast to bool: != 0 (TFLite's CAST does the same, spelled out here)
+        g.op("NOT_EQUAL", [x, g.const(c.layer.name + "/zero", np.zeros((), g.tensors[x].dtype), g.tensors[x].dtype)],
+             [y])
+    else:
+        g.op("CAST", [x], [y])
+    return y
+
+
+def _substitute(v: Any, c: _Ctx, ir: dict[int, int]) -> Any:
+    if _is_tensor(v):
+        return c.g.tensors[ir[id(v)]].data
+    if isinstance(v, (list, tuple)):
+        return type(v)(_substitute(a, c, ir) for a in v)
+    return v
+
+
+def _fold(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """An operation whose tensor inputs are all constants: computed now (by Keras itself),
+    written as constants."""
+    res = type(c.layer).call(c.layer, **{k: _substitute(v, c, ir) for k, v in named.items()})
+    vals = list(res) if isinstance(res, (list, tuple)) else [res]
+    return [c.g.const(c.layer.name, _const_value(v).astype(_dtype(t)), _dtype(t)) for v, t in zip(vals, c.outs)]
+
+
+def _operation(fn: _OpFn) -> Callable[[_Ctx], list[int]]:
+    def convert(c: _Ctx) -> list[int]:
+        def fail(what: str) -> ConversionError:
+            return ConversionError(f"cannot convert operation {c.layer.name!r} ({type(c.layer).__name__}): {what}")
+        c.fail = fail  # type: ignore[method-assign]
+        named, ir = _call_args(c)
+        if c.inputs and all(c.g.tensors[i].data is not None for i in c.inputs):
+            return _fold(c, named, ir)
+        return fn(c, named, ir)
+    convert.__doc__ = fn.__doc__
+    return convert
+
+
+def _axis(c: _Ctx, axis: Any, rank: int) -> int:
+    if not isinstance(axis, (int, np.integer)) or not -rank <= axis < rank:
+        raise c.fail(f"axis {axis!r} (one axis of a rank-{rank} tensor converts)")
+    return int(axis) % rank
+
+
+def _ints(name: str, c: _Ctx, values: Any) -> int:
+    return c.g.const(f"{c.layer.name}/{name}", np.asarray(values, np.int32).reshape(-1), np.int32)
+
+
+def _first(named: _Named) -> Any:
+    return next(iter(named.values()))
+
+
+def _unary(op: str, **options: Any) -> _OpFn:
+    def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+        y = _out(c)
+        c.g.op(op, [_operand(c, _first(named), ir, c.g.tensors[y].dtype, "x")], [y], **options)
+        return [y]
+    return convert
+
+
+_BINARY = {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "TrueDivide": "DIV", "Divide": "DIV",
+           "Maximum": "MAXIMUM", "Minimum": "MINIMUM", "Power": "POW", "SquaredDifference": "SQUARED_DIFFERENCE"}
+_COMPARE = {"Greater": "GREATER", "GreaterEqual": "GREATER_EQUAL", "Less": "LESS", "LessEqual": "LESS_EQUAL",
+            "Equal": "EQUAL", "NotEqual": "NOT_EQUAL"}
+_LOGICAL = {"LogicalAnd": "LOGICAL_AND", "LogicalOr": "LOGICAL_OR"}
+
+
+def _binary(op: str) -> _OpFn:
+    """Elementwise with broadcasting; operands in the result's dtype (comparisons: in the dtype
+    Keras compares in; logical ops: bool)."""
+    def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+        import keras
+
+        a, b = named["x1"], named["x2"]
+        y = _out(c)
+        if op in _COMPARE.values():
+            dt = keras.backend.result_type(*(v.dtype if _is_tensor(v) else type(v) if isinstance(v, (bool, int, float))
+                                             else _const_value(v).dtype for v in (a, b)))
+        else:
+            dt = c.g.tensors[y].dtype
+        options = {"fused_activation_function": "NONE"} if op in ("ADD", "SUB", "MUL", "DIV") else {}
+        c.g.op(op, [_operand(c, a, ir, dt, "x1"), _operand(c, b, ir, dt, "x2")], [y], **options)
+        return [y]
+    return convert
+
+
+def _matmul(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """BATCH_MATMUL (both operands of rank 2 or more; batch dimensions broadcast)."""
+    a, b = named["x1"], named["x2"]
+    y = _out(c)
+    dt = c.g.tensors[y].dtype
+    x1, x2 = _operand(c, a, ir, dt, "x1"), _operand(c, b, ir, dt, "x2")
+    if min(len(c.g.tensors[x1].shape), len(c.g.tensors[x2].shape)) < 2:
+        raise c.fail("matmul with a rank-1 operand (expand it to a matrix first)")
+    c.g.op("BATCH_MATMUL", [x1, x2], [y], adj_x=False, adj_y=False, asymmetric_quantize_inputs=False)
+    return [y]
+
+
+def _last_axis(op: str, **options: Any) -> _OpFn:
+    """An op over the last axis (SOFTMAX, LOG_SOFTMAX); another axis: TRANSPOSE it last and back."""
+    def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+        g = c.g
+        y = _out(c)
+        x = _operand(c, _first(named), ir, g.tensors[y].dtype, "x")
+        shape = g_shape(g, x)
+        axis = _axis(c, getattr(c.layer, "axis", -1), len(shape))
+        if axis == len(shape) - 1:
+            g.op(op, [x], [y], **options)
+            return [y]
+        perm = list(range(len(shape)))
+        perm[axis], perm[-1] = perm[-1], perm[axis]
+        moved = tuple(shape[p] for p in perm)
+        t, r = g.tensor(c.layer.name + "/moved", moved), g.tensor(c.layer.name + "/moved_" + op.lower(), moved)
+        g.op("TRANSPOSE", [x, _ints("perm", c, perm)], [t])
+        g.op(op, [t], [r], **options)
+        g.op("TRANSPOSE", [r, _ints("perm", c, perm)], [y])
+        return [y]
+    return convert
+
+
+def _chain(c: _Ctx, x: int, steps: list[tuple[str, Any]], y: int) -> int:
+    """``x`` through unary ops and ops with a float32 constant operand (``(op, value)``), the
+    last into ``y``."""
+    g = c.g
+    for k, (op, value) in enumerate(steps):
+        out = y if k == len(steps) - 1 else g.tensor(f"{c.layer.name}/{op.lower()}{k}", g_shape(g, x))
+        ins = [x] if value is None else [x, g.const(f"{c.layer.name}/c{k}", np.float32(value))]
+        options = {"fused_activation_function": "NONE"} if op in ("ADD", "SUB", "MUL", "DIV") else {}
+        g.op(op, ins, [out], **options)
+        x = out
+    return x
+
+
+#: Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ... + t a5)) exp(-x^2),
+#: t = 1 / (1 + p |x|), for x >= 0 (odd): absolute error at most 1.5e-7
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _erf(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """erf (TFLite has no ERF op) composed as Abramowitz & Stegun 7.1.26 (absolute error at
+    most 1.5e-7): ABS, MUL, ADD, DIV, a Horner polynomial, SQUARE, NEG, EXP, SIGN."""
+    g = c.g
+    y = _out(c)
+    x = _operand(c, _first(named), ir, np.float32, "x")
+    shape = g_shape(g, x)
+    a = g.tensor(c.layer.name + "/abs", shape)
+    g.op("ABS", [x], [a])
+    d = _chain(c, a, [("MUL", _ERF_P), ("ADD", 1.0)], g.tensor(c.layer.name + "/denominator", shape))
+    t = g.tensor(c.layer.name + "/t", shape)
+    g.op("DIV", [g.const(c.layer.name + "/one", np.float32(1.0)), d], [t], fused_activation_function="NONE")
+    acc = g.tensor(c.layer.name + "/poly5", shape)
+    g.op("MUL", [t, g.const(c.layer.name + "/a5", np.float32(_ERF_A[4]))], [acc], fused_activation_function="NONE")
+    for k in (3, 2, 1, 0):
+        s, m = g.tensor(c.layer.name + f"/poly{k + 1}_sum", shape), g.tensor(c.layer.name + f"/poly{k}", shape)
+        g.op("ADD", [acc, g.const(c.layer.name + f"/a{k + 1}", np.float32(_ERF_A[k]))], [s],
+             fused_activation_function="NONE")
+        g.op("MUL", [s, t], [m], fused_activation_function="NONE")
+        acc = m
+    e = _chain(c, x, [("SQUARE", None), ("NEG", None), ("EXP", None)], g.tensor(c.layer.name + "/gauss", shape))
+    pe = g.tensor(c.layer.name + "/tail", shape)
+    g.op("MUL", [acc, e], [pe], fused_activation_function="NONE")
+    pos = g.tensor(c.layer.name + "/erf_abs", shape)
+    g.op("SUB", [g.const(c.layer.name + "/one", np.float32(1.0)), pe], [pos], fused_activation_function="NONE")
+    sg = g.tensor(c.layer.name + "/sign", shape)
+    g.op("SIGN", [x], [sg])
+    g.op("MUL", [pos, sg], [y], fused_activation_function="NONE")
+    return [y]
+
+
+def _silu(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    g = c.g
+    y = _out(c)
+    x = _operand(c, _first(named), ir, np.float32, "x")
+    s = g.tensor(c.layer.name + "/sigmoid", g_shape(g, x))
+    g.op("LOGISTIC", [x], [s])
+    g.op("MUL", [x, s], [y], fused_activation_function="NONE")
+    return [y]
+
+
+def _gelu(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    y = _out(c)
+    c.g.op("GELU", [_operand(c, _first(named), ir, np.float32, "x")], [y], approximate=bool(c.layer.approximate))
+    return [y]
+
+
+def _leaky_relu(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    y = _out(c)
+    c.g.op("LEAKY_RELU", [_operand(c, _first(named), ir, np.float32, "x")], [y],
+           alpha=float(c.layer.negative_slope))
+    return [y]
+
+
+def _reduce(op: str) -> _OpFn:
+    """MEAN / SUM / REDUCE_MAX / REDUCE_MIN / REDUCE_PROD over ``axis`` (None: all), ``keepdims``."""
+    def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+        if getattr(c.layer, "initial", None) is not None:
+            raise c.fail("initial= (a starting value for the reduction)")
+        y = _out(c)
+        x = _operand(c, _first(named), ir, c.g.tensors[y].dtype, "x")
+        rank = len(c.g.tensors[x].shape)
+        axis = c.layer.axis
+        axes = list(range(rank)) if axis is None else [_axis(c, a, rank) for a in
+                                                         (axis if isinstance(axis, (list, tuple)) else [axis])]
+        c.g.op(op, [x, _ints("axes", c, sorted(set(axes)))], [y], keep_dims=bool(c.layer.keepdims))
+        return [y]
+    return convert
+
+
+def _reshape_op(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """RESHAPE to ``newshape`` (one -1 at most; the batch's place written -1 when it is free
+    and ``newshape`` names no -1)."""
+    g = c.g
+    x = ir[id(named["x"])]
+    y = _out(c)
+    new = [-1 if d is None else int(d) for d in c.layer.newshape]
+    if new.count(-1) == 0:
+        new = list(g.tensors[y].signature)
+    if new.count(-1) > 1:
+        raise c.fail(f"newshape {tuple(c.layer.newshape)} with more than one free dimension")
+    g.op("RESHAPE", [x, _ints("shape", c, new)], [y], new_shape=new)
+    return [y]
+
+
+def _transpose(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    x = ir[id(named["x"])]
+    rank = len(c.g.tensors[x].shape)
+    axes = c.layer.axes
+    perm = list(range(rank))[::-1] if axes is None else [_axis(c, a, rank) for a in axes]
+    y = _out(c)
+    c.g.op("TRANSPOSE", [x, _ints("perm", c, perm)], [y])
+    return [y]
+
+
+def _expand_dims(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    g = c.g
+    x = ir[id(named["x"])]
+    axis = c.layer.axis
+    out_rank = len(c.outs[0].shape)
+    axes = sorted(_axis(c, a, out_rank) for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
+    shape = list(g_shape(g, x))
+    for k, a in enumerate(axes):
+        shape.insert(a, 1)
+        y = _out(c) if k == len(axes) - 1 else g.tensor(c.layer.name + f"/expanded{k}", shape, g.tensors[x].dtype)
+        g.op("EXPAND_DIMS", [x, _ints("axis", c, [a])], [y])
+        x = y
+    return [x]
+
+
+def _squeeze(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    x = ir[id(named["x"])]
+    shape = named["x"].shape
+    axis = c.layer.axis
+    if axis is None:
+        axes = [k for k, d in enumerate(shape) if d == 1]
+    else:
+        axes = [_axis(c, a, len(shape)) for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    y = _out(c)
+    c.g.op("SQUEEZE", [x], [y], squeeze_dims=axes)
+    return [y]
+
+
+def _concatenate(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    y = _out(c)
+    rank = len(c.outs[0].shape)
+    if c.layer.axis is None:
+        raise c.fail("axis=None (flattening concatenate)")
+    xs = [_operand(c, v, ir, c.g.tensors[y].dtype, f"x{k}") for k, v in enumerate(named["xs"])]
+    c.g.op("CONCATENATION", xs, [y], axis=_axis(c, c.layer.axis, rank), fused_activation_function="NONE")
+    return [y]
+
+
+def _stack(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    y = _out(c)
+    xs = [_operand(c, v, ir, c.g.tensors[y].dtype, f"x{k}") for k, v in enumerate(named["x"])]
+    c.g.op("PACK", xs, [y], values_count=len(xs), axis=_axis(c, c.layer.axis, len(c.outs[0].shape)))
+    return [y]
+
+
+def _split(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """SPLIT (equal sections) or SPLIT_V (at indices)."""
+    x = ir[id(named["x"])]
+    shape = named["x"].shape
+    axis = _axis(c, c.layer.axis, len(shape))
+    outs = [_out(c, k, f"_{k}") for k in range(len(c.outs))]
+    sec = c.layer.indices_or_sections
+    if isinstance(sec, (int, np.integer)):
+        c.g.op("SPLIT", [c.g.const(c.layer.name + "/axis", np.int32(axis), np.int32), x], outs, num_splits=int(sec))
+        return outs
+    if shape[axis] is None:
+        raise c.fail("split at indices along a free axis")
+    bounds = [0, *[int(i) for i in sec], int(shape[axis])]
+    sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    c.g.op("SPLIT_V", [x, _ints("size_splits", c, sizes), c.g.const(c.layer.name + "/axis", np.int32(axis), np.int32)],
+           outs, num_splits=len(sizes))
+    return outs
+
+
+def _take(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """GATHER along ``axis``; constant indices wrap like NumPy's, tensor indices must lie in
+    range (TFLite's GATHER refuses others)."""
+    x = ir[id(named["x"])]
+    shape = named["x"].shape
+    if c.layer.axis is None:
+        raise c.fail("axis=None (take from the flattened tensor)")
+    axis = _axis(c, c.layer.axis, len(shape))
+    idx = named["indices"]
+    if _is_tensor(idx):
+        i = ir[id(idx)]
+        if c.g.tensors[i].dtype not in (np.int32, np.int64):
+            i = _operand(c, idx, ir, np.int32, "indices")
+    else:
+        v = _const_value(idx).astype(np.int64)
+        if shape[axis] is not None:
+            v = v % int(shape[axis])
+        elif (v < 0).any():
+            raise c.fail("negative constant indices along a free axis")
+        i = c.g.const(c.layer.name + "/indices", v.astype(np.int32), np.int32)
+    y = _out(c)
+    c.g.op("GATHER", [x, i], [y], axis=axis, batch_dims=0)
+    return [y]
+
+
+def _cast(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """CAST (to bool: NOT_EQUAL 0, as Keras casts); to the same dtype: a copy."""
+    g = c.g
+    y = _out(c)
+    x = ir[id(named["x"])]
+    if g.tensors[x].dtype is g.tensors[y].dtype:
+        g.reshape(x, y, c.layer.name)
+    elif g.tensors[y].dtype is np.bool_:
+        g.op("NOT_EQUAL", [x, g.const(c.layer.name + "/zero", np.zeros((), g.tensors[x].dtype), g.tensors[x].dtype)],
+             [y])
+    else:
+        g.op("CAST", [x], [y])
+    return [y]
+
+
+def _clip(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """MAXIMUM with x_min, then MINIMUM with x_max (NumPy's clip)."""
+    g = c.g
+    y = _out(c)
+    dt = g.tensors[y].dtype
+    x = _operand(c, named["x"], ir, dt, "x")
+    lo = g.tensor(c.layer.name + "/lower", g_shape(g, x), dt)
+    g.op("MAXIMUM", [x, g.const(c.layer.name + "/x_min", _const_value(c.layer.x_min).astype(dt), dt)], [lo])
+    g.op("MINIMUM", [lo, g.const(c.layer.name + "/x_max", _const_value(c.layer.x_max).astype(dt), dt)], [y])
+    return [y]
+
+
+def _where(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    if named.get("x1") is None or named.get("x2") is None:
+        raise c.fail("where(condition) without x1 and x2 (the indices form)")
+    y = _out(c)
+    dt = c.g.tensors[y].dtype
+    cond = _operand(c, named["condition"], ir, np.bool_, "condition")
+    c.g.op("SELECT_V2", [cond, _operand(c, named["x1"], ir, dt, "x1"), _operand(c, named["x2"], ir, dt, "x2")], [y])
+    return [y]
+
+
+def _get_item(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    """``x[key]`` with integers, slices, ``None`` and ``...``: STRIDED_SLICE (integers shrink
+    their axis), then a RESHAPE where ``None`` adds one."""
+    g = c.g
+    x = ir[id(named["x"])]
+    shape = named["x"].shape
+    key = named["key"]
+    key = list(key) if isinstance(key, tuple) else [key]
+    if sum(k is Ellipsis for k in key) > 1:
+        raise c.fail("more than one ellipsis")
+    n_real = sum(k is not None and k is not Ellipsis for k in key)
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        key[at:at + 1] = [slice(None)] * max(len(shape) - n_real, 0)
+    key += [slice(None)] * max(len(shape) - sum(k is not None for k in key), 0)
+    begin, end, strides = [], [], []
+    bm = em = sm = 0
+    dim = 0
+    for k in key:
+        if k is None:
+            continue
+        if isinstance(k, (int, np.integer)):
+            sm |= 1 << dim
+            begin.append(int(k))
+            end.append(int(k) + 1)
+            strides.append(1)
+        elif isinstance(k, slice):
+            for v in (k.start, k.stop, k.step):
+                if v is not None and not isinstance(v, (int, np.integer)):
+                    raise c.fail(f"slice bound {v!r} (integers only)")
+            if k.step == 0:
+                raise c.fail("slice step 0")
+            begin.append(0 if k.start is None else int(k.start))
+            end.append(0 if k.stop is None else int(k.stop))
+            strides.append(1 if k.step is None else int(k.step))
+            bm |= (k.start is None) << dim
+            em |= (k.stop is None) << dim
+        else:
+            raise c.fail(f"index {k!r} (integers, slices, None and ... convert)")
+        dim += 1
+    if dim > len(shape):
+        raise c.fail(f"{dim} indices for a rank-{len(shape)} tensor")
+    final = tuple(c.outs[0].shape)
+    kept = [k for k in key if not isinstance(k, (int, np.integer))]  # one output dimension each
+    sliced = tuple(d for d, k in zip(final, kept) if k is not None)
+    y = _out(c) if sliced == final else g.tensor(c.layer.name + "/sliced", sliced, g.tensors[x].dtype)
+    g.op("STRIDED_SLICE", [x, _ints("begin", c, begin), _ints("end", c, end), _ints("strides", c, strides)], [y],
+         begin_mask=bm, end_mask=em, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=sm)
+    if sliced != final:
+        return [_reshape(c, y, final, "/new_axes")]
+    return [y]
+
+
+def _like(fill: float | None) -> _OpFn:
+    """zeros_like / ones_like / full_like: a constant when the shape is fixed, else ZEROS_LIKE
+    (plus the fill value)."""
+    def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+        g = c.g
+        t = c.outs[0]
+        value = fill if fill is not None else _const_value(named["fill_value"])
+        if None not in t.shape:
+            return [g.const(c.layer.name, np.full(t.shape, value, _dtype(t)), _dtype(t))]
+        y = _out(c)
+        x = _operand(c, named["x"], ir, g.tensors[y].dtype, "x")
+        if value == 0:
+            g.op("ZEROS_LIKE", [x], [y])
+            return [y]
+        z = g.tensor(c.layer.name + "/zeros", t.shape, _dtype(t))
+        g.op("ZEROS_LIKE", [x], [z])
+        g.op("ADD", [z, g.const(c.layer.name + "/fill", np.asarray(value, _dtype(t)), _dtype(t))], [y],
+             fused_activation_function="NONE")
+        return [y]
+    return convert
+
+
+def _cumsum(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    y = _out(c)
+    x = _operand(c, named["x"], ir, c.g.tensors[y].dtype, "x")
+    axis = c.layer.axis
+    if axis is None:
+        raise c.fail("axis=None (cumsum of the flattened tensor)")
+    c.g.op("CUMSUM", [x, c.g.const(c.layer.name + "/axis", np.int32(_axis(c, axis, len(c.outs[0].shape))),
+                                   np.int32)], [y], exclusive=False, reverse=False)
+    return [y]
+
+
+_UNARY = {"Negative": "NEG", "Exp": "EXP", "Log": "LOG", "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Square": "SQUARE",
+          "Absolute": "ABS", "Abs": "ABS", "Tanh": "TANH", "Sigmoid": "LOGISTIC", "Relu": "RELU", "Relu6": "RELU6",
+          "Sign": "SIGN", "Floor": "FLOOR", "Ceil": "CEIL", "Sin": "SIN", "Cos": "COS", "LogicalNot": "LOGICAL_NOT",
+          "Elu": "ELU"}
+
+_TABLE: dict[str, _OpFn] = {
+    **{k: _unary(v) for k, v in _UNARY.items()},
+    **{k: _binary(v) for k, v in {**_BINARY, **_COMPARE, **_LOGICAL}.items()},
+    "Matmul": _matmul, "Softmax": _last_axis("SOFTMAX", beta=1.0), "LogSoftmax": _last_axis("LOG_SOFTMAX"),
+    "Erf": _erf, "Silu": _silu, "Gelu": _gelu, "LeakyRelu": _leaky_relu,
+    "Mean": _reduce("MEAN"), "Sum": _reduce("SUM"), "Max": _reduce("REDUCE_MAX"), "Min": _reduce("REDUCE_MIN"),
+    "Prod": _reduce("REDUCE_PROD"),
+    "Reshape": _reshape_op, "Transpose": _transpose, "ExpandDims": _expand_dims, "Squeeze": _squeeze,
+    "Concatenate": _concatenate, "Stack": _stack, "Split": _split, "Take": _take, "Cast": _cast, "Clip": _clip,
+    "Where": _where, "GetItem": _get_item, "ZerosLike": _like(0.0), "OnesLike": _like(1.0), "FullLike": _like(None),
+    "Cumsum": _cumsum,
+}
+OPERATIONS.update({k: _operation(v) for k, v in _TABLE.items()})
