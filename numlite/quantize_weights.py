@@ -28,8 +28,10 @@ versions are those TFLite gives the hybrid forms (CONV_2D 5 / 2, DEPTHWISE_CONV_
 FULLY_CONNECTED 9).  A weight tensor another op reads too gets an int8 copy of its own.  About a
 quarter of the size of the weights.
 
-Both refuse, with ``QuantizationError``, a model with nothing to quantize (no float32 weights:
-already quantized, or no matching op), and write nothing partial: they return bytes.
+Both refuse, with ``QuantizationError``, a model that is already quantized (quantized int8 /
+uint8 / int16 tensors, float16 constants, QUANTIZE / DEQUANTIZE ops:
+:func:`numlite.quantize.already_quantized`) and a model with nothing to quantize (no float32
+weights, or no matching op), and write nothing partial: they return bytes.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
-from .quantize import QuantizationError, _quantize_weights
+from .quantize import QuantizationError, _quantize_weights, already_quantized
 from .schema.reader import read_model_table
 from .schema.writer import write_model
 
@@ -55,13 +57,16 @@ class _Rewriter:
     """The model's tables as mutable dicts and lists, and helpers to add buffers, tensors and op
     codes."""
 
-    def __init__(self, model: bytes):
+    def __init__(self, model: bytes, what: str):
         if not isinstance(model, (bytes, bytearray, memoryview)):
             raise TypeError(f"the model must be the .tflite file's bytes, not {type(model).__name__}")
         self.source = bytes(model)
         #: the model as numlite loads it (the whole verifier, buffer bounds too: ModelError); its
         #: tensors' float32 values are what the passes quantize
         self.model = load_model(model_content=self.source)
+        why = already_quantized(self.model)
+        if why:
+            raise QuantizationError(f"{what}: the model is already quantized: {why}; start from the float32 model")
         root = read_model_table(self.source)
         self.root: dict[str, Any] = dict(root)
         self.buffers: list[dict[str, Any]] = [dict(b) for b in root.get("buffers") or []]
@@ -125,7 +130,7 @@ def _readers(sg: dict[str, Any]) -> dict[int, list[tuple[int, int]]]:
 
 def quantize_float16(model: bytes) -> bytes:
     """The model with its float32 constants as float16 behind DEQUANTIZE (module docstring)."""
-    rw = _Rewriter(model)
+    rw = _Rewriter(model, "float16 quantization")
     done = 0
     for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
@@ -157,7 +162,7 @@ def quantize_float16(model: bytes) -> bytes:
 def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channel: bool = True) -> bytes:
     """The model with int8 weights in CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (module
     docstring)."""
-    rw = _Rewriter(model)
+    rw = _Rewriter(model, "dynamic-range quantization")
     done = 0
     for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)

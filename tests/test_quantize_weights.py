@@ -167,9 +167,9 @@ def test_a_weight_read_twice_gets_an_int8_copy():
 
 def test_nothing_to_quantize_and_corrupt_models_are_clear_errors():
     int8 = models.build("mobilenet_v1_int8", resolution=32, alpha=0.25)
-    with pytest.raises(QuantizationError, match="float16 quantization: the model has no float32 constant"):
+    with pytest.raises(QuantizationError, match="float16 quantization: the model is already quantized: tensor .* INT8"):
         quantize_float16(int8)
-    with pytest.raises(QuantizationError, match="dynamic-range quantization: no CONV_2D"):
+    with pytest.raises(QuantizationError, match="dynamic-range quantization: the model is already quantized"):
         quantize_dynamic_range(int8)
     with pytest.raises(QuantizationError, match="at least 100000000 values"):
         quantize_dynamic_range(MODEL, min_elements=10**8)
@@ -232,3 +232,33 @@ def test_real_float32_models_from_mediapipe(name):
         for a, b, r in zip(ours, theirs, ref):
             assert _rel(a, b) < 1e-5
             assert _rel(b, r) < near
+
+
+def test_every_mode_refuses_every_quantized_output():
+    """float16, dynamic-range, int8 and 16x8 outputs are each refused by all four modes as
+    "already quantized", naming what gave it away."""
+    from numlite.quantize import quantize_model
+
+    small = models.build("mobilenet_v1", resolution=32, alpha=0.25)
+    cal = [np.random.default_rng(k).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32) for k in range(2)]
+    outputs = {"float16": quantize_float16(small), "dynamic": quantize_dynamic_range(small, min_elements=64),
+               "int8": quantize_model(small, cal), "int16x8": quantize_model(small, cal, mode="int16x8")}
+    why = {"float16": "DEQUANTIZE op", "dynamic": "quantized INT8 \\(weights\\)", "int8": "quantized INT8",
+           "int16x8": "quantized INT16 \\(activations\\)"}
+    modes = {"float16": quantize_float16, "dynamic": quantize_dynamic_range,
+             "int8": lambda m: quantize_model(m, cal), "int16x8": lambda m: quantize_model(m, cal, mode="int16x8")}
+    for made_by, data in outputs.items():
+        for mode, fn in modes.items():
+            with pytest.raises(QuantizationError, match=f"already quantized: .*{why[made_by]}") as e:
+                fn(data)
+            assert mode != "int8" or "quantize the float32 model instead" in str(e.value)
+
+
+def test_a_float_model_without_weights_has_nothing_to_quantize():
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op("RELU", [x], [y])
+    mb.output(y)
+    with pytest.raises(QuantizationError, match="no float32 constant that an operator reads"):
+        quantize_float16(mb.build())
