@@ -88,7 +88,7 @@ class Graph:
         return len(self.tensors) - 1
 
     def const(self, name: str, value: Any, dtype: Any = np.float32) -> int:
-        a = np.ascontiguousarray(np.asarray(value, dtype))
+        a = np.array(value, dtype, order="C")  # a copy (never the caller's array); a scalar stays 0-D
         self.tensors.append(T(self._unique(name), a.shape, a.shape, np.dtype(dtype).type, a))
         return len(self.tensors) - 1
 

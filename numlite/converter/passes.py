@@ -164,7 +164,7 @@ def evaluate(g: Graph, o: Op) -> list[np.ndarray] | None:
         it = Interpreter(model_content=data)
         it.allocate_tensors()
         it.invoke()
-        results = [np.ascontiguousarray(it.get_tensor(i)) for i in out_index]
+        results = [np.array(it.get_tensor(i), order="C") for i in out_index]
     except Exception:  # noqa: BLE001 - not folded: the runtime reports the op's error with the model
         return None
     if sum(r.nbytes for r in results) > in_bytes + FOLD_GROWTH_LIMIT:
@@ -208,7 +208,7 @@ def _identity_input(g: Graph, o: Op) -> int | None:
     if o.name == "TRANSPOSE":
         perm = _const(g, o.inputs[1]) if len(o.inputs) > 1 else None
         n = len(g.tensors[x].shape)
-        ok = perm is not None and perm.size == n and np.array_equal(np.mod(perm.reshape(-1), max(n, 1)), np.arange(n))
+        ok = perm is not None and np.array_equal(perm.reshape(-1), np.arange(n))
         return x if ok and _same_shape(g, x, y) else None
     if o.name == "CAST":
         return x if _same_shape(g, x, y) else None
@@ -287,7 +287,8 @@ def cancel_transposes(g: Graph) -> bool:
     def perm(o: Op) -> np.ndarray | None:
         p = _const(g, o.inputs[1]) if o.name == "TRANSPOSE" and len(o.inputs) == 2 else None
         n = len(g.tensors[o.inputs[0]].shape)
-        return None if p is None or p.size != n else np.mod(p.reshape(-1).astype(np.int64), max(n, 1))
+        p = None if p is None else p.reshape(-1).astype(np.int64)
+        return p if p is not None and np.array_equal(np.sort(p), np.arange(n)) else None
 
     def step(g: Graph, o: Op, readers: dict, producer: dict) -> bool:
         src = producer.get(o.inputs[0]) if o.name == "TRANSPOSE" else None
@@ -426,7 +427,7 @@ def dedupe_constants(g: Graph) -> bool:
     for i, t in enumerate(g.tensors):
         if t.data is None or t.variable or i in g.outputs:
             continue
-        a = np.ascontiguousarray(t.data)
+        a = np.asarray(t.data)
         key = (a.dtype.str, a.shape, hashlib.sha256(a.tobytes()).digest())
         j = first.setdefault(key, i)
         if j != i and np.array_equal(g.tensors[j].data, a):
