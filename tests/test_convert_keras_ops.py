@@ -265,3 +265,40 @@ def test_reshape_with_two_free_dimensions_is_refused():
     bad = keras.Model(y, ops.reshape(y, (y.shape[0], -1, 3, 2)))
     with pytest.raises(ConversionError, match=r"\(Reshape\).*more than one free dimension"):
         numlite.convert(bad)
+
+
+# -- a small transformer ----------------------------------------------------------------------------------
+def _transformer(vocab=50, maxlen=12, d=16, heads=2, ff=32, classes=4, padding_mask=False, act="gelu"):
+    tokens = keras.Input((maxlen,), dtype="int32", name="tokens")
+    # learned position embedding: positions as a model tensor (not keras.ops.arange alone, which
+    # is a constant computed once, before training), so the position table is a weight
+    positions = ops.zeros_like(tokens) + ops.arange(maxlen, dtype="int32")
+    x = keras.layers.Embedding(vocab, d)(tokens) + keras.layers.Embedding(maxlen, d)(positions)
+    mask = ops.expand_dims(ops.not_equal(tokens, 0), 1) if padding_mask else None  # [batch, 1, S]
+    for _ in range(2):
+        att = keras.layers.MultiHeadAttention(heads, d // heads)(x, x, attention_mask=mask)
+        x = keras.layers.LayerNormalization(epsilon=1e-6)(keras.layers.Add()([x, att]))
+        h = keras.layers.Dense(ff, activation=act)(x)
+        h = keras.layers.Dense(d)(h)
+        x = keras.layers.LayerNormalization(epsilon=1e-6)(keras.layers.Add()([x, h]))
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    out = keras.layers.Dense(classes, activation="softmax", name="probs")(x)
+    model = keras.Model(tokens, out)
+    _randomize(model)
+    return model
+
+
+@pytest.mark.parametrize("padding_mask, act", [(False, "gelu"), (True, "relu")])
+def test_small_transformer_classifier(padding_mask, act):
+    model = _transformer(padding_mask=padding_mask, act=act)
+    tokens = RNG.integers(1, 50, (5, 12)).astype(np.int32)
+    tokens[0, 7:] = 0  # padding
+    tokens[1, 3:] = 0
+    data = _check(model, [tokens])
+    names = _ops(data)
+    assert names.count("BATCH_MATMUL") == 4 and names.count("GATHER") == 2
+    assert ("GELU" in names) == (act == "gelu") and "RELU" not in names  # relu fused into FULLY_CONNECTED
+    if padding_mask:  # the mask matters: the same weights without it give other outputs
+        other = _transformer(act=act)
+        other.set_weights(model.get_weights())
+        assert np.max(np.abs(np.asarray(model(tokens)) - np.asarray(other(tokens)))) > 1e-3
