@@ -382,28 +382,41 @@ def test_identities_are_removed(kind):
 ])
 def test_near_identities_are_kept(why, op, c, first, act):
     g, x = _graph((None, 2, 3))
+    m = g.tensor("m", (None, 2, 3))
+    g.op("NEG", [x], [m])  # neither end of the op is a graph input or output: bypass could act
     shape = np.broadcast_shapes((1, 2, 3), c)
-    y = g.tensor("y", shape)
+    t = g.tensor("t", (None, 2, 3) if shape == (1, 2, 3) else shape)
     value = np.full(c, {"ADD": 0.0, "SUB": 0.0, "MUL": 1.0, "DIV": 1.0}[op], np.float32)
     if why == "not zero":
         value = value + 0.5
-    ins = [g.const("c", value), x]
-    g.op(op, ins if first else ins[::-1], [y], fused_activation_function=act)
+    ins = [g.const("c", value), m]
+    g.op(op, ins if first else ins[::-1], [t], fused_activation_function=act)
+    y = _like(g, t, "y")
+    g.op("NEG", [t], [y])
     g.outputs = [y]
     assert not passes.remove_identities(g), why
+    assert len(g.ops) == 3
     feeds = [_f32(1, 2, 3) - (0.5 if op == "DIV" else 0)]
     _check(copy.deepcopy(g), feeds)
 
 
 def test_identity_reshape_with_two_free_dims_and_casts_that_convert_are_kept():
     g, x = _graph((None, None, 4))
-    y = g.tensor("y", (None, None, 4))
-    g.op("RESHAPE", [x, g.const("s", np.array([-1, 2, 4], np.int32), np.int32)], [y])
+    m = g.tensor("m", (None, None, 4))
+    g.op("NEG", [x], [m])
+    r = g.tensor("r", (None, None, 4))  # [2, 6, 4] -> [-1, 2, 4] is [6, 2, 4]: same signature, other shape
+    g.op("RESHAPE", [m, g.const("s", np.array([-1, 2, 4], np.int32), np.int32)], [r], new_shape=[-1, 2, 4])
     c = g.tensor("c", (None, None, 4), np.int32)
-    g.op("CAST", [x], [c], in_data_type="FLOAT32", out_data_type="INT32")
-    g.outputs = [y, c]
+    g.op("CAST", [m], [c], in_data_type="FLOAT32", out_data_type="INT32")
+    y, z = g.tensor("y", (None, None, 4)), g.tensor("z", (None, None, 4), np.int32)
+    g.op("NEG", [r], [y])
+    g.op("NEG", [c], [z])
+    g.outputs = [y, z]
+    ref = copy.deepcopy(g)
     assert not passes.remove_identities(g)
-    assert _names(g) == ["RESHAPE", "CAST"]
+    assert _names(g) == ["NEG", "RESHAPE", "CAST", "NEG", "NEG"]
+    outs = _run(numlite.Interpreter, _check(ref, [_f32(2, 6, 4) * 10]), [_f32(2, 6, 4)])
+    assert outs[0].shape == (6, 2, 4)
 
 
 def test_identity_from_a_graph_input_to_a_graph_output_stays():
