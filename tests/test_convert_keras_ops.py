@@ -203,6 +203,11 @@ CASES = {
     "cumsum": lambda x, y: ops.cumsum(x, axis=1),
     "zeros_ones_like": lambda x, y: ops.zeros_like(x) + ops.ones_like(y) * 2,
     "full_like": lambda x, y: ops.full_like(x, 3.0) - x,
+    "prod": lambda x, y: ops.prod(x, axis=-1), "sign": lambda x, y: ops.sign(x), "floor": lambda x, y: ops.floor(x * 3),
+    "ceil": lambda x, y: ops.ceil(x * 3), "sin": lambda x, y: ops.sin(x), "cos": lambda x, y: ops.cos(x),
+    "elu": lambda x, y: ops.elu(x),
+    "compare_family": lambda x, y: ops.cast(ops.logical_or(ops.greater_equal(x, y), ops.less_equal(x, -0.5)), "int32")
+    + ops.cast(ops.equal(ops.floor(x), 0), "int32") + ops.cast(ops.less(y, 0.1), "int32"),
 }
 
 
@@ -249,6 +254,7 @@ def test_scalar_output_of_a_full_reduction():
     (lambda x: ops.matmul(x, np.ones(6, "float32")), r"\(Matmul\).*rank-1"),
     (lambda x: ops.softmax(x, axis=(1, 2)), r"\(Softmax\).*axis \(1, 2\)"),
     (lambda x: ops.cumsum(x), r"\(Cumsum\).*axis=None"),
+    (lambda x: ops.elu(x, alpha=0.5), r"\(Elu\).*alpha"),
 ])
 def test_unsupported_operations_are_named(make, what):
     x = keras.Input((4, 6))

@@ -4,7 +4,37 @@ models (``keras.ops.*`` applied to Keras tensors, which appear in a Functional m
 
 ``LAYERS`` (merged into ``converter.keras.LAYERS``) and ``OPERATIONS`` (looked up for graph
 nodes that are not Layers, by class name) map a class name to a function writing its ops, with
-the same ``_Ctx`` interface as the layer converters in ``converter.keras``.
+the same ``_Ctx`` interface as the layer converters in ``converter.keras``.  A node's call
+arguments (Python scalars and constant arrays among them: they become constants) are read from
+the node itself (``node.arguments``), bound to the operation's ``call`` parameters.
+
+Layers: MultiHeadAttention (query / value / key, ``num_heads``, ``key_dim``, ``value_dim``,
+``use_bias``, ``output_shape`` of any rank, ``dropout`` ignored, ``attention_mask`` input of
+[batch, T, S] or [batch, 1, S] (any dtype: != 0 attends), ``use_causal_mask``,
+``sliding_window``, ``return_attention_scores``; inputs above rank 3 when attending over every
+axis between batch and features, Keras's default).  Refused, naming the layer: other
+``attention_axes``, ``use_gate``, ``flash_attention``, Keras masks carried by the inputs
+(``mask_zero``), and reshapes that would need two free dimensions (a free batch and a free
+sequence length together).
+
+Operations: Add, Subtract, Multiply, TrueDivide / Divide, Power, Maximum, Minimum,
+SquaredDifference, Greater(Equal), Less(Equal), Equal, NotEqual, LogicalAnd / Or / Not (with
+broadcasting; mixed dtypes through CAST to Keras's result dtype); Matmul (BATCH_MATMUL);
+Negative, Exp, Log, Sqrt, Rsqrt, Square, Absolute, Sign, Floor, Ceil, Sin, Cos, Tanh, Sigmoid,
+Relu, Relu6, Elu (alpha 1), LeakyRelu, Silu, Gelu (both forms), Erf (composed: TFLite has no ERF op;
+Abramowitz & Stegun 7.1.26, absolute error at most 1.5e-7); Softmax and LogSoftmax on one axis
+(another than the last through TRANSPOSE); Mean, Sum, Max, Min, Prod (``axis`` None or any,
+``keepdims``); Reshape (one free dimension at most), Transpose, ExpandDims, Squeeze,
+Concatenate, Stack, Split (sections or indices), Take (GATHER; constant indices wrap as NumPy's),
+Cast, Clip, Where (three-argument form), GetItem (integers, slices with steps, None, ``...``),
+ZerosLike / OnesLike / FullLike, Cumsum.  An operation whose tensor inputs are all constants
+is computed at conversion (by Keras) and written as a constant.  Any other operation raises
+``ConversionError`` naming it and its class, and so does an unsupported argument.
+
+A learned position embedding that converts: positions as a model tensor, e.g.
+``ops.zeros_like(tokens) + ops.arange(maxlen)`` fed to an ``Embedding(maxlen, d)`` (the
+position table stays a weight; ``Embedding(...)(ops.arange(maxlen))`` alone would be a constant
+computed once while the model is built).
 """
 
 from __future__ import annotations
@@ -724,14 +754,19 @@ def _cumsum(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
 
 _UNARY = {"Negative": "NEG", "Exp": "EXP", "Log": "LOG", "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Square": "SQUARE",
           "Absolute": "ABS", "Abs": "ABS", "Tanh": "TANH", "Sigmoid": "LOGISTIC", "Relu": "RELU", "Relu6": "RELU6",
-          "Sign": "SIGN", "Floor": "FLOOR", "Ceil": "CEIL", "Sin": "SIN", "Cos": "COS", "LogicalNot": "LOGICAL_NOT",
-          "Elu": "ELU"}
+          "Sign": "SIGN", "Floor": "FLOOR", "Ceil": "CEIL", "Sin": "SIN", "Cos": "COS", "LogicalNot": "LOGICAL_NOT"}
+
+
+def _elu(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
+    if float(getattr(c.layer, "alpha", 1.0)) != 1.0:
+        raise c.fail("alpha other than 1 (TFLite's ELU has none)")
+    return _unary("ELU")(c, named, ir)
 
 _TABLE: dict[str, _OpFn] = {
     **{k: _unary(v) for k, v in _UNARY.items()},
     **{k: _binary(v) for k, v in {**_BINARY, **_COMPARE, **_LOGICAL}.items()},
     "Matmul": _matmul, "Softmax": _last_axis("SOFTMAX", beta=1.0), "LogSoftmax": _last_axis("LOG_SOFTMAX"),
-    "Erf": _erf, "Silu": _silu, "Gelu": _gelu, "LeakyRelu": _leaky_relu,
+    "Erf": _erf, "Silu": _silu, "Gelu": _gelu, "LeakyRelu": _leaky_relu, "Elu": _elu,
     "Mean": _reduce("MEAN"), "Sum": _reduce("SUM"), "Max": _reduce("REDUCE_MAX"), "Min": _reduce("REDUCE_MIN"),
     "Prod": _reduce("REDUCE_PROD"),
     "Reshape": _reshape_op, "Transpose": _transpose, "ExpandDims": _expand_dims, "Squeeze": _squeeze,
