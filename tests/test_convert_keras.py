@@ -503,3 +503,59 @@ def test_grouped_convolutions_and_depthwise_conv1d():
                             keras.layers.DepthwiseConv1D(2, strides=2, dilation_rate=1),
                             keras.layers.DepthwiseConv1D(3, padding="valid", dilation_rate=2)])
     _check(one, [RNG.standard_normal((3, 10, 4)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("shared_axes", [None, [1, 2]])
+def test_prelu_identity_and_softmax_on_other_axes(shared_axes):
+    model = keras.Sequential([keras.Input((4, 5, 3)), keras.layers.PReLU(shared_axes=shared_axes),
+                              keras.layers.Identity(), keras.layers.Softmax(axis=1)])
+    pr = model.layers[0]
+    pr.alpha.assign(RNG.uniform(-0.5, 0.5, pr.alpha.shape))
+    data = _check(model, [RNG.standard_normal((2, 4, 5, 3)).astype(np.float32)])
+    assert _ops(data) == ["PRELU", "TRANSPOSE", "SOFTMAX", "TRANSPOSE"]
+    mid = keras.Sequential([keras.Input((4, 5)), keras.layers.Softmax(axis=-2), keras.layers.Softmax(axis=2)])
+    _check(mid, [RNG.standard_normal((3, 4, 5)).astype(np.float32)])
+    for axis, msg in (((1, 2), r"axis \(1, 2\)"), (0, "axis 0")):
+        bad = keras.Sequential([keras.Input((4, 5)), keras.layers.Softmax(axis=axis, name="s")])
+        with pytest.raises(ConversionError, match=rf"layer 's' \(Softmax\): {msg}"):
+            numlite.convert(bad)
+
+
+@pytest.mark.parametrize("shapes,axes", [(((6,), (6,)), 1), (((3, 4), (5, 4)), 2), (((3, 4), (3, 5)), 1),
+                                         (((3, 4), (4, 5)), (2, 1)), (((2, 3, 4), (4, 6)), (3, 1)),
+                                         (((4,), (3, 4)), -1)])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot(shapes, axes, normalize):
+    a, b = keras.Input(shapes[0]), keras.Input(shapes[1])
+    model = keras.Model([a, b], keras.layers.Dot(axes, normalize=normalize)([a, b]))
+    data = _check(model, [RNG.standard_normal((2, *s)).astype(np.float32) for s in shapes])
+    assert "BATCH_MATMUL" in _ops(data)
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_category_encoding(mode):
+    shape = (1,) if mode == "one_hot" else (4,)
+    inp = keras.Input(shape, dtype="int32")
+    model = keras.Model(inp, keras.layers.CategoryEncoding(6, output_mode=mode)(inp))
+    x = RNG.integers(0, 6, (5, *shape)).astype(np.int32)
+    if mode != "one_hot":
+        x[0] = [2, 2, 5, 2]  # repeats: counted / once
+    data = _check(model, [x])
+    assert "ONE_HOT" in _ops(data)
+    seq = keras.Model(inp2 := keras.Input((3,), dtype="int32"), keras.layers.CategoryEncoding(4, "one_hot")(inp2))
+    _check(seq, [RNG.integers(0, 4, (2, 3)).astype(np.int32)])
+
+
+def test_small_layer_refusals():
+    cases = [
+        (keras.Sequential([keras.Input((5, 3)), keras.layers.Masking(name="m"), keras.layers.Dense(2)]),
+         r"layer 'm' \(Masking\): Keras masks have no TFLite form"),
+        (keras.Sequential([keras.Input((), dtype="int32"), keras.layers.CategoryEncoding(4, "count", name="m")]),
+         r"layer 'm' \(CategoryEncoding\): output_mode 'count' of a rank 1 input"),
+    ]
+    a, b = keras.Input((None, 4)), keras.Input((3, 4))
+    cases.append((keras.Model([a, b], keras.layers.Dot(2, name="m")([a, b])),
+                  r"layer 'm' \(Dot\): free dimensions other than the batch"))
+    for model, msg in cases:
+        with pytest.raises(ConversionError, match=msg):
+            numlite.convert(model)

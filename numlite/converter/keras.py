@@ -16,7 +16,10 @@ fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D
 DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
 in between; else MUL and ADD by per-channel constants); Activation, ReLU (max_value 6 or
 none, no threshold or negative slope: else MINIMUM / MAXIMUM), LeakyReLU, ELU (alpha 1),
-Softmax (last axis); Conv3D (CONV_3D); Normalization (SUB, MUL by 1 / max(std, epsilon));
+Softmax (the last axis, or one other between two TRANSPOSEs), PReLU (PRELU, ``shared_axes``);
+Dot (TRANSPOSE / RESHAPE to rank 3, BATCH_MATMUL; ``normalize``: L2 normalization first);
+CategoryEncoding (ONE_HOT; multi_hot / count: REDUCE_MAX / SUM of it); Masking is refused;
+Conv3D (CONV_3D); Normalization (SUB, MUL by 1 / max(std, epsilon));
 Resizing (bilinear, nearest: half-pixel centers); MaxPooling1D, AveragePooling1D,
 GlobalAveragePooling1D, GlobalMaxPooling1D; activations linear, relu, relu6, sigmoid, tanh, softmax, swish / silu,
 hard_swish / hard_silu, gelu (exact and tanh approximation), elu, leaky_relu, and composed from
@@ -39,8 +42,8 @@ MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D (``ke
 ZeroPadding1D / 2D / 3D (PAD); GlobalAveragePooling3D, GlobalMaxPooling3D (MEAN, REDUCE_MAX);
 MaxPooling3D / AveragePooling3D are refused (no builtin TFLite op); Add, Subtract, Multiply,
 Maximum, Minimum, Average, Concatenate; Flatten, Reshape, Permute; Rescaling; Dropout,
-SpatialDropout*, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization
-(inference identities: removed).  Any other layer (a Lambda, a custom class) raises
+SpatialDropout*, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization,
+Identity (inference identities: removed).  Any other layer (a Lambda, a custom class) raises
 ``ConversionError`` naming the layer and its class, and so does an unsupported option.
 """
 
@@ -54,7 +57,7 @@ import numpy as np
 from . import ConversionError
 from .ir import Graph
 
-IDENTITIES = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+IDENTITIES = {"Identity", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
               "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
 
 
@@ -300,15 +303,6 @@ def _elu(c: _Ctx) -> list[int]:
         raise c.fail("alpha other than 1 (TFLite's ELU has none)")
     y = c.out()
     c.g.op("ELU", [c.inputs[0]], [y])
-    return [y]
-
-
-def _softmax_layer(c: _Ctx) -> list[int]:
-    axis = c.cfg.get("axis", -1)
-    if axis not in (-1, len(c.outs[0].shape) - 1, [-1]):
-        raise c.fail(f"axis {axis}: only the last axis converts")
-    y = c.out()
-    c.g.op("SOFTMAX", [c.inputs[0]], [y], beta=1.0)
     return [y]
 
 
@@ -684,30 +678,14 @@ def _group_norm(c: _Ctx) -> list[int]:
 
 
 def _unit_norm(c: _Ctx) -> list[int]:
-    """UnitNormalization: L2_NORMALIZATION over the last axis (TFLite's epsilon is 1e-6 on the
-    norm, Keras's 1e-12: they differ only for vectors of norm below 1e-6); over other axes
-    ``x * min(rsqrt(sum(x^2)), 1e12)`` (MUL, SUM, RSQRT, MINIMUM, MUL), Keras's own formula."""
-    g, x = c.g, c.inputs[0]
-    shape = g_shape(g, x)
+    """UnitNormalization: ``_l2_normalize`` over its axes (L2_NORMALIZATION over the last)."""
+    shape = g_shape(c.g, c.inputs[0])
     rank = len(shape)
     axis = c.cfg.get("axis", -1)
     axes = sorted({int(a) % rank for a in (axis if isinstance(axis, (list, tuple)) else [axis])})
     if 0 in axes:
         raise c.fail(f"axis {axis}: the batch axis")
-    y = c.out()
-    if axes == [rank - 1]:
-        g.op("L2_NORMALIZATION", [x], [y], fused_activation_function="NONE")
-        return [y]
-    name = c.layer.name
-    red = tuple(1 if i in axes else d for i, d in enumerate(shape))
-    sq = g.tensor(name + "/squared", shape)
-    s, r, m = (g.tensor(f"{name}/{k}", red) for k in ("square_sum", "inv_norm", "inv_norm_clipped"))
-    g.op("MUL", [x, x], [sq], fused_activation_function="NONE")
-    g.op("SUM", [sq, g.const(name + "/axes", np.array(axes, np.int32), np.int32)], [s], keep_dims=True)
-    g.op("RSQRT", [s], [r])
-    g.op("MINIMUM", [r, g.const(name + "/max_inv_norm", np.float32(1e12))], [m])
-    g.op("MUL", [x, m], [y], fused_activation_function="NONE")
-    return [y]
+    return [_l2_normalize(c, c.inputs[0], axes, c.out(), "")]
 
 
 def _repeat_vector(c: _Ctx) -> list[int]:
@@ -1115,6 +1093,145 @@ def _conv3d(c: _Ctx) -> list[int]:
     return _finish(c, y, c.cfg.get("activation"))
 
 
+def _prelu(c: _Ctx) -> list[int]:
+    """PRELU with Keras's alpha (the input's shape less the batch, 1 on ``shared_axes``)."""
+    alpha = _np(c.layer.alpha)
+    y = c.out()
+    c.g.op("PRELU", [c.inputs[0], c.g.const(c.layer.name + "/alpha", alpha)], [y])
+    return [y]
+
+
+def _transposed(c: _Ctx, x: int, perm: list[int], name: str) -> int:
+    shape = g_shape(c.g, x)
+    y = c.g.tensor(c.layer.name + name, tuple(shape[p] for p in perm))
+    c.g.op("TRANSPOSE", [x, c.g.const(c.layer.name + "/perm", np.array(perm, np.int32), np.int32)], [y])
+    return y
+
+
+def _softmax_layer(c: _Ctx) -> list[int]:
+    """SOFTMAX over the last axis; over another one, between two TRANSPOSEs swapping it last."""
+    axis = c.cfg.get("axis", -1)
+    rank = len(c.outs[0].shape)
+    axes = axis if isinstance(axis, (list, tuple)) else [axis]
+    if len(axes) != 1 or int(axes[0]) % rank == 0:
+        raise c.fail(f"axis {axis}: one axis other than the batch converts")
+    a = int(axes[0]) % rank
+    y = c.out()
+    if a == rank - 1:
+        c.g.op("SOFTMAX", [c.inputs[0]], [y], beta=1.0)
+        return [y]
+    perm = list(range(rank))
+    perm[a], perm[-1] = perm[-1], perm[a]  # its own inverse
+    t = _transposed(c, c.inputs[0], perm, "/transposed")
+    s = c.g.tensor(c.layer.name + "/softmax", g_shape(c.g, t))
+    c.g.op("SOFTMAX", [t], [s], beta=1.0)
+    c.g.op("TRANSPOSE", [s, c.g.const(c.layer.name + "/perm", np.array(perm, np.int32), np.int32)], [y])
+    return [y]
+
+
+def _l2_normalize(c: _Ctx, x: int, axes: list[int], out: int | None, name: str) -> int:
+    """``x * min(rsqrt(sum(x^2, axes)), 1e12)`` (Keras's ``normalize``): L2_NORMALIZATION when
+    ``axes`` is the last axis alone (TFLite's epsilon is 1e-6 on the norm, Keras's 1e-12 on its
+    square: they differ only for vectors of norm below 1e-6), else MUL, SUM, RSQRT, MINIMUM, MUL."""
+    g = c.g
+    shape = g_shape(g, x)
+    y = out if out is not None else g.tensor(c.layer.name + name, shape)
+    if axes == [len(shape) - 1]:
+        g.op("L2_NORMALIZATION", [x], [y], fused_activation_function="NONE")
+        return y
+    base = c.layer.name + name
+    red = tuple(1 if i in axes else d for i, d in enumerate(shape))
+    sq = g.tensor(base + "/squared", shape)
+    s, r, m = (g.tensor(f"{base}/{k}", red) for k in ("square_sum", "inv_norm", "inv_norm_clipped"))
+    g.op("MUL", [x, x], [sq], fused_activation_function="NONE")
+    g.op("SUM", [sq, g.const(base + "/axes", np.array(axes, np.int32), np.int32)], [s], keep_dims=True)
+    g.op("RSQRT", [s], [r])
+    g.op("MINIMUM", [r, g.const(base + "/max_inv_norm", np.float32(1e12))], [m])
+    g.op("MUL", [x, m], [y], fused_activation_function="NONE")
+    return y
+
+
+def _dot(c: _Ctx) -> list[int]:
+    """Dot (Keras's ``batch_dot``): each input TRANSPOSEd so that x is [batch, rest, K] and y
+    [batch, K, rest], RESHAPEd to rank 3, one BATCH_MATMUL, RESHAPE to the output; ``normalize``:
+    each input L2-normalised along its axis first."""
+    g = c.g
+    if len(c.inputs) != 2:
+        raise c.fail("Dot of other than two inputs")
+    x, y = c.inputs
+    sx, sy = g_shape(g, x), g_shape(g, y)
+    axes = c.cfg["axes"]
+    if isinstance(axes, int):
+        ax = [axes % len(sx), axes % len(sy)] if axes < 0 else [axes, axes]
+    else:
+        ax = [int(a) % len(s) if int(a) < 0 else int(a) for a, s in zip(axes, (sx, sy))]
+    if 0 in ax:
+        raise c.fail("the batch axis")
+    if any(d is None for d in (*sx[1:], *sy[1:])):
+        raise c.fail("free dimensions other than the batch")
+    if c.cfg.get("normalize"):
+        x = _l2_normalize(c, x, [ax[0]], None, "/x_normalized")
+        y = _l2_normalize(c, y, [ax[1]], None, "/y_normalized")
+    px = [0, *(i for i in range(1, len(sx)) if i != ax[0]), ax[0]]
+    py = [0, ax[1], *(i for i in range(1, len(sy)) if i != ax[1])]
+    if px != list(range(len(sx))):
+        x = _transposed(c, x, px, "/x_transposed")
+    if py != list(range(len(sy))):
+        y = _transposed(c, y, py, "/y_transposed")
+    k = int(sx[ax[0]])
+    mx = int(np.prod([sx[i] for i in px[1:-1]], dtype=np.int64))
+    ny = int(np.prod([sy[i] for i in py[2:]], dtype=np.int64))
+    x3, y3 = g.tensor(c.layer.name + "/x3", (sx[0], mx, k)), g.tensor(c.layer.name + "/y3", (sy[0], k, ny))
+    g.reshape(x, x3, c.layer.name)
+    g.reshape(y, y3, c.layer.name)
+    p = g.tensor(c.layer.name + "/product", (sx[0], mx, ny))
+    g.op("BATCH_MATMUL", [x3, y3], [p], adj_x=False, adj_y=False, asymmetric_quantize_inputs=False)
+    out = c.out()
+    g.reshape(p, out, c.layer.name)
+    return [out]
+
+
+def _category_encoding(c: _Ctx) -> list[int]:
+    """CategoryEncoding: ONE_HOT (on 1, off 0; a negative or too large index: all zeros) of the
+    int32 indices (CAST first otherwise); ``multi_hot`` / ``count``: REDUCE_MAX / SUM over the
+    indices of each row."""
+    mode = c.cfg.get("output_mode", "multi_hot")
+    if mode not in ("one_hot", "multi_hot", "count"):
+        raise c.fail(f"output_mode {mode!r}")
+    if len(c.inputs) > 1 or c.cfg.get("sparse"):
+        raise c.fail("count_weights / sparse")
+    g, x = c.g, c.inputs[0]
+    shape = g_shape(g, x)
+    depth = int(c.cfg["num_tokens"])
+    if mode != "one_hot" and len(shape) != 2:
+        raise c.fail(f"output_mode {mode!r} of a rank {len(shape)} input (rows of indices [batch, n] convert)")
+    if np.dtype(g.tensors[x].dtype) not in (np.int32, np.int64):
+        xi = g.tensor(c.layer.name + "/indices", shape, np.int32)
+        g.op("CAST", [x], [xi])
+        x = xi
+    if mode == "one_hot" and len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+        xr = g.tensor(c.layer.name + "/squeezed", shape, g.tensors[x].dtype)
+        g.reshape(x, xr, c.layer.name)
+        x = xr
+    consts = [g.const(c.layer.name + "/depth", np.int32(depth), np.int32),
+              g.const(c.layer.name + "/on", np.float32(1.0)), g.const(c.layer.name + "/off", np.float32(0.0))]
+    y = c.out()
+    if mode == "one_hot":
+        g.op("ONE_HOT", [x, *consts], [y], axis=-1)
+        return [y]
+    h = g.tensor(c.layer.name + "/one_hot", (*shape, depth))
+    g.op("ONE_HOT", [x, *consts], [h], axis=-1)
+    g.op("REDUCE_MAX" if mode == "multi_hot" else "SUM", [h, g.const(c.layer.name + "/axis", np.array([1], np.int32),
+                                                                      np.int32)], [y], keep_dims=False)
+    return [y]
+
+
+def _masking(c: _Ctx) -> list[int]:
+    raise c.fail("Keras masks have no TFLite form (the layers after it would run on the masked steps); "
+                 "remove the Masking layer (or mask the data yourself) before converting")
+
+
 def _pool3d(c: _Ctx) -> list[int]:
     raise c.fail("TFLite has no builtin 3-D pooling op (TensorFlow's converter needs Flex / Select TF ops for it)")
 
@@ -1142,7 +1259,8 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "GlobalAveragePooling3D": _global_pool("MEAN", (1, 2, 3)),
     "GlobalMaxPooling3D": _global_pool("REDUCE_MAX", (1, 2, 3)),
     "Conv1DTranspose": _conv_transpose, "Conv3DTranspose": _conv3d_transpose, "DepthwiseConv1D": _depthwise_conv1d,
-    "MaxPooling3D": _pool3d, "AveragePooling3D": _pool3d,
+    "MaxPooling3D": _pool3d, "AveragePooling3D": _pool3d, "PReLU": _prelu, "Dot": _dot,
+    "CategoryEncoding": _category_encoding, "Masking": _masking,
 }
 
 
