@@ -559,3 +559,35 @@ def test_small_layer_refusals():
     for model, msg in cases:
         with pytest.raises(ConversionError, match=msg):
             numlite.convert(model)
+
+
+def test_more_refused_options_are_named():
+    cases = [
+        (keras.Sequential([keras.Input((5, 3), batch_size=1),
+                           keras.layers.Bidirectional(keras.layers.GRU(2, go_backwards=True),
+                                                      backward_layer=keras.layers.GRU(2), name="m")]),
+         r"layer 'm' \(Bidirectional\): the backward layer must run backwards"),
+        (keras.Sequential([keras.Input((5, 3)), keras.layers.Conv1DTranspose(2, 3, strides=2, output_padding=1,
+                                                                             name="m")]),
+         r"layer 'm' \(Conv1DTranspose\): output_padding"),
+        (keras.Sequential([keras.Input((3, 4, 4, 2)), keras.layers.Conv3DTranspose(2, 2, strides=2, output_padding=1,
+                                                                                   name="m")]),
+         r"layer 'm' \(Conv3DTranspose\): output_padding"),
+        (keras.Sequential([keras.Input((None, 4, 4, 2)), keras.layers.Conv3DTranspose(2, 2, name="m")]),
+         r"layer 'm' \(Conv3DTranspose\): free spatial dimensions"),
+        (keras.Sequential([keras.Input((None, 3)), keras.layers.UpSampling1D(2, name="m")]),
+         r"layer 'm' \(UpSampling1D\): free spatial dimensions"),
+        (keras.Sequential([keras.Input((4, 4, 4, 4)), keras.layers.Conv3D(2, 1, groups=2, name="m")]),
+         r"layer 'm' \(Conv3D\): grouped convolution"),
+    ]
+    for model, msg in cases:
+        with pytest.raises(ConversionError, match=msg):
+            numlite.convert(model)
+
+
+def test_gru_unroll_flag_and_a_long_sequence():
+    """``unroll=True`` is only how Keras runs it; 40 steps (about 500 ops) still match."""
+    model = keras.Sequential([keras.Input((40, 2)), keras.layers.GRU(3, unroll=True, return_sequences=True),
+                              keras.layers.GRU(2)])
+    _randomize_recurrent_biases(model)
+    _check(model, [RNG.standard_normal((2, 40, 2)).astype(np.float32)])
