@@ -3,6 +3,8 @@ line with its exit code, and no file (not even a partial one) is left."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from util import numlite_command
@@ -86,3 +88,228 @@ def test_already_quantized_and_corrupt_models(tmp_path, capsys):
     bad.write_bytes(MODEL[:2000])
     assert numlite_command(["quantize", str(bad), "-o", str(out), "--mode", "float16"]) == 3
     assert not out.exists() and not (tmp_path / "q.tflite.partial").exists()
+
+
+# -- int16x8, float ops, report, images, progress ------------------------------------------------
+def _ok(argv):
+    assert numlite_command(argv) == 0
+
+
+def _no_files(*paths):
+    for p in paths:
+        assert not p.exists() and not p.with_name(p.name + ".partial").exists(), p
+
+
+def _cal_ok(tmp_path, n=3):
+    return _cal(tmp_path, np.random.default_rng(0).uniform(0, 1, (n, 32, 32, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("io,dtype", [(None, np.int16), ("int16", np.int16), ("float32", np.float32)])
+def test_int16x8(src, tmp_path, io, dtype):
+    out = tmp_path / "q.tflite"
+    _ok(["quantize", str(src), "-o", str(out), "--mode", "int16x8", "--calibration", _cal_ok(tmp_path)]
+        + (["--io", io] if io else []))
+    it = numlite.Interpreter(model_path=str(out))
+    assert it.get_input_details()[0]["dtype"] == dtype and it.get_output_details()[0]["dtype"] == dtype
+    assert _types(out) == {"INT8", "INT64", "INT32"}  # int8 weights, int64 biases, int32 shapes
+    sg = load_model(model_path=str(out)).subgraphs[0]
+    acts = {t.type_name for t in sg.tensors if t.data is None and t.index not in (*sg.inputs, *sg.outputs)}
+    assert acts == {"INT16"}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--mode", "int16x8", "--io", "uint8"], "--io uint8 does not fit --mode int16x8 (choose int16 or float32)"),
+    (["--mode", "int8", "--io", "int16"], "--io int16 does not fit --mode int8"),
+    (["--mode", "float16", "--io", "float32"], "--io applies to --mode int8 / int16x8, not float16"),
+    (["--mode", "dynamic", "--allow-float"], "--float-ops / --allow-float apply to --mode int8 / int16x8"),
+    (["--num-samples", "0"], "--num-samples must be at least 1"),
+    (["--mean", "1"], "--mean / --std apply to a folder of images"),
+])
+def test_options_that_do_not_fit(src, tmp_path, capsys, argv, message):
+    out = tmp_path / "q.tflite"
+    assert numlite_command(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path)] + argv) == 2
+    assert message in capsys.readouterr().err
+    _no_files(out)
+
+
+def test_report_and_report_json(src, tmp_path, capsys):
+    out, js = tmp_path / "q.tflite", tmp_path / "r.json"
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path, 5), "--num-samples", "2",
+         "--report", "--report-json", str(js)])
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0].startswith(f"wrote {out}: int8")
+    assert lines[1].split() == ["tensor", "op", "type", "min", "max", "scale", "zp", "rmse", "max|err|", "SNR", "dB"]
+    assert lines[3].split()[:3] == ["input", "input", "INT8"]
+    assert "lowest SNR" in lines[-1]
+    doc = json.loads(js.read_text())
+    assert doc["mode"] == "int8" and doc["samples"] == 2  # --num-samples
+    assert len(doc["tensors"]) == len(lines) - 4
+    assert {"name", "min", "max", "scale", "zero_point", "rmse", "max_abs_error", "snr_db"} <= set(doc["tensors"][0])
+    # a weight-only mode reports too (float tensors), given calibration data
+    _ok(["quantize", str(src), "-o", str(out), "--mode", "float16", "--calibration", _cal_ok(tmp_path), "--report"])
+    assert "FLOAT32" in capsys.readouterr().out
+    assert numlite_command(["quantize", str(src), "-o", str(tmp_path / "x.tflite"), "--mode", "float16",
+                            "--report"]) == 5
+    assert "--report needs --calibration" in capsys.readouterr().err
+
+
+def test_report_json_unwritable_leaves_nothing(src, tmp_path, capsys):
+    out = tmp_path / "q.tflite"
+    bad = tmp_path / "missing_dir" / "r.json"
+    assert numlite_command(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path),
+                            "--report-json", str(bad)]) != 0
+    _no_files(out, bad)
+
+
+def _exp_model(tmp_path):
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 8), np.float32)
+    h = mb.tensor("h", (1, 8), np.float32)
+    mb.op("FULLY_CONNECTED", [x, mb.const("w", np.eye(8, dtype=np.float32) * 0.5), mb.const("b", np.zeros(8,
+                                                                                                    np.float32))],
+          [h], fused_activation_function="NONE")
+    y = mb.tensor("y", (1, 8), np.float32)
+    mb.op("EXP", [h], [y])
+    mb.output(y)
+    p = tmp_path / "exp.tflite"
+    p.write_bytes(mb.build())
+    cal = tmp_path / "exp.npz"
+    np.savez(cal, x=np.random.default_rng(1).uniform(-1, 1, (4, 8)).astype(np.float32))
+    return p, cal
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_unknown_op_needs_the_float_option(tmp_path, capsys, mode):
+    p, cal = _exp_model(tmp_path)
+    out = tmp_path / "q.tflite"
+    assert numlite_command(["quantize", str(p), "-o", str(out), "--mode", mode, "--calibration", str(cal)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot quantize" in err and "EXP (nodes [1])" in err and "--allow-float" in err
+    _no_files(out)
+    for opt in (["--allow-float"], ["--float-ops", "EXP"], ["--float-ops", "1"], ["--float-ops", "y"]):
+        _ok(["quantize", str(p), "-o", str(out), "--mode", mode, "--calibration", str(cal), "--io", "float32"] + opt)
+        sg = load_model(model_path=str(out)).subgraphs[0]
+        exp = next(o for o in sg.operators if o.op_name == "EXP")
+        assert sg.tensors[exp.inputs[0]].type_name == "FLOAT32" and sg.tensors[exp.outputs[0]].type_name == "FLOAT32"
+    assert numlite_command(["quantize", str(p), "-o", str(out), "--calibration", str(cal), "--float-ops",
+                            "SOFTMAX,7"]) == 1
+    assert "float_ops [7] match no op name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["float16", "dynamic", "int8", "int16x8"])
+def test_already_quantized_in_every_mode(tmp_path, capsys, mode):
+    q = tmp_path / "int16.tflite"
+    cal = [np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)]
+    from numlite.quantize import quantize_model
+
+    q.write_bytes(quantize_model(MODEL, cal, mode="int16x8"))
+    out = tmp_path / "q.tflite"
+    extra = ["--calibration", _cal(tmp_path, np.zeros((1, 32, 32, 3), np.int16))] if mode in ("int8", "int16x8") \
+        else []
+    code = numlite_command(["quantize", str(q), "-o", str(out), "--mode", mode] + extra)
+    err = capsys.readouterr().err
+    assert code == 1 and "already quantized: tensor 'input' is quantized INT16 (activations)" in err, err
+    _no_files(out)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+@pytest.mark.parametrize("bad,message", [
+    (np.zeros((2, 16, 16, 3), np.float32), "'input': shape [2, 16, 16, 3], expected [samples, 32, 32, 3]"),
+    (np.zeros((2, 32, 32, 3), np.float64), "'input': dtype float64, the input is float32"),
+    (np.zeros((0, 32, 32, 3), np.float32), "has no samples"),
+    (np.full((2, 32, 32, 3), np.inf, np.float32), "'input' has NaN or infinite values"),
+])
+def test_bad_calibration_data_both_modes(src, tmp_path, capsys, mode, bad, message):
+    out, js = tmp_path / "q.tflite", tmp_path / "r.json"
+    assert numlite_command(["quantize", str(src), "-o", str(out), "--mode", mode, "--calibration",
+                            _cal(tmp_path, bad), "--report-json", str(js)]) == 5
+    assert message in capsys.readouterr().err
+    _no_files(out, js)
+
+
+def _images(folder, n=3, size=(40, 24), mode="RGB"):
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(folder / f"img{k}.png")
+    (folder / "notes.txt").write_text("not an image, skipped by its extension")
+    return folder
+
+
+def test_image_folder_calibration(src, tmp_path, capsys):
+    pytest.importorskip("PIL")
+    from numlite.tools.quantize import calibration_samples
+
+    folder = _images(tmp_path / "imgs", 3, mode="L")  # grayscale, other size: converted and resized
+    out = tmp_path / "q.tflite"
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", str(folder)])
+    err = capsys.readouterr().err
+    assert "calibration: 3 images from" in err and "resized to 32x32 RGB" in err
+    assert "(pixel - [0.0]) / [255.0] (the default, pixels to [0, 1]" in err
+    s = calibration_samples(MODEL, str(folder))
+    assert len(s) == 3 and s[0][0].shape == (1, 32, 32, 3) and s[0][0].dtype == np.float32
+    assert 0 <= s[0][0].min() and s[0][0].max() <= 1
+    assert np.array_equal(s[0][0][..., 0], s[0][0][..., 2])  # grey pixels in RGB
+    s2 = calibration_samples(MODEL, str(folder), num_samples=2, mean=[127.5], std=[127.5, 127.5, 127.5])
+    assert len(s2) == 2 and -1 <= s2[0][0].min() < 0 < s2[0][0].max() <= 1
+    np.testing.assert_allclose(s2[0][0], s[0][0] * 255 / 127.5 - 1, atol=1e-6)
+    # quiet: no notes
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", str(folder), "--quiet"])
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("case,code,message", [
+    ("empty", 5, "has no images (.png, .jpg, .jpeg, .bmp)"),
+    ("broken", 5, "broken.png: cannot read it"),
+    ("mean", 2, "--mean takes 1 or 3 values (one per channel), got 2"),
+    ("std0", 2, "--std must not be 0"),
+    ("not_image_model", 5, "does not take images"),
+])
+def test_image_folder_errors(src, tmp_path, capsys, case, code, message):
+    pytest.importorskip("PIL")
+    model = src
+    folder = tmp_path / "imgs"
+    extra = []
+    if case == "empty":
+        folder.mkdir()
+    else:
+        _images(folder)
+    if case == "broken":
+        (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    if case == "mean":
+        extra = ["--mean", "1", "2"]
+    if case == "std0":
+        extra = ["--std", "0"]
+    if case == "not_image_model":
+        model, _ = _exp_model(tmp_path)
+    out = tmp_path / "q.tflite"
+    assert numlite_command(["quantize", str(model), "-o", str(out), "--calibration", str(folder)] + extra) == code
+    assert message in capsys.readouterr().err
+    _no_files(out)
+
+
+@pytest.mark.parametrize("tqdm", [True, False])
+def test_progress_on_a_terminal(src, tmp_path, capsys, monkeypatch, tqdm):
+    import sys
+
+    if tqdm:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # import fails: the plain counter
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    out = tmp_path / "q.tflite"
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path, 3), "--report"])
+    err = capsys.readouterr().err
+    assert "calibrating" in err and "report" in err
+    assert ("3/3" in err) if not tqdm else ("sample" in err)
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path, 3), "--quiet"])
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path, 3)])
+    assert "calibrating" not in capsys.readouterr().err
