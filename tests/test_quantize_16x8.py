@@ -230,3 +230,23 @@ def test_mediapipe_float_models(name):
         out = bit_exact(q, [x])
         err[mode] = np.mean([np.abs(a - b).mean() for a, b in zip(out, ref)])
     assert err["int16x8"] < err["int8"] / 2, err
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_api_errors_name_what_is_wrong(mode):
+    f = _fc_model(["LOGISTIC"])
+    good = np.zeros((1, 16), np.float32)
+    cases = [
+        ([], "the calibration data set is empty"),
+        ([[good], [np.zeros((1, 12), np.float32)]],
+         r"calibration sample 1, input 0 \('x'\): shape \[1, 12\], expected \[N, 16\]"),
+        ([[np.zeros((1, 16), np.float64)]], r"calibration sample 0, input 0 \('x'\): dtype float64, expected float32"),
+        ([np.zeros((16,), np.float32)], r"shape \[16\], expected \[N, 16\]"),
+        ([[good, good]], r"has 2 arrays; the model has 1 inputs \['x'\]"),
+        ([[np.full((1, 16), np.inf, np.float32)]], r"input 0 \('x'\) has NaN or infinite values"),
+    ]
+    for cal, message in cases:
+        with pytest.raises(QuantizationError, match=message):
+            quantize_model(f, cal, mode=mode)
+    # the batch axis may differ (a batch of samples at once)
+    quantize_model(f, [np.zeros((4, 16), np.float32)], mode=mode)
