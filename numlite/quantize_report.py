@@ -11,9 +11,10 @@ Algorithm:
    The float model gets the samples as they are; a quantized model's integer inputs get them
    quantized with the input's scale and zero point (round half away from zero, clamped).
 2. Match every non-constant float32 tensor of the float model (graph inputs, then op outputs in
-   execution order) with its twin in the quantized model by name: ``NAME_int8`` / ``NAME_int16``
-   (the quantizer's I/O and float-op suffixes), else ``NAME``, else ``NAME_float`` (a dequantized
-   copy).  A tensor with no twin (folded away) is left out.
+   execution order) with its twin in the quantized model by name: ``NAME`` when an op other than
+   DEQUANTIZE computes it in float32 there (an op kept in float), else ``NAME_int8`` /
+   ``NAME_int16`` (the quantizer's I/O and float-op suffixes), else ``NAME``, else ``NAME_float``
+   (a dequantized copy).  A tensor with no twin (folded away) is left out.
 3. Dequantize the twin (``scale * (q - zero_point)``; float twins as they are) and compare it with
    the float values: the recorded range (min / max of the float values, what calibration records
    over the same samples), RMSE, the largest absolute error and the SNR in dB
@@ -87,7 +88,12 @@ def quantization_report(float_model: bytes, quantized_model: bytes, samples: Ite
     for t in qsg.tensors:
         by_name.setdefault(t.name, t.index)
 
+    made_by = {o: op.op_name for op in qsg.operators for o in op.outputs}
+
     def twin(name: str) -> int | None:
+        j = by_name.get(name)
+        if j is not None and qsg.tensors[j].dtype is np.float32 and made_by.get(j, "DEQUANTIZE") != "DEQUANTIZE":
+            return j  # computed in float32 by the op itself (a float op): its own values
         for cand in (f"{name}_int8", f"{name}_int16", name, f"{name}_float"):
             j = by_name.get(cand)
             if j is None:

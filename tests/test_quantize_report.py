@@ -70,6 +70,10 @@ def test_16x8_has_the_higher_snr_and_float_ops_are_reported_as_float():
     rf = quantization_report(F, quantize_model(F, CAL, float_ops={"SOFTMAX"}, io_dtype=np.float32), CAL)
     assert rf[-1].dtype == "FLOAT32" and rf[-1].scale is None and rf[-1].zero_point is None
     assert rf[-1].rmse > 0  # the error of its dequantized input carries through
+    # an op kept in float in the middle: its own float32 output is reported, not its QUANTIZE
+    rm = quantization_report(F, quantize_model(F, CAL, float_ops={"MEAN"}), CAL)
+    assert [r.dtype for r in rm] == ["INT8", "INT8", "FLOAT32", "INT8", "INT8"]
+    assert rm[2].rmse > 0 and rm[2].scale is None
     text = format_report(rf)
     assert text.splitlines()[0].split()[:4] == ["tensor", "op", "type", "min"]
     assert "FLOAT32" in text and "lowest SNR" in text
