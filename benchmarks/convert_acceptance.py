@@ -114,9 +114,12 @@ def _transformer_block(keras: Any, x: Any, dim: int, heads: int, name: str) -> A
 
 
 def _positions(keras: Any, x: Any, steps: int, dim: int, name: str) -> Any:
-    """``x`` plus a learned position embedding (an Embedding of the constant positions 0..steps-1)."""
-    pos = keras.layers.Embedding(steps, dim, name=name)(keras.ops.arange(steps)[None])
-    return keras.ops.add(x, pos)
+    """``x`` [batch, steps, dim] plus a learned (trainable) position embedding: an Embedding of
+    the positions 0..steps-1, made from ``x`` so that Keras trains it."""
+    # 0, 1, ..., steps-1 per row (a cumulative sum rather than zeros + arange, which TensorFlow's
+    # converter writes as an int32 BiasAdd that TFLite has no kernel for)
+    positions = keras.ops.cumsum(keras.ops.ones_like(x[..., 0], dtype="int32"), axis=1) - 1
+    return x + keras.layers.Embedding(steps, dim, name=name)(positions)
 
 
 def architecture(name: str) -> tuple[Any, list[np.ndarray]]:
