@@ -24,6 +24,7 @@ constant, and the old one is dropped at build if nothing reads it any more.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,7 +95,10 @@ def bypass(g: Graph, o: Op, x: int) -> bool:
     return True
 
 
-def _until_stable(g: Graph, step) -> bool:  # type: ignore[no-untyped-def]
+Step = Callable[["Graph", "Op", dict[int, list["Op"]], dict[int, "Op"]], bool]
+
+
+def _until_stable(g: Graph, step: Step) -> bool:
     """Apply ``step(g, op, readers, producer)`` to the ops in order; after each change (it
     returns True) start again with fresh reader / producer maps.  True if anything changed."""
     changed = False
@@ -264,7 +268,8 @@ def remove_identities(g: Graph) -> bool:
     RESHAPE / SQUEEZE / EXPAND_DIMS reading another: a RESHAPE reads the first one's input; a
     SQUEEZE undoing an EXPAND_DIMS (or the reverse) goes; another pair becomes one RESHAPE
     where its output has at most one free dimension.  The first op goes with ``remove_dead``
-    when nothing else reads it."""
+    when nothing else reads it.  (``x + 0`` writes -0.0 as +0.0; without the op -0.0 stays: an
+    equal value.)"""
 
     def step(g: Graph, o: Op, readers: dict, producer: dict) -> bool:
         x = _identity_input(g, o)
