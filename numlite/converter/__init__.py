@@ -2,11 +2,13 @@
 
 Front ends turn a model into numlite's small graph IR (``ir.Graph``: tensors with shapes,
 signatures and constant data, TFLite ops with their options); graph passes shared by every
-front end clean it up (``ir.fuse_activations``, ``ir.remove_dead``); ``ir.Graph.build`` writes
-the .tflite file with ``numlite.builder.ModelBuilder`` (a ``serving_default`` signature with
-the model's input and output names).
+front end (``converter.passes``: constant folding, identity removal, transpose cancelling,
+scale-shift folding, activation fusion, dead code, constant dedupe) clean it up;
+``ir.Graph.build`` writes the .tflite file with ``numlite.builder.ModelBuilder`` (a
+``serving_default`` signature with the model's input and output names), and ``convert`` adds
+TFLite metadata when asked (``numlite.metadata``).
 
-Front end: Keras 3 models (``converter.keras``), in memory or a ``.keras`` file, read with any
+Front end: Keras 3 models (``converter.keras``, ``converter.keras_ops``), in memory or a ``.keras`` file, read with any
 installed Keras backend; conversion reads layer configurations and weights only (no TensorFlow).
 """
 
