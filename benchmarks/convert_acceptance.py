@@ -259,17 +259,22 @@ def rel_err(got: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(got - ref)) / max(float(np.max(np.abs(ref))), 1e-12))
 
 
-def numlite_quantized(data: bytes, mode: str, calib: np.ndarray, shape: tuple[int, ...]) -> bytes:
+def numlite_quantized(data: bytes, mode: str, calib: np.ndarray, shape: tuple[int, ...]) -> tuple[bytes, str]:
+    """The ``mode`` twin of float model ``data`` by numlite, and a note: full integer first; if
+    the quantizer refuses an op, again with ``allow_float=True`` (the note names the refusal)."""
     from numlite import quantize, quantize_weights
 
     if mode == "dynamic":
-        return quantize_weights.quantize_dynamic_range(data)
+        return quantize_weights.quantize_dynamic_range(data), ""
     if mode == "float16":
-        return quantize_weights.quantize_float16(data)
+        return quantize_weights.quantize_float16(data), ""
     samples = [c.reshape((1, *shape)) for c in calib]
-    if mode == "int8":
-        return quantize.quantize_model(data, samples, io_dtype=np.int8)
-    return quantize.quantize_model(data, samples, mode="int16x8")  # type: ignore[call-arg]
+    io = np.int8 if mode == "int8" else np.float32  # int16x8: float I/O, as TensorFlow's converter writes it
+    try:
+        return quantize.quantize_model(data, samples, mode=mode, io_dtype=io), ""
+    except quantize.QuantizationError as e:
+        note = f"allow_float ({_err(e)})"
+    return quantize.quantize_model(data, samples, mode=mode, io_dtype=io, allow_float=True), note
 
 
 def _err(e: Exception) -> str:
@@ -336,18 +341,27 @@ def main() -> int:
             r["float_out"] = ref
             for mode in MODES:
                 try:
-                    q = numlite_quantized(data, mode, calib, shape)
+                    q, note = numlite_quantized(data, mode, calib, shape)
                 except Exception as e:  # noqa: BLE001
                     r[f"{mode}_error"] = _err(e)
                     continue
+                if note:
+                    r[f"{mode}_note"] = note
+                    print(f"{name} {mode}: {note}", flush=True)
                 (work / f"{name}_{mode}.tflite").write_bytes(q)
                 r[f"{mode}_size"] = len(q)
-                out = run_tflite(q, xs, "litert")
+                try:
+                    out = run_tflite(q, xs, "litert")
+                except Exception as e:  # noqa: BLE001
+                    r[f"{mode}_error"] = "LiteRT cannot run it: " + _err(e)
+                    continue
                 r[f"{mode}_acc"] = float(np.mean(np.argmax(out, -1) == yte))
                 r[f"{mode}_dev"] = float(np.mean(np.abs(out - ref)))
                 if mode == "int8":
                     r["int8_acc_numlite"] = float(np.mean(np.argmax(run_tflite(q, xs, "numlite"), -1) == yte))
                     r["int8_float_ops"] = float_ops(q)
+                if mode == "int16x8":
+                    r["int16x8_float_ops"] = float_ops(q)
         tf_jobs.append({"name": name, "keras": str(path), "modes": modes,
                         "calibration": str(work / f"{name}_calibration.npz") if name in TRAINED else None})
         print(f"{name}: converted in {r['convert_s']:.3f} s, {len(data) / 1e6:.3f} MB, error vs Keras "
