@@ -29,10 +29,10 @@ How it works:
    numlite (``reference="litert"``: both on LiteRT).
 2. **Same inputs.**  Given or seeded random inputs are made for the reference; for two models
    a float input is quantized (scale, zero point, round half away from zero, clamped) where
-   the other model's input is int8/uint8.  Inputs correspond by name (a ``_int8`` suffix
-   ignored) or else by position; a different count, shape or an unconvertible type is exit 5.
+   the other model's input is int8/uint8/int16.  Inputs correspond by name (an ``_int8`` /
+   ``_int16`` suffix ignored) or else by position; a different count, shape or an unconvertible type is exit 5.
 3. **Tensors matched.**  One model: by tensor index.  Two models: by name (the quantized
-   twin's ``NAME_int8`` / ``NAME_requantized`` tensors, which ``numlite.quantize`` writes at
+   twin's ``NAME_int8`` / ``NAME_int16`` / ``NAME_requantized`` tensors, which ``numlite.quantize`` writes at
    the model's edges and before same-scale ops, stand for the float ``NAME``); the tensors
    still unmatched are paired by position: the k-th tensor produced in execution order in one
    model with the k-th in the other, not counting outputs of QUANTIZE / DEQUANTIZE ops (which
@@ -85,7 +85,7 @@ from ._common import (
 DEFAULT_SNR_THRESHOLD = 15.0  # dB, float vs quantized: healthy int8 layers sit at 20-45 dB
 DEFAULT_TOLERANCE = 1e-5  # numlite vs LiteRT on float tensors: err <= tol * (1 + max|ref|)
 _QUANT_OPS = ("QUANTIZE", "DEQUANTIZE")
-_TWIN_SUFFIXES = ("_int8", "_requantized")
+_TWIN_SUFFIXES = ("_int8", "_int16", "_requantized")
 
 EPILOG = """examples:
   numlite compare model_int8.tflite                      numlite vs LiteRT's reference kernels
