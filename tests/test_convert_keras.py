@@ -312,7 +312,11 @@ def test_keras_applications_architectures(app):
                                              weights=None, classes=10)
     _randomize_batch_norms(model)
     data = _check(model, [RNG.uniform(-1, 1, (1, 96, 96, 3)).astype(np.float32)])
-    assert "RELU6" not in _ops(data) and "MUL" not in _ops(data)  # all folded / fused
+    ops = _ops(data)
+    assert "RELU6" not in ops and "MUL" not in ops  # all folded / fused
+    assert ops.count("ADD") == {"MobileNet": 0, "MobileNetV2": 10}[app]  # the residual ADDs only
+    # as many ops as when the front end folded the batch norms itself
+    assert len(ops) == {"MobileNet": 35, "MobileNetV2": 69}[app], ops
 
 
 def _randomize_recurrent_biases(model):
@@ -591,3 +595,80 @@ def test_gru_unroll_flag_and_a_long_sequence():
                               keras.layers.GRU(2)])
     _randomize_recurrent_biases(model)
     _check(model, [RNG.standard_normal((2, 40, 2)).astype(np.float32)])
+
+
+# -- batch normalization: MUL and ADD from the front end, folded by the IR pass ---------------------
+def _graph_before_passes(model, monkeypatch):
+    """The IR graph ``numlite.convert`` hands to the passes, and its constants' values then
+    (copies), with the converted model."""
+    from numlite.converter import passes
+
+    seen = {}
+    run_passes = passes.optimize
+
+    def spy(g, *args, **kwargs):
+        seen["g"] = g
+        seen["consts"] = {i: t.data.copy() for i, t in enumerate(g.tensors) if t.data is not None}
+        run_passes(g, *args, **kwargs)
+
+    monkeypatch.setattr(passes, "optimize", spy)
+    data = numlite.convert(model)
+    return seen["g"], seen["consts"], data
+
+
+def test_batch_norm_is_mul_and_add_folded_by_the_pass_without_changing_the_kernel(monkeypatch):
+    """The front end writes every BatchNormalization as MUL and ADD, the conv's kernel as Keras
+    has it; the pass folds them into new constants, so the original kernel and bias arrays keep
+    their values (a weight another op shared would not change under it)."""
+    inp = keras.Input((6, 6, 3))
+    conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")
+    x = keras.layers.BatchNormalization(name="bn")(conv(inp))
+    x = keras.layers.ReLU()(x)
+    model = keras.Model(inp, x)
+    _randomize_batch_norms(model)
+    g, consts, data = _graph_before_passes(model, monkeypatch)
+    assert [o.name for o in g.ops] == ["CONV_2D"]  # after the passes
+    names = {g.tensors[i].name: v for i, v in consts.items()}
+    np.testing.assert_array_equal(names["conv/kernel"], _np_kernel(conv))
+    for i, v in consts.items():  # no constant the front end wrote was changed in place
+        np.testing.assert_array_equal(g.tensors[i].data, v)
+    assert _ops(data) == ["CONV_2D"]
+    _check(model, [RNG.standard_normal((2, 6, 6, 3)).astype(np.float32)])
+
+
+def _np_kernel(conv):
+    return keras.ops.convert_to_numpy(conv.kernel).transpose(3, 0, 1, 2)
+
+
+def test_batch_norm_after_a_shared_conv_and_after_a_conv_read_twice():
+    """A Conv2D layer called on two inputs, each call followed by its own batch norm: each call's
+    convolution takes its own folded weights; a conv whose output a residual ADD also reads keeps
+    the batch norm as MUL and ADD (folding would change what the ADD reads)."""
+    a, b = keras.Input((5, 5, 3), name="a"), keras.Input((5, 5, 3), name="b")
+    shared = keras.layers.Conv2D(3, 3, padding="same")
+    ya = keras.layers.BatchNormalization()(shared(a))
+    yb = keras.layers.BatchNormalization()(shared(b))
+    c = keras.layers.Conv2D(3, 1)(yb)
+    r = keras.layers.Add()([c, keras.layers.BatchNormalization()(c)])
+    model = keras.Model([a, b], [ya, r])
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.standard_normal((2, 5, 5, 3)).astype(np.float32) for _ in range(2)])
+    ops = _ops(data)
+    assert ops.count("CONV_2D") == 3 and ops.count("MUL") == 1 and ops.count("ADD") == 2, ops
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False),
+    lambda: keras.layers.SeparableConv2D(5, 3),
+    lambda: keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same"),
+    lambda: keras.layers.Dense(5, use_bias=False),
+])
+def test_batch_norm_folds_into_each_channel_op(layer):
+    """Depthwise (weights' channel axis 3), separable (into the pointwise CONV_2D), transposed
+    (a bias made; version 3) and bias-less Dense: no MUL / ADD left, ReLU fused."""
+    model = keras.Sequential([keras.Input((6, 6, 3)), layer(), keras.layers.BatchNormalization(),
+                              keras.layers.ReLU()])
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.standard_normal((2, 6, 6, 3)).astype(np.float32)])
+    ops = _ops(data)
+    assert not {"MUL", "ADD", "RELU"} & set(ops), ops

@@ -656,7 +656,7 @@ def test_keras_conv_bn_relu_and_rescaling_models_convert_to_fewer_or_equal_ops(k
     x = keras.layers.Reshape((64, 4))(x)
     x = keras.layers.Conv1D(5, 3, padding="same")(x)
     x = keras.layers.Dense(6)(x)
-    x = keras.layers.BatchNormalization()(x)  # after Dense: folded by the front end
+    x = keras.layers.BatchNormalization()(x)  # after Dense: MUL and ADD, folded by the pass
     x = keras.layers.Reshape((8, 8, 6))(x)
     x = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same")(x)  # static batch: shape ops fold
     x = keras.layers.Permute((2, 1, 3))(x)

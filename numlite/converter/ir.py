@@ -22,7 +22,7 @@ until the graph stops changing):
   tensors nothing uses are not written.
 - ``fuse_activations``: a RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
   ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
-  SUB, MUL, CONCATENATION, pools) and read by nothing else (and no graph output) becomes that
+  SUB, MUL, CONCATENATION, pools, TRANSPOSE_CONV: version 4) and read by nothing else (and no graph output) becomes that
   op's fused activation, as TensorFlow's converter writes it.
 - ``dedupe_constants``: constants of equal dtype, shape and bytes (zero biases, shape vectors)
   become one tensor with one buffer.

@@ -12,9 +12,9 @@ Conv2DTranspose and Conv1DTranspose (TRANSPOSE_CONV, its output shape taken from
 batch; the 1-D one between EXPAND_DIMS and RESHAPE), Conv3DTranspose (CONV_3D_TRANSPOSE),
 DepthwiseConv2D,
 SeparableConv2D (depthwise then 1x1), with their activation (ReLU family
-fused by the IR pass, others as ops); BatchNormalization (folded into the Conv2D /
-DepthwiseConv2D / Dense that writes its input when nothing else reads it and no activation is
-in between; else MUL and ADD by per-channel constants); Activation, ReLU (max_value 6 or
+fused by the IR pass, others as ops); BatchNormalization (MUL and ADD by per-channel constants,
+which the IR pass ``fold_scale_shift`` folds into the convolution / Dense writing its input, also
+through a RESHAPE keeping the channels); Activation, ReLU (max_value 6 or
 none, no threshold or negative slope: else MINIMUM / MAXIMUM), LeakyReLU, ELU (alpha 1),
 Softmax (the last axis, or one other between two TRANSPOSEs), PReLU (PRELU, ``shared_axes``);
 Dot (TRANSPOSE / RESHAPE to rank 3, BATCH_MATMUL; ``normalize``: L2 normalization first);
@@ -71,9 +71,6 @@ class _Ctx:
     def __init__(self, g: Graph, layer: Any, inputs: list[int], outs: list[Any]):
         self.g, self.layer, self.inputs, self.outs = g, layer, inputs, outs
         self.cfg = layer.get_config()
-        #: how many layer calls read the layer's first input (BatchNormalization folds only
-        #: into a producer it alone reads)
-        self.consumers_of_input = 0
 
     def fail(self, what: str) -> ConversionError:
         return ConversionError(f"cannot convert layer {self.layer.name!r} ({type(self.layer).__name__}): {what}")
@@ -241,6 +238,10 @@ def _separable(c: _Ctx) -> list[int]:
 
 
 def _batch_norm(c: _Ctx) -> list[int]:
+    """MUL by ``gamma / sqrt(variance + epsilon)`` and ADD of ``beta - mean * scale``, per channel
+    (the last axis); ``passes.fold_scale_shift`` folds them into the CONV_2D / DEPTHWISE_CONV_2D /
+    FULLY_CONNECTED / TRANSPOSE_CONV that writes the input when nothing else reads it, as new
+    constants (never changing a weight another op shares)."""
     axis = c.cfg.get("axis", -1)
     axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
     rank = len(c.outs[0].shape)
@@ -252,24 +253,7 @@ def _batch_norm(c: _Ctx) -> list[int]:
     beta = _np(ly.beta) if ly.beta is not None else np.zeros_like(mean)
     scale = (gamma / np.sqrt(var.astype(np.float64) + float(ly.epsilon))).astype(np.float32)
     shift = (beta - mean * scale).astype(np.float32)
-    g = c.g
-    x = c.inputs[0]
-    src = g.producer().get(x)
-    if (src is not None and src.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and x not in g.outputs
-            and not g.readers().get(x) and c.consumers_of_input == 1):  # the BN is its only reader
-        w, bias = g.tensors[src.inputs[1]], (g.tensors[src.inputs[2]] if src.inputs[2] >= 0 else None)
-        axis_w = 3 if src.name == "DEPTHWISE_CONV_2D" else 0
-        shape = [1] * w.data.ndim
-        shape[axis_w] = -1
-        w.data = (w.data * scale.reshape(shape)).astype(np.float32)
-        b0 = bias.data if bias is not None else np.zeros_like(scale)
-        new_b = (b0 * scale + shift).astype(np.float32)
-        if bias is None:
-            src.inputs[2] = g.const(c.layer.name + "/bias", new_b)
-        else:
-            bias.data = new_b
-        return [x]
-    return [_scale_shift(c, x, scale, shift)]
+    return [_scale_shift(c, c.inputs[0], scale, shift)]
 
 
 def _activation_layer(c: _Ctx) -> list[int]:
@@ -1291,11 +1275,6 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
         in_names.append(name)
     if any(np.dtype(g.tensors[i].dtype) not in (np.float32, np.int32, np.int64) for i in g.inputs):
         raise ConversionError("model inputs must be float32 (or int32 / int64 indices for an Embedding)")
-    uses: dict[int, int] = {}
-    for layer in fn.operations:
-        for node in layer._inbound_nodes:
-            for t in node.input_tensors:
-                uses[id(t)] = uses.get(id(t), 0) + 1
     import keras
 
     from . import keras_ops
@@ -1314,7 +1293,6 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
                 outs = inputs[:1]
             elif cls in table:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
-                c.consumers_of_input = uses.get(id(node.input_tensors[0]), 0)
                 outs = table[cls](c)
             elif is_layer:
                 raise ConversionError(f"cannot convert layer {layer.name!r} ({cls}): numlite has no converter for "

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 FOLD_GROWTH_LIMIT = 1 << 20
 
 FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONCATENATION",
-           "MAX_POOL_2D", "AVERAGE_POOL_2D"}
+           "MAX_POOL_2D", "AVERAGE_POOL_2D", "TRANSPOSE_CONV"}
+#: ops whose fused activation needs a newer version than the op has without one
+FUSED_ACTIVATION_VERSION = {"TRANSPOSE_CONV": 4}
 ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
 RESHAPE_LIKE = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
 #: op -> (weights input, bias input, output-channel axis of the weights)
@@ -364,8 +366,8 @@ def fold_scale_shift(g: Graph) -> bool:
         s = _per_channel(c, n, rank) if c is not None and other != y else None
         if s is None or not _same_shape(g, y, m.outputs[0]) or g.tensors[y].shape[-1] != n:
             return False
-        if _act(m) != "NONE" and p.name == "TRANSPOSE_CONV":
-            p.version = max(p.version, 4)
+        if _act(m) != "NONE":
+            p.version = max(p.version, FUSED_ACTIVATION_VERSION.get(p.name, 1))
         name = g.tensors[y].name
         if m.name == "MUL":
             shape = [1] * w.ndim
@@ -393,8 +395,8 @@ def fold_scale_shift(g: Graph) -> bool:
 def fuse_activations(g: Graph) -> bool:
     """A RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
     ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
-    SUB, MUL, CONCATENATION, pools) and read by nothing else (and no graph output) becomes that
-    op's fused activation, as TensorFlow's converter writes it."""
+    SUB, MUL, CONCATENATION, pools, TRANSPOSE_CONV: version 4 at least) and read by nothing else
+    (and no graph output) becomes that op's fused activation, as TensorFlow's converter writes it."""
     readers, producer = g.readers(), g.producer()
     kept = []
     for o in g.ops:
@@ -402,6 +404,7 @@ def fuse_activations(g: Graph) -> bool:
         if (src is not None and src.name in FUSABLE and _act(src) == "NONE"
                 and len(readers.get(o.inputs[0], ())) == 1 and o.inputs[0] not in g.outputs):
             src.options["fused_activation_function"] = ACTIVATIONS[o.name]
+            src.version = max(src.version, FUSED_ACTIVATION_VERSION.get(src.name, 1))
             src.outputs = [o.outputs[0] if t == o.inputs[0] else t for t in src.outputs]
             producer[o.outputs[0]] = src
             continue
