@@ -571,10 +571,9 @@ def append_associated_files(model: bytes, files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def populate(model: bytes, meta: ModelMetadata, files: dict[str, bytes] | None = None) -> bytes:
-    """``model`` (.tflite bytes) with ``meta`` as its ``TFLITE_METADATA`` entry (replacing
-    any) and ``files`` appended as its associated files archive.  A zip archive already on
-    ``model`` is dropped: pass every file again."""
+def _with_entries(model: bytes, entries: dict[str, bytes]) -> bytes:
+    """``model`` re-serialised with the metadata ``entries`` (name -> bytes) added, replacing
+    entries of the same names; an appended zip archive is dropped."""
     import numpy as np
 
     from .schema.reader import read_model_table
@@ -582,10 +581,43 @@ def populate(model: bytes, meta: ModelMetadata, files: dict[str, bytes] | None =
 
     root = read_model_table(model)
     buffers = list(root.get("buffers") or [])
-    entries = [dict(m) for m in root.get("metadata") or [] if m.get("name") != METADATA_KEY]
-    buffers.append({"data": np.frombuffer(write(meta), np.uint8)})
-    entries.append({"name": METADATA_KEY, "buffer": len(buffers) - 1})
+    kept = [dict(m) for m in root.get("metadata") or [] if m.get("name") not in entries]
+    for name, data in entries.items():
+        buffers.append({"data": np.frombuffer(data, np.uint8)})
+        kept.append({"name": name, "buffer": len(buffers) - 1})
     plain = dict(root)
-    plain["buffers"], plain["metadata"] = buffers, entries
-    data = write_model(plain, source=model)
+    plain["buffers"], plain["metadata"] = buffers, kept
+    return write_model(plain, source=model)
+
+
+def populate(model: bytes, meta: ModelMetadata, files: dict[str, bytes] | None = None) -> bytes:
+    """``model`` (.tflite bytes) with ``meta`` as its ``TFLITE_METADATA`` entry (replacing
+    any) and ``files`` appended as its associated files archive.  A zip archive already on
+    ``model`` is dropped: pass every file again."""
+    data = _with_entries(model, {METADATA_KEY: write(meta)})
+    return append_associated_files(data, files) if files else data
+
+
+#: metadata entries that describe how a file was written, not the model: a rewritten model
+#: gets its own (numlite's writer sets ``min_runtime_version``), so they are not carried over
+WRITER_ENTRIES = frozenset({"min_runtime_version", "CONVERSION_METADATA"})
+
+
+def carry_over(source: Any, model: bytes) -> bytes:
+    """``model`` (the bytes of a model made from ``source``: its quantized twin, say) with
+    ``source``'s metadata entries (``TFLITE_METADATA`` and any other, byte for byte, except
+    :data:`WRITER_ENTRIES` and names ``model`` already has) and its associated files archive.
+    ``model`` is returned as is when ``source`` has neither."""
+    entries, src = _metadata_entries(source)
+    have = _metadata_entries(model)[0]
+    wanted = {k: bytes(v.tobytes() if hasattr(v, "tobytes") else v) for k, v in entries.items()
+              if k not in WRITER_ENTRIES and k not in have}
+    own = list_associated_files(model)
+    if own:  # the model has an archive of its own: it is kept (re-appended if the model is rewritten)
+        files = {n: read_associated_file(model, n) for n in own}
+    else:
+        files = {n: read_associated_file(src, n) for n in list_associated_files(src)}
+    if not wanted and (own or not files):
+        return model
+    data = _with_entries(model, wanted) if wanted else model
     return append_associated_files(data, files) if files else data

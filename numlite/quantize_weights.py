@@ -7,7 +7,7 @@ dynamic-range (int8 weights, float activations), as TensorFlow's converter write
 
 Both read the model with numlite's verifying reader, rewrite its tables and write them with
 numlite's writer; every subgraph is done, nothing else of the model (signatures, metadata,
-other buffers) changes, and LiteRT runs the result as it runs the converter's.
+other buffers, the associated files archive) changes, and LiteRT runs the result as it runs the converter's.
 
 ``quantize_float16`` (the converter's ``target_spec.supported_types = [tf.float16]``): every
 float32 constant that an operator reads becomes a float16 constant (named ``<name>_fp16``)
@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
+from .metadata import carry_over
 from .quantize import QuantizationError, _quantize_weights, already_quantized
 from .schema.reader import read_model_table
 from .schema.writer import write_model
@@ -115,7 +116,9 @@ class _Rewriter:
         self.buffers = [b if i in used or i == 0 else {} for i, b in enumerate(self.buffers)]
         root = dict(self.root)
         root["buffers"], root["operator_codes"], root["subgraphs"] = self.buffers, self.codes, self.subgraphs
-        return write_model(root, source=self.source)
+        # the metadata entries are in the tables; the associated files (labels...) are the zip
+        # archive appended to the file, which re-serialising drops: appended again
+        return carry_over(self.source, write_model(root, source=self.source))
 
 
 def _readers(sg: dict[str, Any]) -> dict[int, list[tuple[int, int]]]:
