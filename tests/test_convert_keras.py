@@ -672,3 +672,35 @@ def test_batch_norm_folds_into_each_channel_op(layer):
     data = _check(model, [RNG.standard_normal((2, 6, 6, 3)).astype(np.float32)])
     ops = _ops(data)
     assert not {"MUL", "ADD", "RELU"} & set(ops), ops
+
+
+def test_batch_norm_folds_through_conv1d_and_dense_reshapes():
+    """Conv1D (EXPAND_DIMS, CONV_2D, RESHAPE) + BatchNormalization + ReLU: the batch norm folds
+    into the CONV_2D through the RESHAPE (it keeps the channels last) and the ReLU fuses; so
+    for a rank-3 Dense, Reshape and BatchNormalization, and Conv1DTranspose."""
+    model = keras.Sequential([keras.Input((12, 3)), keras.layers.Conv1D(6, 3, padding="causal"),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                              keras.layers.Dense(4), keras.layers.Reshape((3, 4, 4)),
+                              keras.layers.BatchNormalization(), keras.layers.Reshape((12, 4)),
+                              keras.layers.Conv1DTranspose(5, 3, strides=2, padding="same"),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(6.0)])
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.standard_normal((2, 12, 3)).astype(np.float32)])
+    ops = _ops(data)
+    assert not {"MUL", "ADD", "RELU", "RELU6"} & set(ops), ops
+    assert ops.count("CONV_2D") == 1 and ops.count("FULLY_CONNECTED") == 1 and ops.count("TRANSPOSE_CONV") == 1
+    x = RNG.standard_normal((3, 12, 3)).astype(np.float32)  # another batch
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        out = _outputs(runtime, data, [x])[0]
+        ref = model.predict(x, verbose=0)
+        assert np.max(np.abs(out - ref)) <= 1e-5 * np.max(np.abs(ref))
+
+
+def test_batch_norm_after_a_reshape_that_moves_channels_stays():
+    """Dense to 6 features, Reshape to (.., 3) (the channels now another axis) then
+    BatchNormalization over 3: not folded (MUL and ADD stay), still equal to Keras."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6), keras.layers.Reshape((2, 3)),
+                              keras.layers.BatchNormalization()])
+    _randomize_batch_norms(model)
+    data = _check(model, [RNG.standard_normal((2, 4)).astype(np.float32)])
+    assert _ops(data) == ["FULLY_CONNECTED", "RESHAPE", "MUL", "ADD"]

@@ -340,6 +340,88 @@ def test_scale_shift_folds_a_scalar_multiplier_in_either_order():
     _check(ref, [_f32(1, 5, 5, 3)], tol=1e-5)
 
 
+def _conv1d_then(reshape_to=(None, 8, 4), act="NONE", shared_reshape=False, relu=False, channels=4):
+    """x [B, 8, 3] -> EXPAND_DIMS -> CONV_2D (``channels`` out) -> RESHAPE to ``reshape_to`` -> MUL
+    -> ADD (fused ``act``) [-> RELU]: Conv1D + BatchNormalization as the Keras front end writes it."""
+    g, x = _graph((None, 8, 3))
+    e = g.tensor("expanded", (None, 1, 8, 3))
+    g.op("EXPAND_DIMS", [x, g.const("axis", np.array([1], np.int32), np.int32)], [e])
+    a = g.tensor("conv", (None, 1, 8, channels))
+    g.op("CONV_2D", [e, g.const("w", _f32(channels, 1, 3, 3)), g.const("b", _f32(channels))], [a], **CONV)
+    r = g.tensor("reshaped", reshape_to)
+    g.reshape(a, r, "reshaped")
+    n = reshape_to[-1]
+    m = g.tensor("scaled", reshape_to)
+    g.op("MUL", [r, g.const("scale", RNG.uniform(0.5, 1.5, n).astype(np.float32))], [m],
+         fused_activation_function="NONE")
+    y = g.tensor("shifted", reshape_to)
+    g.op("ADD", [m, g.const("shift", _f32(n))], [y], fused_activation_function=act)
+    g.outputs = [y]
+    if relu:
+        z = g.tensor("relu", reshape_to)
+        g.op("RELU", [y], [z])
+        g.outputs = [z]
+    if shared_reshape:
+        g.outputs.append(r)
+    return g
+
+
+def test_scale_shift_folds_through_a_reshape_keeping_the_channels():
+    """Conv1D's RESHAPE back to rank 3 keeps the last axis: the MUL and ADD fold into the
+    CONV_2D, the RESHAPE writes their output; the fused activation moves to the CONV_2D."""
+    g = _conv1d_then(act="RELU6")
+    w0 = g.tensors[g.ops[1].inputs[1]].data.copy()
+    ref = copy.deepcopy(g)
+    assert passes.fold_scale_shift(g)
+    assert _names(g) == ["EXPAND_DIMS", "CONV_2D", "RESHAPE"]
+    conv, reshape = g.ops[1], g.ops[2]
+    assert conv.options["fused_activation_function"] == "RELU6" and reshape.outputs == g.outputs
+    np.testing.assert_array_equal(g.tensors[ref.ops[1].inputs[1]].data, w0)  # the old kernel untouched
+    data = _check(ref, [_f32(2, 8, 3)], tol=1e-5)
+    assert _ops(data) == ["EXPAND_DIMS", "CONV_2D", "RESHAPE"]
+
+
+def test_an_activation_fuses_through_a_reshape():
+    g = _conv1d_then(relu=True)
+    data = _check(g, [_f32(3, 8, 3)], tol=1e-5)
+    assert _ops(data) == ["EXPAND_DIMS", "CONV_2D", "RESHAPE"]
+    assert g.ops[1].options["fused_activation_function"] == "RELU"
+
+
+def test_scale_shift_folds_through_reshapes_of_a_fully_connected_any_rank():
+    """FULLY_CONNECTED [B, 6, 4] (keep_num_dims) -> RESHAPE [B, 2, 3, 4] -> SQUEEZE-free chain
+    of two reshape-like ops (RESHAPE, EXPAND_DIMS) -> MUL: folded through both."""
+    g, x = _graph((None, 6, 5))
+    a = g.tensor("fc", (None, 6, 4))
+    g.op("FULLY_CONNECTED", [x, g.const("w", _f32(4, 5)), -1], [a], version=5, keep_num_dims=True,
+         fused_activation_function="NONE")
+    r = g.tensor("r", (None, 2, 3, 4))
+    g.reshape(a, r, "r")
+    e = g.tensor("e", (None, 2, 1, 3, 4))
+    g.op("EXPAND_DIMS", [r, g.const("axis", np.array([2], np.int32), np.int32)], [e])
+    y = g.tensor("y", (None, 2, 1, 3, 4))
+    g.op("MUL", [g.const("s", _f32(1, 1, 4)), e], [y], fused_activation_function="NONE")
+    g.outputs = [y]
+    ref = copy.deepcopy(g)
+    assert passes.fold_scale_shift(g)
+    assert _names(g) == ["FULLY_CONNECTED", "RESHAPE", "EXPAND_DIMS"] and g.ops[2].outputs == [y]
+    _check(ref, [_f32(2, 6, 5)], tol=1e-5)
+
+
+@pytest.mark.parametrize("why, kwargs", [
+    ("the reshape moves the channels", dict(reshape_to=(None, 16, 2))),
+    ("the reshape's output is also a graph output", dict(shared_reshape=True)),
+    ("one channel repeated: the reshape changes which element is which", dict(reshape_to=(None, 2, 4),
+                                                                             channels=1)),
+])
+def test_scale_shift_is_not_folded_through_a_reshape_that_changes_channels(why, kwargs):
+    g = _conv1d_then(**kwargs)
+    ref = copy.deepcopy(g)
+    assert not passes.fold_scale_shift(g), why
+    assert _names(g) == _names(ref)
+    _check(ref, [_f32(2, 8, 3)], tol=1e-5)
+
+
 # -- 3. identities ---------------------------------------------------------------------------------
 def _identity_graph(kind):
     """x -> RELU -> m -> ``kind`` (an identity) -> t -> NEG -> y."""

@@ -17,13 +17,15 @@ until the graph stops changing):
 - ``cancel_transposes``: consecutive TRANSPOSEs compose into one, or none where they cancel.
 - ``fold_scale_shift``: a MUL / ADD / SUB by a per-output-channel constant after a CONV_2D,
   DEPTHWISE_CONV_2D, FULLY_CONNECTED or TRANSPOSE_CONV goes into its weights and bias (batch
-  normalization left as MUL and ADD).
+  normalization, written as MUL and ADD), also through RESHAPE / SQUEEZE / EXPAND_DIMS ops
+  that keep the last (channel) axis.
 - ``remove_dead``: ops whose outputs nothing reads (and are no graph outputs) go, repeatedly;
   tensors nothing uses are not written.
 - ``fuse_activations``: a RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
   ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
-  SUB, MUL, CONCATENATION, pools, TRANSPOSE_CONV: version 4) and read by nothing else (and no graph output) becomes that
-  op's fused activation, as TensorFlow's converter writes it.
+  SUB, MUL, CONCATENATION, pools, TRANSPOSE_CONV: version 4) and read by nothing else (and no
+  graph output) becomes that op's fused activation, as TensorFlow's converter writes it; also
+  with one reshape-like op between them.
 - ``dedupe_constants``: constants of equal dtype, shape and bytes (zero biases, shape vectors)
   become one tensor with one buffer.
 

@@ -11,9 +11,10 @@ rewrites ``g`` in place and says whether it changed anything.
 3. ``cancel_transposes``: two TRANSPOSEs in a row become one, or none where they cancel.
 4. ``fold_scale_shift``: a MUL / ADD / SUB by a per-output-channel constant after a CONV_2D,
    DEPTHWISE_CONV_2D, FULLY_CONNECTED or TRANSPOSE_CONV goes into its weights and bias
-   (unfolded batch normalization).
+   (batch normalization, which the Keras front end writes as MUL and ADD), also through
+   reshapes that keep the channels (the last axis).
 5. ``remove_dead``: ops whose outputs nothing reads.
-6. ``fuse_activations``, ``remove_dead`` again, then ``dedupe_constants``.
+6. ``fuse_activations`` (also through one reshape), ``remove_dead`` again, then ``dedupe_constants``.
 
 Every pass keeps the graph's inputs and outputs: a graph output is never made a constant (a
 TFLite model's output must be written by an op) and never replaced by a graph input.  Constant
@@ -327,6 +328,16 @@ def _per_channel(c: np.ndarray, n: int, rank: int) -> np.ndarray | None:
     return None
 
 
+def _keeps_channels(g: Graph, o: Op, n: int) -> bool:
+    """Reshape-like ``o`` leaves the last axis (``n`` channels, static on both sides) as it is,
+    so element ``i`` keeps channel ``i % n``: a per-channel constant commutes with it."""
+    if o.name not in RESHAPE_LIKE or len(o.outputs) != 1 or not o.inputs:
+        return False
+    a, b = g.tensors[o.inputs[0]], g.tensors[o.outputs[0]]
+    return (bool(a.shape) and bool(b.shape) and a.shape[-1] == b.shape[-1] == n and a.signature[-1] == n
+            and b.signature[-1] == n and np.dtype(a.dtype) == np.dtype(b.dtype))
+
+
 def fold_scale_shift(g: Graph) -> bool:
     """A CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / TRANSPOSE_CONV ``P`` (float32 constant
     weights and bias or none, fused activation NONE) whose output only a MUL / ADD / SUB ``M``
@@ -339,6 +350,10 @@ def fold_scale_shift(g: Graph) -> bool:
        where ``P`` has none (TRANSPOSE_CONV: version 3 at least).
     3. ``P`` writes ``M``'s output and takes ``M``'s fused activation (TRANSPOSE_CONV: version 4
        at least where it is not NONE).
+    Between ``P`` and ``M`` may stand RESHAPE / SQUEEZE / EXPAND_DIMS ops that keep the last
+    axis (the channels, static) as it is (``_keeps_channels``; Conv1D's RESHAPE back to rank 3, a
+    Reshape layer after a Dense), each the only reader of what it reads: ``M`` is folded the
+    same way and the last of them writes ``M``'s output.
     New weights and bias are new constants: the old ones may be shared with other ops.
     The results agree with the unfolded graph to float32 rounding (``x * (w * c)`` against
     ``(x * w) * c``)."""
@@ -349,26 +364,38 @@ def fold_scale_shift(g: Graph) -> bool:
         wi, bi, axis = CHANNEL_OPS[p.name]
         if p.name == "FULLY_CONNECTED" and (p.options.get("weights_format", "DEFAULT") not in ("DEFAULT", 0)):
             return False
-        y = p.outputs[0]
-        users = readers.get(y, [])
-        if y in g.outputs or len(users) != 1 or len(users[0].outputs) != 1:
-            return False
-        m = users[0]
         w = _const(g, p.inputs[wi]) if len(p.inputs) > wi else None
         bias_t = p.inputs[bi] if len(p.inputs) > bi else -1
         b = _const(g, bias_t)
-        if (m.name not in ("MUL", "ADD", "SUB") or len(m.inputs) != 2 or w is None or w.dtype != np.float32
-                or (bias_t >= 0 and (b is None or b.dtype != np.float32)) or w.ndim not in (2, 4)):
+        if w is None or w.dtype != np.float32 or (bias_t >= 0 and (b is None or b.dtype != np.float32)) \
+                or w.ndim not in (2, 4):
             return False
-        other = m.inputs[1] if m.inputs[0] == y else m.inputs[0] if m.name != "SUB" else -1
+        n = w.shape[axis]
+        y = p.outputs[0]
+        if g.tensors[y].shape[-1] != n:
+            return False
+        chain: list[Op] = []  # the reshape-like ops between P and M
+        t = y
+        while True:
+            users = readers.get(t, [])
+            if t in g.outputs or len(users) != 1 or len(users[0].outputs) != 1:
+                return False
+            if users[0].inputs[0] == t and _keeps_channels(g, users[0], n):
+                chain.append(users[0])
+                t = users[0].outputs[0]
+                continue
+            m = users[0]
+            break
+        if m.name not in ("MUL", "ADD", "SUB") or len(m.inputs) != 2:
+            return False
+        other = m.inputs[1] if m.inputs[0] == t else m.inputs[0] if m.name != "SUB" else -1
         c = _const(g, other)
-        n, rank = w.shape[axis], len(g.tensors[y].shape)
-        s = _per_channel(c, n, rank) if c is not None and other != y else None
-        if s is None or not _same_shape(g, y, m.outputs[0]) or g.tensors[y].shape[-1] != n:
+        s = _per_channel(c, n, len(g.tensors[t].shape)) if c is not None and other != t else None
+        if s is None or not _same_shape(g, t, m.outputs[0]) or g.tensors[t].shape[-1] != n:
             return False
         if _act(m) != "NONE":
             p.version = max(p.version, FUSED_ACTIVATION_VERSION.get(p.name, 1))
-        name = g.tensors[y].name
+        name = g.tensors[t].name
         if m.name == "MUL":
             shape = [1] * w.ndim
             shape[axis] = n
@@ -383,8 +410,8 @@ def fold_scale_shift(g: Graph) -> bool:
             while len(p.inputs) <= bi:
                 p.inputs.append(-1)
             p.inputs[bi] = g.const(name + "/bias", new_b.astype(np.float32))
-        p.options["fused_activation_function"] = _act(m)
-        p.outputs = [m.outputs[0]]
+        p.options["fused_activation_function"] = _act(m)  # elementwise: it commutes with the reshapes
+        (chain[-1] if chain else p).outputs = [m.outputs[0]]
         g.ops.remove(m)
         return True
 
@@ -396,17 +423,32 @@ def fuse_activations(g: Graph) -> bool:
     """A RELU / RELU6 / RELU_N1_TO_1 whose input is written by an op with a
     ``fused_activation_function`` of NONE (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD,
     SUB, MUL, CONCATENATION, pools, TRANSPOSE_CONV: version 4 at least) and read by nothing else
-    (and no graph output) becomes that op's fused activation, as TensorFlow's converter writes it."""
+    (and no graph output) becomes that op's fused activation, as TensorFlow's converter writes it.
+    Also through one RESHAPE / SQUEEZE / EXPAND_DIMS between them (Conv1D's RESHAPE back to
+    rank 3), itself read only by the activation: the op fuses the activation (elementwise, so it
+    commutes with the reshape) and the reshape writes the activation's output."""
     readers, producer = g.readers(), g.producer()
+
+    def only_reader(t: int) -> bool:
+        return len(readers.get(t, ())) == 1 and t not in g.outputs
+
     kept = []
     for o in g.ops:
         src = producer.get(o.inputs[0]) if o.name in ACTIVATIONS and o.inputs else None
-        if (src is not None and src.name in FUSABLE and _act(src) == "NONE"
-                and len(readers.get(o.inputs[0], ())) == 1 and o.inputs[0] not in g.outputs):
+        via = None
+        if (src is not None and src.name in RESHAPE_LIKE and len(src.outputs) == 1 and src.inputs
+                and only_reader(o.inputs[0])):
+            via, src = src, producer.get(src.inputs[0])
+        mid = via.inputs[0] if via is not None else o.inputs[0] if o.inputs else -1
+        if src is not None and src.name in FUSABLE and _act(src) == "NONE" and only_reader(mid):
             src.options["fused_activation_function"] = ACTIVATIONS[o.name]
             src.version = max(src.version, FUSED_ACTIVATION_VERSION.get(src.name, 1))
-            src.outputs = [o.outputs[0] if t == o.inputs[0] else t for t in src.outputs]
-            producer[o.outputs[0]] = src
+            if via is None:
+                src.outputs = [o.outputs[0] if t == mid else t for t in src.outputs]
+                producer[o.outputs[0]] = src
+            else:
+                via.outputs = [o.outputs[0]]
+                producer[o.outputs[0]] = via
             continue
         kept.append(o)
     changed = len(kept) != len(g.ops)
