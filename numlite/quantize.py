@@ -19,13 +19,24 @@ Algorithm:
    quantized tensor they read goes through a ``DEQUANTIZE`` and each tensor they write that a
    quantized op reads through a ``QUANTIZE`` (consecutive float ops pass float32 between them),
    as TensorFlow's converter does with its denylist / ``TFLITE_BUILTINS`` fallback.
+   Ops that read and write no float32 tensor (integer position arithmetic: ZEROS_LIKE, CUMSUM,
+   int32 ADD / SUB, CAST int -> int, SHAPE of an integer tensor, comparisons of token ids) are
+   copied unchanged, and integer graph inputs and outputs (token ids) stay as they are.  A CAST
+   between integers and float32 always stays (no integer kernel turns a count into a real
+   value): int -> float32 is followed by a QUANTIZE of its calibrated output, float32 -> int is
+   preceded by a DEQUANTIZE.  NEG and SQUARE, which LiteRT has no integer kernel for, are
+   written as MUL (by a constant -1 stored exactly, by the input itself).
 3. **Same-scale groups.**  Ops whose integer kernels require the output to carry their input's
    parameters (RESHAPE, pools, CONCATENATION, PAD, TRANSPOSE, slices, ...) join their data
    inputs and output into one group (union-find); a group gets the parameters of the union of
    its members' ranges.  Ops whose output parameters TFLite fixes pin them (int8: SOFTMAX and
    LOGISTIC 1/256, -128; TANH 1/128, 0; int16: all three 1/32768, 0), and a group holding such
-   a tensor takes its parameters.  An input whose parameters still differ from what its op
-   needs (two pinned tensors meeting) gets a requantizing ``QUANTIZE``.
+   a tensor takes its parameters (int8 also L2_NORMALIZATION 1/128, 0 and LOG_SOFTMAX 16/256,
+   127).  An input whose parameters still differ from what its op needs (two pinned tensors
+   meeting) gets a requantizing ``QUANTIZE``.  A GATHER's table is a member of its group, so
+   the whole table decides it, not only the rows calibration looked up.  A SELECT / SELECT_V2
+   whose constant branch lies far outside the computed one (an attention mask's -1e9) does not
+   let the constant take the range: see :func:`_select_range`.
 4. **Activation parameters**, per tensor.  int8, asymmetric: the range is widened to include 0,
    ``scale = (max - min) / 255`` and ``zero_point = round(-128 - min / scale)`` clamped to
    [-128, 127], so that real 0 is exactly representable.  int16 (16x8), symmetric as LiteRT's
@@ -52,8 +63,9 @@ Algorithm:
    and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
 
 Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8`
-(16x8: the same set, every one of which has an int16 kernel in LiteRT); weights must be
-constant.  A model that is already quantized (integer activations, int8 / float16 weights, a
+(16x8: those with an int16 kernel in LiteRT); weights must be constant; EXP has integer
+kernels in LiteRT but is not in the set yet (the quantizer's float-fallback tests use it as
+their unsupported op).  A model that is already quantized (integer activations, int8 / float16 weights, a
 QUANTIZE or DEQUANTIZE op) is refused.  Anything else raises :class:`QuantizationError` naming
 every offending op and node, and how to keep it in float.
 """
@@ -78,39 +90,62 @@ class QuantizationError(ValueError):
     """The float model cannot be quantized (an unsupported op, bad calibration data, ...)."""
 
 
-# op -> version of its int8 form (TFLite's op_version rules for int8 inputs and outputs)
+# op -> version of its int8 form (TFLite's op_version rules for int8 inputs and outputs).  NEG and
+# SQUARE have no integer kernel in LiteRT and are written as MUL (by a constant -1, by themselves).
 INT8_VERSIONS: dict[str, int] = {
     "CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "ADD": 2, "AVERAGE_POOL_2D": 2,
     "MAX_POOL_2D": 2, "CONCATENATION": 2, "RESHAPE": 1, "SOFTMAX": 2, "MEAN": 2, "LOGISTIC": 2, "TANH": 2,
     "SUB": 2, "MUL": 2, "MAXIMUM": 2, "MINIMUM": 2, "RELU": 2, "RELU6": 2, "LEAKY_RELU": 1, "PAD": 2,
     "SQUEEZE": 1, "EXPAND_DIMS": 1, "TRANSPOSE": 2, "SLICE": 2, "STRIDED_SLICE": 2, "RESIZE_BILINEAR": 2,
     "PRELU": 1, "TRANSPOSE_CONV": 3,
+    "GATHER": 2, "BATCH_MATMUL": 2, "RSQRT": 2, "SQRT": 2, "SQUARED_DIFFERENCE": 2, "SUM": 2, "DIV": 1,
+    "GELU": 2, "SELECT": 2, "SELECT_V2": 1, "HARD_SWISH": 1, "SPLIT": 2, "SPLIT_V": 2, "UNPACK": 2, "PACK": 2,
+    "TILE": 3, "L2_NORMALIZATION": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "ELU": 1, "ABS": 2, "LOG": 2,
+    "LOG_SOFTMAX": 2, "DEPTH_TO_SPACE": 2, "SPACE_TO_DEPTH": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "GATHER_ND": 1,
+    "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
 # FULLY_CONNECTED / TRANSPOSE_CONV take an int64 bias, ADD / SUB run their general-scale int16
-# kernel (pot_scale_int16 false), PRELU takes an int8 alpha.
+# kernel (pot_scale_int16 false), PRELU takes an int8 alpha.  Not here (int8 kernels only):
+# SQUARED_DIFFERENCE, HARD_SWISH, L2_NORMALIZATION, ELU, LOG_SOFTMAX, DEPTH_TO_SPACE, SPACE_TO_DEPTH.
 INT16_VERSIONS: dict[str, int] = {
     "CONV_2D": 4, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7, "ADD": 3, "AVERAGE_POOL_2D": 3,
     "MAX_POOL_2D": 3, "CONCATENATION": 3, "RESHAPE": 1, "SOFTMAX": 3, "MEAN": 3, "LOGISTIC": 3, "TANH": 3,
     "SUB": 5, "MUL": 4, "MAXIMUM": 4, "MINIMUM": 4, "RELU": 3, "RELU6": 3, "LEAKY_RELU": 2, "PAD": 3,
     "SQUEEZE": 1, "EXPAND_DIMS": 1, "TRANSPOSE": 5, "SLICE": 4, "STRIDED_SLICE": 2, "RESIZE_BILINEAR": 4,
     "PRELU": 1, "TRANSPOSE_CONV": 3,
+    "GATHER": 4, "BATCH_MATMUL": 3, "RSQRT": 3, "SQRT": 2, "SUM": 1, "DIV": 1, "GELU": 1, "SELECT": 1,
+    "SELECT_V2": 1, "SPLIT": 4, "SPLIT_V": 1, "UNPACK": 4, "PACK": 3, "TILE": 1, "REDUCE_MAX": 3,
+    "REDUCE_MIN": 3, "ABS": 3, "LOG": 2, "RESIZE_NEAREST_NEIGHBOR": 4, "GATHER_ND": 3, "SHAPE": 1, "NEG": 4,
+    "SQUARE": 4,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
 SUPPORTED_OPS_16X8 = frozenset(INT16_VERSIONS)
 MODES = ("int8", "int16x8")
+# ops written as another op: name -> the op in the file
+REWRITTEN = {"NEG": "MUL", "SQUARE": "MUL"}
+# ops with a float side kept as they are, between DEQUANTIZE / QUANTIZE, whatever float_ops says:
+# CAST converts between integers and real values, which no integer kernel does (TensorFlow's
+# converter keeps it too)
+BOUNDARY_OPS = frozenset({"CAST"})
 
-# data inputs that must share the output's parameters (others, e.g. RESHAPE's shape, are not)
+# data inputs that must share the output's parameters (others, e.g. RESHAPE's shape, are not): the
+# integer kernels copy or compare the stored values (all the op's float outputs join the group)
 SAME_SCALE_INPUTS: dict[str, slice] = {
     "RESHAPE": slice(0, 1), "MAX_POOL_2D": slice(0, 1), "AVERAGE_POOL_2D": slice(0, 1),
     "CONCATENATION": slice(0, None), "PAD": slice(0, 1), "SQUEEZE": slice(0, 1), "EXPAND_DIMS": slice(0, 1),
     "TRANSPOSE": slice(0, 1), "SLICE": slice(0, 1), "STRIDED_SLICE": slice(0, 1), "RESIZE_BILINEAR": slice(0, 1),
     "MAXIMUM": slice(0, 2), "MINIMUM": slice(0, 2),
+    "GATHER": slice(0, 1), "GATHER_ND": slice(0, 1), "SELECT": slice(1, 3), "SELECT_V2": slice(1, 3),
+    "SPLIT": slice(1, 2), "SPLIT_V": slice(0, 1), "UNPACK": slice(0, 1), "PACK": slice(0, None),
+    "TILE": slice(0, 1), "REDUCE_MAX": slice(0, 1), "REDUCE_MIN": slice(0, 1), "DEPTH_TO_SPACE": slice(0, 1),
+    "SPACE_TO_DEPTH": slice(0, 1), "RESIZE_NEAREST_NEIGHBOR": slice(0, 1),
 }
 # ops whose output parameters TFLite fixes: (scale, zero_point), per activation type
 FIXED_OUTPUT: dict[str, tuple[float, int]] = {
     "SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0),
+    "L2_NORMALIZATION": (1.0 / 128, 0), "LOG_SOFTMAX": (16.0 / 256, 127),
 }
 FIXED_OUTPUT_16: dict[str, tuple[float, int]] = {
     "SOFTMAX": (1.0 / 32768, 0), "LOGISTIC": (1.0 / 32768, 0), "TANH": (1.0 / 32768, 0),
@@ -310,20 +345,20 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
     floats = _select_float_ops(sg, float_ops)
     bad: dict[str, list[int]] = {}
     problems: list[str] = []
+    if not any(_touches_float(sg, op) for op in sg.operators):
+        raise QuantizationError("nothing to quantize: no op of the model reads or writes a float32 tensor")
     for op in sg.operators:
-        if op.index in floats:
+        if op.index in floats or not _touches_float(sg, op):
+            continue  # kept float by request, or an integer-only op (kept as it is)
+        if op.op_name in BOUNDARY_OPS:
+            floats.add(op.index)
             continue
         reason = None
         if op.op_name not in scheme.supported:
             bad.setdefault(op.op_name, []).append(op.index)
             reason = "unsupported"
         else:
-            for i in op.inputs:
-                if i >= 0 and sg.tensors[i].dtype is not np.float32 and not sg.tensors[i].is_constant:
-                    reason = (f"{op.op_name} (node {op.index}) input {sg.tensors[i].name!r} is "
-                              f"{sg.tensors[i].type_name}, not FLOAT32")
-                    break
-            if reason is None and op.op_name in WEIGHT_OPS:
+            if op.op_name in WEIGHT_OPS:
                 _, ws, bs, _ = WEIGHT_OPS[op.op_name]
                 w = sg.tensors[op.inputs[ws]]
                 if not w.is_constant or w.dtype is not np.float32:
@@ -360,6 +395,12 @@ def _is_float_value(t: Tensor) -> bool:
     return t.dtype is np.float32
 
 
+def _touches_float(sg: Subgraph, op: Any) -> bool:
+    """Whether ``op`` reads or writes a float32 tensor (an op that does not, such as integer
+    position arithmetic or a SHAPE of an integer tensor, is copied unchanged)."""
+    return any(i >= 0 and _is_float_value(sg.tensors[i]) for i in (*op.inputs, *op.outputs))
+
+
 def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme: _Scheme | None = None,
                    floats: Collection[int] = ()) -> dict[int, tuple[float, int]]:
     """Steps 3-4: (scale, zero_point) of every float tensor that is not a weight or bias."""
@@ -376,14 +417,26 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
     for t in sg.tensors:
         if t.is_constant and _is_float_value(t) and t.index not in weights and t.data.size:
             value_range[t.index] = (float(t.data.min()), float(t.data.max()))
+    readers: dict[int, list[Any]] = {}
+    for op in sg.operators:
+        for i in op.inputs:
+            readers.setdefault(i, []).append(op)
+    for op in quantized:
+        if op.op_name in ("SELECT", "SELECT_V2"):
+            after = readers.get(op.outputs[0], [])
+            gap = None
+            if after and all(r.op_name == "SOFTMAX" and r.index not in floats for r in after):
+                step = scheme.fixed["SOFTMAX"][0]
+                gap = float(np.log(2.0 / step)) / max(float((r.options or {}).get("beta", 1.0)) for r in after)
+            _select_range(sg, op, value_range, gap)
     groups = _Groups()
     for op in quantized:
         sl = SAME_SCALE_INPUTS.get(op.op_name)
         if sl is None:
             continue
-        for i in op.inputs[sl]:
-            if i >= 0 and _is_float_value(sg.tensors[i]):
-                groups.union(i, op.outputs[0])
+        outs = [o for o in op.outputs if o >= 0 and _is_float_value(sg.tensors[o])]
+        for t in [i for i in op.inputs[sl] if i >= 0 and _is_float_value(sg.tensors[i])] + outs[1:]:
+            groups.union(t, outs[0])
     members: dict[int, list[int]] = {}
     for t in value_range:
         if t not in int8_consts:
@@ -407,6 +460,31 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
         if t in value_range:
             params[t] = activation_params(*value_range[t], np.int8)
     return params
+
+
+def _select_range(sg: Subgraph, op: Any, value_range: dict[int, tuple[float, float]], gap: float | None) -> None:
+    """SELECT / SELECT_V2 with a constant branch beyond the computed one's range (an attention
+    mask's fill value such as -1e9): one -1e9 would take every step of the 8 bits.  Instead the
+    calibrated range of the computed branch, widened toward the constant by ``gap`` (or by its
+    own span when ``gap`` is None), decides the group's parameters, and the constant is clamped
+    into it; the output's own calibrated range (which holds the fill value) is replaced by the
+    result.  A following SOFTMAX needs the masked entries ``gap = ln(2 / output step) / beta``
+    below every real score, so that they round to probability 0 (int8: 6.2, int16: 11.1)."""
+    data = [i for i in op.inputs[1:3] if i >= 0 and _is_float_value(sg.tensors[i])]
+    consts = [i for i in data if sg.tensors[i].is_constant and i in value_range]
+    computed = [i for i in data if not sg.tensors[i].is_constant and i in value_range]
+    if not consts or not computed:
+        return
+    lo = min(value_range[i][0] for i in computed)
+    hi = max(value_range[i][1] for i in computed)
+    g = max(hi - lo, 0.0) if gap is None else gap
+    clo = min(value_range[i][0] for i in consts)
+    chi = max(value_range[i][1] for i in consts)
+    lo2, hi2 = min(lo, max(clo, lo - g)), max(hi, min(chi, hi + g))
+    for i in consts:
+        c_lo, c_hi = value_range[i]
+        value_range[i] = (min(max(c_lo, lo2), hi2), min(max(c_hi, lo2), hi2))
+    value_range[op.outputs[0]] = (lo2, hi2)
 
 
 def _weight_scales(w: np.ndarray, dim: int, per_channel: bool) -> np.ndarray:
@@ -471,10 +549,6 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
     sg, floats = _check_supported(m, scheme, float_ops, allow_float)
-    for i in (*sg.inputs, *sg.outputs):
-        if sg.tensors[i].dtype is not np.float32:
-            raise QuantizationError(f"graph input/output {sg.tensors[i].name!r} is {sg.tensors[i].type_name}; "
-                                    "the quantizer expects a float32 model")
     ranges = calibrate(float_model, calibration, num_threads=num_threads)
     params = _tensor_params(sg, ranges, scheme, floats)
     return _Writer(m, sg, params, io, per_channel, scheme, floats).write()
@@ -602,6 +676,9 @@ class _Writer:
         graph_in: dict[int, int] = {}
         for i in sg.inputs:
             t = sg.tensors[i]
+            if not _is_float_value(t):  # integer inputs (token ids, ...) stay as they are
+                graph_in[i] = self.tmap[i] = mb.input(t.name, t.shape, t.dtype, shape_signature=self._sig(t))
+                continue
             scale, zp = self.params[i]
             if io == self.qdt:
                 j = mb.input(t.name, t.shape, self.qdt, quantization=_qdict(scale, zp), shape_signature=self._sig(t))
@@ -617,14 +694,14 @@ class _Writer:
                 mb.op("QUANTIZE", [j], [self.act(i)], version=_quantize_version(self.qdt))
             graph_in[i] = j
         for op in sg.operators:
-            if op.index in self.floats:
-                self._float_op(op)
+            if op.index in self.floats or not _touches_float(sg, op):
+                self._float_op(op)  # an integer-only op is written as it is
             else:
                 self._op(op)
         graph_out: dict[int, int] = {}
         for i in sg.outputs:
             t = sg.tensors[i]
-            if io == self.qdt:
+            if io == self.qdt or not _is_float_value(t):
                 j = self.act(i)
             elif io == np.float32:
                 if i in self.fmap and not t.is_constant and (i in self.float_made or i in sg.inputs):
@@ -669,8 +746,11 @@ class _Writer:
         name = op.op_name
         opts = self._options(op)
         out = op.outputs[0]
-        out_q = self.params[out]
+        out_q = self.params.get(out)  # None for an integer output (ARG_MAX, SHAPE)
         version = max(self.scheme.versions[name], op.version)
+        if name == "RESIZE_NEAREST_NEIGHBOR" and self.qdt == np.int8 and \
+                (opts.get("align_corners") or opts.get("half_pixel_centers")):
+            version = max(version, 3)
         if name in WEIGHT_OPS:
             xs, ws, bs, _ = WEIGHT_OPS[name]
             x = op.inputs[xs]
@@ -689,8 +769,19 @@ class _Writer:
             idx = range(len(op.inputs))[sl]
             inputs = [self.requantized(i, out_q) if k in idx and i >= 0 and _is_float_value(sg.tensors[i])
                       else self.act(i) for k, i in enumerate(op.inputs)]
+        elif name == "NEG":  # x * -1 (LiteRT's integer NEG negates the stored values, zero point and all)
+            x = sg.tensors[op.inputs[0]]
+            p = activation_params(-1.0, 0.0, self.qdt)  # -1 exactly: int8 (1/255, 127) -> -128, int16 -> -32767
+            neg_one = self.mb.const(f"{x.name}_neg_one", _quantize_values(np.array([-1.0]), *p, self.qdt),
+                                    quantization=_qdict(*p))
+            inputs = [self.act(op.inputs[0]), neg_one]
+            opts = {"fused_activation_function": "NONE"}
+        elif name == "SQUARE":  # x * x
+            inputs = [self.act(op.inputs[0])] * 2
+            opts = {"fused_activation_function": "NONE"}
         else:
             inputs = [self.act(i) for i in op.inputs]
+        name = REWRITTEN.get(name, name)
         if name in ("ADD", "SUB") and self.qdt == np.int16:
             opts["pot_scale_int16"] = False  # the general-scale int16 kernel (scales need not be powers of 2)
         outputs = [self.act(o) for o in op.outputs]
