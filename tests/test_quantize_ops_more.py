@@ -455,3 +455,21 @@ def test_arg_max_and_shape_read_quantized_values():
         assert np.all(picked >= t.max(axis=1) - 1 / 128)  # the max, or a value within tanh's output step
         assert np.mean(a_q == np.argmax(t, axis=1)) >= 0.5
         np.testing.assert_array_equal(s_q, [2, 5])
+
+
+def test_select_fill_without_softmax_widens_by_the_span():
+    """No SOFTMAX after it: the constant branch widens the computed range by at most its span
+    (scores in [-3, 3] -> about [-9, 3]); numlite and LiteRT agree, real values keep their step."""
+    f = _select_model()
+    cal = [_select_feeds(k) for k in range(8)]
+    q = quantize_model(f, cal, io_dtype=np.float32)
+    sg = _sg(q)
+    sel = next(op for op in sg.operators if op.op_name == "SELECT_V2")
+    out = sg.tensors[sel.outputs[0]].quantization
+    lo, hi = min(float(x[1].min()) for x in cal), max(float(x[1].max()) for x in cal)
+    assert abs((-128 - int(out.zero_point)) * float(out.scale) - (2 * lo - hi)) <= 2 * float(out.scale)
+    feeds = _select_feeds(60)
+    (y,) = _same(q, feeds)
+    keep = np.broadcast_to(feeds[0], y.shape)
+    np.testing.assert_allclose(y[keep], feeds[1][keep], atol=float(out.scale) / 2 + 1e-6)
+    assert np.all(y[~keep] == np.float32((-128 - int(out.zero_point)) * float(out.scale)))
