@@ -538,6 +538,8 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
       float_ops: ops to keep in float32 (op names such as ``"SOFTMAX"``, node indices, or the
         names of the ops' output tensors), behind DEQUANTIZE / QUANTIZE.
       allow_float: keep every op the mode cannot quantize in float32 instead of refusing it.
+
+    The model's TFLite metadata and associated files (labels...) are carried over.
     """
     if mode not in SCHEMES:
         raise QuantizationError(f"mode must be one of {list(MODES)}, not {mode!r}")
@@ -551,7 +553,11 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
     sg, floats = _check_supported(m, scheme, float_ops, allow_float)
     ranges = calibrate(float_model, calibration, num_threads=num_threads)
     params = _tensor_params(sg, ranges, scheme, floats)
-    return _Writer(m, sg, params, io, per_channel, scheme, floats).write()
+    from .metadata import carry_over
+
+    # TFLite metadata (normalization, labels: they describe the float values, as for the
+    # converter's quantized models) and the associated files come along
+    return carry_over(float_model, _Writer(m, sg, params, io, per_channel, scheme, floats).write())
 
 
 def _quantize_version(dtype: np.dtype) -> int:
@@ -628,6 +634,10 @@ class _Writer:
             return self.act(i)
         if i in self.fmap:
             return self.fmap[i]
+        if t.is_variable:  # state an op kept in float reads and writes (an LSTM's): float32 itself
+            j = self.fmap[i] = self.mb.tensor(t.name, t.shape, np.float32, shape_signature=self._sig(t),
+                                              is_variable=True)
+            return j
         if t.is_constant:
             name = f"{t.name}_float" if i in self.tmap else t.name
             j = self.mb.const(name, np.array(t.data, np.float32))

@@ -73,3 +73,11 @@ def test_carry_over_rules(source):
     # carried twice: still one archive, one entry
     again = metadata.carry_over(source, moved)
     assert again is moved
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_full_integer_quantizer_keeps_metadata_and_files(source, mode):
+    from numlite.quantize import quantize_model
+
+    image = models.synthetic_image(models.input_shape(TINY), 0)
+    _same_metadata(source, quantize_model(source, [image], mode=mode))

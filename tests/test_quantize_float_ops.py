@@ -184,3 +184,40 @@ def test_mediapipe_prelu_in_float():
             assert all(sg.tensors[i].dtype is np.float32 for i in (*op.inputs, *op.outputs))
     x = rng.uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
     _same(q, [x])  # PRELU is exact arithmetic in float32 (a max, a min and a product)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_an_lstm_kept_in_float_keeps_its_state_variables(mode):
+    """An LSTM left in float reads and writes its state: the state tensors stay float32 variables
+    (quantized twins behind a DEQUANTIZE are no variables: LiteRT refused to prepare the model),
+    and the state carries from one invoke to the next as in the float model."""
+    from lstm_util import direction_inputs, lstm_slots, lstm_weights
+
+    n_in, n_cell, steps = 4, 6, 5
+    mb = ModelBuilder()
+    x = mb.input("x", (1, steps, n_in), np.float32)
+    d = direction_inputs(mb, lstm_weights(n_in, n_cell, n_cell, seed=3), 1, n_cell, n_cell, False)
+    seq = mb.tensor("seq", (1, steps, n_cell), np.float32)
+    mb.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x, *lstm_slots(d)], [seq], options_table="UnidirectionalSequenceLSTMOptions",
+          time_major=False, fused_activation_function="TANH", cell_clip=0.0, proj_clip=0.0)
+    y = mb.tensor("y", (1, steps, n_cell), np.float32)
+    mb.op("ADD", [seq, mb.const("shift", np.full(n_cell, 0.25, np.float32))], [y], fused_activation_function="RELU")
+    mb.output(y)
+    model = mb.build()
+    rng = np.random.default_rng(0)
+    cal = [rng.uniform(-1, 1, (1, steps, n_in)).astype(np.float32) for _ in range(8)]
+    q = quantize_model(model, cal, mode=mode, io_dtype=np.float32, allow_float=True)
+    sg = _sg(q)
+    assert [o.op_name for o in sg.operators] == ["UNIDIRECTIONAL_SEQUENCE_LSTM", "QUANTIZE", "ADD", "DEQUANTIZE"]
+    state = [t for t in sg.tensors if t.is_variable]
+    assert len(state) == 2 and all(t.type_name == "FLOAT32" for t in state)
+    from lstm_util import run_twice
+
+    feeds = [[cal[0]], [cal[1]], [cal[0]]]
+    ours, ref = run_twice(q, feeds, litert=False), run_twice(q, feeds, litert=True, ref=True)
+    floats = run_twice(model, feeds, litert=False)
+    for k in range(3):
+        np.testing.assert_allclose(ours[k][0], ref[k][0], rtol=1e-6, atol=1e-6)  # the float LSTM: libm's tanh
+        step = 1 / 64 if mode == "int8" else 1 / 4096  # well above the output's quantization step
+        assert np.max(np.abs(ours[k][0] - floats[k][0])) < step
+    assert np.max(np.abs(ours[2][0] - ours[0][0])) > 1e-3  # the state carried into the third invoke
