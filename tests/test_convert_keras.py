@@ -445,7 +445,6 @@ def test_group_normalization(shape, groups):
 
 def test_group_and_unit_normalization_refusals():
     for layer, shape, msg in ((keras.layers.GroupNormalization(2, axis=1, name="n"), (4, 6), "axis 1"),
-                              (keras.layers.GroupNormalization(2, name="n"), (None, 6), "free dimensions"),
                               (keras.layers.UnitNormalization(axis=[0, 1], name="n"), (4,),
                                r"axis \[0, 1\]: the batch axis")):
         model = keras.Sequential([keras.Input(shape), layer])
@@ -579,8 +578,8 @@ def test_more_refused_options_are_named():
          r"layer 'm' \(Conv3DTranspose\): output_padding"),
         (keras.Sequential([keras.Input((None, 4, 4, 2)), keras.layers.Conv3DTranspose(2, 2, name="m")]),
          r"layer 'm' \(Conv3DTranspose\): free spatial dimensions"),
-        (keras.Sequential([keras.Input((None, 3)), keras.layers.UpSampling1D(2, name="m")]),
-         r"layer 'm' \(UpSampling1D\): free spatial dimensions"),
+        (keras.Sequential([keras.Input((None, 3, 3, 2)), keras.layers.UpSampling3D(2, name="m")]),
+         r"layer 'm' \(UpSampling3D\): free spatial dimensions"),
         (keras.Sequential([keras.Input((4, 4, 4, 4)), keras.layers.Conv3D(2, 1, groups=2, name="m")]),
          r"layer 'm' \(Conv3D\): grouped convolution"),
     ]
@@ -704,3 +703,48 @@ def test_batch_norm_after_a_reshape_that_moves_channels_stays():
     _randomize_batch_norms(model)
     data = _check(model, [RNG.standard_normal((2, 4)).astype(np.float32)])
     assert _ops(data) == ["FULLY_CONNECTED", "RESHAPE", "MUL", "ADD"]
+
+
+# -- free sequence lengths with a free batch: reshapes whose shapes are made at run time ---------------
+def _check_sizes(model, shapes, tol=1e-5):
+    """``model`` converted once, run on numlite and LiteRT at each input shape in ``shapes`` (the
+    interpreter resized between them), against Keras."""
+    data = numlite.convert(model)
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=data)
+        for shape in shapes:
+            x = RNG.standard_normal(shape).astype(np.float32)
+            it.resize_tensor_input(it.get_input_details()[0]["index"], list(shape))
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            out = it.get_tensor(it.get_output_details()[0]["index"])
+            ref = model.predict(x, verbose=0)
+            assert out.shape == ref.shape, (runtime, shape)
+            assert np.max(np.abs(out - ref)) <= tol * np.max(np.abs(ref)), (runtime, shape)
+    return data
+
+
+def test_free_batch_and_steps_through_conv1d_upsampling_pooling_group_norm_and_reshapes():
+    """Input((None, 4)): Conv1D's way back to rank 3 is a SQUEEZE (the batch norm folds through
+    it, the ReLU fuses), UpSampling1D, GroupNormalization and Reshape / Flatten take their shapes
+    from their inputs' at run time; two lengths and two batches on one interpreter."""
+    model = keras.Sequential([keras.Input((None, 4)), keras.layers.Conv1D(6, 3, padding="same"),
+                              keras.layers.BatchNormalization(), keras.layers.ReLU(),
+                              keras.layers.UpSampling1D(2), keras.layers.MaxPooling1D(2),
+                              keras.layers.GroupNormalization(3), keras.layers.Reshape((-1, 3)),
+                              keras.layers.Flatten()])
+    _randomize_batch_norms(model)
+    data = _check_sizes(model, [(2, 5, 4), (3, 8, 4), (2, 1, 4)])
+    ops = _ops(data)
+    assert ops[:3] == ["EXPAND_DIMS", "CONV_2D", "SQUEEZE"] and "RELU" not in ops
+    m = load_model(model_content=data)
+    for op in m.subgraphs[0].operators:  # no constant shape with two -1 (LiteRT cannot resolve it)
+        if op.op_name == "RESHAPE":
+            shape = m.subgraphs[0].tensors[op.inputs[1]]
+            assert shape.data is None or list(shape.data).count(-1) <= 1, op
+
+
+def test_group_norm_with_free_height_and_width():
+    model = keras.Sequential([keras.Input((None, None, 6)), keras.layers.GroupNormalization(2)])
+    _check_sizes(model, [(2, 3, 4, 6), (1, 5, 2, 6)])

@@ -158,10 +158,58 @@ def test_attention_refusals_name_the_layer(make, what):
         numlite.convert(model)
 
 
-def test_free_batch_and_free_sequence_is_refused():
+def _check_sizes(model, shapes, tol=1e-5):
+    """``model`` converted once, run on numlite and LiteRT at each list of input shapes in
+    ``shapes`` (the interpreter resized between them), against Keras."""
+    data = numlite.convert(model)
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=data)
+        for feed_shapes in shapes:
+            xs = [RNG.normal(size=s).astype(np.float32) for s in feed_shapes]
+            for d, x in zip(it.get_input_details(), xs):
+                it.resize_tensor_input(d["index"], list(x.shape))
+            it.allocate_tensors()
+            for d, x in zip(it.get_input_details(), xs):
+                it.set_tensor(d["index"], x)
+            it.invoke()
+            out = it.get_tensor(it.get_output_details()[0]["index"])
+            ref = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+            assert out.shape == ref.shape, (runtime, feed_shapes)
+            assert np.max(np.abs(out - ref)) <= tol * np.max(np.abs(ref)), (runtime, feed_shapes)
+    return data
+
+
+def test_free_batch_and_free_sequence_through_attention_layer_norm_and_dense():
+    """Input((None, 16)): the heads' reshapes take the batch and the sequence length from the
+    attention's input at run time (SHAPE, STRIDED_SLICE, CONCATENATION, RESHAPE with that shape
+    input: LiteRT makes its output dynamic); batch 2 at two lengths, then batch 3, on one
+    interpreter each."""
+    x = keras.Input((None, 16))
+    h = keras.layers.MultiHeadAttention(2, 8, name="mha")(x, x)
+    h = keras.layers.LayerNormalization()(keras.layers.Add()([x, h]))
+    out = keras.layers.Dense(5)(h)
+    model = keras.Model(x, out)
+    _randomize(model)
+    data = _check_sizes(model, [[(2, 7, 16)], [(2, 3, 16)], [(3, 1, 16)]])
+    ops = _ops(data)
+    assert ops.count("SHAPE") == 1  # one for the attention's input, its slices shared by the reshapes
+    assert ops.count("RESHAPE") == 4  # query, key and value heads, the heads merged
+
+
+def test_cross_attention_with_two_free_lengths_and_an_output_shape():
+    """Query and key / value of different free lengths, value_dim, and an output_shape of two
+    dimensions (a reshape of the output with both free sizes taken from the query)."""
+    q, v = keras.Input((None, 6), name="q"), keras.Input((None, 4), name="v")
+    out = keras.layers.MultiHeadAttention(3, 2, value_dim=5, output_shape=(2, 4))(q, v)
+    model = keras.Model([q, v], out)
+    _randomize(model)
+    _check_sizes(model, [[(2, 5, 6), (2, 3, 4)], [(2, 2, 6), (2, 6, 4)]])
+
+
+def test_free_lengths_with_a_causal_mask_are_refused():
     x = keras.Input((None, 8))
-    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x))
-    with pytest.raises(ConversionError, match=r"'mha' \(MultiHeadAttention\).*more than one free dimension"):
+    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x, use_causal_mask=True))
+    with pytest.raises(ConversionError, match=r"'mha' \(MultiHeadAttention\).*free sequence length"):
         numlite.convert(model)
 
 

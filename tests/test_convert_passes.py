@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from numlite.converter import passes
-from numlite.converter.ir import Graph
+from numlite.converter.ir import Graph, ReshapeError
 from numlite.graph import load_model
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
@@ -420,6 +420,78 @@ def test_scale_shift_is_not_folded_through_a_reshape_that_changes_channels(why, 
     assert not passes.fold_scale_shift(g), why
     assert _names(g) == _names(ref)
     _check(ref, [_f32(2, 8, 3)], tol=1e-5)
+
+
+# -- reshapes with two free dimensions: shapes made at run time ---------------------------------------
+def _run_sizes(data, shapes):
+    """Each runtime's outputs at each input shape in turn, on one interpreter (resized)."""
+    res = {}
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=data)
+        for shape in shapes:
+            x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+            it.resize_tensor_input(it.get_input_details()[0]["index"], list(shape))
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            res[(runtime, shape)] = (x, [it.get_tensor(d["index"]) for d in it.get_output_details()])
+    return res
+
+
+def test_reshapes_with_two_free_dimensions_take_their_sizes_at_run_time():
+    """[B, T, 8] -> [B, T, 2, 4] (each free size matched), -> [B, 2T, 4] (the batch and -1),
+    [B, 1, T, 8] -> [B, T, 8] (SQUEEZE) and back (EXPAND_DIMS); exact on both runtimes at two
+    shapes."""
+    g, x = _graph((None, None, 8))
+    split, longer = g.tensor("split", (None, None, 2, 4)), g.tensor("longer", (None, None, 4))
+    g.reshape(x, split, "split")
+    g.reshape(x, longer, "longer")
+    e = g.tensor("e", (None, 1, None, 8))
+    g.reshape(x, e, "e")
+    back = g.tensor("back", (None, None, 8))
+    g.reshape(e, back, "back")
+    neg = g.tensor("neg", (None, None, 8))
+    g.op("NEG", [back], [neg])
+    g.outputs = [split, longer, neg]
+    data = g.build()
+    ops = _ops(data)
+    assert ops.count("SHAPE") == 1 and "SQUEEZE" not in ops  # the EXPAND_DIMS / SQUEEZE pair cancelled
+    for (_runtime, shape), (xv, outs) in _run_sizes(data, [(2, 3, 8), (3, 5, 8)]).items():
+        b, t = shape[:2]
+        np.testing.assert_array_equal(outs[0], xv.reshape(b, t, 2, 4))
+        np.testing.assert_array_equal(outs[1], xv.reshape(b, 2 * t, 4))
+        np.testing.assert_array_equal(outs[2], -xv)
+
+
+def test_a_reshape_whose_free_sizes_cannot_be_told_is_refused():
+    g, x = _graph((None, None, 6))
+    y = g.tensor("y", (None, None, None, 3))
+    with pytest.raises(ReshapeError, match=r"'x0' of shape \(-1, -1, 6\) into 'y' of shape \(-1, -1, -1, 3\)"):
+        g.reshape(x, y, "y")
+    z = g.tensor("z", (None, 2, None, 3))
+    with pytest.raises(ReshapeError, match="into 'z' .* free sizes of 'three_free'"):
+        g.reshape(x, z, "z", like=g.tensor("three_free", (None, None, None)))
+
+
+def test_scale_shift_folds_past_a_shape_reading_the_conv_output():
+    """The conv's output is read by the MUL and by the SHAPE a later run-time reshape takes its
+    sizes from: the fold goes ahead (SHAPE reads only the shape) and the SHAPE then reads the
+    conv's new output."""
+    g, x = _graph((None, None, 6, 3))
+    a = g.tensor("a", (None, None, 6, 4))
+    g.op("CONV_2D", [x, g.const("w", _f32(4, 3, 3, 3)), g.const("b", _f32(4))], [a], **CONV)
+    m = g.tensor("m", (None, None, 6, 4))
+    g.op("MUL", [a, g.const("s", RNG.uniform(0.5, 1.5, 4).astype(np.float32))], [m], fused_activation_function="NONE")
+    y = g.tensor("y", (None, None, 2, 3, 4))
+    g.reshape(m, y, "y", like=a)
+    g.outputs = [y]
+    ref = copy.deepcopy(g)
+    assert passes.fold_scale_shift(g)
+    shape_op = next(o for o in g.ops if o.name == "SHAPE")
+    assert shape_op.inputs == [m] and "MUL" not in _names(g)
+    feeds = [_f32(2, 5, 6, 3)]
+    _check(ref, feeds, tol=1e-5)
+    assert _ops(g.build()) == ["CONV_2D", "SHAPE", "STRIDED_SLICE", "CONCATENATION", "RESHAPE"]
 
 
 # -- 3. identities ---------------------------------------------------------------------------------

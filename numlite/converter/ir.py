@@ -43,7 +43,45 @@ import numpy as np
 from . import passes
 from .passes import ACTIVATIONS, FUSABLE
 
-__all__ = ["ACTIVATIONS", "FUSABLE", "Graph", "Op", "T"]
+__all__ = ["ACTIVATIONS", "FUSABLE", "Graph", "Op", "ReshapeError", "T", "free_dims"]
+
+
+class ReshapeError(ValueError):
+    """A reshape between two shapes with free dimensions whose sizes cannot be told at run time."""
+
+
+def free_dims(g: Graph, x: int, y: int) -> list[int | tuple[int]]:
+    """How to make ``y``'s shape from ``x``'s at run time (``Graph.dynamic_shape``'s ``dims``):
+    its static sizes as they are, and for its free dimensions
+
+    1. each the free dimension of ``x`` in the same order, when both have as many and the
+       static sizes between (before the first, between two, after the last) multiply to the
+       same (``[B, T, 8] -> [B, T, 2, 4]``: each free size is then forced);
+    2. else, where ``y`` has two: the batch (dimension 0 of both, free in both; every Keras
+       layer keeps it) and -1 for the other (``[B, T, 8] -> [B, 2T, 4]``).
+    Anything else raises ``ReshapeError``."""
+    xs, ys = g.tensors[x].signature, g.tensors[y].signature
+
+    def segments(sig: tuple[int, ...]) -> tuple[list[int], list[int]]:
+        free, seg, acc = [], [], 1
+        for k, d in enumerate(sig):
+            if d == -1:
+                free.append(k)
+                seg.append(acc)
+                acc = 1
+            else:
+                acc *= int(d)
+        return free, [*seg, acc]
+
+    fx, sx = segments(xs)
+    fy, sy = segments(ys)
+    if len(fx) == len(fy) and sx == sy:
+        take = dict(zip(fy, fx))
+        return [(take[k],) if k in take else int(d) for k, d in enumerate(ys)]
+    if len(fy) == 2 and fy[0] == 0 and fx and fx[0] == 0:
+        return [(0,) if k == 0 else int(d) for k, d in enumerate(ys)]
+    raise ReshapeError(f"cannot reshape {g.tensors[x].name!r} of shape {tuple(xs)} into {g.tensors[y].name!r} of "
+                       f"shape {tuple(ys)} (-1: free): the free sizes cannot be told apart at run time")
 
 
 @dataclass(eq=False)
@@ -73,6 +111,8 @@ class Graph:
         self.inputs: list[int] = []
         self.outputs: list[int] = []
         self._names: set[str] = set()
+        #: what ``dynamic_shape`` made, to reuse: SHAPE per tensor, its slices and shape vectors
+        self._shapes: dict[Any, int] = {}
 
     def _unique(self, name: str) -> str:
         base, k = name, 1
@@ -99,11 +139,82 @@ class Graph:
         self.ops.append(o)
         return o
 
-    def reshape(self, x: int, y: int, name: str) -> Op:
-        """RESHAPE ``x`` into ``y``'s shape signature (its free dimensions -1)."""
-        target = np.array(self.tensors[y].signature, np.int32)
-        return self.op("RESHAPE", [x, self.const(name + "/shape", target, np.int32)], [y],
-                       new_shape=[int(d) for d in target])
+    def reshape(self, x: int, y: int, name: str, like: int | None = None) -> Op:
+        """RESHAPE ``x`` into ``y``'s shape signature.
+
+        At most one free dimension: the constant shape (and ``new_shape``) with -1 there.  Two or
+        more: SQUEEZE / EXPAND_DIMS where ``y`` is ``x`` less (plus) one axis of size 1; else the
+        shape is made at run time (``dynamic_shape``) from ``SHAPE(x)`` (``free_dims``),
+        or, given ``like``, from ``SHAPE(like)``: ``y``'s free dimensions are ``like``'s, in order
+        (the caller knows they are); the RESHAPE reads it as its shape input (no ``new_shape``:
+        LiteRT makes the output dynamic)."""
+        sig = list(self.tensors[y].signature)
+        if sig.count(-1) <= 1:
+            target = np.array(sig, np.int32)
+            return self.op("RESHAPE", [x, self.const(name + "/shape", target, np.int32)], [y],
+                           new_shape=[int(d) for d in target])
+        xs = list(self.tensors[x].signature)
+        for k in range(len(xs)):  # one axis of size 1 dropped: SQUEEZE (Conv1D's way back to rank 3)
+            if len(sig) == len(xs) - 1 and xs[k] == 1 and xs[:k] + xs[k + 1:] == sig:
+                return self.op("SQUEEZE", [x], [y], squeeze_dims=[k])
+        for k in range(len(sig)):  # or inserted: EXPAND_DIMS
+            if len(sig) == len(xs) + 1 and sig[k] == 1 and sig[:k] + sig[k + 1:] == xs:
+                return self.op("EXPAND_DIMS", [x, self.const(name + "/axis", np.array([k], np.int32), np.int32)], [y])
+        if like is None:
+            return self.op("RESHAPE", [x, self.dynamic_shape(x, free_dims(self, x, y), name)], [y])
+        free = [k for k, d in enumerate(self.tensors[like].signature) if d == -1]
+        if len(free) != sig.count(-1):
+            raise ReshapeError(f"cannot reshape into {self.tensors[y].name!r} of shape {tuple(sig)} (-1: free) with "
+                               f"the free sizes of {self.tensors[like].name!r} of shape "
+                               f"{tuple(self.tensors[like].signature)}")
+        it = iter(free)
+        dims: list[int | tuple[int]] = [(next(it),) if d == -1 else int(d) for d in sig]
+        return self.op("RESHAPE", [x, self.dynamic_shape(like, dims, name)], [y])
+
+    def dynamic_shape(self, x: int, dims: list[int | tuple[int]], name: str) -> int:
+        """An int32 shape vector computed at run time: ``dims`` lists, per dimension, a size (an
+        int; -1 at most once, resolved by the op reading it) or ``(k,)``: dimension ``k`` of ``x``.
+        SHAPE of ``x``, a STRIDED_SLICE per run of consecutive dimensions of ``x``, constants for
+        the sizes between, CONCATENATION of the pieces; each made once per graph and reused."""
+        key = (x, tuple(dims))
+        if key in self._shapes:
+            return self._shapes[key]
+        shp = self._shapes.get(x)
+        if shp is None:
+            shp = self.tensor(self.tensors[x].name + "/shape", (len(self.tensors[x].shape),), np.int32)
+            self.op("SHAPE", [x], [shp], out_type="INT32")
+            self._shapes[x] = shp
+        runs: list[list[int | tuple[int]]] = []
+        for d in dims:
+            taken = isinstance(d, tuple)
+            last = runs[-1][-1] if runs else None
+            if runs and taken == isinstance(last, tuple) and (not taken or d[0] == last[0] + 1):  # type: ignore
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        pieces = []
+        for k, run in enumerate(runs):
+            if not isinstance(run[0], tuple):
+                pieces.append(self.const(f"{name}/dims{k}", np.array(run, np.int32), np.int32))
+                continue
+            begin = run[0][0]  # type: ignore[index]
+            if (x, begin, len(run)) in self._shapes:
+                pieces.append(self._shapes[(x, begin, len(run))])
+                continue
+            piece = self.tensor(f"{name}/input_dims{k}", (len(run),), np.int32)
+            self._shapes[(x, begin, len(run))] = piece
+            self.op("STRIDED_SLICE", [shp, self.const(f"{name}/begin{k}", np.array([begin], np.int32), np.int32),
+                                      self.const(f"{name}/end{k}", np.array([begin + len(run)], np.int32), np.int32),
+                                      self.const(f"{name}/stride{k}", np.array([1], np.int32), np.int32)], [piece],
+                    begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0)
+            pieces.append(piece)
+        if len(pieces) == 1:
+            out = pieces[0]
+        else:
+            out = self.tensor(name + "/target_shape", (len(dims),), np.int32)
+            self.op("CONCATENATION", pieces, [out], axis=0, fused_activation_function="NONE")
+        self._shapes[key] = out
+        return out
 
     def readers(self) -> dict[int, list[Op]]:
         out: dict[int, list[Op]] = {}

@@ -3,7 +3,8 @@
 The model's graph (a Functional model, or a Sequential one's functional form) is walked in
 Keras's own order; each layer's inbound node maps its input tensors to IR tensors and
 ``LAYERS[class name]`` writes its ops.  Shapes are Keras's: a free dimension (the batch) is 1
-with -1 in the ``shape_signature``.  Channels-last only.
+with -1 in the ``shape_signature``; a reshape to two free dimensions or more (a free batch and
+a free sequence length) takes their sizes at run time (``Graph.reshape``).  Channels-last only.
 
 Layers: InputLayer; Dense (any rank: FULLY_CONNECTED with ``keep_num_dims``), Conv2D (``groups``
 > 1: one grouped CONV_2D, version 6), Conv1D (EXPAND_DIMS, CONV_2D, RESHAPE; same / valid /
@@ -55,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from . import ConversionError
-from .ir import Graph
+from .ir import Graph, ReshapeError
 
 IDENTITIES = {"Identity", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
               "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
@@ -532,28 +533,32 @@ def _upsampling(c: _Ctx) -> list[int]:
 def _repeat_axes(c: _Ctx) -> list[int]:
     """UpSampling1D / UpSampling3D (nearest): each spatial axis k repeated by its factor n as
     RESHAPE to [batch, dims up to k, 1, the rest], TILE by n on the new axis, RESHAPE to the
-    new size (rank 4 at most, whatever the layer's rank)."""
+    new size (rank 4 at most, whatever the layer's rank); UpSampling1D's steps may be free (the
+    reshapes' shapes then made at run time)."""
     _channels_last(c)
     g, x = c.g, c.inputs[0]
     shape = list(g_shape(g, x))
-    if any(d is None for d in shape[1:]):
-        raise c.fail("free spatial dimensions")
+    if shape[-1] is None or (len(shape) > 3 and any(d is None for d in shape[1:])):
+        raise c.fail("free spatial dimensions (UpSampling1D's steps may be free)")
     size = c.cfg["size"]
     factors = [int(size)] if isinstance(size, int) else [int(v) for v in size]
-    for axis, n in enumerate(factors, start=1):
-        if n == 1:
-            continue
-        pre, post = int(np.prod(shape[1:axis + 1])), int(np.prod(shape[axis + 1:]))
+    axes = [(axis, n) for axis, n in enumerate(factors, start=1) if n != 1]
+    if not axes:
+        y = c.out()
+        g.reshape(x, y, c.layer.name)
+        return [y]
+    for axis, n in axes:
+        free = shape[axis] is None  # UpSampling1D's steps: the batch and steps from x at run time
+        pre = None if free else int(np.prod(shape[1:axis + 1]))
+        post = int(np.prod(shape[axis + 1:]))
         r = g.tensor(f"{c.layer.name}/split_{axis}", (shape[0], pre, 1, post))
         g.reshape(x, r, c.layer.name)
         t = g.tensor(f"{c.layer.name}/tiled_{axis}", (shape[0], pre, n, post))
         g.op("TILE", [r, g.const(f"{c.layer.name}/multiples", np.array([1, 1, n, 1], np.int32), np.int32)], [t])
-        shape[axis] *= n
-        x = g.tensor(f"{c.layer.name}/repeated_{axis}", shape)
+        shape[axis] = None if free else shape[axis] * n
+        x = c.out() if axis == axes[-1][0] else g.tensor(f"{c.layer.name}/repeated_{axis}", shape)
         g.reshape(t, x, c.layer.name)
-    y = c.out()
-    g.reshape(x, y, c.layer.name)
-    return [y]
+    return [x]
 
 
 def _cropping(c: _Ctx) -> list[int]:
@@ -618,7 +623,8 @@ def _group_norm(c: _Ctx) -> list[int]:
     """GroupNormalization over the last axis: RESHAPE to [batch, positions, groups, channels per
     group], MEAN over positions and the group's channels, SUB, squared MEAN, ADD epsilon, RSQRT,
     MUL, RESHAPE back, then gamma and beta per channel (the variance of the centered values:
-    Keras takes E[x^2] - E[x]^2, equal up to rounding)."""
+    Keras takes E[x^2] - E[x]^2, equal up to rounding).  Free positions with a free batch: the
+    reshapes' shapes come from the input's at run time."""
     g, x = c.g, c.inputs[0]
     shape = g_shape(g, x)
     rank = len(shape)
@@ -626,9 +632,10 @@ def _group_norm(c: _Ctx) -> list[int]:
     if axis % rank != rank - 1:
         raise c.fail(f"axis {axis}: only the last (channels) axis converts")
     groups, ch = int(c.cfg["groups"]), int(shape[-1])
-    if any(d is None for d in shape[1:]):
-        raise c.fail("free dimensions other than the batch")
-    positions = int(np.prod(shape[1:-1], dtype=np.int64)) if rank > 2 else 1
+    if shape[-1] is None:
+        raise c.fail("a free channel dimension")
+    free = any(d is None for d in shape[1:-1])  # free positions: the reshapes' shapes made at run time
+    positions = None if free else int(np.prod(shape[1:-1], dtype=np.int64)) if rank > 2 else 1
     gshape = (shape[0], positions, groups, ch // groups)
     red = (shape[0], 1, groups, 1)
     name = c.layer.name
@@ -649,7 +656,7 @@ def _group_norm(c: _Ctx) -> list[int]:
     gamma = _np(ly.gamma) if c.cfg.get("scale", True) else None
     beta = _np(ly.beta) if c.cfg.get("center", True) else None
     last = c.out() if gamma is None and beta is None else c.tmp("/normalized")
-    g.reshape(n, last, name)
+    g.reshape(n, last, name, like=x)
     if gamma is not None:
         nxt = c.out() if beta is None else c.tmp("/scaled")
         g.op("MUL", [last, g.const(name + "/gamma", gamma)], [nxt], fused_activation_function="NONE")
@@ -1293,7 +1300,10 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
                 outs = inputs[:1]
             elif cls in table:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
-                outs = table[cls](c)
+                try:
+                    outs = table[cls](c)
+                except ReshapeError as e:
+                    raise c.fail(str(e)) from None
             elif is_layer:
                 raise ConversionError(f"cannot convert layer {layer.name!r} ({cls}): numlite has no converter for "
                                       f"{cls} layers")

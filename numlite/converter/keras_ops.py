@@ -14,8 +14,9 @@ Layers: MultiHeadAttention (query / value / key, ``num_heads``, ``key_dim``, ``v
 ``sliding_window``, ``return_attention_scores``; inputs above rank 3 when attending over every
 axis between batch and features, Keras's default).  Refused, naming the layer: other
 ``attention_axes``, ``use_gate``, ``flash_attention``, Keras masks carried by the inputs
-(``mask_zero``), and reshapes that would need two free dimensions (a free batch and a free
-sequence length together).
+(``mask_zero``), free attention axes above rank 3, and the causal / sliding-window masks with
+a free sequence length.  A free batch and free sequence lengths together convert: the heads'
+reshapes take both sizes from the inputs at run time (``Graph.reshape``).
 
 Operations: Add, Subtract, Multiply, TrueDivide / Divide, Power, Maximum, Minimum,
 SquaredDifference, Greater(Equal), Less(Equal), Equal, NotEqual, LogicalAnd / Or / Not (with
@@ -85,12 +86,12 @@ _SOFTMAX_NEG = np.float32(-1e9)
 _DOT_NEG = np.float32(3.38953e38 * -0.7)
 
 
-def _reshape(c: _Ctx, x: int, shape: tuple[int | None, ...], suffix: str) -> int:
-    """``x`` reshaped to Keras shape ``shape`` (a free dimension written -1: at most one)."""
-    if sum(d is None for d in shape) > 1:
-        raise c.fail(f"a reshape to {shape} with more than one free dimension (give the sequence a fixed length)")
+def _reshape(c: _Ctx, x: int, shape: tuple[int | None, ...], suffix: str, like: int | None = None) -> int:
+    """``x`` reshaped to Keras shape ``shape`` (``Graph.reshape``: two free dimensions or more,
+    the batch and a sequence length, take their sizes at run time from ``x``'s, or from
+    ``like``'s, whose free dimensions ``shape``'s are in order)."""
     y = c.g.tensor(c.layer.name + suffix, shape)
-    c.g.reshape(x, y, c.layer.name + suffix)
+    c.g.reshape(x, y, c.layer.name + suffix, like)
     return y
 
 
@@ -113,9 +114,11 @@ def _projection(c: _Ctx, x: int, dense: Any, suffix: str, contracted: int = 1) -
     return y
 
 
-def _heads(c: _Ctx, x: int, batch: int | None, length: int | None, heads: int, dim: int, suffix: str) -> int:
-    """[B, L, heads * dim] -> [B, heads, L, dim] (RESHAPE, TRANSPOSE)."""
-    r = _reshape(c, x, (batch, length, heads, dim), suffix + "_split")
+def _heads(c: _Ctx, x: int, batch: int | None, length: int | None, heads: int, dim: int, suffix: str,
+           like: int) -> int:
+    """[B, L, heads * dim] -> [B, heads, L, dim] (RESHAPE, TRANSPOSE); free B and L: the sizes
+    of ``like`` (the projection's input: one SHAPE op for query, key and value of self-attention)."""
+    r = _reshape(c, x, (batch, length, heads, dim), suffix + "_split", like)
     y = c.g.tensor(c.layer.name + suffix + "_heads", (batch, heads, length, dim))
     c.g.op("TRANSPOSE", [r, c.g.const(c.layer.name + "/perm", np.array([0, 2, 1, 3], np.int32), np.int32)], [y])
     return y
@@ -189,7 +192,8 @@ def _multi_head_attention(c: _Ctx) -> list[int]:
        wholly masked row gives zeros there, uniform weights on the fused path).
     4. BATCH_MATMUL(probabilities, v), TRANSPOSE, RESHAPE to [B, L, N * Hv], the output
        projection (FULLY_CONNECTED), RESHAPE to ``output_shape`` when it has several dimensions.
-    The batch may be free; the sequence lengths too when the batch is fixed.
+    The batch and the sequence lengths may be free (together: the reshapes' shapes are made at
+    run time from the query / key / value inputs' SHAPE).
     """
     named, ir = _call_args(c)
     cfg, ly, g, name = c.cfg, c.layer, c.g, c.layer.name
@@ -231,9 +235,9 @@ def _multi_head_attention(c: _Ctx) -> list[int]:
         qs = g.tensor(name + "/query_scaled", g_shape(g, q))
         g.op("MUL", [q, g.const(name + "/scale", scale)], [qs], fused_activation_function="NONE")
         q = qs
-    qh = _heads(c, q, batch, t, heads, kdim, "/query")
-    kh = _heads(c, _projection(c, k_in, ly._key_dense, "/key"), batch, s, heads, kdim, "/key")
-    vh = _heads(c, _projection(c, v_in, ly._value_dense, "/value"), batch, s, heads, vdim, "/value")
+    qh = _heads(c, q, batch, t, heads, kdim, "/query", q_in)
+    kh = _heads(c, _projection(c, k_in, ly._key_dense, "/key"), batch, s, heads, kdim, "/key", k_in)
+    vh = _heads(c, _projection(c, v_in, ly._value_dense, "/value"), batch, s, heads, vdim, "/value", v_in)
     logits = g.tensor(name + "/logits", (batch, heads, t, s))
     g.op("BATCH_MATMUL", [qh, kh], [logits], adj_x=False, adj_y=True, asymmetric_quantize_inputs=False)
     if not explicit:
@@ -256,11 +260,11 @@ def _multi_head_attention(c: _Ctx) -> list[int]:
     g.op("BATCH_MATMUL", [probs, vh], [ctx], adj_x=False, adj_y=False, asymmetric_quantize_inputs=False)
     ctx_t = g.tensor(name + "/context_transposed", (batch, t, heads, vdim))
     g.op("TRANSPOSE", [ctx, g.const(name + "/perm", np.array([0, 2, 1, 3], np.int32), np.int32)], [ctx_t])
-    merged = _reshape(c, ctx_t, (*g_shape(g, ir[id(query)])[:-1], heads * vdim), "/context")
+    merged = _reshape(c, ctx_t, (*g_shape(g, ir[id(query)])[:-1], heads * vdim), "/context", q_in)
     out = _projection(c, merged, ly._output_dense, "/attention_output", 2)
     final = tuple(c.outs[0].shape)
     if g_shape(g, out) != final:
-        out = _reshape(c, out, final, "/output")
+        out = _reshape(c, out, final, "/output", q_in)
     g.tensors[out].name = g._unique(name)
     if not scores_out:
         return [out]

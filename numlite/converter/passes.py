@@ -72,6 +72,22 @@ def _rename_inputs(g: Graph, old: int, new: int) -> None:
         o.inputs = [new if t == old else t for t in o.inputs]
 
 
+#: ops that read only their input's shape, never its values
+SHAPE_READERS = {"SHAPE", "RANK"}
+
+
+def _value_readers(readers: dict[int, list[Op]], t: int) -> list[Op]:
+    """The ops reading ``t``'s values (SHAPE / RANK read only its shape)."""
+    return [o for o in readers.get(t, []) if o.name not in SHAPE_READERS]
+
+
+def _move_shape_readers(g: Graph, readers: dict[int, list[Op]], old: int, new: int) -> None:
+    """SHAPE / RANK ops reading ``old`` read ``new`` (of the same shape) instead."""
+    for o in readers.get(old, []):
+        if o.name in SHAPE_READERS:
+            o.inputs = [new if t == old else t for t in o.inputs]
+
+
 def bypass(g: Graph, o: Op, x: int) -> bool:
     """Remove op ``o``, whose only output equals its input ``x`` (same values, shape and type).
 
@@ -377,7 +393,7 @@ def fold_scale_shift(g: Graph) -> bool:
         chain: list[Op] = []  # the reshape-like ops between P and M
         t = y
         while True:
-            users = readers.get(t, [])
+            users = _value_readers(readers, t)  # a SHAPE of them (a run-time reshape's) may read them too
             if t in g.outputs or len(users) != 1 or len(users[0].outputs) != 1:
                 return False
             if users[0].inputs[0] == t and _keeps_channels(g, users[0], n):
@@ -412,6 +428,7 @@ def fold_scale_shift(g: Graph) -> bool:
             p.inputs[bi] = g.const(name + "/bias", new_b.astype(np.float32))
         p.options["fused_activation_function"] = _act(m)  # elementwise: it commutes with the reshapes
         (chain[-1] if chain else p).outputs = [m.outputs[0]]
+        _move_shape_readers(g, readers, t, m.outputs[0])  # t is written no more
         g.ops.remove(m)
         return True
 
@@ -429,8 +446,8 @@ def fuse_activations(g: Graph) -> bool:
     commutes with the reshape) and the reshape writes the activation's output."""
     readers, producer = g.readers(), g.producer()
 
-    def only_reader(t: int) -> bool:
-        return len(readers.get(t, ())) == 1 and t not in g.outputs
+    def only_reader(t: int) -> bool:  # besides SHAPE ops (which read the same shape after the fusion)
+        return len(_value_readers(readers, t)) == 1 and t not in g.outputs
 
     kept = []
     for o in g.ops:
@@ -443,12 +460,14 @@ def fuse_activations(g: Graph) -> bool:
         if src is not None and src.name in FUSABLE and _act(src) == "NONE" and only_reader(mid):
             src.options["fused_activation_function"] = ACTIVATIONS[o.name]
             src.version = max(src.version, FUSED_ACTIVATION_VERSION.get(src.name, 1))
+            gone = o.inputs[0]  # written no more: its SHAPE readers read the activation's output
             if via is None:
                 src.outputs = [o.outputs[0] if t == mid else t for t in src.outputs]
                 producer[o.outputs[0]] = src
             else:
                 via.outputs = [o.outputs[0]]
                 producer[o.outputs[0]] = via
+            _move_shape_readers(g, readers, gone, o.outputs[0])
             continue
         kept.append(o)
     changed = len(kept) != len(g.ops)
