@@ -63,11 +63,12 @@ Algorithm:
    and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
 
 Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8`
-(16x8: those with an int16 kernel in LiteRT); weights must be constant; EXP has integer
-kernels in LiteRT but is not in the set yet (the quantizer's float-fallback tests use it as
-their unsupported op).  A model that is already quantized (integer activations, int8 / float16 weights, a
-QUANTIZE or DEQUANTIZE op) is refused.  Anything else raises :class:`QuantizationError` naming
-every offending op and node, and how to keep it in float.
+(16x8: those with an int16 kernel in LiteRT); weights must be constant.  EXP (version 2 in both
+modes) is a lookup table of ``exp`` over the input's calibrated range (int16: both zero points 0,
+as LiteRT's prepare requires, which the symmetric 16x8 parameters give).  A model that is already
+quantized (integer activations, int8 / float16 weights, a QUANTIZE or DEQUANTIZE op) is refused.
+Anything else raises :class:`QuantizationError` naming every offending op and node, and how to
+keep it in float.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ INT8_VERSIONS: dict[str, int] = {
     "GELU": 2, "SELECT": 2, "SELECT_V2": 1, "HARD_SWISH": 1, "SPLIT": 2, "SPLIT_V": 2, "UNPACK": 2, "PACK": 2,
     "TILE": 3, "L2_NORMALIZATION": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "ELU": 1, "ABS": 2, "LOG": 2,
     "LOG_SOFTMAX": 2, "DEPTH_TO_SPACE": 2, "SPACE_TO_DEPTH": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "GATHER_ND": 1,
-    "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2,
+    "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2, "EXP": 2,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
@@ -118,7 +119,7 @@ INT16_VERSIONS: dict[str, int] = {
     "GATHER": 4, "BATCH_MATMUL": 3, "RSQRT": 3, "SQRT": 2, "SUM": 1, "DIV": 1, "GELU": 1, "SELECT": 1,
     "SELECT_V2": 1, "SPLIT": 4, "SPLIT_V": 1, "UNPACK": 4, "PACK": 3, "TILE": 1, "REDUCE_MAX": 3,
     "REDUCE_MIN": 3, "ABS": 3, "LOG": 2, "RESIZE_NEAREST_NEIGHBOR": 4, "GATHER_ND": 3, "SHAPE": 1, "NEG": 4,
-    "SQUARE": 4,
+    "SQUARE": 4, "EXP": 2,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
 SUPPORTED_OPS_16X8 = frozenset(INT16_VERSIONS)

@@ -162,7 +162,7 @@ def test_report_json_unwritable_leaves_nothing(src, tmp_path, capsys):
     _no_files(out, bad)
 
 
-def _exp_model(tmp_path):
+def _sin_model(tmp_path):
     from numlite.builder import ModelBuilder
 
     mb = ModelBuilder()
@@ -172,28 +172,28 @@ def _exp_model(tmp_path):
                                                                                                     np.float32))],
           [h], fused_activation_function="NONE")
     y = mb.tensor("y", (1, 8), np.float32)
-    mb.op("EXP", [h], [y])
+    mb.op("SIN", [h], [y])  # no integer kernel in LiteRT
     mb.output(y)
-    p = tmp_path / "exp.tflite"
+    p = tmp_path / "sin.tflite"
     p.write_bytes(mb.build())
-    cal = tmp_path / "exp.npz"
+    cal = tmp_path / "sin.npz"
     np.savez(cal, x=np.random.default_rng(1).uniform(-1, 1, (4, 8)).astype(np.float32))
     return p, cal
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16x8"])
 def test_unknown_op_needs_the_float_option(tmp_path, capsys, mode):
-    p, cal = _exp_model(tmp_path)
+    p, cal = _sin_model(tmp_path)
     out = tmp_path / "q.tflite"
     assert numlite_command(["quantize", str(p), "-o", str(out), "--mode", mode, "--calibration", str(cal)]) == 1
     err = capsys.readouterr().err
-    assert "cannot quantize" in err and "EXP (nodes [1])" in err and "--allow-float" in err
+    assert "cannot quantize" in err and "SIN (nodes [1])" in err and "--allow-float" in err
     _no_files(out)
-    for opt in (["--allow-float"], ["--float-ops", "EXP"], ["--float-ops", "1"], ["--float-ops", "y"]):
+    for opt in (["--allow-float"], ["--float-ops", "SIN"], ["--float-ops", "1"], ["--float-ops", "y"]):
         _ok(["quantize", str(p), "-o", str(out), "--mode", mode, "--calibration", str(cal), "--io", "float32"] + opt)
         sg = load_model(model_path=str(out)).subgraphs[0]
-        exp = next(o for o in sg.operators if o.op_name == "EXP")
-        assert sg.tensors[exp.inputs[0]].type_name == "FLOAT32" and sg.tensors[exp.outputs[0]].type_name == "FLOAT32"
+        sin = next(o for o in sg.operators if o.op_name == "SIN")
+        assert sg.tensors[sin.inputs[0]].type_name == "FLOAT32" and sg.tensors[sin.outputs[0]].type_name == "FLOAT32"
     assert numlite_command(["quantize", str(p), "-o", str(out), "--calibration", str(cal), "--float-ops",
                             "SOFTMAX,7"]) == 1
     assert "float_ops [7] match no op name" in capsys.readouterr().err
@@ -287,7 +287,7 @@ def test_image_folder_errors(src, tmp_path, capsys, case, code, message):
     if case == "std0":
         extra = ["--std", "0"]
     if case == "not_image_model":
-        model, _ = _exp_model(tmp_path)
+        model, _ = _sin_model(tmp_path)
     out = tmp_path / "q.tflite"
     assert numlite_command(["quantize", str(model), "-o", str(out), "--calibration", str(folder)] + extra) == code
     assert message in capsys.readouterr().err

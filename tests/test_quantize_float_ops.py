@@ -79,8 +79,9 @@ def test_float_op_output_with_integer_io(mode):
                                atol=0.03)
 
 
-def exp_model() -> bytes:
-    """x[1, 16] -> FC(8) -> EXP -> EXP -> FC(4) -> y: EXP has no quantized kernel here."""
+def sin_model() -> bytes:
+    """x[1, 16] -> FC(8) -> SIN -> SIN -> FC(4) -> y: SIN has no integer kernel in LiteRT (float32 and
+    float16 only), so the quantizer cannot quantize it."""
     rng = np.random.default_rng(1)
     mb = ModelBuilder()
     x = mb.input("x", (1, 16), np.float32)
@@ -88,9 +89,9 @@ def exp_model() -> bytes:
     mb.op("FULLY_CONNECTED", [x, mb.const("w", rng.normal(0, 0.2, (8, 16)).astype(np.float32)),
                               mb.const("b", np.zeros(8, np.float32))], [h], fused_activation_function="NONE")
     e1 = mb.tensor("e1", (1, 8), np.float32)
-    mb.op("EXP", [h], [e1])
+    mb.op("SIN", [h], [e1])
     e2 = mb.tensor("e2", (1, 8), np.float32)
-    mb.op("EXP", [e1], [e2])
+    mb.op("SIN", [e1], [e2])
     y = mb.tensor("y", (1, 4), np.float32)
     mb.op("FULLY_CONNECTED", [e2, mb.const("w2", rng.normal(0, 0.5, (4, 8)).astype(np.float32)),
                               mb.const("b2", rng.normal(0, 0.1, 4).astype(np.float32))], [y],
@@ -105,20 +106,20 @@ def _cal(n=8, seed=0):
 
 
 def test_unsupported_op_refused_with_a_hint():
-    with pytest.raises(QuantizationError, match=r"EXP \(nodes \[1, 2\]\) to int8.*float_ops=.*allow_float=True"):
-        quantize_model(exp_model(), _cal())
+    with pytest.raises(QuantizationError, match=r"SIN \(nodes \[1, 2\]\) to int8.*float_ops=.*allow_float=True"):
+        quantize_model(sin_model(), _cal())
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16x8"])
 @pytest.mark.parametrize("how", ["allow_float", "float_ops"])
 def test_unsupported_ops_fall_back_to_float(mode, how):
-    kw = {"allow_float": True} if how == "allow_float" else {"float_ops": {"EXP"}}
-    q = quantize_model(exp_model(), _cal(), mode=mode, io_dtype=np.float32, **kw)
+    kw = {"allow_float": True} if how == "allow_float" else {"float_ops": {"SIN"}}
+    q = quantize_model(sin_model(), _cal(), mode=mode, io_dtype=np.float32, **kw)
     sg = _sg(q)
     act = np.int16 if mode == "int16x8" else np.int8
     names = [o.op_name for o in sg.operators]
-    # one DEQUANTIZE before the first EXP, none between the two EXPs, one QUANTIZE after
-    assert names == ["QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "EXP", "EXP", "QUANTIZE", "FULLY_CONNECTED",
+    # one DEQUANTIZE before the first SIN, none between the two SINs, one QUANTIZE after
+    assert names == ["QUANTIZE", "FULLY_CONNECTED", "DEQUANTIZE", "SIN", "SIN", "QUANTIZE", "FULLY_CONNECTED",
                      "DEQUANTIZE"]
     for op in sg.operators[3:5]:
         assert op.version == 1
@@ -128,19 +129,20 @@ def test_unsupported_ops_fall_back_to_float(mode, how):
     assert sg.tensors[requant.outputs[0]].name == f"e2_{act.__name__}"
     for (x,) in _cal(3, seed=5):
         (y,) = _same(q, [x], exact=False)
-        (yf,) = run_litert(exp_model(), [x])
-        # exp(exp(.)) amplifies the first FC's int8-weight error: measured max 0.07 on outputs up to 6
-        np.testing.assert_allclose(y, yf, atol=0.15)
+        (yf,) = run_litert(sin_model(), [x])
+        # int8 weights and activations around the float SINs: measured max 0.0083 (int8) / 0.0042
+        # (16x8) on outputs up to 0.6, where an int8 output step is about 0.005
+        np.testing.assert_allclose(y, yf, atol=0.03)
 
 
 def test_float_ops_errors():
     with pytest.raises(QuantizationError, match=r"float_ops \['NOPE', 7\] match no op name, node index \(0\.\.3\)"):
-        quantize_model(exp_model(), _cal(), float_ops=["NOPE", 7], allow_float=True)
+        quantize_model(sin_model(), _cal(), float_ops=["NOPE", 7], allow_float=True)
     with pytest.raises(QuantizationError, match="not float"):
-        quantize_model(exp_model(), _cal(), float_ops=[1.5], allow_float=True)
+        quantize_model(sin_model(), _cal(), float_ops=[1.5], allow_float=True)
     # an op name absent from this model is not an error (the same list serves several models)
-    q = quantize_model(exp_model(), _cal(), float_ops=["EXP", "TANH"])
-    assert Counter(o.op_name for o in _sg(q).operators)["EXP"] == 2
+    q = quantize_model(sin_model(), _cal(), float_ops=["SIN", "TANH"])
+    assert Counter(o.op_name for o in _sg(q).operators)["SIN"] == 2
 
 
 def test_a_float_op_reading_a_graph_input_and_a_shared_constant():

@@ -1,5 +1,5 @@
 """numlite.quantize_model beyond convolutions: integer-only ops kept as they are, CAST at the
-float boundary, and the integer forms of GATHER, BATCH_MATMUL, RSQRT, GELU, SELECT_V2, SPLIT,
+float boundary, and the integer forms of GATHER, BATCH_MATMUL, RSQRT, GELU, SELECT_V2, SPLIT, EXP,
 PACK, L2_NORMALIZATION, LOG_SOFTMAX, ... (a transformer encoder end to end).
 
 Every quantized model runs on numlite and on LiteRT's reference kernels (BUILTIN_REF) with
@@ -211,6 +211,9 @@ CASES = [
                                                                                    np.array([6, 5], np.int32)],
                                                        [((1, 6, 5, 2), F32)], half_pixel_centers=True),
          _u((1, 3, 3, 2)), op="RESIZE_NEAREST_NEIGHBOR"),
+    # exp's slope reaches e^1.5 = 4.5 at the top of the range: half an input step (3.5 / 255 / 2) moves
+    # the output by 0.03, under 2 output steps (e^1.5 / 255), plus the output's own rounding
+    Case("EXP", lambda: _model("EXP", [("x", (3, 8))], [((3, 8), F32)]), _u((3, 8), -2.0, 1.5), steps=3),
     Case("GATHER_ND", lambda: _model("GATHER_ND", [("x", (3, 4)), np.array([[2, 1], [0, 3]], np.int32)],
                                      [((2,), F32)]), _u((3, 4))),
 ]
