@@ -31,6 +31,15 @@ until the graph stops changing):
 
 A graph output is never made a constant nor replaced by a graph input: an identity between the
 two stays as the copy op the model needs.
+
+Subgraphs (control flow): ``g.subgraph(name)`` makes a child ``Graph`` (its own tensors,
+constants, ops, inputs and outputs) written as another subgraph of the same model, in the order
+the children were made (the main graph is subgraph 0, a child's children are numbered after it
+among all of them).  An op option whose value is a ``Graph`` (``cond_subgraph_index=cond``,
+``body_subgraph_index=body`` of a WHILE) is written as that graph's subgraph index.  The passes
+run on every subgraph, each on its own (``passes.optimize``); a subgraph's inputs and outputs are
+kept as they are (a WHILE body's outputs are its next loop variables, a cond's output its
+condition), even where an output is an input passed through.
 """
 
 from __future__ import annotations
@@ -105,7 +114,8 @@ class Op:
 
 
 class Graph:
-    def __init__(self) -> None:
+    def __init__(self, name: str = "main") -> None:
+        self.name = name
         self.tensors: list[T] = []
         self.ops: list[Op] = []
         self.inputs: list[int] = []
@@ -113,6 +123,33 @@ class Graph:
         self._names: set[str] = set()
         #: what ``dynamic_shape`` made, to reuse: SHAPE per tensor, its slices and shape vectors
         self._shapes: dict[Any, int] = {}
+        #: the main graph of the model (``self`` for the main graph)
+        self.root: Graph = self
+        #: the main graph's list of every child graph, in subgraph order (index + 1)
+        self._children: list[Graph] = []
+
+    # -- subgraphs ---------------------------------------------------------------------------------
+    def subgraph(self, name: str) -> Graph:
+        """A new child graph, written as subgraph ``len(subgraphs)`` of the model (after the ones
+        made before it, at any depth).  Its tensor indices are its own; tensor names are unique
+        across the model.  Refer to it from an op's options by the graph itself."""
+        child = Graph(name)
+        child.root = self.root
+        child._names = self.root._names  # one name space for the model's tensors
+        self.root._children.append(child)
+        return child
+
+    @property
+    def subgraphs(self) -> list[Graph]:
+        """Every graph of the model, the main one first: the subgraphs in the order they are written."""
+        return [self.root, *self.root._children]
+
+    def subgraph_index(self, g: Graph) -> int:
+        """The subgraph index ``g`` is written at (0: the main graph)."""
+        for k, sub in enumerate(self.subgraphs):
+            if sub is g:
+                return k
+        raise ValueError(f"graph {g.name!r} is not a subgraph of this model")
 
     def _unique(self, name: str) -> str:
         base, k = name, 1
@@ -238,38 +275,54 @@ class Graph:
         return passes.dedupe_constants(self)
 
     def optimize(self) -> None:
-        """Run every pass (``passes.optimize``) on this graph, in place."""
+        """Run every pass (``passes.optimize``) on this graph and on each of the model's other
+        subgraphs, each on its own, in place."""
         passes.optimize(self)
 
     # -- writing -----------------------------------------------------------------------------------
     def build(self, description: str = "numlite converter", signature_names: tuple[list[str], list[str]] | None = None,
               optimize: bool = True) -> bytes:
-        """The .tflite bytes of this graph, after the passes (``optimize``: they change the graph
-        in place; False writes it as it is, dead ops included)."""
+        """The .tflite bytes of this model (this graph must be the main one; its children are the
+        other subgraphs), after the passes (``optimize``: they change the graphs in place; False
+        writes them as they are, dead ops included)."""
         from ..builder import ModelBuilder
 
+        if self is not self.root:
+            raise ValueError(f"build the model from its main graph, not from subgraph {self.name!r}")
         if optimize:
             self.optimize()
+        mb = ModelBuilder(description)
+        graphs = self.subgraphs
+        index = self._write(mb)
+        for sub in graphs[1:]:
+            mb.new_subgraph(sub.name)
+            sub._write(mb)
+        if signature_names is not None:
+            ins, outs = signature_names
+            mb.signature("serving_default", {n: index[t] for n, t in zip(ins, self.inputs)},
+                         {n: index[t] for n, t in zip(outs, self.outputs)})
+        return mb.build()
+
+    def _write(self, mb: Any) -> dict[int, int]:
+        """Write this graph's tensors and ops into ``mb``'s current subgraph; the map from IR
+        tensor indices to the subgraph's."""
         used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
         used.discard(-1)
-        mb = ModelBuilder(description)
         index: dict[int, int] = {}
         for i, t in enumerate(self.tensors):
             if i not in used:
                 continue
             sig = t.signature if t.signature != t.shape else None
             if i in self.inputs:
-                index[i] = mb.input(t.name, t.shape, t.dtype, shape_signature=sig)
+                index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig)
             elif t.data is not None:
                 index[i] = mb.const(t.name, t.data, t.dtype)
             else:
                 index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig, is_variable=t.variable)
         for o in self.ops:
+            options = {k: self.subgraph_index(v) if isinstance(v, Graph) else v for k, v in o.options.items()}
             mb.op(o.name, [index[t] if t >= 0 else -1 for t in o.inputs], [index[t] for t in o.outputs],
-                  version=o.version, **o.options)
+                  version=o.version, **options)
+        mb.sg["inputs"].extend(index[i] for i in self.inputs)  # in their order (a loop body's variables)
         mb.output(*[index[t] for t in self.outputs])
-        if signature_names is not None:
-            ins, outs = signature_names
-            mb.signature("serving_default", {n: index[t] for n, t in zip(ins, self.inputs)},
-                         {n: index[t] for n, t in zip(outs, self.outputs)})
-        return mb.build()
+        return index

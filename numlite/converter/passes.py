@@ -1,7 +1,8 @@
 """Graph passes over the converter IR (``ir.Graph``), each a function ``pass(g) -> bool`` that
 rewrites ``g`` in place and says whether it changed anything.
 
-``optimize(g)`` runs them in this order, the first five repeated until none changes the graph:
+``optimize(g)`` runs them on each subgraph of the model (the main graph and its children, each on
+its own), in this order, the first five repeated until none changes the graph:
 
 1. ``fold_constants``: ops whose inputs are all constants run now, on numlite's own kernels,
    and their outputs become constants (SHAPE / RANK of a tensor of static shape too).
@@ -514,9 +515,17 @@ FIXED_POINT_PASSES = (fold_constants, remove_identities, cancel_transposes, fold
 
 
 def optimize(g: Graph, max_rounds: int = 20) -> None:
-    """Run ``FIXED_POINT_PASSES`` until the graph stops changing (at most ``max_rounds`` times:
-    each change removes or shortens something, so a few rounds suffice), then
-    ``fuse_activations``, ``remove_dead`` and ``dedupe_constants``."""
+    """Optimize ``g`` and, where it is a model's main graph, each of its other subgraphs (control
+    flow bodies, conditions), each on its own (``optimize_one``): an op of one subgraph reads
+    only that subgraph's tensors, and every pass keeps a subgraph's inputs and outputs."""
+    for sub in g.subgraphs if g is g.root else [g]:
+        optimize_one(sub, max_rounds)
+
+
+def optimize_one(g: Graph, max_rounds: int = 20) -> None:
+    """Run ``FIXED_POINT_PASSES`` on graph ``g`` alone until it stops changing (at most
+    ``max_rounds`` times: each change removes or shortens something, so a few rounds suffice),
+    then ``fuse_activations``, ``remove_dead`` and ``dedupe_constants``."""
     for _ in range(max_rounds):
         changed = False
         for p in FIXED_POINT_PASSES:
