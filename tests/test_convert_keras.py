@@ -380,15 +380,6 @@ def test_gru_edge_cases_and_return_state():
     _check(model, [RNG.standard_normal((2, 4, 3)).astype(np.float32)])
 
 
-def test_gru_needs_static_time_steps():
-    model = keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(2, name="g")])
-    with pytest.raises(ConversionError, match=r"layer 'g' \(GRU\): a free \(None\) number of time steps"):
-        numlite.convert(model)
-    bi = keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.GRU(2), name="bi")])
-    with pytest.raises(ConversionError, match=r"layer 'bi' \(Bidirectional\): a free \(None\) number of time steps"):
-        numlite.convert(bi)
-
-
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
 def test_lstm_and_simple_rnn_go_backwards(layer, return_sequences):

@@ -34,8 +34,9 @@ tanh or relu, sigmoid gates; variable state tensors of a fixed batch, carried ac
 TensorFlow's converter writes them; the last step by STRIDED_SLICE unless ``return_sequences``;
 ``go_backwards``: REVERSE_V2 of the input's time axis); GRU (no TFLite op: unrolled over a
 static number of time steps, FULLY_CONNECTED / SPLIT_V / UNPACK / ADD / MUL / SUB and the
-activations, PACK for ``return_sequences``; ``reset_after`` either way, ``go_backwards``,
-``return_state``; no state carried between invokes); Bidirectional(LSTM)
+activations, PACK for ``return_sequences``; over a free number of steps a WHILE loop (cond and
+body subgraphs: GATHER of the step, the cell, DYNAMIC_UPDATE_SLICE into the output sequence);
+``reset_after`` either way, ``go_backwards``, ``return_state``; no state carried between invokes); Bidirectional(LSTM)
 (BIDIRECTIONAL_SEQUENCE_LSTM with two outputs), Bidirectional(GRU / SimpleRNN / mixed pairs)
 (each direction as above, the backward sequence reversed back), merged by CONCATENATION / ADD /
 MUL / their mean, or two outputs (``merge_mode=None``); ``stateful`` is refused;
@@ -51,6 +52,7 @@ Identity (inference identities: removed).  Any other layer (a Lambda, a custom c
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -745,9 +747,18 @@ def _lstm_weights(c: _Ctx, layer: Any, prefix: str) -> tuple[list[int], list[int
     return wx, wh, bias
 
 
+@dataclass
+class _Loop:
+    """A recurrent direction run by a WHILE loop: its output sequence [batch, time, units] in the
+    order the steps ran (None where the layer does not return sequences) and its last state."""
+
+    seq: int | None
+    last: int
+
+
 #: one direction of a recurrent layer: its whole output sequence [batch, time, units] in the order
-#: it ran (a tensor), or its steps' outputs [batch, units] in that order (a list)
-_Run = int | list[int]
+#: it ran (a tensor), its steps' outputs [batch, units] in that order (a list), or a loop's results
+_Run = int | list[int] | _Loop
 
 
 def _lstm_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
@@ -797,20 +808,18 @@ def _simple_rnn_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, o
 
 
 def _gru_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
-    """GRU unrolled over its (static) time steps: TFLite has no GRU op (TensorFlow's converter
-    writes a WHILE loop).  The input projection of all steps is one FULLY_CONNECTED, split into
-    the update / reset part and the candidate part (SPLIT_V) and into steps (UNPACK); each step is
-    FULLY_CONNECTED by the recurrent kernel, ADD, the gates' activation, SPLIT into z and r, the
-    candidate ``act(x_h + r * (h @ U_h + b_h))`` (``reset_after``, Keras 3's default) or
+    """GRU unrolled over its (static) time steps, or with a free number of steps a WHILE loop
+    (``_gru_loop``): TFLite has no GRU op (TensorFlow's converter writes a WHILE loop).  The
+    input projection of all steps is one FULLY_CONNECTED, split into the update / reset part and
+    the candidate part (SPLIT_V) and into steps (UNPACK); each step is FULLY_CONNECTED by the
+    recurrent kernel, ADD, the gates' activation, SPLIT into z and r, the candidate
+    ``act(x_h + r * (h @ U_h + b_h))`` (``reset_after``, Keras 3's default) or
     ``act(x_h + (r * h) @ U_h)``, and ``h' = hh + z * (h - hh)``.  The first step's state is
     zero: its recurrent part is the recurrent bias alone."""
     cfg = _rnn_config(c, layer)
     g = c.g
     shape = g_shape(g, x)
-    if shape[1] is None:
-        raise c.fail("a free (None) number of time steps: the GRU is unrolled over a fixed number of steps "
-                     "(give the Input a time length)")
-    steps, u = int(shape[1]), int(cfg["units"])
+    u = int(cfg["units"])
     cell = layer.cell
     k, rk = _np(cell.kernel), _np(cell.recurrent_kernel)  # [I, 3U], [U, 3U]: z, r, h
     reset_after = bool(cfg.get("reset_after", True))
@@ -823,6 +832,9 @@ def _gru_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int
     for key, a in (("activation", act), ("recurrent_activation", rec_act)):
         if _activation_name(a) == "softmax":
             raise c.fail(f"{key} 'softmax'")
+    if shape[1] is None:
+        return _gru_loop(c, layer, x, backwards, prefix, (k, rk, bx, bh))
+    steps = int(shape[1])
     batch = shape[0]
     proj = g.tensor(name + "/input_projection", (batch, steps, 3 * u))
     g.op("FULLY_CONNECTED", [x, g.const(name + "/kernel", k.T), g.const(name + "/input_bias", bx) if bx is not None
@@ -892,10 +904,139 @@ def _gru_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int
     return outs
 
 
+def _gru_cell(c: _Ctx, layer: Any, xt: int, h: int, weights: tuple[Any, ...], name: str) -> int:
+    """One GRU step in ``c.g`` (a loop body): ``xt`` [B, 3U] the step's input projection (its
+    bias included), ``h`` [B, U] the state; the next state.  The step of ``_gru_run``, with a
+    state that is never known to be zero."""
+    g, cfg = c.g, layer.get_config()
+    u = int(cfg["units"])
+    _, rk, _, bh = weights
+    reset_after = bool(cfg.get("reset_after", True))
+    axis1 = g.const(name + "/axis1", np.int32(1), np.int32)
+    sizes = g.const(name + "/sizes", np.array([2 * u, u], np.int32), np.int32)
+    batch = g_shape(g, h)[0]
+
+    def t2(tag: str, units: int = u) -> int:
+        return g.tensor(f"{name}/{tag}", (batch, units))
+
+    def binary(op: str, a: int, b_: int, tag: str, units: int = u) -> int:
+        y = t2(tag, units)
+        g.op(op, [a, b_], [y], fused_activation_function="NONE")
+        return y
+
+    xzr, xh = t2("input_zr", 2 * u), t2("input_h")
+    g.op("SPLIT_V", [xt, sizes, axis1], [xzr, xh], num_splits=2)
+    if reset_after:
+        inner = t2("recurrent", 3 * u)
+        g.op("FULLY_CONNECTED", [h, g.const(name + "/recurrent_kernel", rk.T),
+                                 g.const(name + "/recurrent_bias", bh) if bh is not None else -1], [inner],
+             fused_activation_function="NONE")
+        rzr, rh = t2("recurrent_zr", 2 * u), t2("recurrent_h")
+        g.op("SPLIT_V", [inner, sizes, axis1], [rzr, rh], num_splits=2)
+    else:
+        rzr = t2("recurrent_zr", 2 * u)
+        g.op("FULLY_CONNECTED", [h, g.const(name + "/recurrent_kernel_zr", rk[:, :2 * u].T), -1], [rzr],
+             fused_activation_function="NONE")
+    zr = activation(c, binary("ADD", xzr, rzr, "pre_zr", 2 * u), cfg.get("recurrent_activation"))
+    z, r = t2("z"), t2("r")
+    g.op("SPLIT", [axis1, zr], [z, r], num_splits=2)
+    if reset_after:
+        cand = binary("ADD", xh, binary("MUL", r, rh, "reset_recurrent_h"), "pre_h")
+    else:
+        rh = t2("recurrent_h")
+        g.op("FULLY_CONNECTED", [binary("MUL", r, h, "reset_state"), g.const(name + "/recurrent_kernel_h",
+                                                                             rk[:, 2 * u:].T), -1], [rh],
+             fused_activation_function="NONE")
+        cand = binary("ADD", xh, rh, "pre_h")
+    hh = activation(c, cand, cfg.get("activation"))
+    return binary("ADD", hh, binary("MUL", z, binary("SUB", h, hh, "state_change"), "z_change"), "state")
+
+
+def _gru_loop(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, weights: tuple[Any, ...]) -> _Loop:
+    """GRU over a free number of time steps as a WHILE loop, as TensorFlow's converter writes it.
+
+    1. Before the loop: the input projection of every step, one FULLY_CONNECTED [B, T, 3U] with
+       the input bias (time-reversed by REVERSE_V2 for ``go_backwards``); the number of steps T
+       (SHAPE, STRIDED_SLICE, SQUEEZE); the zero state [B, U] and, for ``return_sequences``, a
+       zero output buffer [B, T, U] (FILL, their shapes from the input's SHAPE where the batch
+       is free).
+    2. Loop variables: step counter ``i``, T, the state, the projection, the buffer.  cond:
+       ``i < T`` (LESS).
+    3. Body: step ``i`` of the projection (GATHER on the time axis with a scalar index), the GRU
+       cell (``_gru_cell``), ``i + 1``; the new state written into the buffer at ``[0, i, 0]``
+       (EXPAND_DIMS, PACK of the start, DYNAMIC_UPDATE_SLICE).  T and the projection pass
+       through unchanged (each in its own slot).
+    The outputs: the buffer (the steps' outputs in the order they ran) and the last state."""
+    cfg = layer.get_config()
+    g = c.g
+    u, seqs = int(cfg["units"]), bool(cfg.get("return_sequences"))
+    k, _, bx, _ = weights
+    name = c.layer.name + prefix
+    batch = g_shape(g, x)[0]
+    proj = g.tensor(name + "/input_projection", (batch, None, 3 * u))
+    g.op("FULLY_CONNECTED", [x, g.const(name + "/kernel", k.T), g.const(name + "/input_bias", bx) if bx is not None
+                             else -1], [proj], version=5, fused_activation_function="NONE", keep_num_dims=True)
+    if backwards:
+        proj = _reverse_time(c, proj, prefix + "/reversed_projection")
+    steps = g.tensor(name + "/steps", (), np.int32)
+    g.op("SQUEEZE", [g.dynamic_shape(x, [(1,)], name + "/steps")], [steps], squeeze_dims=[0])
+
+    def zeros(tag: str, shape: tuple[int | None, ...]) -> int:
+        if None not in shape:
+            return g.const(f"{name}/{tag}", np.zeros(shape, np.float32))
+        dims = [(k,) if d is None else int(d) for k, d in enumerate(shape)]
+        y = g.tensor(f"{name}/{tag}", shape)
+        g.op("FILL", [g.dynamic_shape(x, dims, f"{name}/{tag}"), g.const(name + "/zero", np.float32(0.0))], [y])
+        return y
+
+    loop_in = [g.const(name + "/first_step", np.int32(0), np.int32), steps, zeros("initial_state", (batch, u)), proj]
+    shapes: list[tuple[tuple[int | None, ...], Any]] = [((), np.int32), ((), np.int32), ((batch, u), np.float32),
+                                                         ((batch, None, 3 * u), np.float32)]
+    if seqs:
+        loop_in.append(zeros("initial_sequence", (batch, None, u)))
+        shapes.append(((batch, None, u), np.float32))
+    tags = ["step", "steps", "state", "projection", "sequence"]
+    cond, body = g.subgraph(name + "/while_cond"), g.subgraph(name + "/while_body")
+    for sub in (cond, body):
+        sub.inputs = [sub.tensor(f"{name}/{sub.name.rsplit('_', 1)[1]}_{tag}", shp, dt)
+                      for tag, (shp, dt) in zip(tags, shapes)]
+    go = cond.tensor(name + "/continue", (), np.bool_)
+    cond.op("LESS", cond.inputs[:2], [go])
+    cond.outputs = [go]
+
+    i, n, h, p = body.inputs[:4]
+    bc = _Ctx(body, c.layer, [], c.outs)
+    xt = body.tensor(name + "/step_projection", (batch, 3 * u))
+    body.op("GATHER", [p, i], [xt], axis=1, batch_dims=0)
+    h_next = _gru_cell(bc, layer, xt, h, weights, name)
+    i_next = body.tensor(name + "/next_step", (), np.int32)
+    body.op("ADD", [i, body.const(name + "/one", np.int32(1), np.int32)], [i_next], fused_activation_function="NONE")
+    body.outputs = [i_next, n, h_next, p]
+    if seqs:
+        row = body.tensor(name + "/state_row", (batch, 1, u))
+        body.op("EXPAND_DIMS", [h_next, body.const(name + "/time_axis", np.array([1], np.int32), np.int32)], [row])
+        zero = body.const(name + "/zero_index", np.int32(0), np.int32)
+        start = body.tensor(name + "/start", (3,), np.int32)
+        body.op("PACK", [zero, i, zero], [start], values_count=3, axis=0)
+        seq_next = body.tensor(name + "/next_sequence", (batch, None, u))
+        body.op("DYNAMIC_UPDATE_SLICE", [body.inputs[4], row, start], [seq_next])
+        body.outputs.append(seq_next)
+    outs = [g.tensor(f"{name}/while_{tag}", shp, dt) for tag, (shp, dt) in zip(tags, shapes)]
+    g.op("WHILE", loop_in, outs, cond_subgraph_index=cond, body_subgraph_index=body)
+    return _Loop(outs[4] if seqs else None, outs[2])
+
+
 def _sequence(c: _Ctx, run: _Run, to_input_order: bool, out: int) -> int:
     """A direction's whole output sequence into ``out``: PACK of its steps, or its sequence as it
     is; ``to_input_order``: reversed (a backward direction's, as Bidirectional merges it)."""
     g = c.g
+    if isinstance(run, _Loop):  # the loop's own output, renamed after ``out`` (no copy)
+        if run.seq is None:
+            raise c.fail("internal: the loop kept no sequence")
+        if not to_input_order:
+            g.tensors[run.seq].name = g._unique(g.tensors[out].name)
+            return run.seq
+        run = run.seq
     if isinstance(run, list):
         g.op("PACK", run[::-1] if to_input_order else run, [out], values_count=len(run), axis=1)
     elif to_input_order:
@@ -907,11 +1048,12 @@ def _sequence(c: _Ctx, run: _Run, to_input_order: bool, out: int) -> int:
 
 def _last(c: _Ctx, run: _Run, out: int | None) -> int:
     """A direction's last step (the one it ran last): into ``out`` by STRIDED_SLICE, or (steps)
-    the last step's tensor itself, renamed after ``out`` when given."""
-    if isinstance(run, list):
+    the last step's tensor itself (a loop's last state), renamed after ``out`` when given."""
+    if isinstance(run, (list, _Loop)):
+        last = run[-1] if isinstance(run, list) else run.last
         if out is not None:
-            c.g.tensors[run[-1]].name = c.g._unique(c.g.tensors[out].name)
-        return run[-1]
+            c.g.tensors[last].name = c.g._unique(c.g.tensors[out].name)
+        return last
     y = out if out is not None else c.g.tensor(c.layer.name + "/last", g_shape(c.g, run)[::2])
     _time_step(c, run, -1, y)
     return y
