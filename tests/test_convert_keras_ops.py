@@ -160,7 +160,7 @@ def test_attention_refusals_name_the_layer(make, what):
 
 def _check_sizes(model, shapes, tol=1e-5):
     """``model`` converted once, run on numlite and LiteRT at each list of input shapes in
-    ``shapes`` (the interpreter resized between them), against Keras."""
+    ``shapes`` (the interpreter resized between them), every output against Keras."""
     data = numlite.convert(model)
     for runtime in (numlite.Interpreter, litert.Interpreter):
         it = runtime(model_content=data)
@@ -172,10 +172,13 @@ def _check_sizes(model, shapes, tol=1e-5):
             for d, x in zip(it.get_input_details(), xs):
                 it.set_tensor(d["index"], x)
             it.invoke()
-            out = it.get_tensor(it.get_output_details()[0]["index"])
             ref = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-            assert out.shape == ref.shape, (runtime, feed_shapes)
-            assert np.max(np.abs(out - ref)) <= tol * np.max(np.abs(ref)), (runtime, feed_shapes)
+            refs = list(ref) if isinstance(ref, (list, tuple)) else [ref]
+            outs = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+            assert len(outs) == len(refs)
+            for out, ref in zip(outs, refs):  # every output (the attention scores too)
+                assert out.shape == ref.shape, (runtime, feed_shapes)
+                assert np.max(np.abs(out - ref)) <= tol * np.max(np.abs(ref)), (runtime, feed_shapes)
     return data
 
 
@@ -206,11 +209,54 @@ def test_cross_attention_with_two_free_lengths_and_an_output_shape():
     _check_sizes(model, [[(2, 5, 6), (2, 3, 4)], [(2, 2, 6), (2, 6, 4)]])
 
 
-def test_free_lengths_with_a_causal_mask_are_refused():
+@pytest.mark.parametrize("scores", [False, True], ids=["fused_path", "explicit_path"])
+@pytest.mark.parametrize("causal,window", [(True, None), (True, 2), (False, 2)])
+def test_causal_and_sliding_window_masks_with_a_free_length_are_built_at_run_time(causal, window, scores):
+    """Input((None, 8)): the causal / sliding-window mask from the query's and value's lengths at
+    run time (RANGE, comparisons, broadcast against the logits), no constant mask; three lengths
+    and two batches on one interpreter per runtime, the attention scores compared too."""
     x = keras.Input((None, 8))
-    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x, use_causal_mask=True))
-    with pytest.raises(ConversionError, match=r"'mha' \(MultiHeadAttention\).*free sequence length"):
-        numlite.convert(model)
+    mha = keras.layers.MultiHeadAttention(2, 4, sliding_window=window, name="mha")
+    res = mha(x, x, use_causal_mask=causal, return_attention_scores=scores)
+    model = keras.Model(x, list(res) if scores else res)
+    _randomize(model)
+    data = _check_sizes(model, [[(2, 6, 8)], [(1, 3, 8)], [(2, 1, 8)]])
+    ops_ = _ops(data)
+    assert ops_.count("RANGE") == 2 and ("GREATER_EQUAL" in ops_) == causal
+    assert ("LESS" in ops_ and "GREATER" in ops_) == (window is not None)
+    m = load_model(model_content=data)
+    assert not any(t.type_name == "BOOL" and t.data is not None for t in m.subgraphs[0].tensors)
+
+
+def test_cross_attention_causal_with_two_free_lengths_and_an_attention_mask():
+    """Query and value of different free lengths (Keras's causal mask: query position >= value
+    position, a rectangle), ANDed with an attention_mask input of free [T, S]."""
+    q, v, m = keras.Input((None, 6), name="q"), keras.Input((None, 4), name="v"), keras.Input((None, None), name="m")
+    out = keras.layers.MultiHeadAttention(2, 3)(q, v, attention_mask=m, use_causal_mask=True)
+    model = keras.Model([q, v, m], out)
+    _randomize(model)
+    data = numlite.convert(model)
+    assert "LOGICAL_AND" in _ops(data)
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=data)
+        for b, t, s in ((2, 5, 3), (1, 3, 6)):
+            xs = [RNG.normal(size=(b, t, 6)).astype(np.float32), RNG.normal(size=(b, s, 4)).astype(np.float32),
+                  (RNG.uniform(size=(b, t, s)) > 0.3).astype(np.float32)]
+            for d, x in zip(it.get_input_details(), xs):
+                it.resize_tensor_input(d["index"], list(x.shape))
+            it.allocate_tensors()
+            for d, x in zip(it.get_input_details(), xs):
+                it.set_tensor(d["index"], x)
+            it.invoke()
+            o, r = it.get_tensor(it.get_output_details()[0]["index"]), model.predict(xs, verbose=0)
+            assert o.shape == r.shape and np.max(np.abs(o - r)) <= 1e-5 * np.max(np.abs(r)), (runtime, b, t, s)
+
+
+def test_a_causal_mask_of_static_lengths_stays_a_constant():
+    x = keras.Input((5, 8))
+    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 4)(x, x, use_causal_mask=True))
+    data = _check(model, [RNG.normal(size=(2, 5, 8)).astype(np.float32)])
+    assert "RANGE" not in _ops(data) and "GREATER_EQUAL" not in _ops(data)
 
 
 # -- Keras operations -------------------------------------------------------------------------------------

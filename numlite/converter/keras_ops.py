@@ -11,12 +11,13 @@ the node itself (``node.arguments``), bound to the operation's ``call`` paramete
 Layers: MultiHeadAttention (query / value / key, ``num_heads``, ``key_dim``, ``value_dim``,
 ``use_bias``, ``output_shape`` of any rank, ``dropout`` ignored, ``attention_mask`` input of
 [batch, T, S] or [batch, 1, S] (any dtype: != 0 attends), ``use_causal_mask``,
-``sliding_window``, ``return_attention_scores``; inputs above rank 3 when attending over every
-axis between batch and features, Keras's default).  Refused, naming the layer: other
+``sliding_window`` (constants for static lengths, else built at run time from the inputs'
+lengths: RANGE, comparisons), ``return_attention_scores``; inputs above rank 3 when attending
+over every axis between batch and features, Keras's default).  Refused, naming the layer: other
 ``attention_axes``, ``use_gate``, ``flash_attention``, Keras masks carried by the inputs
-(``mask_zero``), free attention axes above rank 3, and the causal / sliding-window masks with
-a free sequence length.  A free batch and free sequence lengths together convert: the heads'
-reshapes take both sizes from the inputs at run time (``Graph.reshape``).
+(``mask_zero``), free attention axes above rank 3.  A free batch and free sequence lengths
+together convert: the heads' reshapes take both sizes from the inputs at run time
+(``Graph.reshape``).
 
 Operations: Add, Subtract, Multiply, TrueDivide / Divide, Power, Maximum, Minimum,
 SquaredDifference, Greater(Equal), Less(Equal), Equal, NotEqual, LogicalAnd / Or / Not (with
@@ -136,9 +137,70 @@ def _flat(c: _Ctx, x: int, suffix: str) -> tuple[int, int | None]:
     return _reshape(c, x, (shape[0], n, shape[-1]), suffix + "_flat"), n
 
 
-def _mask(c: _Ctx, named: dict[str, Any], ir: dict[int, int], t: int | None, s: int | None) -> int | None:
+def _positions(c: _Ctx, x: int, length: int | None, shape: tuple[int, ...], tag: str) -> int:
+    """The positions ``0 .. L-1`` of ``x``'s sequence axis (1) as an int32 tensor of ``shape``
+    (one -1: where they go): a constant for a static ``length``, else RANGE up to ``x``'s length
+    at run time (SHAPE, STRIDED_SLICE, SQUEEZE to a scalar), RESHAPE into place."""
+    g, name = c.g, c.layer.name
+    if length is not None:
+        return g.const(f"{name}/{tag}", np.arange(length, dtype=np.int32).reshape(shape), np.int32)
+    n = g.tensor(f"{name}/{tag}_length", (), np.int32)
+    g.op("SQUEEZE", [g.dynamic_shape(x, [(1,)], f"{name}/{tag}_length")], [n], squeeze_dims=[0])
+    r = g.tensor(f"{name}/{tag}_range", (None,), np.int32)
+    g.op("RANGE", [g.const(name + "/range_start", np.int32(0), np.int32), n,
+                   g.const(name + "/range_delta", np.int32(1), np.int32)], [r])
+    y = g.tensor(f"{name}/{tag}", tuple(None if d == -1 else d for d in shape), np.int32)
+    g.reshape(r, y, f"{name}/{tag}")
+    return y
+
+
+def _position_mask(c: _Ctx, named: dict[str, Any], q: int, v: int, t: int | None, s: int | None) -> int:
+    """Keras's causal (query position >= key position) and sliding-window
+    (``|query position - key position| < window``) masks, ANDed, as a bool [1, 1, T, S]: a
+    constant for static lengths, else computed at run time from the query's and value's
+    lengths (``_positions``; GREATER_EQUAL, SUB, LESS / GREATER, LOGICAL_AND broadcasting
+    [1, 1, T, 1] against [1, 1, 1, S])."""
+    g, name = c.g, c.layer.name
+    window = c.cfg.get("sliding_window")
+    causal = bool(named.get("use_causal_mask"))
+    if t is not None and s is not None:
+        rows, cols = np.arange(t)[:, None], np.arange(s)[None, :]
+        fixed = np.ones((t, s), bool)
+        if causal:
+            fixed &= rows >= cols
+        if window is not None:
+            fixed &= np.abs(rows - cols) < int(window)
+        return g.const(name + "/causal_mask", fixed[None, None], np.bool_)
+    rows = _positions(c, q, t, (1, 1, -1, 1), "query_positions")
+    cols = _positions(c, v, s, (1, 1, 1, -1), "key_positions")
+    shape = (1, 1, t, s)
+    parts = []
+
+    def compare(op: str, a: int, b: int, tag: str) -> int:
+        y = g.tensor(f"{name}/{tag}", shape, np.bool_)
+        g.op(op, [a, b], [y])
+        parts.append(y)
+        return y
+
+    if causal:
+        compare("GREATER_EQUAL", rows, cols, "causal_mask")
+    if window is not None:
+        d = g.tensor(name + "/position_difference", shape, np.int32)
+        g.op("SUB", [rows, cols], [d], fused_activation_function="NONE")
+        w = int(window)
+        compare("LESS", d, g.const(name + "/window", np.int32(w), np.int32), "window_before")
+        compare("GREATER", d, g.const(name + "/minus_window", np.int32(-w), np.int32), "window_after")
+    while len(parts) > 1:
+        y = g.tensor(name + "/position_mask", shape, np.bool_)
+        g.op("LOGICAL_AND", parts[:2], [y])
+        parts[:2] = [y]
+    return parts[0]
+
+
+def _mask(c: _Ctx, named: dict[str, Any], ir: dict[int, int], q: int, v: int, t: int | None,
+          s: int | None) -> int | None:
     """The boolean [B or 1, 1, T, S] mask (attention_mask != 0, AND the causal and sliding
-    window masks), or None."""
+    window masks of query ``q`` and value ``v``: ``_position_mask``), or None."""
     g = c.g
     name = c.layer.name
     masks = []
@@ -157,17 +219,8 @@ def _mask(c: _Ctx, named: dict[str, Any], ir: dict[int, int], t: int | None, s: 
         e = g.tensor(name + "/attention_mask_heads", (g_shape(g, x)[0], 1, *g_shape(g, x)[1:]), np.bool_)
         g.op("EXPAND_DIMS", [x, g.const(name + "/heads_axis", np.array([1], np.int32), np.int32)], [e])
         masks.append(e)
-    window = c.cfg.get("sliding_window")
-    if named.get("use_causal_mask") or window is not None:
-        if t is None or s is None:
-            raise c.fail("use_causal_mask / sliding_window with a free sequence length")
-        rows, cols = np.arange(t)[:, None], np.arange(s)[None, :]
-        fixed = np.ones((t, s), bool)
-        if named.get("use_causal_mask"):
-            fixed &= rows >= cols
-        if window is not None:
-            fixed &= np.abs(rows - cols) < int(window)
-        masks.append(g.const(name + "/causal_mask", fixed[None, None], np.bool_))
+    if named.get("use_causal_mask") or c.cfg.get("sliding_window") is not None:
+        masks.append(_position_mask(c, named, q, v, t, s))
     if not masks:
         return None
     if len(masks) == 2:
@@ -244,7 +297,7 @@ def _multi_head_attention(c: _Ctx) -> list[int]:
         scaled = g.tensor(name + "/logits_scaled", (batch, heads, t, s))
         g.op("MUL", [logits, g.const(name + "/scale", scale)], [scaled], fused_activation_function="NONE")
         logits = scaled
-    mask = _mask(c, named, ir, t, s)
+    mask = _mask(c, named, ir, q_in, v_in, t, s)
     if mask is not None:
         masked = g.tensor(name + "/logits_masked", (batch, heads, t, s))
         g.op("SELECT_V2", [mask, logits, g.const(name + "/large_negative", _SOFTMAX_NEG if explicit else _DOT_NEG)],
