@@ -14,6 +14,13 @@ Algorithm:
    global min and max of every float32 tensor that is not a constant (inputs included).  Each
    sample is checked first: one array per input, the input's dtype, its shape (only the batch
    axis and the axes the model leaves dynamic may differ), no NaN or infinity.
+   An UNIDIRECTIONAL_SEQUENCE_LSTM's integer form also needs ranges of values inside the op
+   (every step's cell state, the gate sums before a layer norm, ``o * tanh(c)`` before a
+   projection): the quantizer reads the op's states before each invoke and its input after,
+   and re-runs that invoke in float64 from the float weights (:func:`_lstm_trace`, ~40 lines),
+   checking the re-run's output against the kernel's.  This keeps the float kernel free of
+   calibration hooks (its fast path stays as it is, and no hook API is needed for one op);
+   the price is a second statement of the float LSTM's arithmetic, which the check guards.
 2. **Float ops.**  Ops named in ``float_ops`` (by op name, node index or output tensor name),
    and with ``allow_float=True`` every op the chosen mode cannot quantize, stay float32: each
    quantized tensor they read goes through a ``DEQUANTIZE`` and each tensor they write that a
@@ -58,6 +65,16 @@ Algorithm:
    after each input and ``DEQUANTIZE`` before each output.  Graph inputs and outputs keep their
    float names; the integer tensors next to them get an ``_int8`` / ``_int16`` suffix (as do the
    quantized twins of tensors a float op writes).
+6b. **LSTM** (int8 mode; :meth:`_Writer._lstm`, :func:`_lstm_params`): TFLite's 8x8_16 form,
+   as TensorFlow's converter writes an int8 Keras LSTM: int8 input / output / output state (the
+   output and the output state one group), int8 symmetric weights with one scale per tensor,
+   int16 symmetric peephole weights and layer-norm coefficients, int32 biases (``s_x * s_W``;
+   with layer norm ``s_ln / 1024``; projection ``s_hidden * s_Wp``), an int16 cell state with a
+   power-of-two scale covering its calibrated range, and the five intermediates the kernel
+   reads.  Refused (or kept float): an activation other than tanh, diagonal recurrent weights,
+   peephole with a projection to fewer outputs than cells (LiteRT's integer kernel misindexes
+   the peephole there).  16x8 has no LSTM (LiteRT's kernel takes int8 input only);
+   BIDIRECTIONAL_SEQUENCE_LSTM and UNIDIRECTIONAL_SEQUENCE_RNN have hybrid kernels only.
 7. **Write** every op with its float options (fused activations kept: the kernels clamp in the
    quantized domain; int16 ADD / SUB with ``pot_scale_int16=False``, the general-scale kernel)
    and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
@@ -104,12 +121,15 @@ INT8_VERSIONS: dict[str, int] = {
     "TILE": 3, "L2_NORMALIZATION": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "ELU": 1, "ABS": 2, "LOG": 2,
     "LOG_SOFTMAX": 2, "DEPTH_TO_SPACE": 2, "SPACE_TO_DEPTH": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "GATHER_ND": 1,
     "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2, "EXP": 2,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 1,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
 # FULLY_CONNECTED / TRANSPOSE_CONV take an int64 bias, ADD / SUB run their general-scale int16
 # kernel (pot_scale_int16 false), PRELU takes an int8 alpha.  Not here (int8 kernels only):
-# SQUARED_DIFFERENCE, HARD_SWISH, L2_NORMALIZATION, ELU, LOG_SOFTMAX, DEPTH_TO_SPACE, SPACE_TO_DEPTH.
+# SQUARED_DIFFERENCE, HARD_SWISH, L2_NORMALIZATION, ELU, LOG_SOFTMAX, DEPTH_TO_SPACE, SPACE_TO_DEPTH,
+# UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite's op versioning names an int16 form, version 5, but LiteRT
+# registers versions 1-4 and its kernel's integer path takes int8 input only).
 INT16_VERSIONS: dict[str, int] = {
     "CONV_2D": 4, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7, "ADD": 3, "AVERAGE_POOL_2D": 3,
     "MAX_POOL_2D": 3, "CONCATENATION": 3, "RESHAPE": 1, "SOFTMAX": 3, "MEAN": 3, "LOGISTIC": 3, "TANH": 3,
@@ -162,6 +182,16 @@ INPUT, WEIGHTS, BIAS = 0, 1, 2
 INT8_CONSTANTS: dict[str, int] = {"PRELU": 1}
 
 QMIN, QMAX = -128, 127
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM's input slots (TFLite's 20- or 24-input layout) and its integer form
+LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+LSTM_WX, LSTM_WH, LSTM_PEEP, LSTM_BIAS = (1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11), (12, 13, 14, 15)
+LSTM_PW, LSTM_PB, LSTM_H, LSTM_C, LSTM_LN = 16, 17, 18, 19, (20, 21, 22, 23)
+LSTM_CONSTS = (*LSTM_WX, *LSTM_WH, *LSTM_PEEP, *LSTM_BIAS, LSTM_PW, LSTM_PB, *LSTM_LN)
+LSTM_PEEP_GATE = {0: 0, 1: 1, 3: 2}  # gate -> its peephole slot's position in LSTM_PEEP
+ACT_TANH = 4
+Q3_12 = 2.0 ** -12  # the gate pre-activations' scale in LiteRT's integer LSTM without layer norm
+CELL_EXP_RANGE = (-15, -9)  # cell-state scales 2**e whose tanh LiteRT's integer LSTM computes
 
 
 @dataclass(frozen=True)
@@ -253,15 +283,30 @@ def calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int =
     of input arrays in the model's input order, or one array for a one-input model; checked by
     :func:`check_sample`) and return ``{tensor index: (min, max)}`` for every non-constant
     float32 tensor of subgraph 0."""
+    return _calibrate(float_model, calibration, num_threads)[0]
+
+
+Ranges = dict[int, tuple[float, float]]
+Internal = dict[int, dict[str, tuple[float, float]]]
+
+
+def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1, lstm_nodes: Collection[int] = ()
+               ) -> tuple[Ranges, Internal]:
+    """:func:`calibrate`, and for each UNIDIRECTIONAL_SEQUENCE_LSTM node in ``lstm_nodes`` the
+    ranges of the values inside it that its integer form quantizes (``{node: {name: (min, max)}}``,
+    names as :func:`_lstm_trace` returns them): the states it starts from are read before each
+    invoke (they carry over from the previous sample, as in the model's use), its input after."""
     from .interpreter import Interpreter
 
     it = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
     sg = it._model.subgraphs[0]
     watch = [t.index for t in sg.tensors if t.dtype is np.float32 and not t.is_constant]
+    lstms = [sg.operators[k] for k in sorted(lstm_nodes)]
     ins = it.get_input_details()
     sigs = [tuple(int(s) for s in sg.tensors[d["index"]].shape_signature) for d in ins]
     lo = {i: np.inf for i in watch}
     hi = {i: -np.inf for i in watch}
+    internal: Internal = {op.index: {} for op in lstms}
     allocated_for: list[tuple[int, ...]] | None = None
     n = 0
     for k, sample in enumerate(calibration):
@@ -274,19 +319,157 @@ def calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int =
             allocated_for = shapes
         for d, f in zip(ins, feeds):
             it.set_tensor(d["index"], f)
+        states = [(it.tensor(op.inputs[LSTM_H])().copy(), it.tensor(op.inputs[LSTM_C])().copy()) for op in lstms]
         it.invoke()
         for i in watch:
             v = it.tensor(i)()
             if v.size:
                 lo[i] = min(lo[i], float(v.min()))
                 hi[i] = max(hi[i], float(v.max()))
+        for op, (h0, c0) in zip(lstms, states):
+            y = it.tensor(op.outputs[0])()
+            trace = _lstm_trace(sg, op, it.tensor(op.inputs[0])(), h0, c0)
+            gap = float(np.max(np.abs(trace.pop("y") - y))) if y.size else 0.0
+            if not gap <= 1e-3 * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0):
+                raise QuantizationError(f"{op.op_name} (node {op.index}): the quantizer's re-run of the float LSTM "
+                                        f"differs from numlite's kernel by {gap:.3g} on calibration sample {k}; "
+                                        f"keep it in float32 with float_ops={{{op.index}}}")
+            rec = internal[op.index]
+            for name, v in trace.items():
+                if v.size:
+                    a, b = rec.get(name, (np.inf, -np.inf))
+                    rec[name] = (min(a, float(v.min())), max(b, float(v.max())))
         n += 1
     if n == 0:
         raise QuantizationError("the calibration data set is empty")
     bad = [sg.tensors[i].name for i in watch if not (np.isfinite(lo[i]) and np.isfinite(hi[i]))]
     if bad:
         raise QuantizationError(f"calibration produced non-finite values (or empty tensors) in {bad[:5]}")
-    return {i: (lo[i], hi[i]) for i in watch}
+    return {i: (lo[i], hi[i]) for i in watch}, internal
+
+
+def _lstm_trace(sg: Subgraph, op: Any, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """Re-run one invoke of the float UNIDIRECTIONAL_SEQUENCE_LSTM ``op`` (float64, from its input
+    ``x`` and the states ``h``, ``c`` it started from) and return what its integer form needs
+    ranges for: ``cell`` (the cell state after every step), ``hidden`` (``o * tanh(c)``, the
+    projection's input), ``gate0``..``gate3`` (with layer norm: each gate's sum of its input,
+    recurrent and peephole products, before the norm), and ``y`` (the output, to check the re-run
+    against the kernel).  The fused activation is tanh (the only one the integer form has)."""
+    ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
+
+    def w(slot: int) -> np.ndarray | None:
+        i = ins[slot]
+        return None if i < 0 else np.asarray(sg.tensors[i].data, np.float64)
+
+    o = op.options or {}
+    tm = bool(o.get("time_major"))
+    xs = np.asarray(x, np.float64)
+    xs = xs if tm else xs.transpose(1, 0, 2)
+    wx, wh = [w(k) for k in LSTM_WX], [w(k) for k in LSTM_WH]
+    peep, bias, ln = [w(k) for k in LSTM_PEEP], [w(k) for k in LSTM_BIAS], [w(k) for k in LSTM_LN]
+    pw, pb = w(LSTM_PW), w(LSTM_PB)
+    cell_clip, proj_clip = float(o.get("cell_clip") or 0.0), float(o.get("proj_clip") or 0.0)
+    n_batch = xs.shape[1]
+    h = np.asarray(h, np.float64).reshape(n_batch, -1)
+    c = np.asarray(c, np.float64).reshape(n_batch, -1)
+    out: dict[str, list[np.ndarray]] = {"cell": [], "hidden": [], "y": []}
+
+    def sigmoid(v: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-v))
+
+    def gate(k: int, xt: np.ndarray, h: np.ndarray, c: np.ndarray) -> np.ndarray:
+        a = xt @ wx[k].T + h @ wh[k].T
+        p = peep[LSTM_PEEP_GATE[k]] if k in LSTM_PEEP_GATE else None
+        if p is not None:
+            a = a + p * c
+        if ln[k] is not None:
+            out.setdefault(f"gate{k}", []).append(a)
+            a = (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + 1e-8) * ln[k]
+        return a + bias[k] if bias[k] is not None else a
+
+    for xt in xs:
+        f = sigmoid(gate(1, xt, h, c))
+        i = 1.0 - f if wx[0] is None else sigmoid(gate(0, xt, h, c))
+        c = f * c + i * np.tanh(gate(2, xt, h, c))
+        if cell_clip > 0:
+            c = np.clip(c, -cell_clip, cell_clip)
+        hidden = sigmoid(gate(3, xt, h, c)) * np.tanh(c)
+        h = hidden
+        if pw is not None:
+            h = hidden @ pw.T + (pb if pb is not None else 0.0)
+            if proj_clip > 0:
+                h = np.clip(h, -proj_clip, proj_clip)
+        out["cell"].append(c)
+        out["hidden"].append(hidden)
+        out["y"].append(h)
+    res = {k: np.stack(v) for k, v in out.items()}
+    if not tm:
+        res["y"] = res["y"].transpose(1, 0, 2)
+    return res
+
+
+@dataclass(frozen=True)
+class _LstmQuant:
+    """The parameters of an integer LSTM that are not those of a float tensor of the model."""
+
+    cell_exp: int  # cell state scale 2**cell_exp
+    hidden: tuple[float, int]  # intermediate 4 (o * tanh(c), int8)
+    gates: tuple[float, float, float, float]  # intermediates 0-3 (int16, zero point 0)
+
+
+def _lstm_params(sg: Subgraph, op: Any, ranges: Ranges, internal: dict[str, tuple[float, float]],
+                 params: dict[int, tuple[float, int]]) -> _LstmQuant:
+    """TensorFlow's choices for the 8x8_16 LSTM: the cell state int16 with the power-of-two scale
+    that covers its calibrated range (``2**ceil(log2 max|c|) / 32768``, kept within the scales
+    whose tanh LiteRT's kernel computes, ``2**-15`` to ``2**-9``: a cell state beyond 64
+    saturates); with layer norm the gate sums int16 symmetric over their ranges, otherwise the
+    fixed Q3.12 the kernel uses; the hidden value (the projection's input) int8 *symmetric* over
+    its range, else the output state's parameters (the kernel then writes it to the state as it
+    is).  TensorFlow makes the hidden value asymmetric, but LiteRT's kernel stores it with the
+    zero point negated (b/246629213; the projection's bias compensates), so a zero point ``z``
+    shifts the representable range by ``-2 z`` steps and clips the values at its top: measured 26
+    output steps off the float result with ``z = -25``.  Zero point 0 avoids that."""
+    lo, hi = internal.get("cell", (0.0, 0.0))
+    c_lo, c_hi = ranges.get(op.inputs[LSTM_C], (lo, hi))
+    m = max(-lo, hi, -c_lo, c_hi, 0.0)
+    e = CELL_EXP_RANGE[0] if m <= 0 else int(np.ceil(np.log2(m))) - 15
+    e = min(max(e, CELL_EXP_RANGE[0]), CELL_EXP_RANGE[1])
+    projection = len(op.inputs) > LSTM_PW and op.inputs[LSTM_PW] >= 0
+    hidden = params[op.outputs[0]]
+    if projection:  # symmetric: LiteRT stores the hidden value with the zero point's sign flipped
+        h_lo, h_hi = internal["hidden"]
+        hm = max(-h_lo, h_hi, 0.0)
+        hidden = (float(np.float32(hm / 127.0)), 0) if hm > 0 else (1.0, 0)
+    gates = tuple(activation_params(*internal[f"gate{k}"], np.int16)[0] if f"gate{k}" in internal else Q3_12
+                  for k in range(4))
+    return _LstmQuant(e, hidden, gates)  # type: ignore[arg-type]
+
+
+def _lstm_problem(sg: Subgraph, op: Any) -> str | None:
+    """Why the float UNIDIRECTIONAL_SEQUENCE_LSTM ``op`` has no integer twin in LiteRT, or None."""
+    where = f"{op.op_name} (node {op.index})"
+    ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
+    o = op.options or {}
+    if len(op.inputs) not in (20, 24) or len(sg.tensors[op.inputs[0]].shape) != 3:
+        return f"{where}: expects 20 or 24 inputs and a rank-3 input"
+    if int(o.get("fused_activation_function") or 0) != ACT_TANH:
+        return f"{where}: LiteRT's integer LSTM computes tanh; this one's activation is not TANH"
+    if o.get("diagonal_recurrent_tensors") or len(sg.tensors[ins[LSTM_WH[3]]].shape) != 2:
+        return f"{where}: diagonal recurrent weights have no integer kernel in LiteRT"
+    for k in LSTM_CONSTS:
+        t = sg.tensors[ins[k]] if ins[k] >= 0 else None
+        if t is not None and (not t.is_constant or t.dtype is not np.float32):
+            return f"{where}: input {k} {t.name!r} (weights) must be a float32 constant"
+    for k in (LSTM_H, LSTM_C):
+        t = sg.tensors[ins[k]] if ins[k] >= 0 else None
+        if t is None or not t.is_variable or t.dtype is not np.float32:
+            return f"{where}: input {k} (the {'output' if k == LSTM_H else 'cell'} state) must be a float32 variable"
+    if ins[LSTM_PEEP[2]] >= 0 and ins[LSTM_PW] >= 0:
+        n_cell, n_out = sg.tensors[ins[LSTM_PW]].shape[1], sg.tensors[ins[LSTM_PW]].shape[0]
+        if n_out != n_cell:
+            return (f"{where}: peephole weights with a projection from {n_cell} cells to {n_out} outputs: LiteRT's "
+                    "integer kernel walks the peephole weights by the output size (a result far from the float one)")
+    return None
 
 
 class _Groups:
@@ -366,6 +549,8 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
                     reason = f"{op.op_name} (node {op.index}): weights {w.name!r} must be a float32 constant"
                 elif len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
                     reason = f"{op.op_name} (node {op.index}): the bias must be a constant"
+            if reason is None and op.op_name == LSTM:
+                reason = _lstm_problem(sg, op)
             if reason is None and op.op_name in INT8_CONSTANTS:
                 a = op.inputs[INT8_CONSTANTS[op.op_name]]
                 if a < 0 or not sg.tensors[a].is_constant:
@@ -413,6 +598,8 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
             fixed[op.outputs[0]] = scheme.fixed[op.op_name]
     weights = {op.inputs[k] for op in quantized if op.op_name in WEIGHT_OPS
                for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs) and op.inputs[k] >= 0}
+    weights |= {op.inputs[k] for op in quantized if op.op_name == LSTM for k in LSTM_CONSTS
+                if k < len(op.inputs) and op.inputs[k] >= 0}
     int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in quantized if op.op_name in INT8_CONSTANTS}
     value_range = dict(ranges)
     for t in sg.tensors:
@@ -432,6 +619,8 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
             _select_range(sg, op, value_range, gap)
     groups = _Groups()
     for op in quantized:
+        if op.op_name == LSTM:  # the output and the output state are one value (TensorFlow's choice too)
+            groups.union(op.inputs[LSTM_H], op.outputs[0])
         sl = SAME_SCALE_INPUTS.get(op.op_name)
         if sl is None:
             continue
@@ -552,13 +741,17 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
     sg, floats = _check_supported(m, scheme, float_ops, allow_float)
-    ranges = calibrate(float_model, calibration, num_threads=num_threads)
+    lstm_nodes = [op.index for op in sg.operators if op.op_name == LSTM and op.index not in floats]
+    ranges, internal = _calibrate(float_model, calibration, num_threads=num_threads, lstm_nodes=lstm_nodes)
     params = _tensor_params(sg, ranges, scheme, floats)
+    lstm = {k: _lstm_params(sg, sg.operators[k], ranges, internal[k], params) for k in lstm_nodes}
+    for k, lq in lstm.items():
+        params[sg.operators[k].inputs[LSTM_C]] = (2.0 ** lq.cell_exp, 0)
     from .metadata import carry_over
 
     # TFLite metadata (normalization, labels: they describe the float values, as for the
     # converter's quantized models) and the associated files come along
-    return carry_over(float_model, _Writer(m, sg, params, io, per_channel, scheme, floats).write())
+    return carry_over(float_model, _Writer(m, sg, params, io, per_channel, scheme, floats, lstm).write())
 
 
 def _quantize_version(dtype: np.dtype) -> int:
@@ -573,7 +766,8 @@ class _Writer:
     """Steps 6-7: emit the integer graph, float ops between DEQUANTIZE and QUANTIZE."""
 
     def __init__(self, m: Model, sg: Subgraph, params: dict[int, tuple[float, int]], io: np.dtype,
-                 per_channel: bool, scheme: _Scheme | None = None, floats: Collection[int] = ()):
+                 per_channel: bool, scheme: _Scheme | None = None, floats: Collection[int] = (),
+                 lstm: dict[int, _LstmQuant] | None = None):
         self.scheme = scheme = scheme or SCHEMES["int8"]
         self.m, self.sg, self.params, self.io, self.per_channel = m, sg, params, io, per_channel
         self.qdt = scheme.dtype
@@ -587,6 +781,10 @@ class _Writer:
         self.float_made = {o for op in sg.operators if op.index in self.floats for o in op.outputs}
         self.int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in sg.operators
                             if op.op_name in INT8_CONSTANTS and op.index not in self.floats}
+        self.lstm = lstm or {}
+        # an integer LSTM's cell state is int16 and its output state int8, whatever the mode
+        self.int16_states = {sg.operators[k].inputs[LSTM_C] for k in self.lstm}
+        self.int8_consts |= {sg.operators[k].inputs[LSTM_H] for k in self.lstm}
 
     # -- tensors -------------------------------------------------------------------------
     def _qname(self, t: Tensor) -> str:
@@ -597,6 +795,8 @@ class _Writer:
         return t.shape_signature if t.shape_signature != t.shape else None
 
     def _qtype(self, i: int) -> np.dtype:
+        if i in self.int16_states:
+            return np.dtype(np.int16)
         return np.dtype(np.int8) if i in self.int8_consts else self.qdt
 
     def act(self, i: int) -> int:
@@ -619,7 +819,8 @@ class _Writer:
             if t.is_constant:
                 j = self.mb.const(self._qname(t), _quantize_values(np.asarray(t.data), scale, zp, dt), quantization=q)
             else:
-                j = self.mb.tensor(self._qname(t), t.shape, dt, quantization=q, shape_signature=self._sig(t))
+                j = self.mb.tensor(self._qname(t), t.shape, dt, quantization=q, shape_signature=self._sig(t),
+                                   is_variable=t.is_variable)
                 if i in self.fmap:
                     self.mb.op("QUANTIZE", [self.fmap[i]], [j], version=_quantize_version(dt))
         self.tmap[i] = j
@@ -750,7 +951,10 @@ class _Writer:
             opts = bytes(op.custom_options) if op.custom_options is not None else None
             self.mb.op(f"custom:{op.custom_code}", inputs, outputs, version=op.version, custom_options=opts)
         else:
-            self.mb.op(op.op_name, inputs, outputs, version=op.version, **self._options(op))
+            # the file's own options table (some ops' table names do not follow from the op's name:
+            # BIDIRECTIONAL_SEQUENCE_LSTM's, UNIDIRECTIONAL_SEQUENCE_RNN's)
+            self.mb.op(op.op_name, inputs, outputs, version=op.version, options_table=op.options_type,
+                       **self._options(op))
 
     def _op(self, op: Any) -> None:
         sg = self.sg
@@ -762,6 +966,9 @@ class _Writer:
         if name == "RESIZE_NEAREST_NEIGHBOR" and self.qdt == np.int8 and \
                 (opts.get("align_corners") or opts.get("half_pixel_centers")):
             version = max(version, 3)
+        if name == LSTM:
+            self._lstm(op, version, opts)
+            return
         if name in WEIGHT_OPS:
             xs, ws, bs, _ = WEIGHT_OPS[name]
             x = op.inputs[xs]
@@ -797,3 +1004,54 @@ class _Writer:
             opts["pot_scale_int16"] = False  # the general-scale int16 kernel (scales need not be powers of 2)
         outputs = [self.act(o) for o in op.outputs]
         self.mb.op(name, inputs, outputs, version=version, **opts)
+
+    def _lstm(self, op: Any, version: int, opts: dict[str, Any]) -> None:
+        """The 8x8_16 UNIDIRECTIONAL_SEQUENCE_LSTM (TensorFlow's int8 form): int8 input, output and
+        output state; int8 symmetric weights with one scale per tensor (input, recurrent,
+        projection), int16 symmetric peephole weights and layer-norm coefficients; int32 gate
+        biases at ``s_x * s_W`` (with layer norm: ``s_ln / 1024``, the norm's bias) and a
+        projection bias at ``s_hidden * s_Wp``; the int16 cell state and five intermediates from
+        :class:`_LstmQuant`."""
+        sg, mb, lq = self.sg, self.mb, self.lstm[op.index]
+        ins = list(op.inputs)
+        new = list(ins)
+        new[0] = self.act(ins[0])
+        sx = self.params[ins[0]][0]
+        scales: dict[int, float] = {}
+
+        def sym(slot: int, dtype: Any) -> None:
+            t = sg.tensors[ins[slot]]
+            v = np.asarray(t.data, np.float64)
+            qmax = np.iinfo(dtype).max
+            m = float(np.abs(v).max()) if v.size else 0.0
+            s = float(np.float32(m / qmax)) if m > 0 else 1.0
+            q = np.clip(round_half_away(v / np.float64(s)), -qmax, qmax).astype(dtype)
+            new[slot], scales[slot] = mb.const(t.name, q, quantization=_qdict(s, 0)), s
+
+        def bias(slot: int, scale: float) -> None:
+            t = sg.tensors[ins[slot]]
+            q = round_half_away(np.asarray(t.data, np.float64) / scale)
+            info = np.iinfo(np.int32)
+            new[slot] = mb.const(t.name, np.clip(q, info.min, info.max).astype(np.int32),
+                                 quantization=_qdict(np.float32(scale), 0))
+
+        present = [k for k in range(len(ins)) if ins[k] >= 0]
+        for k in present:
+            if k in (*LSTM_WX, *LSTM_WH, LSTM_PW):
+                sym(k, np.int8)
+            elif k in (*LSTM_PEEP, *LSTM_LN):
+                sym(k, np.int16)
+        layer_norm = any(k in present for k in LSTM_LN)
+        f32 = np.float64  # products of the float32 scales stored in the file, in double
+        for g, k in enumerate(LSTM_BIAS):
+            if k in present:
+                bias(k, f32(np.float32(scales[LSTM_LN[g]])) / 1024 if layer_norm
+                     else f32(np.float32(sx)) * f32(np.float32(scales[LSTM_WX[g]])))
+        if LSTM_PB in present:
+            bias(LSTM_PB, f32(np.float32(lq.hidden[0])) * f32(np.float32(scales[LSTM_PW])))
+        new[LSTM_H], new[LSTM_C] = self.act(ins[LSTM_H]), self.act(ins[LSTM_C])
+        name = sg.tensors[op.outputs[0]].name
+        inter = [mb.tensor(f"{name}/{gate}_gate_intermediate", (), np.int16, quantization=_qdict(s, 0))
+                 for gate, s in zip(("input", "forget", "cell", "output"), lq.gates)]
+        inter.append(mb.tensor(f"{name}/hidden_intermediate", (), np.int8, quantization=_qdict(*lq.hidden)))
+        mb.op(LSTM, new, [self.act(op.outputs[0])], version=version, intermediates=inter, **opts)
