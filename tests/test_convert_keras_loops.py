@@ -102,6 +102,23 @@ def test_gru_loop_over_a_long_sequence():
     check_lengths(model, [(1, 150, 6), (2, 40, 6)])
 
 
+def test_gru_loop_from_a_keras_file_writes_only_the_loop_it_runs(tmp_path):
+    """A Sequential loaded from a .keras file holds two graph nodes of its GRU, both reading the
+    model's input: the one nothing reads converts to a dead WHILE, which the passes remove, and
+    its cond and body are not written."""
+    model = keras.Sequential([keras.Input((None, 8), name="frames"), keras.layers.GRU(6, name="gru"),
+                              keras.layers.Dense(4, activation="softmax", name="probs")])
+    randomize_biases(model)
+    path = tmp_path / "gru.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert len(loaded.get_layer("gru")._inbound_nodes) == 2
+    data = check_lengths(loaded, [(1, 5, 8), (2, 3, 8)], data=numlite.convert(str(path)))
+    m = load_model(model_content=data)
+    assert [sg.name for sg in m.subgraphs] == ["main", "gru/while_cond", "gru/while_body"]
+    assert ops(data).count("WHILE") == 1
+
+
 def test_gru_with_fixed_time_steps_stays_unrolled():
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(2)])
     data = numlite.convert(model)

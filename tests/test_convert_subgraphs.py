@@ -143,3 +143,44 @@ def test_equal_constants_are_shared_within_a_subgraph_only():
     x = np.array([[1, -2, 3]], np.float32)
     np.testing.assert_array_equal(run(g.build(optimize=False), x, np.zeros(2, np.float32))[0],
                                   np.maximum(x, 0) * 2 ** 9)
+
+
+def test_a_subgraph_whose_while_is_dead_is_not_written():
+    """A WHILE nothing reads goes with remove_dead, and its cond and body with it: the
+    subgraphs after them move up and the live WHILE names their new indices."""
+    g = Graph()
+    x = g.tensor("x", (None, 3))
+    g.inputs.append(x)
+    live = doubling_loop(limit=2)
+    dead_cond, dead_body = g.subgraph("dead_cond"), g.subgraph("dead_body")
+    for sub in (dead_cond, dead_body):
+        sub.inputs = [sub.tensor("i", (), np.int32)]
+    go = dead_cond.tensor("go", (), np.bool_)
+    dead_cond.op("LESS", [dead_cond.inputs[0], dead_cond.const("limit", np.int32(3), np.int32)], [go])
+    dead_cond.outputs = [go]
+    dead_body.outputs = dead_body.inputs[:]
+    g.op("WHILE", [g.const("zero", np.int32(0), np.int32)], [g.tensor("unread", (), np.int32)],
+         cond_subgraph_index=dead_cond, body_subgraph_index=dead_body)
+    # the live loop of doubling_loop, its graphs made after the dead ones
+    cond, body = g.subgraph("cond"), g.subgraph("body")
+    for src, dst in ((live.subgraphs[1], cond), (live.subgraphs[2], body)):
+        dst.tensors, dst.ops, dst.inputs, dst.outputs = src.tensors, src.ops, src.inputs, src.outputs
+    y = g.tensor("y", (2,))
+    g.inputs.append(y)
+    outs = [g.tensor("i_out", (), np.int32), g.tensor("x_out", (None, 3)), g.tensor("y_out", (2,))]
+    g.op("WHILE", [g.const("start", np.int32(0), np.int32), x, y], outs, cond_subgraph_index=cond,
+         body_subgraph_index=body)
+    g.outputs = [outs[1]]
+    assert g.called_subgraphs() == g.subgraphs  # before the passes both loops are called
+    kept = g.build(optimize=False)
+    assert len(load_model(model_content=kept).subgraphs) == 5
+    data = g.build()
+    m = load_model(model_content=data)
+    assert [sg.name for sg in m.subgraphs] == ["main", "cond", "body"]
+    w = m.subgraphs[0].operators[0]
+    assert (w.options["cond_subgraph_index"], w.options["body_subgraph_index"]) == (1, 2)
+    xv = np.array([[1, -2, 3]], np.float32)
+    np.testing.assert_array_equal(run(data, xv, np.zeros(2, np.float32))[0], np.maximum(xv, 0) * 4)
+    with pytest.raises(ValueError, match="calls graph 'stranger', which is not a subgraph"):
+        g.op("WHILE", [], [], cond_subgraph_index=Graph("stranger"), body_subgraph_index=body)
+        g.called_subgraphs()

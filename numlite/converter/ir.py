@@ -36,9 +36,10 @@ Subgraphs (control flow): ``g.subgraph(name)`` makes a child ``Graph`` (its own 
 constants, ops, inputs and outputs) written as another subgraph of the same model, in the order
 the children were made (the main graph is subgraph 0, a child's children are numbered after it
 among all of them).  An op option whose value is a ``Graph`` (``cond_subgraph_index=cond``,
-``body_subgraph_index=body`` of a WHILE) is written as that graph's subgraph index.  The passes
-run on every subgraph, each on its own (``passes.optimize``); a subgraph's inputs and outputs are
-kept as they are (a WHILE body's outputs are its next loop variables, a cond's output its
+``body_subgraph_index=body`` of a WHILE) is written as that graph's subgraph index; a subgraph
+no op calls any more (its WHILE removed as dead) is not written, and the ones after it move up.
+The passes run on every subgraph called, each on its own (``passes.optimize``); a subgraph's
+inputs and outputs are kept as they are (a WHILE body's outputs are its next loop variables, a cond's output its
 condition), even where an output is an input passed through.
 """
 
@@ -145,11 +146,29 @@ class Graph:
         return [self.root, *self.root._children]
 
     def subgraph_index(self, g: Graph) -> int:
-        """The subgraph index ``g`` is written at (0: the main graph)."""
+        """The subgraph index ``g`` is written at (0: the main graph) where every subgraph is
+        written; ``build`` leaves out the ones no op calls (``called_subgraphs``)."""
         for k, sub in enumerate(self.subgraphs):
             if sub is g:
                 return k
         raise ValueError(f"graph {g.name!r} is not a subgraph of this model")
+
+    def called_subgraphs(self) -> list[Graph]:
+        """The main graph and the subgraphs its ops call (an option naming a ``Graph``), and those
+        theirs call, in subgraph order: a subgraph whose calling op was removed (a dead WHILE)
+        is left out."""
+        seen = {id(self.root)}
+        todo = [self.root]
+        while todo:
+            for o in todo.pop().ops:
+                for v in o.options.values():
+                    if isinstance(v, Graph) and id(v) not in seen:
+                        if v.root is not self.root:
+                            raise ValueError(f"op {o.name} calls graph {v.name!r}, which is not a subgraph of "
+                                             "this model")
+                        seen.add(id(v))
+                        todo.append(v)
+        return [g for g in self.subgraphs if id(g) in seen]
 
     def _unique(self, name: str) -> str:
         base, k = name, 1
@@ -292,20 +311,22 @@ class Graph:
         if optimize:
             self.optimize()
         mb = ModelBuilder(description)
-        graphs = self.subgraphs
-        index = self._write(mb)
+        graphs = self.called_subgraphs()
+        number = {id(sub): k for k, sub in enumerate(graphs)}
+        index = self._write(mb, number)
         for sub in graphs[1:]:
             mb.new_subgraph(sub.name)
-            sub._write(mb)
+            sub._write(mb, number)
         if signature_names is not None:
             ins, outs = signature_names
             mb.signature("serving_default", {n: index[t] for n, t in zip(ins, self.inputs)},
                          {n: index[t] for n, t in zip(outs, self.outputs)})
         return mb.build()
 
-    def _write(self, mb: Any) -> dict[int, int]:
-        """Write this graph's tensors and ops into ``mb``'s current subgraph; the map from IR
-        tensor indices to the subgraph's."""
+    def _write(self, mb: Any, number: dict[int, int]) -> dict[int, int]:
+        """Write this graph's tensors and ops into ``mb``'s current subgraph (``number``: the
+        subgraph index of each graph written, by ``id``); the map from IR tensor indices to the
+        subgraph's."""
         used = {t for o in self.ops for t in (*o.inputs, *o.outputs)} | set(self.inputs) | set(self.outputs)
         used.discard(-1)
         index: dict[int, int] = {}
@@ -320,7 +341,7 @@ class Graph:
             else:
                 index[i] = mb.tensor(t.name, t.shape, t.dtype, shape_signature=sig, is_variable=t.variable)
         for o in self.ops:
-            options = {k: self.subgraph_index(v) if isinstance(v, Graph) else v for k, v in o.options.items()}
+            options = {k: number[id(v)] if isinstance(v, Graph) else v for k, v in o.options.items()}
             mb.op(o.name, [index[t] if t >= 0 else -1 for t in o.inputs], [index[t] for t in o.outputs],
                   version=o.version, **options)
         mb.sg["inputs"].extend(index[i] for i in self.inputs)  # in their order (a loop body's variables)

@@ -1,8 +1,8 @@
 """Graph passes over the converter IR (``ir.Graph``), each a function ``pass(g) -> bool`` that
 rewrites ``g`` in place and says whether it changed anything.
 
-``optimize(g)`` runs them on each subgraph of the model (the main graph and its children, each on
-its own), in this order, the first five repeated until none changes the graph:
+``optimize(g)`` runs them on each subgraph of the model (the main graph and the children it
+calls, each on its own), in this order, the first five repeated until none changes the graph:
 
 1. ``fold_constants``: ops whose inputs are all constants run now, on numlite's own kernels,
    and their outputs become constants (SHAPE / RANK of a tensor of static shape too).
@@ -515,11 +515,21 @@ FIXED_POINT_PASSES = (fold_constants, remove_identities, cancel_transposes, fold
 
 
 def optimize(g: Graph, max_rounds: int = 20) -> None:
-    """Optimize ``g`` and, where it is a model's main graph, each of its other subgraphs (control
-    flow bodies, conditions), each on its own (``optimize_one``): an op of one subgraph reads
-    only that subgraph's tensors, and every pass keeps a subgraph's inputs and outputs."""
-    for sub in g.subgraphs if g is g.root else [g]:
-        optimize_one(sub, max_rounds)
+    """Optimize ``g`` and, where it is a model's main graph, each of the subgraphs its ops call
+    (control flow bodies, conditions), each on its own (``optimize_one``): an op of one subgraph
+    reads only that subgraph's tensors, and every pass keeps a subgraph's inputs and outputs.
+    A caller first, then what it still calls (``Graph.called_subgraphs``): a subgraph whose
+    calling op the passes removed is left alone (and is not written)."""
+    if g is not g.root:
+        optimize_one(g, max_rounds)
+        return
+    done: set[int] = set()
+    while True:
+        todo = [sub for sub in g.called_subgraphs() if id(sub) not in done]
+        if not todo:
+            return
+        optimize_one(todo[0], max_rounds)
+        done.add(id(todo[0]))
 
 
 def optimize_one(g: Graph, max_rounds: int = 20) -> None:
