@@ -65,7 +65,8 @@ Algorithm:
    after each input and ``DEQUANTIZE`` before each output.  Graph inputs and outputs keep their
    float names; the integer tensors next to them get an ``_int8`` / ``_int16`` suffix (as do the
    quantized twins of tensors a float op writes).
-6b. **LSTM** (int8 mode; :meth:`_Writer._lstm`, :func:`_lstm_params`): TFLite's 8x8_16 form,
+6b. **LSTM** (int8 mode; UNIDIRECTIONAL_SEQUENCE_LSTM and LSTM's full kernel, one step per
+   invoke; :meth:`_Writer._lstm`, :func:`_lstm_params`): TFLite's 8x8_16 form,
    as TensorFlow's converter writes an int8 Keras LSTM: int8 input / output / output state (the
    output and the output state one group), int8 symmetric weights with one scale per tensor,
    int16 symmetric peephole weights and layer-norm coefficients, int32 biases (``s_x * s_W``;
@@ -121,7 +122,7 @@ INT8_VERSIONS: dict[str, int] = {
     "TILE": 3, "L2_NORMALIZATION": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "ELU": 1, "ABS": 2, "LOG": 2,
     "LOG_SOFTMAX": 2, "DEPTH_TO_SPACE": 2, "SPACE_TO_DEPTH": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "GATHER_ND": 1,
     "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2, "EXP": 2,
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": 1,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 1, "LSTM": 1,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
@@ -183,8 +184,10 @@ INT8_CONSTANTS: dict[str, int] = {"PRELU": 1}
 
 QMIN, QMAX = -128, 127
 
-# UNIDIRECTIONAL_SEQUENCE_LSTM's input slots (TFLite's 20- or 24-input layout) and its integer form
+# UNIDIRECTIONAL_SEQUENCE_LSTM's and LSTM's input slots (TFLite's 20- or 24-input layout, LSTM's full
+# kernel: one step, input [batch, features]) and their integer form
 LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+LSTM_OPS = frozenset({LSTM, "LSTM"})
 LSTM_WX, LSTM_WH, LSTM_PEEP, LSTM_BIAS = (1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11), (12, 13, 14, 15)
 LSTM_PW, LSTM_PB, LSTM_H, LSTM_C, LSTM_LN = 16, 17, 18, 19, (20, 21, 22, 23)
 LSTM_CONSTS = (*LSTM_WX, *LSTM_WH, *LSTM_PEEP, *LSTM_BIAS, LSTM_PW, LSTM_PB, *LSTM_LN)
@@ -349,7 +352,7 @@ def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int 
 
 
 def _lstm_trace(sg: Subgraph, op: Any, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
-    """Re-run one invoke of the float UNIDIRECTIONAL_SEQUENCE_LSTM ``op`` (float64, from its input
+    """Re-run one invoke of the float UNIDIRECTIONAL_SEQUENCE_LSTM (or LSTM: one step) ``op`` (float64, from its input
     ``x`` and the states ``h``, ``c`` it started from) and return what its integer form needs
     ranges for: ``cell`` (the cell state after every step), ``hidden`` (``o * tanh(c)``, the
     projection's input), ``gate0``..``gate3`` (with layer norm: each gate's sum of its input,
@@ -362,9 +365,10 @@ def _lstm_trace(sg: Subgraph, op: Any, x: np.ndarray, h: np.ndarray, c: np.ndarr
         return None if i < 0 else np.asarray(sg.tensors[i].data, np.float64)
 
     o = op.options or {}
-    tm = bool(o.get("time_major"))
+    one_step = op.op_name == "LSTM"  # [batch, features]: one time step
+    tm = bool(o.get("time_major")) or one_step
     xs = np.asarray(x, np.float64)
-    xs = xs if tm else xs.transpose(1, 0, 2)
+    xs = xs[None] if one_step else xs if tm else xs.transpose(1, 0, 2)
     wx, wh = [w(k) for k in LSTM_WX], [w(k) for k in LSTM_WH]
     peep, bias, ln = [w(k) for k in LSTM_PEEP], [w(k) for k in LSTM_BIAS], [w(k) for k in LSTM_LN]
     pw, pb = w(LSTM_PW), w(LSTM_PB)
@@ -403,7 +407,9 @@ def _lstm_trace(sg: Subgraph, op: Any, x: np.ndarray, h: np.ndarray, c: np.ndarr
         out["hidden"].append(hidden)
         out["y"].append(h)
     res = {k: np.stack(v) for k, v in out.items()}
-    if not tm:
+    if one_step:
+        res["y"] = res["y"][0]
+    elif not tm:
         res["y"] = res["y"].transpose(1, 0, 2)
     return res
 
@@ -450,8 +456,9 @@ def _lstm_problem(sg: Subgraph, op: Any) -> str | None:
     where = f"{op.op_name} (node {op.index})"
     ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
     o = op.options or {}
-    if len(op.inputs) not in (20, 24) or len(sg.tensors[op.inputs[0]].shape) != 3:
-        return f"{where}: expects 20 or 24 inputs and a rank-3 input"
+    rank = 2 if op.op_name == "LSTM" else 3
+    if len(op.inputs) not in (20, 24) or len(sg.tensors[op.inputs[0]].shape) != rank:
+        return f"{where}: expects 20 or 24 inputs (the full kernel) and a rank-{rank} input"
     if int(o.get("fused_activation_function") or 0) != ACT_TANH:
         return f"{where}: LiteRT's integer LSTM computes tanh; this one's activation is not TANH"
     if o.get("diagonal_recurrent_tensors") or len(sg.tensors[ins[LSTM_WH[3]]].shape) != 2:
@@ -549,7 +556,7 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
                     reason = f"{op.op_name} (node {op.index}): weights {w.name!r} must be a float32 constant"
                 elif len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
                     reason = f"{op.op_name} (node {op.index}): the bias must be a constant"
-            if reason is None and op.op_name == LSTM:
+            if reason is None and op.op_name in LSTM_OPS:
                 reason = _lstm_problem(sg, op)
             if reason is None and op.op_name in INT8_CONSTANTS:
                 a = op.inputs[INT8_CONSTANTS[op.op_name]]
@@ -598,7 +605,7 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
             fixed[op.outputs[0]] = scheme.fixed[op.op_name]
     weights = {op.inputs[k] for op in quantized if op.op_name in WEIGHT_OPS
                for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs) and op.inputs[k] >= 0}
-    weights |= {op.inputs[k] for op in quantized if op.op_name == LSTM for k in LSTM_CONSTS
+    weights |= {op.inputs[k] for op in quantized if op.op_name in LSTM_OPS for k in LSTM_CONSTS
                 if k < len(op.inputs) and op.inputs[k] >= 0}
     int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in quantized if op.op_name in INT8_CONSTANTS}
     value_range = dict(ranges)
@@ -619,7 +626,7 @@ def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme:
             _select_range(sg, op, value_range, gap)
     groups = _Groups()
     for op in quantized:
-        if op.op_name == LSTM:  # the output and the output state are one value (TensorFlow's choice too)
+        if op.op_name in LSTM_OPS:  # the output and the output state are one value (TensorFlow's choice too)
             groups.union(op.inputs[LSTM_H], op.outputs[0])
         sl = SAME_SCALE_INPUTS.get(op.op_name)
         if sl is None:
@@ -741,7 +748,7 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
     sg, floats = _check_supported(m, scheme, float_ops, allow_float)
-    lstm_nodes = [op.index for op in sg.operators if op.op_name == LSTM and op.index not in floats]
+    lstm_nodes = [op.index for op in sg.operators if op.op_name in LSTM_OPS and op.index not in floats]
     ranges, internal = _calibrate(float_model, calibration, num_threads=num_threads, lstm_nodes=lstm_nodes)
     params = _tensor_params(sg, ranges, scheme, floats)
     lstm = {k: _lstm_params(sg, sg.operators[k], ranges, internal[k], params) for k in lstm_nodes}
@@ -966,7 +973,7 @@ class _Writer:
         if name == "RESIZE_NEAREST_NEIGHBOR" and self.qdt == np.int8 and \
                 (opts.get("align_corners") or opts.get("half_pixel_centers")):
             version = max(version, 3)
-        if name == LSTM:
+        if name in LSTM_OPS:
             self._lstm(op, version, opts)
             return
         if name in WEIGHT_OPS:
@@ -1054,4 +1061,5 @@ class _Writer:
         inter = [mb.tensor(f"{name}/{gate}_gate_intermediate", (), np.int16, quantization=_qdict(s, 0))
                  for gate, s in zip(("input", "forget", "cell", "output"), lq.gates)]
         inter.append(mb.tensor(f"{name}/hidden_intermediate", (), np.int8, quantization=_qdict(*lq.hidden)))
-        mb.op(LSTM, new, [self.act(op.outputs[0])], version=version, intermediates=inter, **opts)
+        mb.op(op.op_name, new, [self.act(op.outputs[0])], version=version, intermediates=inter,
+              options_table=op.options_type, **opts)

@@ -380,3 +380,27 @@ def test_projection_input_with_a_one_sided_range():
     assert hid.quantization.zero_point == 0
     feeds = _feeds(shape, 3, seed=26)
     assert _steps(q, _exact(q, feeds), run_twice(f, feeds, litert=True)) <= 5
+
+
+@pytest.mark.parametrize("variant", ["basic", "peephole_ln", "projection", "all"])
+def test_lstm_op_one_step_per_invoke(variant):
+    """The LSTM op (full kernel, one step per invoke, input [batch, features]): the same integer
+    form at version 1; over 6 invokes the state carries the sequence."""
+    nc, no = _dims(variant)
+    w = lstm_weights(6, nc, no, seed=27, **VARIANTS[variant])
+    shape = (3, 6)
+    f = uni_model(shape, w, nc, no, op="LSTM", fused_activation_function="TANH")
+    q = quantize_model(f, _feeds(shape, 40, seed=28), io_dtype=F32)
+    _no_float_op(q)
+    sg = _sg(q)
+    (op,) = [o for o in sg.operators if o.op_name == "LSTM"]
+    assert op.version == 1 and len(op.intermediates) == 5
+    assert sg.tensors[op.inputs[19]].type_name == "INT16"
+    feeds = _feeds(shape, 6, seed=29)
+    ours = _exact(q, feeds)
+    floats = run_twice(f, feeds, litert=True)
+    t = sg.tensors[op.outputs[0]]
+    s, zp = float(t.quantization.scale), int(t.quantization.zero_point)
+    err = max(float(np.max(np.abs(a[0] - np.clip(b[0], (-128 - zp) * s, (127 - zp) * s)))) / s
+              for a, b in zip(ours, floats))
+    assert err <= (8 if "layer_norm" in VARIANTS[variant] else 5)
