@@ -119,6 +119,30 @@ def test_gru_loop_from_a_keras_file_writes_only_the_loop_it_runs(tmp_path):
     assert ops(data).count("WHILE") == 1
 
 
+def test_a_text_model_embedding_conv1d_gru_loop():
+    """Token ids of free length -> Embedding -> Conv1D -> GRU loop -> Dense: the loop reads a
+    computed sequence, its length taken from that tensor's SHAPE."""
+    tokens = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(30, 6)(tokens)
+    h = keras.layers.Conv1D(5, 3, padding="same", activation="relu")(h)
+    h = keras.layers.GRU(4)(h)
+    model = keras.Model(tokens, keras.layers.Dense(2)(h))
+    randomize_biases(model)
+    data = numlite.convert(model)
+    assert "WHILE" in ops(data)
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=data)
+        d = it.get_input_details()[0]
+        for shape in ((1, 9), (2, 4)):
+            x = RNG.integers(0, 30, shape).astype(np.int32)
+            it.resize_tensor_input(d["index"], list(shape))
+            it.allocate_tensors()
+            it.set_tensor(d["index"], x)
+            it.invoke()
+            out, ref = it.get_tensor(it.get_output_details()[0]["index"]), model.predict(x, verbose=0)
+            assert out.shape == ref.shape and np.max(np.abs(out - ref)) <= TOL * np.max(np.abs(ref)), shape
+
+
 def test_gru_with_fixed_time_steps_stays_unrolled():
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(2)])
     data = numlite.convert(model)
