@@ -322,7 +322,7 @@ def test_integer_operations_and_gather_by_tensor_indices():
     model = keras.Model([tokens, idx], [doubled, picked, ops.max(tokens, axis=1)])
     xs = [RNG.integers(-9, 9, (3, 5)).astype(np.int32), np.array([[4, 0], [1, 1], [2, 3]], np.int32)]
     data = _check(model, xs)
-    assert "GATHER" in _ops(data) and "ZEROS_LIKE" in _ops(data)
+    assert "GATHER" in _ops(data) and "FILL" in _ops(data) and "ZEROS_LIKE" not in _ops(data)
 
 
 def test_an_operation_on_constants_is_folded():
@@ -402,3 +402,22 @@ def test_small_transformer_classifier(padding_mask, act):
         other = _transformer(act=act)
         other.set_weights(model.get_weights())
         assert np.max(np.abs(np.asarray(model(tokens)) - np.asarray(other(tokens)))) > 1e-3
+
+
+def test_like_of_a_float_input_reads_its_shape_only():
+    """``ones_like(x[..., 0], dtype="int32")`` (positions of a float sequence): SHAPE and FILL, no
+    CAST of the float values, so the int8 model has no float op for it."""
+    from numlite.quantize import quantize_model
+
+    x = keras.Input((6, 4), name="rows")
+    positions = keras.ops.cumsum(keras.ops.ones_like(x[..., 0], dtype="int32"), axis=1) - 1
+    h = keras.layers.Dense(8)(x) + keras.layers.Embedding(6, 8)(positions)
+    model = keras.Model(x, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling1D()(h)))
+    xs = [RNG.standard_normal((2, 6, 4)).astype(np.float32)]
+    data = _check(model, xs)
+    assert "CAST" not in _ops(data) and {"SHAPE", "FILL"} <= set(_ops(data))
+    q = quantize_model(data, [RNG.standard_normal((1, 6, 4)).astype(np.float32) for _ in range(8)])
+    sg = load_model(model_content=q).subgraphs[0]
+    floats = [op.op_name for op in sg.operators
+              if any(t >= 0 and sg.tensors[t].type_name == "FLOAT32" for t in (*op.inputs, *op.outputs))]
+    assert floats == []

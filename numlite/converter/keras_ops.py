@@ -777,8 +777,9 @@ def _get_item(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
 
 
 def _like(fill: float | None) -> _OpFn:
-    """zeros_like / ones_like / full_like: a constant when the shape is fixed, else ZEROS_LIKE
-    (plus the fill value)."""
+    """zeros_like / ones_like / full_like: a constant when the shape is fixed, else FILL of the
+    input's SHAPE (the input is read for its shape only: no CAST of its values, so a quantized
+    model needs no float op for it)."""
     def convert(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
         g = c.g
         t = c.outs[0]
@@ -786,14 +787,10 @@ def _like(fill: float | None) -> _OpFn:
         if None not in t.shape:
             return [g.const(c.layer.name, np.full(t.shape, value, _dtype(t)), _dtype(t))]
         y = _out(c)
-        x = _operand(c, named["x"], ir, g.tensors[y].dtype, "x")
-        if value == 0:
-            g.op("ZEROS_LIKE", [x], [y])
-            return [y]
-        z = g.tensor(c.layer.name + "/zeros", t.shape, _dtype(t))
-        g.op("ZEROS_LIKE", [x], [z])
-        g.op("ADD", [z, g.const(c.layer.name + "/fill", np.asarray(value, _dtype(t)), _dtype(t))], [y],
-             fused_activation_function="NONE")
+        x = ir[id(named["x"])]  # a tensor: a constant's shape is fixed
+        shape = g.tensor(c.layer.name + "/shape", (len(t.shape),), np.int32)
+        g.op("SHAPE", [x], [shape], out_type="INT32")
+        g.op("FILL", [shape, g.const(c.layer.name + "/fill", np.asarray(value, _dtype(t)), _dtype(t))], [y])
         return [y]
     return convert
 
