@@ -36,22 +36,58 @@ weights, or no matching op), and write nothing partial: they return bytes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .builder import _union_index, options_table_for
 from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
 from .metadata import carry_over
 from .quantize import QuantizationError, _quantize_weights, already_quantized
 from .schema.reader import read_model_table
 from .schema.writer import write_model
 
-__all__ = ["HYBRID_WEIGHTS", "quantize_dynamic_range", "quantize_float16"]
+__all__ = ["HYBRID_WEIGHTS", "HybridWeights", "quantize_dynamic_range", "quantize_float16"]
 
 FLOAT32, FLOAT16, INT8 = 0, 1, 9  # TensorType codes
 F16_MAX = float(np.finfo(np.float16).max)
-#: op -> (weight input, per-channel axis, version with per-channel weights, with one scale)
-HYBRID_WEIGHTS = {"CONV_2D": (1, 0, 5, 2), "DEPTHWISE_CONV_2D": (1, 3, 6, 6), "FULLY_CONNECTED": (1, 0, 9, 9)}
+
+
+@dataclass(frozen=True)
+class HybridWeights:
+    """How ``quantize_dynamic_range`` makes one op hybrid."""
+
+    #: the input slots of the weights the hybrid kernel reads as int8 (absent optional ones: -1)
+    slots: tuple[int, ...]
+    #: the per-channel axis of the weights, or None: always one scale per tensor
+    axis: int | None
+    #: the op version with per-channel weights, and with per-tensor weights
+    v_channel: int
+    v_tensor: int
+    #: the options field ``asymmetric_quantize_inputs`` is set (TensorFlow's converter does)
+    asymmetric: bool = True
+    #: the value input whose dtype must be float32 (the op's input; for a lookup, its output)
+    float_input: int = 0
+
+
+_LSTM_SLOTS = (*range(1, 12), 16)  # input-to-gate, recurrent, peephole, projection weights
+_BIDI_LSTM_SLOTS = (*range(1, 12), 16, *range(18, 29), 33, *range(40, 48))  # both directions, aux weights
+#: op -> how its weights become int8 (module docstring); TensorFlow's weight quantizer's lists
+HYBRID_WEIGHTS: dict[str, HybridWeights] = {
+    "CONV_2D": HybridWeights((1,), 0, 5, 2, asymmetric=False),
+    "DEPTHWISE_CONV_2D": HybridWeights((1,), 3, 6, 6, asymmetric=False),
+    "FULLY_CONNECTED": HybridWeights((1,), 0, 9, 9),
+    "LSTM": HybridWeights(_LSTM_SLOTS, None, 4, 4),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": HybridWeights(_LSTM_SLOTS, None, 3, 3),
+    "BIDIRECTIONAL_SEQUENCE_LSTM": HybridWeights(_BIDI_LSTM_SLOTS, None, 3, 3),
+    "RNN": HybridWeights((1, 2), None, 3, 3),
+    "UNIDIRECTIONAL_SEQUENCE_RNN": HybridWeights((1, 2), None, 3, 3),
+    "BIDIRECTIONAL_SEQUENCE_RNN": HybridWeights((1, 2, 5, 6, 10, 11), None, 3, 3),
+    "SVDF": HybridWeights((1, 2), None, 4, 4),
+    "BATCH_MATMUL": HybridWeights((1,), None, 4, 4),
+    "EMBEDDING_LOOKUP": HybridWeights((1,), 0, 4, 3, asymmetric=False, float_input=-1),
+}
 
 
 class _Rewriter:
@@ -162,49 +198,90 @@ def quantize_float16(model: bytes) -> bytes:
     return rw.write()
 
 
+def _unquantizable(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec: HybridWeights,
+                   min_elements: int) -> str | None:
+    """Why ``op`` stays float (None: its weights become int8).  Every weight the hybrid kernel
+    reads must pass (TensorFlow's MLIR quantizer's rule for UNIDIRECTIONAL_SEQUENCE_LSTM; the
+    hybrid kernels take no float weight beside int8 ones, and TensorFlow's older quantizer puts
+    such an op back in float behind DEQUANTIZE ops)."""
+    sg = rw.subgraphs[si]
+    ins = [int(i) for i in (op.get("inputs") if op.get("inputs") is not None else ())]
+    outs = [int(i) for i in (op.get("outputs") if op.get("outputs") is not None else ())]
+    value = (outs[0] if outs else -1) if spec.float_input < 0 else (ins[0] if ins else -1)
+    if value < 0 or int(sg["tensors"][value].get("type") or 0) != FLOAT32:
+        return "its input (output) is not float32"
+    options = op.get("builtin_options") or {}
+    if name == "FULLY_CONNECTED" and int(options.get("weights_format") or 0):
+        return "shuffled weights"
+    if name == "LSTM" and int(options.get("kernel_type") or 0):
+        return "the BASIC kernel has no hybrid form"
+    if name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and options.get("diagonal_recurrent_tensors"):
+        return "diagonal recurrent weights"
+    present = [ins[k] for k in spec.slots if k < len(ins) and ins[k] >= 0]
+    if not present:
+        return "no weights"
+    for ti in present:
+        t = sg["tensors"][ti]
+        w = rw.data(si, ti) if int(t.get("type") or 0) == FLOAT32 else None
+        if w is None:
+            return f"weight {t.get('name')!r} is not a float32 constant"
+        if w.size < max(int(min_elements), 1):
+            return f"weight {t.get('name')!r} has {w.size} values, fewer than {min_elements}"
+        if not np.all(np.isfinite(w)):
+            return f"weight {t.get('name')!r} is not finite"
+    return None
+
+
 def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channel: bool = True) -> bytes:
-    """The model with int8 weights in CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (module
-    docstring)."""
+    """The model with int8 weights in the ops of ``HYBRID_WEIGHTS`` (module docstring)."""
     rw = _Rewriter(model, "dynamic-range quantization")
     done = 0
     for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
         for op in sg["operators"]:
             name = rw.op_name(op)
-            if name not in HYBRID_WEIGHTS:
+            spec = HYBRID_WEIGHTS.get(name)
+            if spec is None or _unquantizable(rw, si, name, op, spec, min_elements) is not None:
                 continue
-            slot, axis, v_channel, v_tensor = HYBRID_WEIGHTS[name]
-            ins = [int(i) for i in (op.get("inputs") if op.get("inputs") is not None else ())]
-            if len(ins) <= slot or ins[slot] < 0 or int(sg["tensors"][ins[0]].get("type") or 0) != FLOAT32:
-                continue
-            t = sg["tensors"][ins[slot]]
-            w = rw.data(si, ins[slot]) if int(t.get("type") or 0) == FLOAT32 else None
-            if w is None or w.size < max(int(min_elements), 1) or not np.all(np.isfinite(w)):
-                continue
-            if name == "FULLY_CONNECTED" and int((op.get("builtin_options") or {}).get("weights_format") or 0):
-                continue
-            channels = per_channel or name == "DEPTHWISE_CONV_2D"
-            q, scales = _quantize_weights(w, axis, channels)
-            qt = {"name": t.get("name") or f"w{ins[slot]}", "shape": t.get("shape"), "type": INT8,
-                  "buffer": rw.buffer(q),
-                  "quantization": {"scale": scales.astype(np.float32), "zero_point": np.zeros(scales.size, np.int64),
-                                   "quantized_dimension": axis if channels else 0}}
-            if len(readers.get(ins[slot], ())) == 1:
-                sg["tensors"][ins[slot]] = qt  # the only reader: the tensor itself becomes int8
-            else:
-                qt["name"] = f"{qt['name']}_int8"
-                sg["tensors"].append(qt)
-                ins[slot] = len(sg["tensors"]) - 1
-                op["inputs"] = ins
-            options = dict(op.get("builtin_options") or {})
-            if name == "FULLY_CONNECTED":
+            channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
+            axis = spec.axis if channels else 0
+            ins = [int(i) for i in op["inputs"]]
+            made: dict[int, int] = {}  # float tensor -> its int8 twin (a weight in two slots)
+            for slot in spec.slots:
+                if slot >= len(ins) or ins[slot] < 0:
+                    continue
+                ti = ins[slot]
+                if ti in made:
+                    ins[slot] = made[ti]
+                    continue
+                t = sg["tensors"][ti]
+                q, scales = _quantize_weights(rw.data(si, ti), axis, channels)
+                qt = {"name": t.get("name") or f"w{ti}", "shape": t.get("shape"), "type": INT8,
+                      "buffer": rw.buffer(q),
+                      "quantization": {"scale": scales.astype(np.float32),
+                                       "zero_point": np.zeros(scales.size, np.int64), "quantized_dimension": axis}}
+                if t.get("shape_signature") is not None:
+                    qt["shape_signature"] = t.get("shape_signature")
+                if len(readers.get(ti, ())) == 1:
+                    sg["tensors"][ti] = qt  # the only reader: the tensor itself becomes int8
+                    made[ti] = ti
+                else:
+                    qt["name"] = f"{qt['name']}_int8"
+                    sg["tensors"].append(qt)
+                    made[ti] = ins[slot] = len(sg["tensors"]) - 1
+            op["inputs"] = ins
+            if spec.asymmetric:
+                options = dict(op.get("builtin_options") or {})
                 options["asymmetric_quantize_inputs"] = True
                 op["builtin_options"] = options
+                if not op.get("builtin_options_type"):
+                    table = options_table_for(name)
+                    assert table is not None
+                    op["builtin_options_type"] = _union_index(table)[1]
             current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
-            op["opcode_index"] = rw.code(name, max(current, v_channel if channels else v_tensor))
+            op["opcode_index"] = rw.code(name, max(current, spec.v_channel if channels else spec.v_tensor))
             done += 1
     if not done:
-        raise QuantizationError(f"dynamic-range quantization: no CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED with "
-                                f"float32 input and float32 constant weights of at least {min_elements} values "
-                                "(already quantized?)")
+        raise QuantizationError(f"dynamic-range quantization: no {', '.join(HYBRID_WEIGHTS)} with float32 input and "
+                                f"float32 constant weights of at least {min_elements} values each (already quantized?)")
     return rw.write()
