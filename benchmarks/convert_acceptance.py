@@ -29,9 +29,11 @@ and int16x8 models, ``mean |d|`` is the mean absolute difference of the output p
 the float model's on the test images (smaller is closer to float).
 
 TensorFlow (``--tf-python``, a Python with ``tensorflow`` installed; without it the TensorFlow
-columns say so): ``tf.lite.TFLiteConverter.from_keras_model`` on the same ``.keras`` files, in
-a subprocess, its conversion time measured inside that process (TensorFlow's import excluded,
-one conversion per model and mode).  A separate venv, as TensorFlow's pins do not mix with the
+columns say so): ``tf.lite.TFLiteConverter.from_keras_model`` on the same ``.keras`` files, each conversion in
+a process of its own (one long-lived process crashed on a second LSTM conversion), its time
+measured inside that process (TensorFlow's import excluded).  Where ``from_keras_model`` fails
+(Keras 3 LSTMs: TensorList ops), a batch-1 concrete function with frozen weights is converted
+instead, marked (b1).  A separate venv, as TensorFlow's pins do not mix with the
 repository's::
 
     python3.11 -m venv /tmp/venv-tf && /tmp/venv-tf/bin/pip install tensorflow-cpu==2.21.0
@@ -67,40 +69,44 @@ TF_WORKER = textwrap.dedent('''
     import numpy as np
     import tensorflow as tf
     import keras
-    job = json.load(open(sys.argv[1]))
-    results = {}
-    for m in job["models"]:
-        model = keras.saving.load_model(m["keras"], compile=False)
-        calib = np.load(m["calibration"])["x"] if m.get("calibration") else None
-        for mode in m["modes"]:
-            key = m["name"] + ":" + mode
-            try:
-                t = time.perf_counter()
-                c = tf.lite.TFLiteConverter.from_keras_model(model)
-                if mode != "float":
-                    c.optimizations = [tf.lite.Optimize.DEFAULT]
-                if mode == "float16":
-                    c.target_spec.supported_types = [tf.float16]
-                if mode in ("int8", "int16x8"):
-                    def rep():
-                        for x in calib:
-                            yield [x[None].astype(np.float32)]
-                    c.representative_dataset = rep
-                    if mode == "int8":
-                        c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                        c.inference_input_type = tf.int8
-                        c.inference_output_type = tf.int8
-                    else:
-                        c.target_spec.supported_ops = [
-                            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-                data = c.convert()
-                seconds = time.perf_counter() - t
-                path = job["out"] + "/" + key.replace(":", "_") + "_tf.tflite"
-                open(path, "wb").write(data)
-                results[key] = {"path": path, "seconds": seconds, "size": len(data)}
-            except Exception as e:
-                results[key] = {"error": (type(e).__name__ + ": " + str(e)).strip().splitlines()[0][:200]}
-    json.dump(results, open(job["result"], "w"))
+
+    def converter(model, fixed):
+        """from_keras_model; fixed: a batch-1 concrete function (what works for Keras 3 LSTMs)."""
+        if not fixed:
+            return tf.lite.TFLiteConverter.from_keras_model(model)
+        spec = [tf.TensorSpec([1, *model.inputs[0].shape[1:]], model.inputs[0].dtype)]
+        f = tf.function(lambda x: model(x, training=False), input_signature=spec)
+        return tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()])  # weights frozen
+
+    def convert(model, mode, calib, fixed):
+        c = converter(model, fixed)
+        if mode != "float":
+            c.optimizations = [tf.lite.Optimize.DEFAULT]
+        if mode == "float16":
+            c.target_spec.supported_types = [tf.float16]
+        if mode in ("int8", "int16x8"):
+            c.representative_dataset = lambda: ([x[None].astype(np.float32)] for x in calib)
+            if mode == "int8":
+                c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                c.inference_input_type = tf.int8
+                c.inference_output_type = tf.int8
+            else:
+                c.target_spec.supported_ops = [
+                    tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        return c.convert()
+
+    keras_path, mode, calibration, fixed, out = sys.argv[1:6]
+    model = keras.saving.load_model(keras_path, compile=False)
+    calib = np.load(calibration)["x"] if calibration else None
+    try:
+        t = time.perf_counter()
+        data = convert(model, mode, calib, fixed == "1")
+        seconds = time.perf_counter() - t
+    except Exception as e:
+        print(json.dumps({"error": (type(e).__name__ + ": " + str(e)).strip().splitlines()[0][:200]}))
+    else:
+        open(out, "wb").write(data)
+        print(json.dumps({"path": out, "seconds": seconds, "size": len(data), "batch1": fixed == "1"}))
 ''')
 
 
@@ -213,7 +219,7 @@ def trained(name: str, x: np.ndarray, y: np.ndarray, epochs: int) -> Any:
 # -- running .tflite files ------------------------------------------------------------------------
 def run_tflite(data: bytes, xs: list[np.ndarray], runtime: str) -> np.ndarray:
     """Outputs (float, dequantized) of the model's first output for each input, one invoke each
-    (variables reset before every invoke: LSTM state is not carried between samples)."""
+    (variable tensors reset before every invoke: LSTM state is not carried between samples)."""
     if runtime == "numlite":
         import numlite
 
@@ -223,6 +229,11 @@ def run_tflite(data: bytes, xs: list[np.ndarray], runtime: str) -> np.ndarray:
 
         it = Interpreter(model_content=data)
     it.allocate_tensors()
+    from numlite.graph import load_model
+
+    # state in variable tensors (the LSTM ops') is reset; not resource variables (TensorFlow's
+    # WHILE-loop LSTMs keep their weights there, assigned once by an initializer subgraph)
+    stateful = any(t.is_variable for sg in load_model(model_content=data).subgraphs for t in sg.tensors)
     di, do = it.get_input_details()[0], it.get_output_details()[0]
     outs = []
     for x in xs:
@@ -231,7 +242,8 @@ def run_tflite(data: bytes, xs: list[np.ndarray], runtime: str) -> np.ndarray:
             s, z = di["quantization"]
             info = np.iinfo(di["dtype"])
             x = np.clip(np.round(x / s) + z, info.min, info.max)
-        it.reset_all_variables()
+        if stateful:
+            it.reset_all_variables()
         it.set_tensor(di["index"], x.astype(di["dtype"]))
         it.invoke()
         o = it.get_tensor(do["index"]).astype(np.float32)
@@ -369,20 +381,27 @@ def main() -> int:
 
     tf: dict[str, Any] = {}
     if args.tf_python and tf_jobs:
-        job = work / "tf_job.json"
-        job.write_text(json.dumps({"models": tf_jobs, "out": str(work), "result": str(work / "tf_result.json")}))
         worker = work / "tf_worker.py"
         worker.write_text(TF_WORKER)
         env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        p = subprocess.run([args.tf_python, str(worker), str(job)], env=env, capture_output=True, text=True)
-        if p.returncode != 0:
-            print("TensorFlow's converter failed:\n" + p.stderr[-3000:], file=sys.stderr)
-        else:
-            tf = json.loads((work / "tf_result.json").read_text())
-            version = subprocess.run([args.tf_python, "-c", "import tensorflow as tf; print(tf.__version__)"],
-                                     env=env, capture_output=True, text=True).stdout.strip()
-            print(f"# TensorFlow {version} ({args.tf_python})")
+        version = subprocess.run([args.tf_python, "-c", "import tensorflow as tf; print(tf.__version__)"],
+                                 env=env, capture_output=True, text=True).stdout.strip()
+        print(f"# TensorFlow {version} ({args.tf_python}): one process per conversion", flush=True)
+        for job in tf_jobs:
+            for mode in job["modes"]:
+                key = f"{job['name']}:{mode}"
+                out = str(work / f"{job['name']}_{mode}_tf.tflite")
+                for fixed in ("0", "1"):  # from_keras_model, else a batch-1 concrete function
+                    p = subprocess.run([args.tf_python, str(worker), job["keras"], mode, job["calibration"] or "",
+                                        fixed, out], env=env, capture_output=True, text=True)
+                    lines = p.stdout.strip().splitlines()
+                    res = json.loads(lines[-1]) if p.returncode == 0 and lines else \
+                        {"error": f"TensorFlow's converter crashed (exit code {p.returncode})"}
+                    if "path" in res or fixed == "1":
+                        tf[key] = res if "path" in res or key not in tf else tf[key]
+                        break
+                    tf[key] = res
     for name, r in results.items():
         if "error" in r:
             continue
@@ -393,6 +412,7 @@ def main() -> int:
             ref = np.concatenate([np.asarray(m.predict(x, verbose=0)) for x in xs])
             r["tf_convert_s"], r["tf_size"], r["tf_err_litert"] = t["seconds"], t["size"], \
                 rel_err(run_tflite(d, xs, "litert"), ref)
+            r["tf_batch1"] = t["batch1"]
         elif t:
             r["tf_error"] = t["error"]
         if name in TRAINED:
@@ -404,6 +424,7 @@ def main() -> int:
                     r[f"tf_{mode}_acc"] = float(np.mean(np.argmax(out, -1) == yte))
                     r[f"tf_{mode}_dev"] = float(np.mean(np.abs(out - r["float_out"])))
                     r[f"tf_{mode}_size"] = t["size"]
+                    r[f"tf_{mode}_batch1"] = t["batch1"]
                     if mode == "int8":
                         r["tf_int8_float_ops"] = float_ops(Path(t["path"]).read_bytes())
                 elif t:
@@ -430,10 +451,13 @@ def report(results: dict[str, Any], with_tf: bool) -> None:
             continue
         tf_s = r.get("tf_convert_s")
         tf_size = r.get("tf_size")
-        print(f"| {name} | {r['convert_s']:.3f} | {_f(tf_s, '.3f') if tf_s else r.get('tf_error', '-')} | "
+        tf_cell = (_f(tf_s, ".3f") + (" (b1)" if r.get("tf_batch1") else "")) if tf_s else r.get("tf_error", "-")
+        print(f"| {name} | {r['convert_s']:.3f} | {tf_cell} | "
               f"{r['size'] / 1e6:.3f} | {_f(tf_size and tf_size / 1e6, '.3f')} | "
               f"{_f(tf_size and r['size'] / tf_size, '.4f')} | {r['err_numlite']:.1e} | {r['err_litert']:.1e} | "
               f"{_f(r.get('tf_err_litert'), '.1e')} |")
+    print("\n(b1): TensorFlow's `from_keras_model` failed (Keras 3 LSTMs: TensorList ops); converted from a "
+          "batch-1 concrete function instead, its weights frozen (a WHILE loop).")
     trained_rows = [(n, r) for n, r in results.items() if n in TRAINED and "error" not in r]
     if not trained_rows:
         return
