@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .builder import _union_index, options_table_for
+from .builder import _union_index
 from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
 from .metadata import carry_over
 from .quantize import QuantizationError, _quantize_weights, already_quantized
@@ -88,6 +88,13 @@ HYBRID_WEIGHTS: dict[str, HybridWeights] = {
     "BATCH_MATMUL": HybridWeights((1,), None, 4, 4),
     "EMBEDDING_LOOKUP": HybridWeights((1,), 0, 4, 3, asymmetric=False, float_input=-1),
 }
+#: the options table of the ops whose ``asymmetric_quantize_inputs`` is set (for an op written without one)
+OPTIONS_TABLES = {"FULLY_CONNECTED": "FullyConnectedOptions", "LSTM": "LSTMOptions",
+                  "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+                  "BIDIRECTIONAL_SEQUENCE_LSTM": "BidirectionalSequenceLSTMOptions", "RNN": "RNNOptions",
+                  "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions",
+                  "BIDIRECTIONAL_SEQUENCE_RNN": "BidirectionalSequenceRNNOptions", "SVDF": "SVDFOptions",
+                  "BATCH_MATMUL": "BatchMatMulOptions"}
 
 
 class _Rewriter:
@@ -235,13 +242,16 @@ def _unquantizable(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec: 
 def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channel: bool = True) -> bytes:
     """The model with int8 weights in the ops of ``HYBRID_WEIGHTS`` (module docstring)."""
     rw = _Rewriter(model, "dynamic-range quantization")
-    done = 0
+    done, skipped = 0, []
     for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
-        for op in sg["operators"]:
+        for p, op in enumerate(sg["operators"]):
             name = rw.op_name(op)
             spec = HYBRID_WEIGHTS.get(name)
-            if spec is None or _unquantizable(rw, si, name, op, spec, min_elements) is not None:
+            why = None if spec is None else _unquantizable(rw, si, name, op, spec, min_elements)
+            if why is not None:
+                skipped.append(f"{name} (subgraph {si}, node {p}): {why}")
+            if spec is None or why is not None:
                 continue
             channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
             axis = spec.axis if channels else 0
@@ -275,13 +285,13 @@ def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channe
                 options["asymmetric_quantize_inputs"] = True
                 op["builtin_options"] = options
                 if not op.get("builtin_options_type"):
-                    table = options_table_for(name)
-                    assert table is not None
-                    op["builtin_options_type"] = _union_index(table)[1]
+                    op["builtin_options_type"] = _union_index(OPTIONS_TABLES[name])[1]
             current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
             op["opcode_index"] = rw.code(name, max(current, spec.v_channel if channels else spec.v_tensor))
             done += 1
     if not done:
+        found = "; ".join(skipped[:6]) + (f"; and {len(skipped) - 6} more" if len(skipped) > 6 else "")
         raise QuantizationError(f"dynamic-range quantization: no {', '.join(HYBRID_WEIGHTS)} with float32 input and "
-                                f"float32 constant weights of at least {min_elements} values each (already quantized?)")
+                                f"float32 constant weights of at least {min_elements} values each"
+                                + (f": {found}" if found else " (already quantized?)"))
     return rw.write()
