@@ -102,7 +102,7 @@ from .graph import BUILTIN_CODES, Model, Subgraph, Tensor, load_model
 from .ops.quant import round_half_away
 
 __all__ = ["MODES", "SUPPORTED_OPS", "SUPPORTED_OPS_16X8", "QuantizationError", "activation_params",
-           "already_quantized", "calibrate", "check_sample", "quantize_model"]
+           "already_quantized", "calibrate", "calibrate_subgraphs", "check_sample", "quantize_model"]
 
 
 class QuantizationError(ValueError):
@@ -123,6 +123,7 @@ INT8_VERSIONS: dict[str, int] = {
     "LOG_SOFTMAX": 2, "DEPTH_TO_SPACE": 2, "SPACE_TO_DEPTH": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "GATHER_ND": 1,
     "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2, "EXP": 2,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 1, "LSTM": 1,
+    "FILL": 3, "REVERSE_V2": 3, "DYNAMIC_UPDATE_SLICE": 1, "WHILE": 1, "IF": 1, "CALL_ONCE": 1,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
@@ -141,6 +142,7 @@ INT16_VERSIONS: dict[str, int] = {
     "SELECT_V2": 1, "SPLIT": 4, "SPLIT_V": 1, "UNPACK": 4, "PACK": 3, "TILE": 1, "REDUCE_MAX": 3,
     "REDUCE_MIN": 3, "ABS": 3, "LOG": 2, "RESIZE_NEAREST_NEIGHBOR": 4, "GATHER_ND": 3, "SHAPE": 1, "NEG": 4,
     "SQUARE": 4, "EXP": 2,
+    "FILL": 3, "REVERSE_V2": 1, "DYNAMIC_UPDATE_SLICE": 4, "WHILE": 1, "IF": 1, "CALL_ONCE": 1,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
 SUPPORTED_OPS_16X8 = frozenset(INT16_VERSIONS)
@@ -163,7 +165,11 @@ SAME_SCALE_INPUTS: dict[str, slice] = {
     "SPLIT": slice(1, 2), "SPLIT_V": slice(0, 1), "UNPACK": slice(0, 1), "PACK": slice(0, None),
     "TILE": slice(0, 1), "REDUCE_MAX": slice(0, 1), "REDUCE_MIN": slice(0, 1), "DEPTH_TO_SPACE": slice(0, 1),
     "SPACE_TO_DEPTH": slice(0, 1), "RESIZE_NEAREST_NEIGHBOR": slice(0, 1),
+    "FILL": slice(1, 2), "REVERSE_V2": slice(0, 1), "DYNAMIC_UPDATE_SLICE": slice(0, 2),
 }
+# ops that run other subgraphs: LiteRT's kernels pass the stored values through unchanged, so the
+# tensors on both sides of each boundary share one set of parameters (see _control_flow_ties)
+CONTROL_FLOW = frozenset({"WHILE", "IF", "CALL_ONCE"})
 # ops whose output parameters TFLite fixes: (scale, zero_point), per activation type
 FIXED_OUTPUT: dict[str, tuple[float, int]] = {
     "SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0),
@@ -285,30 +291,101 @@ def calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int =
     """Run ``float_model`` on numlite over ``calibration`` (an iterable of samples, each a list
     of input arrays in the model's input order, or one array for a one-input model; checked by
     :func:`check_sample`) and return ``{tensor index: (min, max)}`` for every non-constant
-    float32 tensor of subgraph 0."""
+    float32 tensor of subgraph 0 (:func:`calibrate_subgraphs` gives every subgraph's)."""
+    return {t: r for (s, t), r in _calibrate(float_model, calibration, num_threads)[0].items() if s == 0}
+
+
+def calibrate_subgraphs(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1
+                        ) -> dict[tuple[int, int], tuple[float, float]]:
+    """:func:`calibrate` over every subgraph: ``{(subgraph, tensor index): (min, max)}``, the
+    ranges of a control-flow subgraph taken over all its runs (every iteration of a WHILE loop,
+    every call of a branch)."""
     return _calibrate(float_model, calibration, num_threads)[0]
 
 
-Ranges = dict[int, tuple[float, float]]
+Key = tuple[int, int]  # (subgraph index, tensor index)
+Ranges = dict[Key, tuple[float, float]]
 Internal = dict[int, dict[str, tuple[float, float]]]
+
+
+class _Recorder:
+    """Running min / max of the watched float32 tensors of every subgraph.  Subgraph 0 is read
+    after each invoke; every other subgraph right after each run of its executor, by wrapping
+    that executor's ``invoke`` (and the runtime's ``executor_for_call``, so that executors a
+    control-flow op creates later, when it is prepared during an invoke, are wrapped too).  The
+    wrappers only read the executor's buffers after it ran: the runtime computes what it
+    computes without them, and they live on this calibration interpreter only."""
+
+    def __init__(self, it: Any) -> None:
+        self.model = it._model
+        self.watch = [[t.index for t in sg.tensors if t.dtype is np.float32 and not t.is_constant]
+                      for sg in self.model.subgraphs]
+        self.lo = [dict.fromkeys(w, np.inf) for w in self.watch]
+        self.hi = [dict.fromkeys(w, -np.inf) for w in self.watch]
+        self.runs = [0] * len(self.watch)
+        self._wrapped: set[int] = set()
+        rt = it._runtime
+        make = rt.executor_for_call
+
+        def executor_for_call(index: int) -> Any:
+            ex = make(index)
+            if ex is not None:
+                self._wrap(ex)
+            return ex
+
+        rt.executor_for_call = executor_for_call
+
+    def _wrap(self, ex: Any) -> None:
+        if id(ex) in self._wrapped or ex.subgraph.index == 0:
+            return
+        self._wrapped.add(id(ex))
+        run = ex.invoke
+
+        def invoke() -> None:
+            run()
+            self.record(ex.subgraph.index, ex.buffers)
+
+        ex.invoke = invoke
+
+    def record(self, s: int, buffers: Sequence[np.ndarray | None]) -> None:
+        lo, hi = self.lo[s], self.hi[s]
+        self.runs[s] += 1
+        for i in self.watch[s]:
+            v = buffers[i]
+            if v is not None and v.size:
+                lo[i] = min(lo[i], float(v.min()))
+                hi[i] = max(hi[i], float(v.max()))
+
+    def ranges(self) -> Ranges:
+        sgs = self.model.subgraphs
+        idle = [sg for sg, w, n in zip(sgs, self.watch, self.runs) if w and n == 0]
+        if idle:
+            names = ", ".join(f"{sg.index} {sg.name!r}" for sg in idle)
+            raise QuantizationError(f"subgraph {names} never ran on the calibration data (an IF branch never "
+                                    "taken, a WHILE loop that never iterates), so its tensors have no range: "
+                                    "give samples that run it")
+        bad = [sgs[s].tensors[i].name + (f" (subgraph {s})" if s else "") for s, w in enumerate(self.watch)
+               for i in w if not (np.isfinite(self.lo[s][i]) and np.isfinite(self.hi[s][i]))]
+        if bad:
+            raise QuantizationError(f"calibration produced non-finite values (or empty tensors) in {bad[:5]}")
+        return {(s, i): (self.lo[s][i], self.hi[s][i]) for s, w in enumerate(self.watch) for i in w}
 
 
 def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1, lstm_nodes: Collection[int] = ()
                ) -> tuple[Ranges, Internal]:
-    """:func:`calibrate`, and for each UNIDIRECTIONAL_SEQUENCE_LSTM node in ``lstm_nodes`` the
-    ranges of the values inside it that its integer form quantizes (``{node: {name: (min, max)}}``,
-    names as :func:`_lstm_trace` returns them): the states it starts from are read before each
-    invoke (they carry over from the previous sample, as in the model's use), its input after."""
+    """:func:`calibrate_subgraphs`, and for each UNIDIRECTIONAL_SEQUENCE_LSTM node of subgraph 0
+    in ``lstm_nodes`` the ranges of the values inside it that its integer form quantizes
+    (``{node: {name: (min, max)}}``, names as :func:`_lstm_trace` returns them): the states it
+    starts from are read before each invoke (they carry over from the previous sample, as in the
+    model's use), its input after."""
     from .interpreter import Interpreter
 
     it = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
+    rec = _Recorder(it)
     sg = it._model.subgraphs[0]
-    watch = [t.index for t in sg.tensors if t.dtype is np.float32 and not t.is_constant]
     lstms = [sg.operators[k] for k in sorted(lstm_nodes)]
     ins = it.get_input_details()
     sigs = [tuple(int(s) for s in sg.tensors[d["index"]].shape_signature) for d in ins]
-    lo = {i: np.inf for i in watch}
-    hi = {i: -np.inf for i in watch}
     internal: Internal = {op.index: {} for op in lstms}
     allocated_for: list[tuple[int, ...]] | None = None
     n = 0
@@ -324,11 +401,7 @@ def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int 
             it.set_tensor(d["index"], f)
         states = [(it.tensor(op.inputs[LSTM_H])().copy(), it.tensor(op.inputs[LSTM_C])().copy()) for op in lstms]
         it.invoke()
-        for i in watch:
-            v = it.tensor(i)()
-            if v.size:
-                lo[i] = min(lo[i], float(v.min()))
-                hi[i] = max(hi[i], float(v.max()))
+        rec.record(0, it._main.buffers)
         for op, (h0, c0) in zip(lstms, states):
             y = it.tensor(op.outputs[0])()
             trace = _lstm_trace(sg, op, it.tensor(op.inputs[0])(), h0, c0)
@@ -337,18 +410,15 @@ def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int 
                 raise QuantizationError(f"{op.op_name} (node {op.index}): the quantizer's re-run of the float LSTM "
                                         f"differs from numlite's kernel by {gap:.3g} on calibration sample {k}; "
                                         f"keep it in float32 with float_ops={{{op.index}}}")
-            rec = internal[op.index]
+            r = internal[op.index]
             for name, v in trace.items():
                 if v.size:
-                    a, b = rec.get(name, (np.inf, -np.inf))
-                    rec[name] = (min(a, float(v.min())), max(b, float(v.max())))
+                    a, b = r.get(name, (np.inf, -np.inf))
+                    r[name] = (min(a, float(v.min())), max(b, float(v.max())))
         n += 1
     if n == 0:
         raise QuantizationError("the calibration data set is empty")
-    bad = [sg.tensors[i].name for i in watch if not (np.isfinite(lo[i]) and np.isfinite(hi[i]))]
-    if bad:
-        raise QuantizationError(f"calibration produced non-finite values (or empty tensors) in {bad[:5]}")
-    return {i: (lo[i], hi[i]) for i in watch}, internal
+    return rec.ranges(), internal
 
 
 def _lstm_trace(sg: Subgraph, op: Any, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
@@ -497,81 +567,95 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _select_float_ops(sg: Subgraph, float_ops: Collection[Any]) -> set[int]:
-    """Node indices named by ``float_ops``: op names (``"SOFTMAX"``), node indices, output tensor names."""
-    chosen: set[int] = set()
-    tensor_names = {sg.tensors[o].name: op.index for op in sg.operators for o in op.outputs}
-    unknown = []
+def _where(sg: Subgraph, op: Any) -> str:
+    """``NAME (node k)``, with the subgraph named when it is not the main one."""
+    return f"{op.op_name} (node {op.index}" + (f" of subgraph {sg.index} {sg.name!r})" if sg.index else ")")
+
+
+def _select_float_ops(m: Model, float_ops: Collection[Any]) -> list[set[int]]:
+    """Node indices, per subgraph, named by ``float_ops``: op names (``"SOFTMAX"``, in every
+    subgraph), node indices of subgraph 0, ``(subgraph, node)`` pairs, output tensor names."""
+    sgs = m.subgraphs
+    chosen: list[set[int]] = [set() for _ in sgs]
+    tensor_names: dict[str, list[Key]] = {}
+    for sg in sgs:
+        for op in sg.operators:
+            for o in op.outputs:
+                if o >= 0:
+                    tensor_names.setdefault(sg.tensors[o].name, []).append((sg.index, op.index))
+    unknown: list[Any] = []
     for sel in float_ops:
         if isinstance(sel, (int, np.integer)) and not isinstance(sel, bool):
-            if not 0 <= int(sel) < len(sg.operators):
+            if 0 <= int(sel) < len(sgs[0].operators):
+                chosen[0].add(int(sel))
+            else:
                 unknown.append(sel)
-            chosen.add(int(sel))
+        elif isinstance(sel, tuple) and len(sel) == 2 and all(isinstance(v, (int, np.integer)) for v in sel):
+            s, k = int(sel[0]), int(sel[1])
+            if 0 <= s < len(sgs) and 0 <= k < len(sgs[s].operators):
+                chosen[s].add(k)
+            else:
+                unknown.append(sel)
         elif isinstance(sel, str):
-            nodes = {op.index for op in sg.operators if op.op_name == sel.upper()}
-            if nodes:
-                chosen |= nodes
-            elif sel in tensor_names:
-                chosen.add(tensor_names[sel])
-            elif sel.upper() not in BUILTIN_CODES:
+            found = [(sg.index, op.index) for sg in sgs for op in sg.operators if op.op_name == sel.upper()]
+            found = found or tensor_names.get(sel, [])
+            if not found and sel.upper() not in BUILTIN_CODES:
                 unknown.append(sel)
+            for s, k in found:
+                chosen[s].add(k)
         else:
-            raise QuantizationError(f"float_ops entries are op names, node indices or output tensor names, "
-                                    f"not {type(sel).__name__}")
+            raise QuantizationError(f"float_ops entries are op names, node indices, (subgraph, node) pairs or output "
+                                    f"tensor names, not {type(sel).__name__}")
     if unknown:
-        raise QuantizationError(f"float_ops {unknown} match no op name, node index (0..{len(sg.operators) - 1}) or "
+        raise QuantizationError(f"float_ops {unknown} match no op name, node index (0..{len(sgs[0].operators) - 1}) or "
                                 "op output tensor of the model")
-    return {i for i in chosen if 0 <= i < len(sg.operators)}
+    return chosen
 
 
 def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (), allow_float: bool = False
-                     ) -> tuple[Subgraph, set[int]]:
-    """The subgraph to quantize and the nodes that stay float (step 2)."""
-    if len(m.subgraphs) != 1:
-        raise QuantizationError(f"numlite's quantizer handles one subgraph; this model has {len(m.subgraphs)}")
+                     ) -> list[set[int]]:
+    """The nodes of each subgraph that stay float (step 2)."""
     why = already_quantized(m)
     if why:
         raise QuantizationError(f"the model is already quantized: {why}; quantize the float32 model instead")
-    sg = m.subgraphs[0]
-    floats = _select_float_ops(sg, float_ops)
-    bad: dict[str, list[int]] = {}
+    floats = _select_float_ops(m, float_ops)
+    for sg in m.subgraphs:
+        for k in sorted(floats[sg.index]):
+            op = sg.operators[k]
+            if op.op_name in CONTROL_FLOW:
+                raise QuantizationError(f"{_where(sg, op)} cannot stay float: the subgraphs it runs are quantized "
+                                        "with it; name the ops inside them in float_ops instead")
+    bad: dict[str, dict[int, list[int]]] = {}
     problems: list[str] = []
-    if not any(_touches_float(sg, op) for op in sg.operators):
+    if not any(_touches_float(sg, op) for sg in m.subgraphs for op in sg.operators):
         raise QuantizationError("nothing to quantize: no op of the model reads or writes a float32 tensor")
-    for op in sg.operators:
-        if op.index in floats or not _touches_float(sg, op):
-            continue  # kept float by request, or an integer-only op (kept as it is)
-        if op.op_name in BOUNDARY_OPS:
-            floats.add(op.index)
-            continue
-        reason = None
-        if op.op_name not in scheme.supported:
-            bad.setdefault(op.op_name, []).append(op.index)
-            reason = "unsupported"
-        else:
-            if op.op_name in WEIGHT_OPS:
-                _, ws, bs, _ = WEIGHT_OPS[op.op_name]
-                w = sg.tensors[op.inputs[ws]]
-                if not w.is_constant or w.dtype is not np.float32:
-                    reason = f"{op.op_name} (node {op.index}): weights {w.name!r} must be a float32 constant"
-                elif len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
-                    reason = f"{op.op_name} (node {op.index}): the bias must be a constant"
-            if reason is None and op.op_name in LSTM_OPS:
-                reason = _lstm_problem(sg, op)
-            if reason is None and op.op_name in INT8_CONSTANTS:
-                a = op.inputs[INT8_CONSTANTS[op.op_name]]
-                if a < 0 or not sg.tensors[a].is_constant:
-                    reason = f"{op.op_name} (node {op.index}): its alpha must be a float32 constant"
-            if reason is not None:
-                problems.append(reason)
-        if reason is not None and allow_float:
-            floats.add(op.index)
+    for sg in m.subgraphs:
+        for op in sg.operators:
+            if op.index in floats[sg.index] or not _touches_float(sg, op):
+                continue  # kept float by request, or an integer-only op (kept as it is)
+            if op.op_name in BOUNDARY_OPS:
+                floats[sg.index].add(op.index)
+                continue
+            reason = None
+            if op.op_name not in scheme.supported:
+                bad.setdefault(op.op_name, {}).setdefault(sg.index, []).append(op.index)
+                reason = "unsupported"
+            else:
+                reason = _op_problem(sg, op)
+                if reason is not None:
+                    problems.append(reason)
+            if reason is not None and allow_float:
+                floats[sg.index].add(op.index)
     if allow_float:
-        return sg, floats
+        return floats
     hint = ("; keep them in float32 with float_ops={...} (op names, node indices or output tensor names) or "
             "allow_float=True (numlite quantize --float-ops NAMES / --allow-float)")
     if bad:
-        listed = "; ".join(f"{name} (nodes {nodes})" for name, nodes in bad.items())
+        def nodes(per_sg: dict[int, list[int]]) -> str:
+            return "; ".join(f"nodes {ks}" + (f" of subgraph {s} {m.subgraphs[s].name!r}" if s else "")
+                             for s, ks in sorted(per_sg.items()))
+
+        listed = "; ".join(f"{name} ({nodes(per_sg)})" for name, per_sg in bad.items())
         extra = ""
         if scheme.mode == "int16x8":
             no16 = sorted(n for n in bad if n in SUPPORTED_OPS)
@@ -581,7 +665,28 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
     if problems:
         raise QuantizationError(f"cannot quantize {problems[0]}" + (f" (and {len(problems) - 1} more)"
                                                                      if len(problems) > 1 else "") + hint)
-    return sg, floats
+    return floats
+
+
+def _op_problem(sg: Subgraph, op: Any) -> str | None:
+    """Why ``op``, of a supported type, cannot be quantized here (non-constant weights, ...), or None."""
+    where = _where(sg, op)
+    if op.op_name in WEIGHT_OPS:
+        _, ws, bs, _ = WEIGHT_OPS[op.op_name]
+        w = sg.tensors[op.inputs[ws]]
+        if not w.is_constant or w.dtype is not np.float32:
+            return f"{where}: weights {w.name!r} must be a float32 constant"
+        if len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
+            return f"{where}: the bias must be a constant"
+    if op.op_name in LSTM_OPS:
+        if sg.index:
+            return f"{where}: an integer LSTM inside a control-flow subgraph is not supported"
+        return _lstm_problem(sg, op)
+    if op.op_name in INT8_CONSTANTS:
+        a = op.inputs[INT8_CONSTANTS[op.op_name]]
+        if a < 0 or not sg.tensors[a].is_constant:
+            return f"{where}: its alpha must be a float32 constant"
+    return None
 
 
 def _is_float_value(t: Tensor) -> bool:
@@ -594,72 +699,133 @@ def _touches_float(sg: Subgraph, op: Any) -> bool:
     return any(i >= 0 and _is_float_value(sg.tensors[i]) for i in (*op.inputs, *op.outputs))
 
 
-def _tensor_params(sg: Subgraph, ranges: dict[int, tuple[float, float]], scheme: _Scheme | None = None,
-                   floats: Collection[int] = ()) -> dict[int, tuple[float, int]]:
-    """Steps 3-4: (scale, zero_point) of every float tensor that is not a weight or bias."""
+def _control_flow_ties(m: Model, floats: Sequence[Collection[int]]) -> list[list[Key]]:
+    """The float32 tensors that must share one set of parameters because a control-flow op
+    passes stored values between them unchanged: for WHILE, loop variable ``j`` as the op's
+    input, the cond's and the body's input, the body's output and the op's output; for IF, input
+    ``j + 1`` and both branches' input ``j``, and output ``j`` with both branches' output ``j``."""
+    ties: list[list[Key]] = []
+    for sg in m.subgraphs:
+        for op in sg.operators:
+            if op.op_name not in ("WHILE", "IF") or op.index in floats[sg.index]:
+                continue
+            o = op.options or {}
+            if op.op_name == "WHILE":
+                cond = m.subgraphs[int(o.get("cond_subgraph_index") or 0)]
+                body = m.subgraphs[int(o.get("body_subgraph_index") or 0)]
+                for j, (i, out) in enumerate(zip(op.inputs, op.outputs)):
+                    tie = [(sg.index, i), (sg.index, out), (cond.index, cond.inputs[j]), (body.index, body.inputs[j]),
+                           (body.index, body.outputs[j])]
+                    ties.append(tie)
+            else:
+                branches = [m.subgraphs[int(o.get(k) or 0)] for k in ("then_subgraph_index", "else_subgraph_index")]
+                for j, i in enumerate(op.inputs[1:]):
+                    ties.append([(sg.index, i)] + [(b.index, b.inputs[j]) for b in branches])
+                for j, out in enumerate(op.outputs):
+                    ties.append([(sg.index, out)] + [(b.index, b.outputs[j]) for b in branches])
+    return [[k for k in tie if k[1] >= 0 and _is_float_value(m.subgraphs[k[0]].tensors[k[1]])] for tie in ties]
+
+
+def _covers(p: tuple[float, int], lo: float, hi: float, dtype: np.dtype) -> bool:
+    """Whether parameters ``p`` represent [lo, hi] (to within one step)."""
+    info = np.iinfo(dtype)
+    scale, zp = p
+    return scale * (info.min - zp) - scale <= lo and hi <= scale * (info.max - zp) + scale
+
+
+def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
+                  floats: Sequence[Collection[int]] | None = None) -> tuple[dict[Key, tuple[float, int]],
+                                                                            dict[Key, tuple[float, int]]]:
+    """Steps 3-4 over every subgraph: (scale, zero_point) of every float tensor that is not a
+    weight or bias, and the parameters each tensor tied across a control-flow boundary must be
+    passed with (its group's: a tensor an op pins to other parameters is requantized there).
+
+    A group of tied tensors holding a pinned tensor (a LOGISTIC output fed back as a loop
+    variable) takes the pinned parameters when they cover the group's calibrated range (the
+    values the loop starts from included), and otherwise parameters over that range, the pinned
+    tensor then being requantized where it crosses the boundary."""
     scheme = scheme or SCHEMES["int8"]
-    quantized = [op for op in sg.operators if op.index not in floats]
-    fixed: dict[int, tuple[float, int]] = {}
-    for op in quantized:
-        if op.op_name in scheme.fixed:
-            fixed[op.outputs[0]] = scheme.fixed[op.op_name]
-    weights = {op.inputs[k] for op in quantized if op.op_name in WEIGHT_OPS
-               for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs) and op.inputs[k] >= 0}
-    weights |= {op.inputs[k] for op in quantized if op.op_name in LSTM_OPS for k in LSTM_CONSTS
-                if k < len(op.inputs) and op.inputs[k] >= 0}
-    int8_consts = {op.inputs[INT8_CONSTANTS[op.op_name]] for op in quantized if op.op_name in INT8_CONSTANTS}
-    value_range = dict(ranges)
-    for t in sg.tensors:
-        if t.is_constant and _is_float_value(t) and t.index not in weights and t.data.size:
-            value_range[t.index] = (float(t.data.min()), float(t.data.max()))
-    readers: dict[int, list[Any]] = {}
-    for op in sg.operators:
-        for i in op.inputs:
-            readers.setdefault(i, []).append(op)
-    for op in quantized:
-        if op.op_name in ("SELECT", "SELECT_V2"):
-            after = readers.get(op.outputs[0], [])
-            gap = None
-            if after and all(r.op_name == "SOFTMAX" and r.index not in floats for r in after):
-                step = scheme.fixed["SOFTMAX"][0]
-                gap = float(np.log(2.0 / step)) / max(float((r.options or {}).get("beta", 1.0)) for r in after)
-            _select_range(sg, op, value_range, gap)
+    floats = floats if floats is not None else [()] * len(m.subgraphs)
+    fixed: dict[Key, tuple[float, int]] = {}
+    weights: set[Key] = set()
+    int8_consts: set[Key] = set()
+    value_range: dict[Key, tuple[float, float]] = dict(ranges)
     groups = _Groups()
-    for op in quantized:
-        if op.op_name in LSTM_OPS:  # the output and the output state are one value (TensorFlow's choice too)
-            groups.union(op.inputs[LSTM_H], op.outputs[0])
-        sl = SAME_SCALE_INPUTS.get(op.op_name)
-        if sl is None:
-            continue
-        outs = [o for o in op.outputs if o >= 0 and _is_float_value(sg.tensors[o])]
-        for t in [i for i in op.inputs[sl] if i >= 0 and _is_float_value(sg.tensors[i])] + outs[1:]:
-            groups.union(t, outs[0])
-    members: dict[int, list[int]] = {}
-    for t in value_range:
-        if t not in int8_consts:
-            members.setdefault(groups.find(t), []).append(t)
-    for t in fixed:
-        members.setdefault(groups.find(t), [])
-        if t not in members[groups.find(t)]:
-            members[groups.find(t)].append(t)
-    params: dict[int, tuple[float, int]] = {}
-    for ts in members.values():
-        pinned = sorted(t for t in ts if t in fixed)
-        if pinned:
+    for sg in m.subgraphs:
+        s = sg.index
+        quantized = [op for op in sg.operators if op.index not in floats[s]]
+        for op in quantized:
+            if op.op_name in scheme.fixed:
+                fixed[(s, op.outputs[0])] = scheme.fixed[op.op_name]
+        w = {op.inputs[k] for op in quantized if op.op_name in WEIGHT_OPS
+             for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs) and op.inputs[k] >= 0}
+        w |= {op.inputs[k] for op in quantized if op.op_name in LSTM_OPS for k in LSTM_CONSTS
+              if k < len(op.inputs) and op.inputs[k] >= 0}
+        weights |= {(s, t) for t in w}
+        int8_consts |= {(s, op.inputs[INT8_CONSTANTS[op.op_name]]) for op in quantized if op.op_name in INT8_CONSTANTS}
+        for t in sg.tensors:
+            if t.is_constant and _is_float_value(t) and t.index not in w and t.data.size:
+                value_range[(s, t.index)] = (float(t.data.min()), float(t.data.max()))
+        readers: dict[int, list[Any]] = {}
+        for op in sg.operators:
+            for i in op.inputs:
+                readers.setdefault(i, []).append(op)
+        for op in quantized:
+            if op.op_name in ("SELECT", "SELECT_V2"):
+                after = readers.get(op.outputs[0], [])
+                gap = None
+                if after and all(r.op_name == "SOFTMAX" and r.index not in floats[s] for r in after):
+                    step = scheme.fixed["SOFTMAX"][0]
+                    gap = float(np.log(2.0 / step)) / max(float((r.options or {}).get("beta", 1.0)) for r in after)
+                _select_range(sg, op, value_range, gap)
+        for op in quantized:
+            if op.op_name in LSTM_OPS:  # the output and the output state are one value (TensorFlow's choice too)
+                groups.union((s, op.inputs[LSTM_H]), (s, op.outputs[0]))
+            sl = SAME_SCALE_INPUTS.get(op.op_name)
+            if sl is None:
+                continue
+            outs = [o for o in op.outputs if o >= 0 and _is_float_value(sg.tensors[o])]
+            for t in [i for i in op.inputs[sl] if i >= 0 and _is_float_value(sg.tensors[i])] + outs[1:]:
+                groups.union((s, t), (s, outs[0]))
+    tied: set[Key] = set()
+    for tie in _control_flow_ties(m, floats):
+        tied |= set(tie)
+        for k in tie[1:]:
+            groups.union(k, tie[0])
+    members: dict[Key, list[Key]] = {}
+    for k in value_range:
+        if k not in int8_consts:
+            members.setdefault(groups.find(k), []).append(k)
+    for k in fixed:
+        ks = members.setdefault(groups.find(k), [])
+        if k not in ks:
+            ks.append(k)
+    params: dict[Key, tuple[float, int]] = {}
+    shared: dict[Key, tuple[float, int]] = {}
+    for ks in members.values():
+        pinned = sorted(k for k in ks if k in fixed)
+        known = [value_range[k] for k in ks if k in value_range]
+        lo = min((r[0] for r in known), default=0.0)
+        hi = max((r[1] for r in known), default=0.0)
+        if pinned and (not tied.intersection(ks) or _covers(fixed[pinned[0]], lo, hi, scheme.dtype)):
             p = fixed[pinned[0]]
         else:
-            lo = min(value_range[t][0] for t in ts)
-            hi = max(value_range[t][1] for t in ts)
             p = activation_params(lo, hi, scheme.dtype)
-        for t in ts:
-            params[t] = fixed.get(t, p)
-    for t in int8_consts:
-        if t in value_range:
-            params[t] = activation_params(*value_range[t], np.int8)
-    return params
+        for k in ks:
+            params[k] = fixed.get(k, p)
+            if k in tied:
+                shared[k] = p
+    for k in int8_consts:
+        if k in value_range:
+            params[k] = activation_params(*value_range[k], np.int8)
+    return params, shared
 
 
-def _select_range(sg: Subgraph, op: Any, value_range: dict[int, tuple[float, float]], gap: float | None) -> None:
+def _in_subgraph(d: dict[Key, Any], s: int) -> dict[int, Any]:
+    return {t: v for (g, t), v in d.items() if g == s}
+
+
+def _select_range(sg: Subgraph, op: Any, value_range: dict[Key, tuple[float, float]], gap: float | None) -> None:
     """SELECT / SELECT_V2 with a constant branch beyond the computed one's range (an attention
     mask's fill value such as -1e9): one -1e9 would take every step of the 8 bits.  Instead the
     calibrated range of the computed branch, widened toward the constant by ``gap`` (or by its
@@ -667,9 +833,9 @@ def _select_range(sg: Subgraph, op: Any, value_range: dict[int, tuple[float, flo
     into it; the output's own calibrated range (which holds the fill value) is replaced by the
     result.  A following SOFTMAX needs the masked entries ``gap = ln(2 / output step) / beta``
     below every real score, so that they round to probability 0 (int8: 6.2, int16: 11.1)."""
-    data = [i for i in op.inputs[1:3] if i >= 0 and _is_float_value(sg.tensors[i])]
-    consts = [i for i in data if sg.tensors[i].is_constant and i in value_range]
-    computed = [i for i in data if not sg.tensors[i].is_constant and i in value_range]
+    data = [(sg.index, i) for i in op.inputs[1:3] if i >= 0 and _is_float_value(sg.tensors[i])]
+    consts = [i for i in data if sg.tensors[i[1]].is_constant and i in value_range]
+    computed = [i for i in data if not sg.tensors[i[1]].is_constant and i in value_range]
     if not consts or not computed:
         return
     lo = min(value_range[i][0] for i in computed)
@@ -681,7 +847,7 @@ def _select_range(sg: Subgraph, op: Any, value_range: dict[int, tuple[float, flo
     for i in consts:
         c_lo, c_hi = value_range[i]
         value_range[i] = (min(max(c_lo, lo2), hi2), min(max(c_hi, lo2), hi2))
-    value_range[op.outputs[0]] = (lo2, hi2)
+    value_range[(sg.index, op.outputs[0])] = (lo2, hi2)
 
 
 def _weight_scales(w: np.ndarray, dim: int, per_channel: bool) -> np.ndarray:
@@ -747,18 +913,36 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
         raise QuantizationError(f"io_dtype for mode {mode!r} must be one of {[d.name for d in allowed]}, "
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
-    sg, floats = _check_supported(m, scheme, float_ops, allow_float)
-    lstm_nodes = [op.index for op in sg.operators if op.op_name in LSTM_OPS and op.index not in floats]
+    floats = _check_supported(m, scheme, float_ops, allow_float)
+    sg = m.subgraphs[0]
+    lstm_nodes = [op.index for op in sg.operators if op.op_name in LSTM_OPS and op.index not in floats[0]]
     ranges, internal = _calibrate(float_model, calibration, num_threads=num_threads, lstm_nodes=lstm_nodes)
-    params = _tensor_params(sg, ranges, scheme, floats)
-    lstm = {k: _lstm_params(sg, sg.operators[k], ranges, internal[k], params) for k in lstm_nodes}
+    all_params, shared = _model_params(m, ranges, scheme, floats)
+    params = [_in_subgraph(all_params, g.index) for g in m.subgraphs]
+    ranges0 = _in_subgraph(ranges, 0)
+    lstm = {k: _lstm_params(sg, sg.operators[k], ranges0, internal[k], params[0]) for k in lstm_nodes}
     for k, lq in lstm.items():
-        params[sg.operators[k].inputs[LSTM_C]] = (2.0 ** lq.cell_exp, 0)
+        params[0][sg.operators[k].inputs[LSTM_C]] = (2.0 ** lq.cell_exp, 0)
+    kind = "int8" if scheme.mode == "int8" else "16x8"
+    mb = ModelBuilder(f"{m.description} ({kind}, numlite.quantize)" if m.description else f"numlite {kind}")
+    for g in m.subgraphs[1:]:
+        mb.new_subgraph(g.name)
+    writers = [_Writer(m, g, params[g.index], io if g.index == 0 else scheme.dtype, per_channel, scheme,
+                       floats[g.index], lstm if g.index == 0 else None, mb=mb, shared=_in_subgraph(shared, g.index))
+               for g in m.subgraphs]
+    ends: list[tuple[dict[int, int], dict[int, int]]] = []
+    for w in writers:
+        mb.use_subgraph(w.sg.index)
+        ends.append(w.write_graph())
+    for sig in m.signature_defs:
+        graph_in, graph_out = ends[sig.subgraph_index]
+        mb.signature(sig.key, {n: graph_in[i] for n, i in sig.inputs.items()},
+                     {n: graph_out[i] for n, i in sig.outputs.items()}, subgraph=sig.subgraph_index)
     from .metadata import carry_over
 
     # TFLite metadata (normalization, labels: they describe the float values, as for the
     # converter's quantized models) and the associated files come along
-    return carry_over(float_model, _Writer(m, sg, params, io, per_channel, scheme, floats, lstm).write())
+    return carry_over(float_model, mb.build())
 
 
 def _quantize_version(dtype: np.dtype) -> int:
@@ -774,12 +958,16 @@ class _Writer:
 
     def __init__(self, m: Model, sg: Subgraph, params: dict[int, tuple[float, int]], io: np.dtype,
                  per_channel: bool, scheme: _Scheme | None = None, floats: Collection[int] = (),
-                 lstm: dict[int, _LstmQuant] | None = None):
+                 lstm: dict[int, _LstmQuant] | None = None, mb: ModelBuilder | None = None,
+                 shared: dict[int, tuple[float, int]] | None = None):
         self.scheme = scheme = scheme or SCHEMES["int8"]
         self.m, self.sg, self.params, self.io, self.per_channel = m, sg, params, io, per_channel
         self.qdt = scheme.dtype
         kind = "int8" if scheme.mode == "int8" else "16x8"
-        self.mb = ModelBuilder(f"{m.description} ({kind}, numlite.quantize)" if m.description else f"numlite {kind}")
+        self.mb = mb or ModelBuilder(f"{m.description} ({kind}, numlite.quantize)" if m.description
+                                     else f"numlite {kind}")
+        # tensors tied across a control-flow boundary -> the parameters they cross it with
+        self.shared = shared or {}
         self.floats = set(floats)
         self.tmap: dict[int, int] = {}  # float tensor -> its quantized (or int32 constant) twin
         self.fmap: dict[int, int] = {}  # float tensor -> its float32 form (float ops, float I/O)
@@ -865,7 +1053,8 @@ class _Writer:
         key = (i, *want)
         if key not in self.requant:
             t = self.sg.tensors[i]
-            k = self.mb.tensor(f"{t.name}_requantized", t.shape, self.qdt, quantization=_qdict(*want))
+            k = self.mb.tensor(f"{t.name}_requantized", t.shape, self.qdt, quantization=_qdict(*want),
+                               shape_signature=self._sig(t))
             self.mb.op("QUANTIZE", [j], [k], version=_quantize_version(self.qdt))
             self.requant[key] = k
         return self.requant[key]
@@ -889,7 +1078,10 @@ class _Writer:
         return wi, bi
 
     # -- graph ---------------------------------------------------------------------------
-    def write(self) -> bytes:
+    def write_graph(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Write this subgraph into the builder's current subgraph; its inputs and outputs
+        (float tensor -> written tensor).  A subgraph a control-flow op runs passes each output
+        with the parameters it is tied to (a QUANTIZE where the op computing it pinned others)."""
         sg, mb, io = self.sg, self.mb, self.io
         read_quantized = {i for op in sg.operators if op.index not in self.floats for i in op.inputs}
         graph_in: dict[int, int] = {}
@@ -920,7 +1112,9 @@ class _Writer:
         graph_out: dict[int, int] = {}
         for i in sg.outputs:
             t = sg.tensors[i]
-            if io == self.qdt or not _is_float_value(t):
+            if sg.index and i in self.shared:
+                j = self.requantized(i, self.shared[i])
+            elif io == self.qdt or not _is_float_value(t):
                 j = self.act(i)
             elif io == np.float32:
                 if i in self.fmap and not t.is_constant and (i in self.float_made or i in sg.inputs):
@@ -935,10 +1129,7 @@ class _Writer:
                 mb.op("QUANTIZE", [self.act(i)], [j], version=_quantize_version(self.qdt))
             mb.output(j)
             graph_out[i] = j
-        for s in self.m.signature_defs:
-            mb.signature(s.key, {n: graph_in[i] for n, i in s.inputs.items()},
-                         {n: graph_out[i] for n, i in s.outputs.items()})
-        return mb.build()
+        return graph_in, graph_out
 
     def _options(self, op: Any) -> dict[str, Any]:
         return {k: v for k, v in (op.options or {}).items() if v is not None}
@@ -975,6 +1166,13 @@ class _Writer:
             version = max(version, 3)
         if name in LSTM_OPS:
             self._lstm(op, version, opts)
+            return
+        if name in CONTROL_FLOW:  # the values cross into the callees with the parameters they are tied to
+            first = 1 if name == "IF" else 0
+            inputs = [self.requantized(i, self.shared[i]) if k >= first and i in self.shared else self.act(i)
+                      for k, i in enumerate(op.inputs)]
+            self.mb.op(name, inputs, [self.act(o) for o in op.outputs], version=op.version,
+                       options_table=op.options_type, **opts)
             return
         if name in WEIGHT_OPS:
             xs, ws, bs, _ = WEIGHT_OPS[name]
