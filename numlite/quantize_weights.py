@@ -17,21 +17,62 @@ even; a constant with a value beyond float16's range (65504), a sparse or variab
 that is a subgraph input or output stays float32.  About half the size.
 
 ``quantize_dynamic_range`` (the converter's ``optimizations = [tf.lite.Optimize.DEFAULT]``
-without a representative dataset): the weights of CONV_2D (per output channel),
-DEPTHWISE_CONV_2D (per channel, always: LiteRT's hybrid kernel takes no other form) and
-FULLY_CONNECTED (per output row) with at least ``min_elements`` values (the converter's 1024)
+without a representative dataset): the weights of the ops TensorFlow's weight quantizer makes
+hybrid (``HYBRID_WEIGHTS``: its lists of op inputs, checked against LiteRT's
+``quantize_weights.cc``, its MLIR ``prepare_quantize_dynamic_range.cc`` and ``op_version.cc``)
 become int8, symmetric (``scale = max|w| / 127``, zero point 0, rounded half away from zero,
-clamped to [-127, 127]); ``per_channel=False``: one scale for CONV_2D and FULLY_CONNECTED.
-Biases and activations stay float32, and the ops run their hybrid kernels, which quantize the
-input per batch row at run time (FULLY_CONNECTED with ``asymmetric_quantize_inputs``).  Op
-versions are those TFLite gives the hybrid forms (CONV_2D 5 / 2, DEPTHWISE_CONV_2D 6,
-FULLY_CONNECTED 9).  A weight tensor another op reads too gets an int8 copy of its own.  About a
-quarter of the size of the weights.
+clamped to [-127, 127]); biases, layer-norm coefficients, the projection bias, states and
+activations stay float32, and the ops run their hybrid kernels, which quantize
+their input (and recurrent state) per batch row at run time.
+
+=============================  ==========================================  =============  =======
+op                             int8 inputs                                 scales         version
+=============================  ==========================================  =============  =======
+CONV_2D                        1 (filter)                                  per out chan.  5 (2)
+DEPTHWISE_CONV_2D              1 (filter)                                  per channel    6
+FULLY_CONNECTED                1 (weights)                                 per out row    9
+LSTM (FULL kernel)             1-8 gate, 9-11 peephole, 16 projection      per tensor     4
+UNIDIRECTIONAL_SEQUENCE_LSTM   the same                                    per tensor     3
+BIDIRECTIONAL_SEQUENCE_LSTM    both directions' (1-11, 16, 18-28, 33),     per tensor     3
+                               aux weights 40-47
+RNN, UNIDIRECTIONAL_SEQ._RNN   1 input, 2 recurrent                        per tensor     3
+BIDIRECTIONAL_SEQUENCE_RNN     1, 2, 5, 6, aux 10, 11                      per tensor     3
+SVDF                           1 feature, 2 time                           per tensor     4
+BATCH_MATMUL                   1 (constant right-hand side)                per tensor     4
+EMBEDDING_LOOKUP               1 (the table; output float32)               per row        4 (3)
+=============================  ==========================================  =============  =======
+
+All but the convolutions and EMBEDDING_LOOKUP get ``asymmetric_quantize_inputs`` (TensorFlow sets
+it on every hybrid op whose options have it; the versions are those ``op_version.cc`` gives that
+form).  ``per_channel=False``: one scale for CONV_2D, FULLY_CONNECTED and EMBEDDING_LOOKUP (the
+versions in brackets); DEPTHWISE_CONV_2D is per channel always (LiteRT's hybrid kernel takes no
+other form), the recurrent ops and BATCH_MATMUL per tensor always (TensorFlow's rule: they have
+no quantized dimension).
+
+The threshold (``min_elements``, the converter's 1024) applies to each weight tensor, and an op
+is hybrid only when every int8 input it has (absent optional ones aside) passes it: the hybrid
+kernels take no float weight beside int8 ones, TensorFlow's MLIR quantizer skips a
+UNIDIRECTIONAL_SEQUENCE_LSTM with one small weight, and its older quantizer puts any such op back
+in float behind DEQUANTIZE ops; numlite leaves it float32.  So a peephole LSTM of fewer than
+1024 cells, or an SVDF whose time weights are small, stays float at the default threshold.  Also
+left float: an op whose input (EMBEDDING_LOOKUP: output) is not float32, shuffled FULLY_CONNECTED
+weights, the BASIC LSTM kernel, diagonal recurrent weights (UNIDIRECTIONAL_SEQUENCE_LSTM version
+4), a runtime BATCH_MATMUL right-hand side, non-finite weights.  Where TensorFlow differs:
+EMBEDDING_LOOKUP's table is hybrid here (LiteRT's int8 lookup with one scale per row) where the
+MLIR quantizer keeps it behind a DEQUANTIZE and the older one passes int8 rows to a DEQUANTIZE;
+BIDIRECTIONAL_SEQUENCE_RNN is quantized as the older quantizer does (the MLIR converter has no
+such op).  LiteRT 2.3 runs a time-major hybrid BIDIRECTIONAL_SEQUENCE_RNN's recurrence T times
+per invoke (``numlite.ops.bidirectional_sequence_rnn``), so that model is not the float one;
+numlite writes it as TensorFlow does and runs it as LiteRT does.
+
+A weight tensor another op reads too gets an int8 copy of its own (``<name>_int8``); a tensor one
+op reads in two slots is quantized once.  About a quarter of the size of the weights.
 
 Both refuse, with ``QuantizationError``, a model that is already quantized (quantized int8 /
 uint8 / int16 tensors, float16 constants, QUANTIZE / DEQUANTIZE ops:
 :func:`numlite.quantize.already_quantized`) and a model with nothing to quantize (no float32
-weights, or no matching op), and write nothing partial: they return bytes.
+weights, or no matching op; ``quantize_dynamic_range`` names each op it left float and why), and
+write nothing partial: they return bytes.
 """
 
 from __future__ import annotations

@@ -217,6 +217,26 @@ def test_weight_shared_with_another_op_gets_its_own_int8_copy():
     check_runs(fm, qm, f)
 
 
+def test_weight_in_two_slots_is_quantized_once():
+    """One constant as both the input and the forget gate's input weights: one int8 tensor, read
+    in both slots."""
+    w = lstm_weights(16, 16, 16, seed=16)
+    mb = ModelBuilder()
+    x = mb.input("x", (3, 2, 16), np.float32)
+    d = direction_inputs(mb, w, 2, 16, 16)
+    d["wx_f"] = d["wx_i"]
+    y = mb.tensor("y", (3, 2, 16), np.float32)
+    mb.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x, *lstm_slots(d)], [y], time_major=True, fused_activation_function="TANH")
+    mb.output(y)
+    fm = mb.build()
+    qm = quantize_dynamic_range(fm, min_elements=8)
+    sg = load_model(model_content=qm).subgraphs[0]
+    (op,) = sg.operators
+    assert op.inputs[1] == op.inputs[2] and sg.tensors[op.inputs[1]].type_name == "INT8"
+    assert sum(t.type_name == "INT8" for t in sg.tensors) == 8 - 1
+    check_runs(fm, qm, feeds((3, 2, 16), seed=17))
+
+
 def test_already_hybrid_lstm_is_refused():
     w = lstm_weights(8, 8, 8, seed=15)
     hm = uni_model((3, 2, 8), w, 8, 8, hybrid=True, fused_activation_function="TANH")
