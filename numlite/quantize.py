@@ -124,6 +124,7 @@ INT8_VERSIONS: dict[str, int] = {
     "ARG_MAX": 2, "ARG_MIN": 2, "SHAPE": 1, "NEG": 2, "SQUARE": 2, "EXP": 2,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 1, "LSTM": 1,
     "FILL": 3, "REVERSE_V2": 3, "DYNAMIC_UPDATE_SLICE": 1, "WHILE": 1, "IF": 1, "CALL_ONCE": 1,
+    "VAR_HANDLE": 1, "READ_VARIABLE": 1, "ASSIGN_VARIABLE": 1,
 }
 # op -> version of its 16x8 form (int16 activations, int8 weights; TFLite's op_version rules).
 # Every op here has an int16 kernel in LiteRT (tflite/kernels/*.cc); CONV_2D / DEPTHWISE_CONV_2D /
@@ -143,6 +144,7 @@ INT16_VERSIONS: dict[str, int] = {
     "REDUCE_MIN": 3, "ABS": 3, "LOG": 2, "RESIZE_NEAREST_NEIGHBOR": 4, "GATHER_ND": 3, "SHAPE": 1, "NEG": 4,
     "SQUARE": 4, "EXP": 2,
     "FILL": 3, "REVERSE_V2": 1, "DYNAMIC_UPDATE_SLICE": 4, "WHILE": 1, "IF": 1, "CALL_ONCE": 1,
+    "VAR_HANDLE": 1, "READ_VARIABLE": 1, "ASSIGN_VARIABLE": 1,
 }
 SUPPORTED_OPS = frozenset(INT8_VERSIONS)
 SUPPORTED_OPS_16X8 = frozenset(INT16_VERSIONS)
@@ -168,8 +170,10 @@ SAME_SCALE_INPUTS: dict[str, slice] = {
     "FILL": slice(1, 2), "REVERSE_V2": slice(0, 1), "DYNAMIC_UPDATE_SLICE": slice(0, 2),
 }
 # ops that run other subgraphs: LiteRT's kernels pass the stored values through unchanged, so the
-# tensors on both sides of each boundary share one set of parameters (see _control_flow_ties)
+# tensors on both sides of each boundary share one set of parameters (see _ties); resource
+# variables likewise: every value assigned to a variable and every read of it, in any subgraph
 CONTROL_FLOW = frozenset({"WHILE", "IF", "CALL_ONCE"})
+TIED_OPS = CONTROL_FLOW | {"ASSIGN_VARIABLE", "READ_VARIABLE"}
 # ops whose output parameters TFLite fixes: (scale, zero_point), per activation type
 FIXED_OUTPUT: dict[str, tuple[float, int]] = {
     "SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0),
@@ -625,6 +629,9 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
             if op.op_name in CONTROL_FLOW:
                 raise QuantizationError(f"{_where(sg, op)} cannot stay float: the subgraphs it runs are quantized "
                                         "with it; name the ops inside them in float_ops instead")
+            if op.op_name in TIED_OPS:
+                raise QuantizationError(f"{_where(sg, op)} cannot stay float: a resource variable holds one type "
+                                        "in every subgraph, and the others are quantized")
     bad: dict[str, dict[int, list[int]]] = {}
     problems: list[str] = []
     if not any(_touches_float(sg, op) for sg in m.subgraphs for op in sg.operators):
@@ -699,30 +706,41 @@ def _touches_float(sg: Subgraph, op: Any) -> bool:
     return any(i >= 0 and _is_float_value(sg.tensors[i]) for i in (*op.inputs, *op.outputs))
 
 
-def _control_flow_ties(m: Model, floats: Sequence[Collection[int]]) -> list[list[Key]]:
-    """The float32 tensors that must share one set of parameters because a control-flow op
-    passes stored values between them unchanged: for WHILE, loop variable ``j`` as the op's
-    input, the cond's and the body's input, the body's output and the op's output; for IF, input
-    ``j + 1`` and both branches' input ``j``, and output ``j`` with both branches' output ``j``."""
+def _ties(m: Model, floats: Sequence[Collection[int]]) -> list[list[Key]]:
+    """The float32 tensors that must share one set of parameters because an op passes stored
+    values between them unchanged: for WHILE, loop variable ``j`` as the op's input, the cond's
+    and the body's input, the body's output and the op's output; for IF, input ``j + 1`` and both
+    branches' input ``j``, and output ``j`` with both branches' output ``j``; for a resource
+    variable (``container`` / ``shared_name`` of the VAR_HANDLE whose handle an op reads, in the
+    same subgraph), every ASSIGN_VARIABLE's value and every READ_VARIABLE's output, in any
+    subgraph (a CALL_ONCE's init subgraph assigns the first value)."""
     ties: list[list[Key]] = []
+    variables: dict[tuple[str, str], list[Key]] = {}
     for sg in m.subgraphs:
+        handles = {op.outputs[0]: (str((op.options or {}).get("container") or ""),
+                                   str((op.options or {}).get("shared_name") or ""))
+                   for op in sg.operators if op.op_name == "VAR_HANDLE"}
         for op in sg.operators:
-            if op.op_name not in ("WHILE", "IF") or op.index in floats[sg.index]:
+            if op.index in floats[sg.index]:
                 continue
             o = op.options or {}
-            if op.op_name == "WHILE":
+            if op.op_name in ("ASSIGN_VARIABLE", "READ_VARIABLE") and op.inputs[0] in handles:
+                value = op.inputs[1] if op.op_name == "ASSIGN_VARIABLE" else op.outputs[0]
+                variables.setdefault(handles[op.inputs[0]], []).append((sg.index, value))
+            elif op.op_name == "WHILE":
                 cond = m.subgraphs[int(o.get("cond_subgraph_index") or 0)]
                 body = m.subgraphs[int(o.get("body_subgraph_index") or 0)]
                 for j, (i, out) in enumerate(zip(op.inputs, op.outputs)):
                     tie = [(sg.index, i), (sg.index, out), (cond.index, cond.inputs[j]), (body.index, body.inputs[j]),
                            (body.index, body.outputs[j])]
                     ties.append(tie)
-            else:
+            elif op.op_name == "IF":
                 branches = [m.subgraphs[int(o.get(k) or 0)] for k in ("then_subgraph_index", "else_subgraph_index")]
                 for j, i in enumerate(op.inputs[1:]):
                     ties.append([(sg.index, i)] + [(b.index, b.inputs[j]) for b in branches])
                 for j, out in enumerate(op.outputs):
                     ties.append([(sg.index, out)] + [(b.index, b.outputs[j]) for b in branches])
+    ties.extend(variables.values())
     return [[k for k in tie if k[1] >= 0 and _is_float_value(m.subgraphs[k[0]].tensors[k[1]])] for tie in ties]
 
 
@@ -788,7 +806,7 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
             for t in [i for i in op.inputs[sl] if i >= 0 and _is_float_value(sg.tensors[i])] + outs[1:]:
                 groups.union((s, t), (s, outs[0]))
     tied: set[Key] = set()
-    for tie in _control_flow_ties(m, floats):
+    for tie in _ties(m, floats):
         tied |= set(tie)
         for k in tie[1:]:
             groups.union(k, tie[0])
@@ -1006,7 +1024,7 @@ class _Writer:
             if t.is_constant:
                 j = self.mb.const(t.name, np.array(t.data))
             else:
-                j = self.mb.tensor(t.name, t.shape, t.dtype, shape_signature=self._sig(t))
+                j = self.mb.tensor(t.name, t.shape, t.dtype, shape_signature=self._sig(t), type_name=t.type_name)
         else:
             scale, zp = self.params[i]
             q = _qdict(scale, zp)
@@ -1088,7 +1106,8 @@ class _Writer:
         for i in sg.inputs:
             t = sg.tensors[i]
             if not _is_float_value(t):  # integer inputs (token ids, ...) stay as they are
-                graph_in[i] = self.tmap[i] = mb.input(t.name, t.shape, t.dtype, shape_signature=self._sig(t))
+                graph_in[i] = self.tmap[i] = mb.input(t.name, t.shape, t.dtype, shape_signature=self._sig(t),
+                                                      type_name=t.type_name)
                 continue
             scale, zp = self.params[i]
             if io == self.qdt:
@@ -1158,7 +1177,7 @@ class _Writer:
         sg = self.sg
         name = op.op_name
         opts = self._options(op)
-        out = op.outputs[0]
+        out = op.outputs[0] if op.outputs else -1  # ASSIGN_VARIABLE has none
         out_q = self.params.get(out)  # None for an integer output (ARG_MAX, SHAPE)
         version = max(self.scheme.versions[name], op.version)
         if name == "RESIZE_NEAREST_NEIGHBOR" and self.qdt == np.int8 and \
@@ -1167,8 +1186,8 @@ class _Writer:
         if name in LSTM_OPS:
             self._lstm(op, version, opts)
             return
-        if name in CONTROL_FLOW:  # the values cross into the callees with the parameters they are tied to
-            first = 1 if name == "IF" else 0
+        if name in TIED_OPS:  # values cross into callees / variables with the parameters they are tied to
+            first = {"IF": 1, "ASSIGN_VARIABLE": 1, "READ_VARIABLE": 1}.get(name, 0)
             inputs = [self.requantized(i, self.shared[i]) if k >= first and i in self.shared else self.act(i)
                       for k, i in enumerate(op.inputs)]
             self.mb.op(name, inputs, [self.act(o) for o in op.outputs], version=op.version,
