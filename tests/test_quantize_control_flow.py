@@ -384,17 +384,26 @@ def test_call_once_and_a_resource_variable(mode):
 
 
 # -- Keras GRU with a free time dimension: a WHILE loop from numlite.convert ----------------------------
-def _gru(**kw):
+def _gru(kind: str):
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((None, 4)), keras.layers.GRU(8, **kw), keras.layers.Dense(3)])
+    layers = {
+        "gru": [keras.layers.GRU(8), keras.layers.Dense(3)],
+        "backwards": [keras.layers.GRU(8, go_backwards=True, reset_after=False), keras.layers.Dense(3)],
+        # a sequence loop (DYNAMIC_UPDATE_SLICE into a FILL'd buffer) feeding a reversed one (REVERSE_V2)
+        "stacked": [keras.layers.GRU(6, return_sequences=True), keras.layers.GRU(5, go_backwards=True)],
+        "bidirectional": [keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True)),
+                          keras.layers.Dense(2)],
+    }[kind]
+    model = keras.Sequential([keras.Input((None, 4)), *layers])
     return model, numlite.convert(model)
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16x8"])
-@pytest.mark.parametrize("kw", [{}, {"go_backwards": True, "reset_after": False}])
-def test_keras_gru_loop_quantized(mode, kw):
-    model, f = _gru(**kw)
+@pytest.mark.parametrize("kind, loops, ties", [("gru", 1, 2), ("backwards", 1, 2), ("stacked", 2, 5),
+                                               ("bidirectional", 2, 6)])
+def test_keras_gru_loop_quantized(mode, kind, loops, ties):
+    model, f = _gru(kind)
     rng = np.random.default_rng(0)
     # two sequence lengths (resize_tensor_input in both interpreters), batches of 1 and 2; the
     # calibration set holds them, so that the error measured is the arithmetic's, not clipping
@@ -402,14 +411,15 @@ def test_keras_gru_loop_quantized(mode, kw):
     cal = tests + [rng.uniform(-1, 1, (1 + k % 2, 2 + k % 11, 4)).astype(np.float32) for k in range(16)]
     q = quantize_model(f, cal, mode=mode)
     m = _model(q)
-    assert "WHILE" in _ops(m, 0) and len(m.subgraphs) == 3
+    assert _ops(m, 0).count("WHILE") == loops and len(m.subgraphs) == 1 + 2 * loops
     assert _float_tensors(m) == []  # no float op in any subgraph
-    assert _check_ties(m) == 2  # the state and the input projection (step counters are int32)
+    # states, input projections and output sequences (the step counters are int32)
+    assert _check_ties(m) == ties
     worst = 0.0
     for x in tests:
         (y,) = _run_quantized(q, [x])
         yk = np.asarray(model(x))
         worst = max(worst, float(np.abs(y - yk).max()))
-    # outputs within about [-0.7, 0.5]: int8 (output step ~0.004) measured up to 0.016, int16x8
-    # up to 0.0021 (its int8 weights)
-    assert worst < (0.025 if mode == "int8" else 0.004), worst
+    # outputs within about [-0.7, 0.7]: int8 (output step ~0.004) measured up to 0.018, int16x8
+    # up to 0.0027 (its int8 weights)
+    assert worst < (0.03 if mode == "int8" else 0.006), worst
