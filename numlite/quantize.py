@@ -21,6 +21,11 @@ Algorithm:
    checking the re-run's output against the kernel's.  This keeps the float kernel free of
    calibration hooks (its fast path stays as it is, and no hook API is needed for one op);
    the price is a second statement of the float LSTM's arithmetic, which the check guards.
+   Subgraphs that control-flow ops run (a WHILE's cond and body, an IF's branches, a CALL_ONCE's
+   init) are recorded after every run of theirs, every loop iteration included: the quantizer
+   wraps the ``invoke`` of each executor the calibration interpreter creates for them
+   (:class:`_Recorder`; the runtime itself is unchanged).  A subgraph with float tensors that
+   never ran (an IF branch no sample takes) is refused by name.
 2. **Float ops.**  Ops named in ``float_ops`` (by op name, node index or output tensor name),
    and with ``allow_float=True`` every op the chosen mode cannot quantize, stay float32: each
    quantized tensor they read goes through a ``DEQUANTIZE`` and each tensor they write that a
@@ -40,8 +45,17 @@ Algorithm:
    LOGISTIC 1/256, -128; TANH 1/128, 0; int16: all three 1/32768, 0), and a group holding such
    a tensor takes its parameters (int8 also L2_NORMALIZATION 1/128, 0 and LOG_SOFTMAX 16/256,
    127).  An input whose parameters still differ from what its op needs (two pinned tensors
-   meeting) gets a requantizing ``QUANTIZE``.  A GATHER's table is a member of its group, so
-   the whole table decides it, not only the rows calibration looked up.  A SELECT / SELECT_V2
+   meeting) gets a requantizing ``QUANTIZE``.  **Control flow** (:func:`_ties`): LiteRT's
+   WHILE and IF kernels copy stored values between subgraphs, so a WHILE's loop variable as the
+   op's input, the cond's and the body's input, the body's output and the op's output are one
+   group, as are an IF's inputs with its branches' inputs and its outputs with its branches'
+   outputs, and every value assigned to or read from one resource variable (in any subgraph,
+   the CALL_ONCE init included).  Such a group holding a pinned tensor (a LOGISTIC output fed
+   back as the state) takes the pinned parameters when they cover the group's range (the value
+   the loop starts from included), else parameters over that range, and the pinned tensor gets
+   a ``QUANTIZE`` where it crosses (at the end of the body or branch, or before the WHILE).
+   Integer loop counters and conditions are copied unchanged.  A GATHER's table is a member of
+   its group, so the whole table decides it, not only the rows calibration looked up.  A SELECT / SELECT_V2
    whose constant branch lies far outside the computed one (an attention mask's -1e9) does not
    let the constant take the range: see :func:`_select_range`.
 4. **Activation parameters**, per tensor.  int8, asymmetric: the range is widened to include 0,
@@ -80,8 +94,12 @@ Algorithm:
    quantized domain; int16 ADD / SUB with ``pot_scale_int16=False``, the general-scale kernel)
    and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
 
-Limits: one subgraph; the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8`
-(16x8: those with an int16 kernel in LiteRT); weights must be constant.  EXP (version 2 in both
+Limits: the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8` (16x8: those with
+an int16 kernel in LiteRT); weights must be constant; WHILE / IF / CALL_ONCE and resource
+variable ops are quantized with their subgraphs, never kept float (name the ops inside them in
+``float_ops``: op names apply in every subgraph, ``(subgraph, node)`` pairs pick one node); the
+integer LSTM only in subgraph 0; a resource variable is tied only where its VAR_HANDLE is in the
+same subgraph as the op that reads or assigns it.  EXP (version 2 in both
 modes) is a lookup table of ``exp`` over the input's calibrated range (int16: both zero points 0,
 as LiteRT's prepare requires, which the symmetric 16x8 parameters give).  A model that is already
 quantized (integer activations, int8 / float16 weights, a QUANTIZE or DEQUANTIZE op) is refused.
@@ -907,7 +925,7 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
     """The int8 (or 16x8) twin of ``float_model`` (see the module docstring for the algorithm).
 
     Args:
-      float_model: bytes of a float32 .tflite model (one subgraph).
+      float_model: bytes of a float32 .tflite model (control-flow subgraphs are quantized too).
       calibration: samples, each a list of input arrays in the model's input order (or one
         array for a one-input model); min/max are taken over all of them.
       mode: ``"int8"`` (int8 activations and weights) or ``"int16x8"`` (int16 activations with
@@ -916,8 +934,9 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
         ``np.float32``, or ``np.uint8`` (int8 mode only).
       per_channel: per-output-channel weight scales (TFLite's default) or one scale per tensor.
       num_threads: threads for the calibration runs.
-      float_ops: ops to keep in float32 (op names such as ``"SOFTMAX"``, node indices, or the
-        names of the ops' output tensors), behind DEQUANTIZE / QUANTIZE.
+      float_ops: ops to keep in float32 (op names such as ``"SOFTMAX"``, in every subgraph;
+        node indices of subgraph 0; ``(subgraph, node)`` pairs; or the names of the ops' output
+        tensors), behind DEQUANTIZE / QUANTIZE.
       allow_float: keep every op the mode cannot quantize in float32 instead of refusing it.
 
     The model's TFLite metadata and associated files (labels...) are carried over.
