@@ -313,3 +313,38 @@ def test_progress_on_a_terminal(src, tmp_path, capsys, monkeypatch, tqdm):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     _ok(["quantize", str(src), "-o", str(out), "--calibration", _cal_ok(tmp_path, 3)])
     assert "calibrating" not in capsys.readouterr().err
+
+
+def test_calibration_for_free_dimensions(tmp_path, capsys):
+    """A model with a free sequence length (a Keras GRU as a WHILE loop): .npz samples of any
+    length fit the free axis; the fixed axes must match, and the error says which are free."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    keras = pytest.importorskip("keras")
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    model = keras.Sequential([keras.Input((None, 4), name="frames"), keras.layers.GRU(6), keras.layers.Dense(3)])
+    src = tmp_path / "gru.tflite"
+    src.write_bytes(numlite.convert(model))
+    rng = np.random.default_rng(0)
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, frames=rng.uniform(-1, 1, (8, 5, 4)).astype(np.float32))  # 8 samples of 5 steps
+    out = tmp_path / "gru_int8.tflite"
+    assert numlite_command(["quantize", str(src), "-o", str(out), "--calibration", str(cal), "--io", "float32",
+                            "--quiet"]) == 0
+    x = rng.uniform(-1, 1, (1, 7, 4)).astype(np.float32)
+    outs = []
+    for it in (numlite.Interpreter(model_path=str(out)),
+               Interpreter(model_path=str(out), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)):
+        it.resize_tensor_input(it.get_input_details()[0]["index"], [1, 7, 4])
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert np.max(np.abs(outs[0] - model.predict(x, verbose=0))) < 0.1
+    capsys.readouterr()
+    np.savez(cal, frames=rng.uniform(-1, 1, (8, 5, 3)).astype(np.float32))
+    assert numlite_command(["quantize", str(src), "-o", str(out), "--calibration", str(cal), "--quiet"]) == 5
+    assert "shape [8, 5, 3], expected [samples, any, 4]" in capsys.readouterr().err

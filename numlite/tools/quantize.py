@@ -205,11 +205,20 @@ def calibration_samples(model: bytes, path: str | None, *, num_samples: int | No
         raise CLIError(f"calibration data {path} has arrays {sorted(arrays)}; the model's inputs are {names} "
                        f"(give one array per input, by name or in order)", BAD_INPUT)
     n = None
+    whole_batch = []  # per input: each sample is a whole input (batch axis included), else one row
     for d, a in zip(details, ordered):
-        want = tuple(int(s) for s in d["shape"][1:]) if len(d["shape"]) else ()
-        if a.ndim == 0 or tuple(a.shape[1:]) != want and tuple(a.shape[1:]) != tuple(d["shape"]):
+        sig = [int(s) for s in d["shape_signature"]]
+        expected = ", ".join("any" if s < 0 else str(s) for s in sig[1:])
+
+        def fits(dims: tuple[int, ...], sig: list[int] = sig) -> bool:  # free dimensions (-1) take any size
+            return len(dims) == len(sig) and all(s < 0 or s == x for s, x in zip(sig, dims))
+
+        row = a.ndim >= 1 and len(sig) >= 1 and fits((1, *a.shape[1:])) and (sig[0] < 0 or sig[0] == 1)
+        whole = a.ndim >= 1 and fits(tuple(a.shape[1:]))
+        if not (row or whole):
             raise CLIError(f"calibration data for input {d['name']!r}: shape {list(a.shape)}, expected "
-                           f"[samples, {', '.join(map(str, d['shape'][1:]))}] (samples on the first axis)", BAD_INPUT)
+                           f"[samples, {expected}] (samples on the first axis)", BAD_INPUT)
+        whole_batch.append(whole and not row)
         if np.dtype(a.dtype) != np.dtype(d["dtype"]):
             raise CLIError(f"calibration data for input {d['name']!r}: dtype {a.dtype}, the input is "
                            f"{np.dtype(d['dtype'])}", BAD_INPUT)
@@ -222,7 +231,7 @@ def calibration_samples(model: bytes, path: str | None, *, num_samples: int | No
     if not n:
         raise CLIError(f"calibration data {path} has no samples", BAD_INPUT)
     n = min(n, num_samples or n)
-    return [[a[k].reshape(d["shape"]) for a, d in zip(ordered, details)] for k in range(n)]
+    return [[a[k] if whole else a[k][None] for a, whole in zip(ordered, whole_batch)] for k in range(n)]
 
 
 def _normalization(model: bytes, c: int, mean: list[float] | None, std: list[float] | None
