@@ -13,6 +13,8 @@ os.environ.setdefault("KERAS_BACKEND", "numpy")
 keras = pytest.importorskip("keras")
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 
+from util import randomize_recurrent_biases, run  # noqa: E402
+
 import numlite  # noqa: E402
 from numlite.converter import ConversionError  # noqa: E402
 from numlite.graph import load_model  # noqa: E402
@@ -20,24 +22,12 @@ from numlite.graph import load_model  # noqa: E402
 RNG = np.random.default_rng(0)
 
 
-def _outputs(runtime, data, xs):
-    it = runtime(model_content=data)
-    for d, x in zip(it.get_input_details(), xs):
-        if tuple(d["shape"]) != x.shape:
-            it.resize_tensor_input(d["index"], list(x.shape))
-    it.allocate_tensors()
-    for d, x in zip(it.get_input_details(), xs):
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
 def _check(model, xs, tol=1e-5):
     ref = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     refs = list(ref) if isinstance(ref, (list, tuple)) else [ref]
     data = numlite.convert(model)
     for runtime in (numlite.Interpreter, litert.Interpreter):
-        outs = _outputs(runtime, data, xs)
+        outs = run(runtime, data, xs)
         assert len(outs) == len(refs)
         for o, r in zip(outs, refs):
             assert o.shape == r.shape
@@ -137,12 +127,12 @@ def test_keras_file_and_command_line(tmp_path, capsys):
     model.save(path)
     x = RNG.standard_normal((3, 8)).astype(np.float32)
     ref = model.predict(x, verbose=0)
-    np.testing.assert_allclose(_outputs(numlite.Interpreter, numlite.convert(str(path)), [x])[0], ref, rtol=1e-5,
+    np.testing.assert_allclose(run(numlite.Interpreter, numlite.convert(str(path)), [x])[0], ref, rtol=1e-5,
                                atol=1e-6)
     out = tmp_path / "m.tflite"
     assert numlite_command(["convert", str(path), "-o", str(out)]) == 0
     assert "inputs x[-1, 8]; outputs y[-1, 2]" in capsys.readouterr().out
-    np.testing.assert_allclose(_outputs(litert.Interpreter, out.read_bytes(), [x])[0], ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run(litert.Interpreter, out.read_bytes(), [x])[0], ref, rtol=1e-5, atol=1e-6)
 
 
 def test_unconvertible_layers_are_named(tmp_path, capsys):
@@ -191,7 +181,7 @@ def test_conv2d_transpose_keeps_the_batch_free(padding, strides):
                               keras.layers.Conv2DTranspose(4, 3, strides=strides, padding=padding, activation="relu")])
     data = _check(model, [RNG.standard_normal((1, 5, 6, 3)).astype(np.float32)])
     x = RNG.standard_normal((3, 5, 6, 3)).astype(np.float32)  # another batch size
-    np.testing.assert_allclose(_outputs(numlite.Interpreter, data, [x])[0], model.predict(x, verbose=0),
+    np.testing.assert_allclose(run(numlite.Interpreter, data, [x])[0], model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -319,17 +309,6 @@ def test_keras_applications_architectures(app):
     assert len(ops) == {"MobileNet": 35, "MobileNetV2": 69}[app], ops
 
 
-def _randomize_recurrent_biases(model):
-    """Keras initialises biases to zero (LSTM's forget gate to one): random ones, so that the
-    conversion's bias handling (GRU's input and recurrent biases) is checked."""
-    for layer in model.layers:
-        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-        for ly in inner:
-            cell = getattr(ly, "cell", None)
-            if cell is not None and getattr(cell, "bias", None) is not None:
-                cell.bias.assign(RNG.uniform(-0.5, 0.5, cell.bias.shape))
-
-
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("reset_after", [True, False])
@@ -339,7 +318,7 @@ def test_gru_unrolled(reset_after, return_sequences, go_backwards):
     model = keras.Sequential([keras.Input((6, 4)),
                               keras.layers.GRU(5, reset_after=reset_after, return_sequences=return_sequences,
                                                go_backwards=go_backwards)])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     x = RNG.standard_normal((3, 6, 4)).astype(np.float32)
     data = _check(model, [x])
     ops = _ops(data)
@@ -366,17 +345,17 @@ def test_gru_edge_cases_and_return_state():
     """One unit, one time step, two stacked GRUs (the second reads the first's sequence); and
     return_state: the last state as a second output (equal to the last step's output)."""
     one = keras.Sequential([keras.Input((1, 3)), keras.layers.GRU(1)])
-    _randomize_recurrent_biases(one)
+    randomize_recurrent_biases(one, RNG)
     _check(one, [RNG.standard_normal((4, 1, 3)).astype(np.float32)])
     stacked = keras.Sequential([keras.Input((7, 2)), keras.layers.GRU(3, return_sequences=True),
                                 keras.layers.GRU(2, go_backwards=True, reset_after=False)])
-    _randomize_recurrent_biases(stacked)
+    randomize_recurrent_biases(stacked, RNG)
     _check(stacked, [RNG.standard_normal((2, 7, 2)).astype(np.float32)])
     inp = keras.Input((4, 3))
     seq, state = keras.layers.GRU(3, return_sequences=True, return_state=True)(inp)
     last, state2 = keras.layers.GRU(2, return_state=True)(seq)
     model = keras.Model(inp, [seq, state, last, state2])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     _check(model, [RNG.standard_normal((2, 4, 3)).astype(np.float32)])
 
 
@@ -387,7 +366,7 @@ def test_lstm_and_simple_rnn_go_backwards(layer, return_sequences):
     order the steps ran, as Keras gives it."""
     model = keras.Sequential([keras.Input((6, 3), batch_size=2),
                               getattr(keras.layers, layer)(4, go_backwards=True, return_sequences=return_sequences)])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = _check(model, [RNG.standard_normal((2, 6, 3)).astype(np.float32)])
     assert "REVERSE_V2" in _ops(data)
 
@@ -399,7 +378,7 @@ def test_bidirectional_gru_and_simple_rnn(layer, return_sequences, merge_mode):
     inner = getattr(keras.layers, layer)(4, return_sequences=return_sequences)
     model = keras.Sequential([keras.Input((5, 3), batch_size=2), keras.layers.Bidirectional(inner,
                                                                                            merge_mode=merge_mode)])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = _check(model, [RNG.standard_normal((2, 5, 3)).astype(np.float32)])
     if layer == "SimpleRNN":
         assert _ops(data).count("UNIDIRECTIONAL_SEQUENCE_RNN") == 2
@@ -411,7 +390,7 @@ def test_bidirectional_with_other_backward_layers():
     model = keras.Sequential([keras.Input((5, 3), batch_size=1), keras.layers.Bidirectional(
         keras.layers.GRU(4, return_sequences=True),
         backward_layer=keras.layers.LSTM(2, go_backwards=True, return_sequences=True))])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     _check(model, [RNG.standard_normal((1, 5, 3)).astype(np.float32)])
     for inner, msg in ((keras.layers.SimpleRNN(2, activation="sigmoid"), "activation 'sigmoid'"),
                        (keras.layers.RNN(keras.layers.GRUCell(2)), r"Bidirectional\(RNN\): only LSTM, GRU"),
@@ -583,7 +562,7 @@ def test_gru_unroll_flag_and_a_long_sequence():
     """``unroll=True`` is only how Keras runs it; 40 steps (about 500 ops) still match."""
     model = keras.Sequential([keras.Input((40, 2)), keras.layers.GRU(3, unroll=True, return_sequences=True),
                               keras.layers.GRU(2)])
-    _randomize_recurrent_biases(model)
+    randomize_recurrent_biases(model, RNG)
     _check(model, [RNG.standard_normal((2, 40, 2)).astype(np.float32)])
 
 
@@ -681,7 +660,7 @@ def test_batch_norm_folds_through_conv1d_and_dense_reshapes():
     assert ops.count("CONV_2D") == 1 and ops.count("FULLY_CONNECTED") == 1 and ops.count("TRANSPOSE_CONV") == 1
     x = RNG.standard_normal((3, 12, 3)).astype(np.float32)  # another batch
     for runtime in (numlite.Interpreter, litert.Interpreter):
-        out = _outputs(runtime, data, [x])[0]
+        out = run(runtime, data, [x])[0]
         ref = model.predict(x, verbose=0)
         assert np.max(np.abs(out - ref)) <= 1e-5 * np.max(np.abs(ref))
 

@@ -17,6 +17,8 @@ os.environ.setdefault("KERAS_BACKEND", "numpy")
 keras = pytest.importorskip("keras")
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 
+from util import randomize_recurrent_biases  # noqa: E402
+
 import numlite  # noqa: E402
 from numlite.converter import ConversionError  # noqa: E402
 from numlite.graph import load_model  # noqa: E402
@@ -59,16 +61,6 @@ def ops(data, k=0):
     return [o.op_name for o in load_model(model_content=data).subgraphs[k].operators]
 
 
-def randomize_biases(model):
-    """Keras's zero biases made random, so that the input and recurrent biases are checked."""
-    for layer in model.layers:
-        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-        for ly in inner:
-            cell = getattr(ly, "cell", None)
-            if cell is not None and getattr(cell, "bias", None) is not None:
-                cell.bias.assign(RNG.uniform(-0.5, 0.5, cell.bias.shape))
-
-
 # -- GRU as a WHILE loop ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
@@ -77,7 +69,7 @@ def test_gru_with_free_time_steps_is_a_while_loop(reset_after, return_sequences,
     model = keras.Sequential([keras.Input((None, 4)),
                               keras.layers.GRU(5, reset_after=reset_after, return_sequences=return_sequences,
                                                go_backwards=go_backwards)])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = check_lengths(model, [(1, 3, 4), (2, 7, 4), (1, 1, 4)], invokes=2)
     m = load_model(model_content=data)
     assert len(m.subgraphs) == 3
@@ -98,7 +90,7 @@ def test_gru_loop_over_a_long_sequence():
     magnitude at 200 steps)."""
     model = keras.Sequential([keras.Input((None, 6)), keras.layers.GRU(16, return_sequences=True),
                               keras.layers.GRU(8, go_backwards=True)])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     check_lengths(model, [(1, 150, 6), (2, 40, 6)])
 
 
@@ -108,7 +100,7 @@ def test_gru_loop_from_a_keras_file_writes_only_the_loop_it_runs(tmp_path):
     its cond and body are not written."""
     model = keras.Sequential([keras.Input((None, 8), name="frames"), keras.layers.GRU(6, name="gru"),
                               keras.layers.Dense(4, activation="softmax", name="probs")])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     path = tmp_path / "gru.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -127,7 +119,7 @@ def test_a_text_model_embedding_conv1d_gru_loop():
     h = keras.layers.Conv1D(5, 3, padding="same", activation="relu")(h)
     h = keras.layers.GRU(4)(h)
     model = keras.Model(tokens, keras.layers.Dense(2)(h))
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = numlite.convert(model)
     assert "WHILE" in ops(data)
     for runtime in (numlite.Interpreter, litert.Interpreter):
@@ -164,7 +156,7 @@ def test_gru_loops_stacked_with_return_state_fixed_batch_and_layers_after():
     last, state2 = keras.layers.GRU(2, return_state=True, go_backwards=True, reset_after=False)(seq)
     out = keras.layers.Dense(2)(last)
     model = keras.Model(inp, [seq, state, out, state2])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = check_lengths(model, [(2, 4, 3), (2, 9, 3)])
     assert ops(data).count("WHILE") == 2 and len(load_model(model_content=data).subgraphs) == 5
     assert "FILL" in ops(data)  # the output buffer's shape from the input's (its length is free)
@@ -175,7 +167,7 @@ def test_gru_loops_stacked_with_return_state_fixed_batch_and_layers_after():
 def test_bidirectional_gru_with_free_time_steps(return_sequences, merge_mode):
     model = keras.Sequential([keras.Input((None, 3)), keras.layers.Bidirectional(
         keras.layers.GRU(4, return_sequences=return_sequences), merge_mode=merge_mode)])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = check_lengths(model, [(1, 3, 3), (2, 6, 3)])
     main = ops(data)
     assert main.count("WHILE") == 2
@@ -187,7 +179,7 @@ def test_bidirectional_gru_forward_lstm_backward_with_free_time_steps():
     model = keras.Sequential([keras.Input((None, 3), batch_size=1), keras.layers.Bidirectional(
         keras.layers.GRU(4, return_sequences=True),
         backward_layer=keras.layers.LSTM(2, go_backwards=True, return_sequences=True))])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = check_lengths(model, [(1, 5, 3), (1, 2, 3)])
     assert "WHILE" in ops(data) and "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops(data)
 
@@ -203,7 +195,7 @@ def test_gru_loop_refusals_name_the_layer():
 def test_gru_loop_model_with_metadata_and_signature():
     """The metadata describes the main subgraph; the signature runs the loop on both runtimes."""
     model = keras.Sequential([keras.Input((None, 3), name="frames"), keras.layers.GRU(3, name="gru")])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = numlite.convert(model, labels=["a", "b", "c"], description="a GRU loop")
     check_lengths(model, [(1, 4, 3), (2, 2, 3)], data=data)
     x = RNG.standard_normal((2, 5, 3)).astype(np.float32)
@@ -223,7 +215,7 @@ def test_lstm_and_simple_rnn_with_free_time_steps(layer, return_sequences, go_ba
     (``reset_all_variables``)."""
     model = keras.Sequential([keras.Input((None, 5), batch_size=2), getattr(keras.layers, layer)(
         4, return_sequences=return_sequences, go_backwards=go_backwards), keras.layers.Dense(3)])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = numlite.convert(model)
     assert "WHILE" not in ops(data)
     for length in (3, 7):  # a fresh interpreter per length: the variables carry state between invokes
@@ -252,7 +244,7 @@ def _reset_between_lengths(model, data, shapes):
 def test_bidirectional_lstm_with_free_time_steps(return_sequences):
     model = keras.Sequential([keras.Input((None, 3), batch_size=1), keras.layers.Bidirectional(
         keras.layers.LSTM(4, return_sequences=return_sequences))])
-    randomize_biases(model)
+    randomize_recurrent_biases(model, RNG)
     data = numlite.convert(model)
     assert "BIDIRECTIONAL_SEQUENCE_LSTM" in ops(data)
     _reset_between_lengths(model, data, [(1, 4, 3), (1, 9, 3)])

@@ -15,6 +15,8 @@ os.environ.setdefault("KERAS_BACKEND", "numpy")
 keras = pytest.importorskip("keras")
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 
+from util import run  # noqa: E402
+
 import numlite  # noqa: E402
 from numlite.converter import ConversionError  # noqa: E402
 from numlite.graph import load_model  # noqa: E402
@@ -23,24 +25,12 @@ RNG = np.random.default_rng(0)
 ops = keras.ops
 
 
-def _outputs(runtime, data, xs):
-    it = runtime(model_content=data)
-    for d, x in zip(it.get_input_details(), xs):
-        if tuple(d["shape"]) != x.shape:
-            it.resize_tensor_input(d["index"], list(x.shape))
-    it.allocate_tensors()
-    for d, x in zip(it.get_input_details(), xs):
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
 def _check(model, xs, tol=1e-5):
     ref = model(xs if len(xs) > 1 else xs[0], training=False)  # not predict: it cannot batch a scalar output
     refs = [np.asarray(r) for r in ref] if isinstance(ref, (list, tuple)) else [np.asarray(ref)]
     data = numlite.convert(model)
     for runtime in (numlite.Interpreter, litert.Interpreter):
-        outs = _outputs(runtime, data, xs)
+        outs = run(runtime, data, xs)
         assert len(outs) == len(refs)
         for o, r in zip(outs, refs):
             r = np.asarray(r)

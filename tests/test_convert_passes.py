@@ -20,6 +20,8 @@ from numlite.graph import load_model
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 
+from util import run  # noqa: E402
+
 import numlite  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -28,18 +30,6 @@ CONV = dict(padding="SAME", stride_w=1, stride_h=1, dilation_w_factor=1, dilatio
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _run(runtime, data, feeds):
-    it = runtime(model_content=data)
-    for d, x in zip(it.get_input_details(), feeds):
-        if tuple(d["shape"]) != x.shape:
-            it.resize_tensor_input(d["index"], list(x.shape))
-    it.allocate_tensors()
-    for d, x in zip(it.get_input_details(), feeds):
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
 def _close(a, b, tol):
     assert a.shape == b.shape and a.dtype == b.dtype
     if tol == 0:
@@ -53,12 +43,12 @@ def _check(g, feeds, tol=0.0, litert_tol=None):
     files) equals numlite's run of the unoptimized file.  Returns the optimized bytes."""
     plain = copy.deepcopy(g).build(optimize=False)
     data = g.build()
-    ref = _run(numlite.Interpreter, plain, feeds)
-    for o, r in zip(_run(numlite.Interpreter, data, feeds), ref):
+    ref = run(numlite.Interpreter, plain, feeds)
+    for o, r in zip(run(numlite.Interpreter, data, feeds), ref):
         _close(o, r, tol)
     lt = tol if litert_tol is None else litert_tol
     for blob in (plain, data):
-        outs = _run(litert.Interpreter, blob, feeds)
+        outs = run(litert.Interpreter, blob, feeds)
         assert len(outs) == len(ref)
         for o, r in zip(outs, ref):
             _close(o, r, lt)
@@ -569,7 +559,7 @@ def test_identity_reshape_with_two_free_dims_and_casts_that_convert_are_kept():
     ref = copy.deepcopy(g)
     assert not passes.remove_identities(g)
     assert _names(g) == ["NEG", "RESHAPE", "CAST", "NEG", "NEG"]
-    outs = _run(numlite.Interpreter, _check(ref, [_f32(2, 6, 4) * 10]), [_f32(2, 6, 4)])
+    outs = run(numlite.Interpreter, _check(ref, [_f32(2, 6, 4) * 10]), [_f32(2, 6, 4)])
     assert outs[0].shape == (6, 2, 4)
 
 
@@ -825,7 +815,7 @@ def test_keras_conv_bn_relu_and_rescaling_models_convert_to_fewer_or_equal_ops(k
     ref = model.predict(xs, verbose=0)
     for blob in (plain, data):
         for runtime in (numlite.Interpreter, litert.Interpreter):
-            _close(_run(runtime, blob, [xs])[0], ref, 1e-5)
+            _close(run(runtime, blob, [xs])[0], ref, 1e-5)
     before, after = _ops(plain), _ops(data)
     assert len(after) < len(before)
     for gone in ("MUL", "ADD", "SHAPE", "STRIDED_SLICE", "CONCATENATION", "TRANSPOSE"):
@@ -840,6 +830,6 @@ def test_keras_rescaling_before_conv_converts(keras, monkeypatch):
     xs = RNG.uniform(0, 255, (3, 6, 6, 3)).astype(np.float32)
     ref = model.predict(xs, verbose=0)
     for runtime in (numlite.Interpreter, litert.Interpreter):
-        _close(_run(runtime, data, [xs])[0], ref, 1e-5)
+        _close(run(runtime, data, [xs])[0], ref, 1e-5)
     assert _ops(data) == ["MUL", "ADD", "CONV_2D", "MEAN"]
     assert len(_ops(data)) <= len(_ops(plain))

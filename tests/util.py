@@ -127,3 +127,15 @@ def numlite_command(argv: Sequence[str], catch_exit: bool = True) -> int:
         return main(list(argv))
     except SystemExit as e:
         return int(e.code or 0)
+
+
+def randomize_recurrent_biases(model: Any, rng: np.random.Generator) -> None:
+    """Keras initialises recurrent biases to zero (LSTM's forget gate to one): random ones, so
+    that a conversion's bias handling (GRU's input and recurrent biases) is checked.  Layers
+    wrapped in Bidirectional too."""
+    for layer in model.layers:
+        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+        for ly in inner:
+            cell = getattr(ly, "cell", None)
+            if cell is not None and getattr(cell, "bias", None) is not None:
+                cell.bias.assign(rng.uniform(-0.5, 0.5, cell.bias.shape))
