@@ -109,7 +109,7 @@ keep it in float.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -330,13 +330,44 @@ Ranges = dict[Key, tuple[float, float]]
 Internal = dict[int, dict[str, tuple[float, float]]]
 
 
+def _watch_runs(it: Any, after: Callable[[Any], None], before: Callable[[Any], None] | None = None) -> None:
+    """Call ``before(ex)`` and ``after(ex)`` around every run of each executor that interpreter
+    ``it``'s runtime creates for a control-flow call (a WHILE's cond and body, an IF's branches,
+    a CALL_ONCE's init: every subgraph but 0), by wrapping the runtime's ``executor_for_call``
+    and each executor's ``invoke``.  Install it before the first ``allocate_tensors`` (control-
+    flow kernels create their executors when prepared).  The wrappers live on ``it`` only and
+    only look at the executor's buffers: the runtime computes what it computes without them."""
+    rt = it._runtime
+    make = rt.executor_for_call
+    wrapped: set[int] = set()
+
+    def wrap(ex: Any) -> None:
+        if id(ex) in wrapped or ex.subgraph.index == 0:
+            return
+        wrapped.add(id(ex))
+        run = ex.invoke
+
+        def invoke() -> None:
+            if before is not None:
+                before(ex)
+            run()
+            after(ex)
+
+        ex.invoke = invoke
+
+    def executor_for_call(index: int) -> Any:
+        ex = make(index)
+        if ex is not None:
+            wrap(ex)
+        return ex
+
+    rt.executor_for_call = executor_for_call
+
+
 class _Recorder:
     """Running min / max of the watched float32 tensors of every subgraph.  Subgraph 0 is read
-    after each invoke; every other subgraph right after each run of its executor, by wrapping
-    that executor's ``invoke`` (and the runtime's ``executor_for_call``, so that executors a
-    control-flow op creates later, when it is prepared during an invoke, are wrapped too).  The
-    wrappers only read the executor's buffers after it ran: the runtime computes what it
-    computes without them, and they live on this calibration interpreter only."""
+    after each invoke; every other subgraph right after each run of its executor
+    (:func:`_watch_runs`)."""
 
     def __init__(self, it: Any) -> None:
         self.model = it._model
@@ -345,29 +376,7 @@ class _Recorder:
         self.lo = [dict.fromkeys(w, np.inf) for w in self.watch]
         self.hi = [dict.fromkeys(w, -np.inf) for w in self.watch]
         self.runs = [0] * len(self.watch)
-        self._wrapped: set[int] = set()
-        rt = it._runtime
-        make = rt.executor_for_call
-
-        def executor_for_call(index: int) -> Any:
-            ex = make(index)
-            if ex is not None:
-                self._wrap(ex)
-            return ex
-
-        rt.executor_for_call = executor_for_call
-
-    def _wrap(self, ex: Any) -> None:
-        if id(ex) in self._wrapped or ex.subgraph.index == 0:
-            return
-        self._wrapped.add(id(ex))
-        run = ex.invoke
-
-        def invoke() -> None:
-            run()
-            self.record(ex.subgraph.index, ex.buffers)
-
-        ex.invoke = invoke
+        _watch_runs(it, lambda ex: self.record(ex.subgraph.index, ex.buffers))
 
     def record(self, s: int, buffers: Sequence[np.ndarray | None]) -> None:
         lo, hi = self.lo[s], self.hi[s]

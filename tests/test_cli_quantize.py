@@ -315,18 +315,27 @@ def test_progress_on_a_terminal(src, tmp_path, capsys, monkeypatch, tqdm):
     assert "calibrating" not in capsys.readouterr().err
 
 
-def test_calibration_for_free_dimensions(tmp_path, capsys):
-    """A model with a free sequence length (a Keras GRU as a WHILE loop): .npz samples of any
-    length fit the free axis; the fixed axes must match, and the error says which are free."""
+def _gru_file(tmp_path):
+    """A Keras GRU(6) + Dense(3) over a free number of 4-feature frames, converted by
+    numlite.convert (a WHILE loop; stored input shape [1, 1, 4], signature [-1, -1, 4])."""
     import os
 
     os.environ.setdefault("KERAS_BACKEND", "numpy")
     keras = pytest.importorskip("keras")
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    model = keras.Sequential([keras.Input((None, 4), name="frames"), keras.layers.GRU(6), keras.layers.Dense(3)])
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((None, 4), name="frames"), keras.layers.GRU(6, name="gru"),
+                              keras.layers.Dense(3, name="dense")])
     src = tmp_path / "gru.tflite"
     src.write_bytes(numlite.convert(model))
+    return model, src
+
+
+def test_calibration_for_free_dimensions(tmp_path, capsys):
+    """A model with a free sequence length (a Keras GRU as a WHILE loop): .npz samples of any
+    length fit the free axis; the fixed axes must match, and the error says which are free."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    model, src = _gru_file(tmp_path)
     rng = np.random.default_rng(0)
     cal = tmp_path / "cal.npz"
     np.savez(cal, frames=rng.uniform(-1, 1, (8, 5, 4)).astype(np.float32))  # 8 samples of 5 steps
@@ -343,8 +352,55 @@ def test_calibration_for_free_dimensions(tmp_path, capsys):
         it.invoke()
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(outs[0], outs[1])
-    assert np.max(np.abs(outs[0] - model.predict(x, verbose=0))) < 0.1
+    # a 7-step input may leave the range 8 samples of 5 steps calibrated: compare with Keras's
+    # output clipped to the representable range (the int8 output behind the final DEQUANTIZE)
+    sg = load_model(model_path=str(out)).subgraphs[0]
+    q = sg.tensors[sg.operators[-1].inputs[0]].quantization
+    s, zp = float(q.scale), int(q.zero_point)
+    want = np.clip(model.predict(x, verbose=0), (-128 - zp) * s, (127 - zp) * s)
+    assert np.max(np.abs(outs[0] - want)) < 6 * s  # output step ~0.005; measured 3.2 steps (a wrong scale: tens)
     capsys.readouterr()
     np.savez(cal, frames=rng.uniform(-1, 1, (8, 5, 3)).astype(np.float32))
     assert numlite_command(["quantize", str(src), "-o", str(out), "--calibration", str(cal), "--quiet"]) == 5
     assert "shape [8, 5, 3], expected [samples, any, 4]" in capsys.readouterr().err
+
+
+def test_report_of_a_while_loop_with_free_dimensions(tmp_path, capsys):
+    """--report / --report-json on the GRU loop, calibrated on 6-step samples (the stored shape
+    has 1 step): rows for the main graph, the cond and the body, each naming its subgraph; the
+    ranges of the GRU state inside the loop (over every iteration) are those of the states a
+    Keras GRU with the same weights and return_sequences=True computes."""
+    keras = pytest.importorskip("keras")
+    model, src = _gru_file(tmp_path)
+    rng = np.random.default_rng(1)
+    frames = rng.uniform(-1, 1, (5, 6, 4)).astype(np.float32)
+    cal = tmp_path / "cal.npz"
+    np.savez(cal, frames=frames)
+    out, js = tmp_path / "gru_int8.tflite", tmp_path / "report.json"
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", str(cal), "--report", "--report-json", str(js),
+         "--quiet"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:3] == ["sg", "tensor", "op"]
+    assert lines[-1] == "subgraphs: 0 'main', 1 'gru/while_cond', 2 'gru/while_body'"
+    doc = json.loads(js.read_text())
+    rows = doc["tensors"]
+    assert doc["samples"] == 5 and len(rows) == len(lines) - 5
+    assert {r["subgraph"] for r in rows} == {0, 1, 2}
+    assert [line.split()[:2] for line in lines[3:-2]] == [[str(r["subgraph"]), r["name"]] for r in rows]
+    by = {(r["subgraph"], r["name"]): r for r in rows}
+    gru = model.layers[0]
+    seq = keras.layers.GRU(6, return_sequences=True)
+    seq.build((None, None, 4))
+    seq.set_weights(gru.get_weights())
+    states = np.asarray(seq(frames))  # [5, 6, 6]: the state after each step
+    before = np.concatenate([np.zeros((5, 1, 6), np.float32), states[:, :-1]], axis=1)
+    for key, vals in (((2, "gru/state"), states), ((2, "gru/body_state"), before),
+                      ((1, "gru/cond_state"), np.concatenate([before, states[:, -1:]], axis=1))):
+        r = by[key]
+        assert r["subgraph_name"] == ("gru/while_body" if key[0] == 2 else "gru/while_cond")
+        assert r["min"] == pytest.approx(float(vals.min()), abs=1e-5), key
+        assert r["max"] == pytest.approx(float(vals.max()), abs=1e-5), key
+        assert r["dtype"] == "INT8" and 0 < r["rmse"] < 0.02 and r["snr_db"] > 20
+    # the body's state and the WHILE's state output are one value (one set of parameters)
+    assert (by[(2, "gru/state")]["scale"], by[(2, "gru/state")]["zero_point"]) == \
+        (by[(0, "gru_2")]["scale"], by[(0, "gru_2")]["zero_point"])

@@ -26,7 +26,10 @@ else a counter) runs on stderr while calibrating when stderr is a terminal, unle
 names, node indices, output tensor names); ``--allow-float``: every op the mode cannot quantize
 stays float32 instead of being an error.  ``--report`` prints, per tensor, the calibrated range,
 scale, zero point and the error against the float model (RMSE, max abs error, SNR) on the
-calibration samples; ``--report-json FILE`` writes the same rows as JSON.
+calibration samples, for every subgraph (the tensors of WHILE bodies and IF branches over every
+iteration and call; an ``sg`` column and a line naming the subgraphs when the model has more than
+one); ``--report-json FILE`` writes the same rows as JSON (each with ``subgraph`` and
+``subgraph_name``).
 
 The files are written whole or not at all; a model that is already quantized, an unsupported
 op, a calibration set of the wrong shape or dtype, empty or with NaN are one-line errors (exit
@@ -73,7 +76,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="int8 / int16x8: ops kept in float32, comma-separated op names, node indices or tensor names")
     p.add_argument("--allow-float", action="store_true",
                    help="int8 / int16x8: keep ops the mode cannot quantize in float32 instead of failing")
-    p.add_argument("--report", action="store_true", help="print per-tensor ranges, parameters and errors")
+    p.add_argument("--report", action="store_true",
+                   help="print per-tensor ranges, parameters and errors (every subgraph)")
     p.add_argument("--report-json", metavar="FILE", help="write the per-tensor report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no notes on stderr")
     p.set_defaults(func=command)
