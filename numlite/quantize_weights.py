@@ -118,7 +118,7 @@ _BIDI_LSTM_SLOTS = (*range(1, 12), 16, *range(18, 29), 33, *range(40, 48))  # bo
 HYBRID_WEIGHTS: dict[str, HybridWeights] = {
     "CONV_2D": HybridWeights((1,), 0, 5, 2, asymmetric=False),
     "DEPTHWISE_CONV_2D": HybridWeights((1,), 3, 6, 6, asymmetric=False),
-    "FULLY_CONNECTED": HybridWeights((1,), 0, 9, 9),
+    "FULLY_CONNECTED": HybridWeights((1,), 0, 12, 9),
     "LSTM": HybridWeights(_LSTM_SLOTS, None, 4, 4),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": HybridWeights(_LSTM_SLOTS, None, 3, 3),
     "BIDIRECTIONAL_SEQUENCE_LSTM": HybridWeights(_BIDI_LSTM_SLOTS, None, 3, 3),
@@ -246,12 +246,43 @@ def quantize_float16(model: bytes) -> bytes:
     return rw.write()
 
 
-def _unquantizable(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec: HybridWeights,
-                   min_elements: int) -> str | None:
-    """Why ``op`` stays float (None: its weights become int8).  Every weight the hybrid kernel
-    reads must pass (TensorFlow's MLIR quantizer's rule for UNIDIRECTIONAL_SEQUENCE_LSTM; the
-    hybrid kernels take no float weight beside int8 ones, and TensorFlow's older quantizer puts
-    such an op back in float behind DEQUANTIZE ops)."""
+@dataclass(frozen=True)
+class WeightOnly:
+    """How ``quantize_dynamic_range`` quantizes the weights of an op without a hybrid kernel."""
+
+    #: the input slots of the weights
+    slots: tuple[int, ...]
+    #: the per-channel axis of the weights (the consumer's output channels), or None: per tensor
+    axis: int | None
+    #: the op reads the int8 weight and writes int8 (same scale), a DEQUANTIZE follows its output
+    through: bool = False
+
+
+#: op -> its weights stored int8 behind a DEQUANTIZE (``weight_only="fallback"``); TensorFlow's
+#: lists of ops whose quantizable weights have no hybrid kernel
+WEIGHT_ONLY: dict[str, WeightOnly] = {
+    "TRANSPOSE_CONV": WeightOnly((1,), 0),
+    "GATHER": WeightOnly((0,), None, through=True),
+}
+WEIGHT_ONLY_MODES = ("none", "fallback", "all")
+
+# per-channel axes of the hybrid ops' weights behind a DEQUANTIZE (weight_only="all")
+_DQ_AXES = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "EMBEDDING_LOOKUP": 0}
+
+
+def _op_refusal(name: str, op: dict[str, Any]) -> str | None:
+    """Why no weight of hybrid-listed ``op`` can be quantized in any form (None: some may): its
+    slots are not those weights."""
+    options = op.get("builtin_options") or {}
+    if name == "FULLY_CONNECTED" and int(options.get("weights_format") or 0):
+        return "shuffled weights"
+    if name == "LSTM" and int(options.get("kernel_type") or 0):
+        return "the BASIC kernel has no hybrid form"
+    return None
+
+
+def _hybrid_refusal(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec: HybridWeights) -> str | None:
+    """Why ``op`` cannot run its hybrid kernel whatever its weights (None: it can)."""
     sg = rw.subgraphs[si]
     ins = [int(i) for i in (op.get("inputs") if op.get("inputs") is not None else ())]
     outs = [int(i) for i in (op.get("outputs") if op.get("outputs") is not None else ())]
@@ -259,80 +290,208 @@ def _unquantizable(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec: 
     if value < 0 or int(sg["tensors"][value].get("type") or 0) != FLOAT32:
         return "its input (output) is not float32"
     options = op.get("builtin_options") or {}
-    if name == "FULLY_CONNECTED" and int(options.get("weights_format") or 0):
-        return "shuffled weights"
-    if name == "LSTM" and int(options.get("kernel_type") or 0):
-        return "the BASIC kernel has no hybrid form"
     if name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and options.get("diagonal_recurrent_tensors"):
         return "diagonal recurrent weights"
-    present = [ins[k] for k in spec.slots if k < len(ins) and ins[k] >= 0]
-    if not present:
-        return "no weights"
-    for ti in present:
-        t = sg["tensors"][ti]
-        w = rw.data(si, ti) if int(t.get("type") or 0) == FLOAT32 else None
-        if w is None:
-            return f"weight {t.get('name')!r} is not a float32 constant"
-        if w.size < max(int(min_elements), 1):
-            return f"weight {t.get('name')!r} has {w.size} values, fewer than {min_elements}"
-        if not np.all(np.isfinite(w)):
-            return f"weight {t.get('name')!r} is not finite"
     return None
 
 
-def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channel: bool = True) -> bytes:
-    """The model with int8 weights in the ops of ``HYBRID_WEIGHTS`` (module docstring)."""
+def _weight_refusal(rw: _Rewriter, si: int, ti: int, min_elements: int) -> str | None:
+    """Why weight tensor ``ti`` stays float32 (None: it becomes int8)."""
+    t = rw.subgraphs[si]["tensors"][ti]
+    w = rw.data(si, ti) if int(t.get("type") or 0) == FLOAT32 and not t.get("is_variable") else None
+    if w is None:
+        return f"weight {t.get('name')!r} is not a float32 constant"
+    if w.size < max(int(min_elements), 1):
+        return f"weight {t.get('name')!r} has {w.size} values, fewer than {min_elements}"
+    if not np.all(np.isfinite(w)):
+        return f"weight {t.get('name')!r} is not finite"
+    return None
+
+
+@dataclass
+class _Use:
+    """One op input slot reading a weight that becomes int8."""
+
+    p: int  # operator position
+    slot: int
+    kind: str  # "hybrid" (reads the int8 tensor), "dq" (reads a DEQUANTIZE of it), "through" (GATHER)
+    axis: int | None  # per-channel axis, or None: one scale
+
+
+def _plan_op(rw: _Rewriter, si: int, p: int, op: dict[str, Any], min_elements: int, per_channel: bool,
+             weight_only: str) -> tuple[list[_Use], str | None]:
+    """The weights of op ``p`` that become int8 and how its reads change; and why it (or some
+    of its weights) stays float."""
+    name = rw.op_name(op)
+    ins = [int(i) for i in (op.get("inputs") if op.get("inputs") is not None else ())]
+    spec, wo = HYBRID_WEIGHTS.get(name), WEIGHT_ONLY.get(name)
+    if spec is None and wo is None:
+        return [], None
+    if spec is not None:
+        fatal = _op_refusal(name, op)
+        if fatal:
+            return [], fatal
+        present = [k for k in spec.slots if k < len(ins) and ins[k] >= 0]
+        if not present:
+            return [], "no weights"
+        whys = {k: _weight_refusal(rw, si, ins[k], min_elements) for k in present}
+        first = next((w for w in whys.values() if w), None)
+        if weight_only != "all":
+            why = _hybrid_refusal(rw, si, name, op, spec) or first
+            if why is None:
+                channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
+                return [_Use(p, k, "hybrid", spec.axis if channels else None) for k in present], None
+            if weight_only == "none" or why == "its input (output) is not float32":
+                return [], why
+        axis = _DQ_AXES.get(name) if per_channel else None
+        uses = [_Use(p, k, "dq", axis) for k in present if whys[k] is None]
+        return uses, (None if uses and not first else first)
+    if weight_only == "none":
+        return [], None
+    present = [k for k in wo.slots if k < len(ins) and ins[k] >= 0]
+    whys = {k: _weight_refusal(rw, si, ins[k], min_elements) for k in present}
+    first = next((w for w in whys.values() if w), None)
+    if wo.through:
+        outs = [int(i) for i in (op.get("outputs") if op.get("outputs") is not None else ())]
+        if len(outs) != 1 or int(rw.subgraphs[si]["tensors"][outs[0]].get("type") or 0) != FLOAT32:
+            return [], "its output is not float32"
+    axis = wo.axis if per_channel else None
+    return [_Use(p, k, "through" if wo.through else "dq", axis) for k in present if whys[k] is None], first
+
+
+def _tensor_like(t: dict[str, Any], name: str, type_: int, **extra: Any) -> dict[str, Any]:
+    out = {"name": name, "shape": t.get("shape"), "type": type_, **extra}
+    if t.get("shape_signature") is not None:
+        out["shape_signature"] = t.get("shape_signature")
+    return out
+
+
+def _dequantize_version(scales: np.ndarray) -> int:
+    """op_version.cc: int8 input 2, per-channel int8 (several scales) 5."""
+    return 5 if scales.size > 1 else 2
+
+
+def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channel: bool = True,
+                           weight_only: str = "fallback") -> bytes:
+    """The model with int8 weights: hybrid ops (``HYBRID_WEIGHTS``), and int8 constants behind
+    DEQUANTIZE where no hybrid kernel takes them (module docstring).
+
+    Args:
+      model: the float32 .tflite model's bytes.
+      min_elements: the fewest values a weight tensor needs to become int8 (TensorFlow's 1024).
+      per_channel: one scale per output channel where the op has a channel axis (else one per
+        tensor).
+      weight_only: ``"fallback"`` (TensorFlow's behaviour): the weights of TRANSPOSE_CONV and
+        GATHER, and those of a hybrid-listed op that cannot be hybrid because some of its weights
+        stay float32, become int8 behind a DEQUANTIZE; ``"none"``: those stay float32 (only
+        hybrid ops change); ``"all"``: no hybrid op, every listed op's weights behind DEQUANTIZE
+        (float kernels, int8-rounded weights).
+    """
+    if weight_only not in WEIGHT_ONLY_MODES:
+        raise ValueError(f"weight_only must be one of {', '.join(WEIGHT_ONLY_MODES)}, not {weight_only!r}")
     rw = _Rewriter(model, "dynamic-range quantization")
     done, skipped = 0, []
     for si, sg in enumerate(rw.subgraphs):
         readers = _readers(sg)
+        boundary = {int(t) for t in (*(sg.get("inputs") if sg.get("inputs") is not None else ()),
+                                     *(sg.get("outputs") if sg.get("outputs") is not None else ()))}
+        uses: dict[int, list[_Use]] = {}  # weight tensor -> the reads that become int8
         for p, op in enumerate(sg["operators"]):
-            name = rw.op_name(op)
-            spec = HYBRID_WEIGHTS.get(name)
-            why = None if spec is None else _unquantizable(rw, si, name, op, spec, min_elements)
+            planned, why = _plan_op(rw, si, p, op, min_elements, per_channel, weight_only)
             if why is not None:
-                skipped.append(f"{name} (subgraph {si}, node {p}): {why}")
-            if spec is None or why is not None:
+                name = rw.op_name(op)
+                skipped.append(f"{name} (subgraph {si}, node {p}): {why}" + ("; the others int8 behind DEQUANTIZE"
+                                                                            if planned else ""))
+            if not planned:
                 continue
-            channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
-            axis = spec.axis if channels else 0
-            ins = [int(i) for i in op["inputs"]]
-            made: dict[int, int] = {}  # float tensor -> its int8 twin (a weight in two slots)
-            for slot in spec.slots:
-                if slot >= len(ins) or ins[slot] < 0:
-                    continue
-                ti = ins[slot]
-                if ti in made:
-                    ins[slot] = made[ti]
-                    continue
-                t = sg["tensors"][ti]
-                q, scales = _quantize_weights(rw.data(si, ti), axis, channels)
-                qt = {"name": t.get("name") or f"w{ti}", "shape": t.get("shape"), "type": INT8,
-                      "buffer": rw.buffer(q),
-                      "quantization": {"scale": scales.astype(np.float32),
-                                       "zero_point": np.zeros(scales.size, np.int64), "quantized_dimension": axis}}
-                if t.get("shape_signature") is not None:
-                    qt["shape_signature"] = t.get("shape_signature")
-                if len(readers.get(ti, ())) == 1:
-                    sg["tensors"][ti] = qt  # the only reader: the tensor itself becomes int8
-                    made[ti] = ti
-                else:
-                    qt["name"] = f"{qt['name']}_int8"
-                    sg["tensors"].append(qt)
-                    made[ti] = ins[slot] = len(sg["tensors"]) - 1
-            op["inputs"] = ins
-            if spec.asymmetric:
-                options = dict(op.get("builtin_options") or {})
-                options["asymmetric_quantize_inputs"] = True
-                op["builtin_options"] = options
-                if not op.get("builtin_options_type"):
-                    op["builtin_options_type"] = _union_index(OPTIONS_TABLES[name])[1]
-            current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
-            op["opcode_index"] = rw.code(name, max(current, spec.v_channel if channels else spec.v_tensor))
             done += 1
+            ins = [int(i) for i in op["inputs"]]
+            for u in planned:
+                uses.setdefault(ins[u.slot], []).append(u)
+            if planned[0].kind == "hybrid":
+                name = rw.op_name(op)
+                spec = HYBRID_WEIGHTS[name]
+                if spec.asymmetric:
+                    options = dict(op.get("builtin_options") or {})
+                    options["asymmetric_quantize_inputs"] = True
+                    op["builtin_options"] = options
+                    if not op.get("builtin_options_type"):
+                        op["builtin_options_type"] = _union_index(OPTIONS_TABLES[name])[1]
+                current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
+                channels = planned[0].axis is not None
+                if name == "FULLY_CONNECTED":  # op_version.cc: one scale per row, one row included
+                    shape = sg["tensors"][ins[1]].get("shape")
+                    channels = channels or (shape is not None and len(shape) > 0 and int(shape[0]) == 1)
+                op["opcode_index"] = rw.code(name, max(current, spec.v_channel if channels else spec.v_tensor))
+        before: dict[int, list[dict[str, Any]]] = {}  # DEQUANTIZEs placed before / after an operator
+        after: dict[int, list[dict[str, Any]]] = {}
+        for ti, tu in uses.items():
+            _rewire(rw, si, ti, tu, readers, boundary, before, after)
+        ops = []
+        for p, op in enumerate(sg["operators"]):
+            ops += [*before.get(p, ()), op, *after.get(p, ())]
+        sg["operators"] = ops
     if not done:
         found = "; ".join(skipped[:6]) + (f"; and {len(skipped) - 6} more" if len(skipped) > 6 else "")
-        raise QuantizationError(f"dynamic-range quantization: no {', '.join(HYBRID_WEIGHTS)} with float32 input and "
-                                f"float32 constant weights of at least {min_elements} values each"
-                                + (f": {found}" if found else " (already quantized?)"))
+        listed = [*HYBRID_WEIGHTS, *(WEIGHT_ONLY if weight_only != "none" else ())]
+        raise QuantizationError(f"dynamic-range quantization: no {', '.join(listed)} with float32 constant weights "
+                                f"of at least {min_elements} values each"
+                                + (f": {found}" if found else ": the model has none"))
     return rw.write()
+
+
+def _rewire(rw: _Rewriter, si: int, ti: int, tu: list[_Use], readers: dict[int, list[tuple[int, int]]],
+            boundary: set[int], before: dict[int, list[dict[str, Any]]],
+            after: dict[int, list[dict[str, Any]]]) -> None:
+    """Make float weight ``ti`` int8 for the reads ``tu``: one int8 tensor per quantization axis
+    (the weight itself when nothing else reads the float values: no other op, not a subgraph
+    input or output), read directly by hybrid ops, through one DEQUANTIZE by the others; a
+    GATHER reads it and writes int8 rows that a DEQUANTIZE turns into its float output."""
+    sg = rw.subgraphs[si]
+    t = dict(sg["tensors"][ti])
+    name = t.get("name") or f"w{ti}"
+    w = rw.data(si, ti)
+    covered = {(u.p, u.slot) for u in tu}
+    float_use = ti in boundary or any(r not in covered for r in readers.get(ti, ()))
+    axes = list(dict.fromkeys(u.axis for u in tu))
+    for k, axis in enumerate(axes):
+        q, scales = _quantize_weights(w, axis or 0, axis is not None)
+        quant = {"scale": scales.astype(np.float32), "zero_point": np.zeros(scales.size, np.int64),
+                 "quantized_dimension": axis or 0}
+        qt = _tensor_like(t, name, INT8, buffer=rw.buffer(q), quantization=quant)
+        if k == 0 and not float_use:
+            sg["tensors"][ti] = qt
+            qi = ti
+        else:
+            qt["name"] = f"{name}_int8" + (f"_{k}" if k else "")
+            sg["tensors"].append(qt)
+            qi = len(sg["tensors"]) - 1
+        group = [u for u in tu if u.axis == axis]
+        dq_out = None
+        for u in sorted(group, key=lambda u: u.p):
+            op = sg["operators"][u.p]
+            ins = [int(i) for i in op["inputs"]]
+            if u.kind == "hybrid":
+                ins[u.slot] = qi
+            elif u.kind == "dq":
+                if dq_out is None:
+                    sg["tensors"].append(_tensor_like(t, f"{name}_dequantize" + (f"_{k}" if k else ""), FLOAT32,
+                                                      buffer=0))
+                    dq_out = len(sg["tensors"]) - 1
+                    before.setdefault(u.p, []).append(
+                        {"opcode_index": rw.code("DEQUANTIZE", _dequantize_version(scales)), "inputs": [qi],
+                         "outputs": [dq_out]})
+                ins[u.slot] = dq_out
+            else:  # through: GATHER of int8 rows, then DEQUANTIZE into the original output
+                ins[u.slot] = qi
+                out = int(op["outputs"][0])
+                ot = sg["tensors"][out]
+                sg["tensors"].append(_tensor_like(ot, f"{ot.get('name') or out}_int8", INT8,
+                                                  buffer=0, quantization=dict(quant)))
+                op["outputs"] = [len(sg["tensors"]) - 1]
+                after.setdefault(u.p, []).append(
+                    {"opcode_index": rw.code("DEQUANTIZE", _dequantize_version(scales)),
+                     "inputs": [len(sg["tensors"]) - 1], "outputs": [out]})
+                current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
+                op["opcode_index"] = rw.code(rw.op_name(op), max(current, 2))
+            op["inputs"] = ins

@@ -95,7 +95,7 @@ def test_dynamic_range_int8_weights_per_channel_and_versions():
                 axis = 3 if op.op_name == "DEPTHWISE_CONV_2D" else 0
                 assert w.type_name == "INT8" and w.quantization.quantized_dimension == axis
                 assert w.quantization.scales.size == w0.shape[axis] and not np.any(w.quantization.zero_points)
-                assert op.version == {"CONV_2D": 5, "DEPTHWISE_CONV_2D": 6, "FULLY_CONNECTED": 9}[op.op_name]
+                assert op.version == {"CONV_2D": 5, "DEPTHWISE_CONV_2D": 6, "FULLY_CONNECTED": 12}[op.op_name]
                 scales = w.quantization.scales.reshape([-1 if k == axis else 1 for k in range(w0.data.ndim)])
                 np.testing.assert_allclose(w.data * scales, w0.data, atol=float(np.max(scales)) / 2 + 1e-7)
                 assert sg.tensors[op.inputs[2]].type_name == "FLOAT32"  # biases stay float

@@ -114,8 +114,10 @@ def test_uni_lstm(variant, time_major):
 
 
 def test_uni_lstm_default_threshold_is_per_op():
-    """With the converter's 1024: each weight must reach it (TensorFlow's rule for this op);
-    one small weight (a peephole of 32 values) keeps the whole op float."""
+    """With the converter's 1024: each weight must reach it for the op to be hybrid (TensorFlow's
+    rule for this op); with weight_only="none" one small weight (a peephole of 32 values) keeps
+    the whole op float (the default puts the others behind DEQUANTIZE:
+    tests/test_quantize_weights_only.py)."""
     n_in, nc = 40, 32  # input weights 1280 values, recurrent 1024
     shape = (4, 2, n_in)
     fm = uni_model(shape, lstm_weights(n_in, nc, nc, seed=3), nc, nc, fused_activation_function="TANH")
@@ -127,10 +129,10 @@ def test_uni_lstm_default_threshold_is_per_op():
                      fused_activation_function="TANH")
     with pytest.raises(QuantizationError, match="at least 1024 values each: UNIDIRECTIONAL_SEQUENCE_LSTM .*weight "
                                                 "'p_i' has 32 values, fewer than 1024"):
-        quantize_dynamic_range(peep)
+        quantize_dynamic_range(peep, weight_only="none")
     small = uni_model((4, 2, 30), lstm_weights(30, nc, nc, seed=3), nc, nc, fused_activation_function="TANH")
     with pytest.raises(QuantizationError, match="UNIDIRECTIONAL_SEQUENCE_LSTM .*'wx_i' has 960 values"):
-        quantize_dynamic_range(small)  # 30 x 32 = 960 input weights
+        quantize_dynamic_range(small, weight_only="none")  # 30 x 32 = 960 input weights
 
 
 def test_uni_lstm_large_state_many_invokes():
@@ -148,7 +150,7 @@ def test_uni_lstm_diagonal_stays_float():
     w = lstm_weights(40, 32, 32, seed=7, diag=True)
     fm = uni_model((3, 2, 40), w, 32, 32, fused_activation_function="TANH", diagonal_recurrent_tensors=True)
     with pytest.raises(QuantizationError, match="diagonal recurrent weights"):
-        quantize_dynamic_range(fm, min_elements=8)
+        quantize_dynamic_range(fm, min_elements=8, weight_only="none")
 
 
 # -- LSTM (one step per invoke) -----------------------------------------------------------------
@@ -280,14 +282,14 @@ def test_rnn(op, act, time_major):
 
 def test_rnn_default_threshold():
     """32 units of 32 inputs: both weights 1024 values, quantized; 31 inputs: the input weights
-    (992) miss the threshold and the op stays float."""
+    (992) miss the threshold and the op is not hybrid (weight_only="none": float)."""
     fm, shape = _rnn_model("UNIDIRECTIONAL_SEQUENCE_RNN", 32, 32, "TANH", seed=22)
     qm = quantize_dynamic_range(fm)
     check_weights(fm, qm, "UNIDIRECTIONAL_SEQUENCE_RNN", 3)
     check_runs(fm, qm, feeds(shape, n=3, seed=23))
     small, _ = _rnn_model("UNIDIRECTIONAL_SEQUENCE_RNN", 32, 31, "TANH", seed=22)
     with pytest.raises(QuantizationError, match="weight 'w' has 992 values, fewer than 1024"):
-        quantize_dynamic_range(small)
+        quantize_dynamic_range(small, weight_only="none")
 
 
 def _bidi_rnn_model(units_fw, units_bw, isz, act, *, t=4, batch=2, time_major=False, merge=False, aux=0, seed=24):
@@ -369,10 +371,10 @@ def test_svdf(rank, act):
 
 def test_svdf_small_time_weights_keep_it_float():
     """64 filters x 10 memory = 640 time weights: below 1024, so (every weight or none) the SVDF
-    stays float, although its 64 x 40 feature weights would pass."""
+    is not hybrid (weight_only="none": float), although its 64 x 40 feature weights would pass."""
     with pytest.raises(QuantizationError, match=r"SVDF \(subgraph 0, node 0\): weight 'wt' has 640 values, fewer "
                                                 "than 1024"):
-        quantize_dynamic_range(_svdf_model(1, 40, 64, 1, 10, "NONE"))
+        quantize_dynamic_range(_svdf_model(1, 40, 64, 1, 10, "NONE"), weight_only="none")
     fm = _svdf_model(1, 40, 64, 1, 16, "NONE")  # 1024 time weights
     qm = quantize_dynamic_range(fm)
     check_weights(fm, qm, "SVDF", 4)
