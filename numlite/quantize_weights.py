@@ -17,56 +17,94 @@ even; a constant with a value beyond float16's range (65504), a sparse or variab
 that is a subgraph input or output stays float32.  About half the size.
 
 ``quantize_dynamic_range`` (the converter's ``optimizations = [tf.lite.Optimize.DEFAULT]``
-without a representative dataset): the weights of the ops TensorFlow's weight quantizer makes
-hybrid (``HYBRID_WEIGHTS``: its lists of op inputs, checked against LiteRT's
-``quantize_weights.cc``, its MLIR ``prepare_quantize_dynamic_range.cc`` and ``op_version.cc``)
-become int8, symmetric (``scale = max|w| / 127``, zero point 0, rounded half away from zero,
-clamped to [-127, 127]); biases, layer-norm coefficients, the projection bias, states and
-activations stay float32, and the ops run their hybrid kernels, which quantize
-their input (and recurrent state) per batch row at run time.
+without a representative dataset): the weights TensorFlow's weight quantizers quantize (their
+lists of op inputs, checked against LiteRT's ``quantize_weights.cc`` (the older quantizer), its
+MLIR ``prepare_quantize_dynamic_range.cc`` and ``tfl_ops.td`` and ``op_version.cc``) become int8,
+symmetric (``scale = max|w| / 127``, zero point 0, rounded half away from zero, clamped to
+[-127, 127]).  Biases, layer-norm coefficients, the projection bias, states and activations stay
+float32.  A weight becomes int8 in one of two forms:
 
-=============================  ==========================================  =============  =======
-op                             int8 inputs                                 scales         version
-=============================  ==========================================  =============  =======
-CONV_2D                        1 (filter)                                  per out chan.  5 (2)
-DEPTHWISE_CONV_2D              1 (filter)                                  per channel    6
-FULLY_CONNECTED                1 (weights)                                 per out row    9
-LSTM (FULL kernel)             1-8 gate, 9-11 peephole, 16 projection      per tensor     4
-UNIDIRECTIONAL_SEQUENCE_LSTM   the same                                    per tensor     3
-BIDIRECTIONAL_SEQUENCE_LSTM    both directions' (1-11, 16, 18-28, 33),     per tensor     3
-                               aux weights 40-47
-RNN, UNIDIRECTIONAL_SEQ._RNN   1 input, 2 recurrent                        per tensor     3
-BIDIRECTIONAL_SEQUENCE_RNN     1, 2, 5, 6, aux 10, 11                      per tensor     3
-SVDF                           1 feature, 2 time                           per tensor     4
-BATCH_MATMUL                   1 (constant right-hand side)                per tensor     4
-EMBEDDING_LOOKUP               1 (the table; output float32)               per row        4 (3)
-=============================  ==========================================  =============  =======
+* **hybrid** (``HYBRID_WEIGHTS``): the op reads the int8 constant and runs its hybrid kernel,
+  which quantizes its input (and recurrent state) per batch row at run time;
+* **weight-only** (``WEIGHT_ONLY``, and the fallback below): the int8 constant goes through a
+  ``DEQUANTIZE`` (version 2, per-channel 5: ``op_version.cc``) placed before its first reader,
+  which writes a float32 tensor (``<name>_dequantize``) that the op reads as before, running its
+  float kernel on exactly ``float32(q * scale)``.  LiteRT and numlite evaluate such a DEQUANTIZE
+  once, at prepare: the file shrinks, the arithmetic is float.  GATHER is the exception, as
+  TensorFlow 2.21 writes it (``tests/data/tf/*_drq.tflite``): it reads the int8 table and writes
+  int8 rows (``<output>_int8``, the table's scale; GATHER version 2) that a DEQUANTIZE turns
+  into the original float output, so only the gathered rows are ever float.
 
-All but the convolutions and EMBEDDING_LOOKUP get ``asymmetric_quantize_inputs`` (TensorFlow sets
-it on every hybrid op whose options have it; the versions are those ``op_version.cc`` gives that
-form).  ``per_channel=False``: one scale for CONV_2D, FULLY_CONNECTED and EMBEDDING_LOOKUP (the
-versions in brackets); DEPTHWISE_CONV_2D is per channel always (LiteRT's hybrid kernel takes no
-other form), the recurrent ops and BATCH_MATMUL per tensor always (TensorFlow's rule: they have
-no quantized dimension).
+=============================  ==================================  =============  =======  ========
+op                             int8 inputs                         scales         version  form
+=============================  ==================================  =============  =======  ========
+CONV_2D                        1 (filter)                          per out chan.  5 (2)    hybrid
+DEPTHWISE_CONV_2D              1 (filter)                          per channel    6        hybrid
+FULLY_CONNECTED                1 (weights)                         per out row    12 (9)   hybrid
+LSTM (FULL kernel)             1-8 gate, 9-11 peephole,            per tensor     4        hybrid
+                               16 projection
+UNIDIRECTIONAL_SEQUENCE_LSTM   the same                            per tensor     3        hybrid
+BIDIRECTIONAL_SEQUENCE_LSTM    both directions' (1-11, 16, 18-28,  per tensor     3        hybrid
+                               33), aux weights 40-47
+RNN, UNIDIRECTIONAL_SEQ._RNN   1 input, 2 recurrent                per tensor     3        hybrid
+BIDIRECTIONAL_SEQUENCE_RNN     1, 2, 5, 6, aux 10, 11              per tensor     3        hybrid
+SVDF                           1 feature, 2 time                   per tensor     4        hybrid
+BATCH_MATMUL                   1 (constant right-hand side)        per tensor     4        hybrid
+EMBEDDING_LOOKUP               1 (the table; output float32)       per row        4 (3)    hybrid
+TRANSPOSE_CONV                 1 (filter)                          per out chan.  as was   DEQUANT.
+GATHER                         0 (the table, when constant)        per tensor     2        int8 rows
+any of the hybrid ops above,   its passing weights                 per tensor /   as was   DEQUANT.
+when it cannot be hybrid                                           out chan.
+=============================  ==================================  =============  =======  ========
+
+Hybrid ops but the convolutions and EMBEDDING_LOOKUP get ``asymmetric_quantize_inputs``
+(TensorFlow sets it on every hybrid op whose options have it; the versions are those
+``op_version.cc`` gives that form; FULLY_CONNECTED is version 12 when its scales are per row,
+one row included, 9 with one scale).  ``per_channel=False``: one scale for every weight (the
+versions in brackets), except DEPTHWISE_CONV_2D's hybrid filter (LiteRT's hybrid kernel takes no
+other form); the recurrent ops and BATCH_MATMUL are per tensor always (TensorFlow's rule: they
+have no quantized dimension).  Weight-only ops keep their version and options.
 
 The threshold (``min_elements``, the converter's 1024) applies to each weight tensor, and an op
 is hybrid only when every int8 input it has (absent optional ones aside) passes it: the hybrid
-kernels take no float weight beside int8 ones, TensorFlow's MLIR quantizer skips a
-UNIDIRECTIONAL_SEQUENCE_LSTM with one small weight, and its older quantizer puts any such op back
-in float behind DEQUANTIZE ops; numlite leaves it float32.  So a peephole LSTM of fewer than
-1024 cells, or an SVDF whose time weights are small, stays float at the default threshold.  Also
-left float: an op whose input (EMBEDDING_LOOKUP: output) is not float32, shuffled FULLY_CONNECTED
-weights, the BASIC LSTM kernel, diagonal recurrent weights (UNIDIRECTIONAL_SEQUENCE_LSTM version
-4), a runtime BATCH_MATMUL right-hand side, non-finite weights.  Where TensorFlow differs:
-EMBEDDING_LOOKUP's table is hybrid here (LiteRT's int8 lookup with one scale per row) where the
-MLIR quantizer keeps it behind a DEQUANTIZE and the older one passes int8 rows to a DEQUANTIZE;
-BIDIRECTIONAL_SEQUENCE_RNN is quantized as the older quantizer does (the MLIR converter has no
-such op).  LiteRT 2.3 runs a time-major hybrid BIDIRECTIONAL_SEQUENCE_RNN's recurrence T times
-per invoke (``numlite.ops.bidirectional_sequence_rnn``), so that model is not the float one;
-numlite writes it as TensorFlow does and runs it as LiteRT does.
+kernels take no float weight beside int8 ones.  ``weight_only`` says what happens otherwise:
 
-A weight tensor another op reads too gets an int8 copy of its own (``<name>_int8``); a tensor one
-op reads in two slots is quantized once.  About a quarter of the size of the weights.
+* ``"fallback"`` (the default; TensorFlow's older quantizer, the behaviour of both for
+  TRANSPOSE_CONV and GATHER): TRANSPOSE_CONV and GATHER are weight-only, and a hybrid op that
+  cannot be hybrid (a weight below the threshold, not constant or not finite; diagonal recurrent
+  weights) keeps its float kernel with its passing weights int8 behind DEQUANTIZE (the channel
+  axis of the table above where the op has one, else one scale).  So a peephole LSTM of fewer
+  than 1024 cells has its gate weights int8 behind DEQUANTIZE and its peepholes float;
+  TensorFlow's MLIR quantizer (the converter's default since 2.x) leaves such a
+  UNIDIRECTIONAL_SEQUENCE_LSTM all float instead (``lstm_drq.tflite``), and writes other
+  partly passing ops with int8 and float weights mixed, a form their hybrid kernels are not
+  written for (LiteRT's hybrid SVDF reads its time weights as int8 whatever their type);
+* ``"none"``: numlite's earlier behaviour: only hybrid ops change; TRANSPOSE_CONV, GATHER and
+  the ops that cannot be hybrid stay float32;
+* ``"all"`` (TensorFlow's ``weight_only_quantization``): no hybrid op: every op of the table
+  above is weight-only, per channel along its output axis (CONV_2D, FULLY_CONNECTED,
+  TRANSPOSE_CONV: 0, DEPTHWISE_CONV_2D: 3, EMBEDDING_LOOKUP: rows) or per tensor; the float
+  kernels then compute on the rounded weights exactly.
+
+Left float in every mode: an op whose input (EMBEDDING_LOOKUP: output) is not float32 (hybrid
+form), shuffled FULLY_CONNECTED weights, the BASIC LSTM kernel (its inputs are not those
+slots), a runtime BATCH_MATMUL right-hand side or GATHER table, non-finite weights, and ops
+neither quantizer lists (CONV_3D, CONV_3D_TRANSPOSE, a BATCH_MATMUL's constant left-hand side,
+MUL / ADD operands...).  Where TensorFlow differs: EMBEDDING_LOOKUP's table is hybrid here
+(LiteRT's int8 lookup with one scale per row) where the MLIR quantizer keeps it behind a
+DEQUANTIZE and the older one passes int8 rows to a DEQUANTIZE; BIDIRECTIONAL_SEQUENCE_RNN is
+quantized as the older quantizer does (the MLIR converter has no such op).  LiteRT 2.3 runs a
+time-major hybrid BIDIRECTIONAL_SEQUENCE_RNN's recurrence T times per invoke
+(``numlite.ops.bidirectional_sequence_rnn``), so that model is not the float one; numlite
+writes it as TensorFlow does and runs it as LiteRT does.  LiteRT 2.3's BUILTIN_REF resolver has
+no UNIDIRECTIONAL_SEQUENCE_LSTM version 4 (diagonal), its default one has.
+
+A weight tensor that something else reads as float32 too (another op, the subgraph's inputs or
+outputs) gets an int8 copy of its own (``<name>_int8``; ``_int8_1``... when readers want other
+scales, e.g. a table that is GATHER's and a FULLY_CONNECTED's); otherwise the tensor itself
+becomes int8.  A tensor one op reads in two slots is quantized once, and a DEQUANTIZE is shared
+by all its readers.  About a quarter of the size of the weights; each DEQUANTIZE adds about
+200 bytes to the file.
 
 Both refuse, with ``QuantizationError``, a model that is already quantized (quantized int8 /
 uint8 / int16 tensors, float16 constants, QUANTIZE / DEQUANTIZE ops:
@@ -398,11 +436,9 @@ def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channe
         uses: dict[int, list[_Use]] = {}  # weight tensor -> the reads that become int8
         for p, op in enumerate(sg["operators"]):
             planned, why = _plan_op(rw, si, p, op, min_elements, per_channel, weight_only)
-            if why is not None:
-                name = rw.op_name(op)
-                skipped.append(f"{name} (subgraph {si}, node {p}): {why}" + ("; the others int8 behind DEQUANTIZE"
-                                                                            if planned else ""))
             if not planned:
+                if why is not None:
+                    skipped.append(f"{rw.op_name(op)} (subgraph {si}, node {p}): {why}")
                 continue
             done += 1
             ins = [int(i) for i in op["inputs"]]
