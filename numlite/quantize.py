@@ -16,15 +16,16 @@ Algorithm:
    axis and the axes the model leaves dynamic may differ), no NaN or infinity.
    An UNIDIRECTIONAL_SEQUENCE_LSTM's integer form also needs ranges of values inside the op
    (every step's cell state, the gate sums before a layer norm, ``o * tanh(c)`` before a
-   projection): the quantizer reads the op's states before each invoke and its input after,
-   and re-runs that invoke in float64 from the float weights (:func:`_lstm_trace`, ~40 lines),
+   projection): the quantizer reads the op's states before each run of its subgraph (an invoke
+   for subgraph 0, each run of a WHILE body or IF branch otherwise) and its input after,
+   and re-runs that run in float64 from the float weights (:func:`_lstm_trace`, ~40 lines),
    checking the re-run's output against the kernel's.  This keeps the float kernel free of
    calibration hooks (its fast path stays as it is, and no hook API is needed for one op);
    the price is a second statement of the float LSTM's arithmetic, which the check guards.
    Subgraphs that control-flow ops run (a WHILE's cond and body, an IF's branches, a CALL_ONCE's
    init) are recorded after every run of theirs, every loop iteration included: the quantizer
    wraps the ``invoke`` of each executor the calibration interpreter creates for them
-   (:class:`_Recorder`; the runtime itself is unchanged).  A subgraph with float tensors that
+   (:func:`_watch_runs`; the runtime itself is unchanged).  A subgraph with float tensors that
    never ran (an IF branch no sample takes) is refused by name.
 2. **Float ops.**  Ops named in ``float_ops`` (by op name, node index or output tensor name),
    and with ``allow_float=True`` every op the chosen mode cannot quantize, stay float32: each
@@ -86,7 +87,8 @@ Algorithm:
    int16 symmetric peephole weights and layer-norm coefficients, int32 biases (``s_x * s_W``;
    with layer norm ``s_ln / 1024``; projection ``s_hidden * s_Wp``), an int16 cell state with a
    power-of-two scale covering its calibrated range, and the five intermediates the kernel
-   reads.  Refused (or kept float): an activation other than tanh, diagonal recurrent weights,
+   reads.  In any subgraph (an LSTM in a WHILE body or an IF branch is calibrated over each
+   of its runs).  Refused (or kept float): an activation other than tanh, diagonal recurrent weights,
    peephole with a projection to fewer outputs than cells (LiteRT's integer kernel misindexes
    the peephole there).  16x8 has no LSTM (LiteRT's kernel takes int8 input only);
    BIDIRECTIONAL_SEQUENCE_LSTM and UNIDIRECTIONAL_SEQUENCE_RNN have hybrid kernels only.
@@ -97,8 +99,11 @@ Algorithm:
 Limits: the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8` (16x8: those with
 an int16 kernel in LiteRT); weights must be constant; WHILE / IF / CALL_ONCE and resource
 variable ops are quantized with their subgraphs, never kept float (name the ops inside them in
-``float_ops``: op names apply in every subgraph, ``(subgraph, node)`` pairs pick one node); the
-integer LSTM only in subgraph 0; a resource variable is tied only where its VAR_HANDLE is in the
+``float_ops``: op names apply in every subgraph, ``(subgraph, node)`` pairs pick one node); an
+LSTM's state in a control-flow subgraph is calibrated as numlite runs it, carried from one run
+of the subgraph to the next, across invokes too (LiteRT without
+``experimental_preserve_all_tensors`` resets it at each eval of the IF / WHILE op; the ranges
+then differ by what a longer history adds); a resource variable is tied only where its VAR_HANDLE is in the
 same subgraph as the op that reads or assigns it.  EXP (version 2 in both
 modes) is a lookup table of ``exp`` over the input's calibrated range (int16: both zero points 0,
 as LiteRT's prepare requires, which the symmetric 16x8 parameters give).  A model that is already
@@ -327,7 +332,7 @@ def calibrate_subgraphs(float_model: bytes, calibration: Iterable[Any], num_thre
 
 Key = tuple[int, int]  # (subgraph index, tensor index)
 Ranges = dict[Key, tuple[float, float]]
-Internal = dict[int, dict[str, tuple[float, float]]]
+Internal = dict[Key, dict[str, tuple[float, float]]]
 
 
 def _watch_runs(it: Any, after: Callable[[Any], None], before: Callable[[Any], None] | None = None) -> None:
@@ -402,50 +407,78 @@ class _Recorder:
         return {(s, i): (self.lo[s][i], self.hi[s][i]) for s, w in enumerate(self.watch) for i in w}
 
 
-def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1, lstm_nodes: Collection[int] = ()
+def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int = 1, lstm_nodes: Collection[Key] = ()
                ) -> tuple[Ranges, Internal]:
-    """:func:`calibrate_subgraphs`, and for each UNIDIRECTIONAL_SEQUENCE_LSTM node of subgraph 0
-    in ``lstm_nodes`` the ranges of the values inside it that its integer form quantizes
-    (``{node: {name: (min, max)}}``, names as :func:`_lstm_trace` returns them): the states it
-    starts from are read before each invoke (they carry over from the previous sample, as in the
-    model's use), its input after."""
+    """:func:`calibrate_subgraphs`, and for each UNIDIRECTIONAL_SEQUENCE_LSTM / LSTM node in
+    ``lstm_nodes`` (``(subgraph, node)`` pairs) the ranges of the values inside it that its integer
+    form quantizes (``{(subgraph, node): {name: (min, max)}}``, names as :func:`_lstm_trace`
+    returns them).  The states an LSTM starts from are read before each run of its subgraph
+    (they carry over from the previous run, as numlite runs the model: from one sample to the
+    next, from one loop iteration to the next), its input and output after; in subgraph 0 a run
+    is an invoke, in another subgraph each run of its executor (:func:`_watch_runs`)."""
     from .interpreter import Interpreter
 
     it = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
     rec = _Recorder(it)
-    sg = it._model.subgraphs[0]
-    lstms = [sg.operators[k] for k in sorted(lstm_nodes)]
-    ins = it.get_input_details()
-    sigs = [tuple(int(s) for s in sg.tensors[d["index"]].shape_signature) for d in ins]
-    internal: Internal = {op.index: {} for op in lstms}
-    allocated_for: list[tuple[int, ...]] | None = None
-    n = 0
-    for k, sample in enumerate(calibration):
-        feeds = check_sample(k, sample, ins, sigs)
-        shapes = [f.shape for f in feeds]
-        if shapes != allocated_for:
-            for d, s in zip(ins, shapes):
-                it.resize_tensor_input(d["index"], list(s))
-            it.allocate_tensors()
-            allocated_for = shapes
-        for d, f in zip(ins, feeds):
-            it.set_tensor(d["index"], f)
-        states = [(it.tensor(op.inputs[LSTM_H])().copy(), it.tensor(op.inputs[LSTM_C])().copy()) for op in lstms]
-        it.invoke()
-        rec.record(0, it._main.buffers)
-        for op, (h0, c0) in zip(lstms, states):
-            y = it.tensor(op.outputs[0])()
-            trace = _lstm_trace(sg, op, it.tensor(op.inputs[0])(), h0, c0)
+    sgs = it._model.subgraphs
+    lstms: dict[int, list[Any]] = {}
+    for s, k in sorted(lstm_nodes):
+        lstms.setdefault(s, []).append(sgs[s].operators[k])
+    internal: Internal = {(s, op.index): {} for s, ops in lstms.items() for op in ops}
+    sample = [0]
+    started: dict[int, list[list[tuple[np.ndarray, np.ndarray]]]] = {}  # executor -> stack of its runs' states
+
+    def states(ex: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.array(ex.buffers[op.inputs[LSTM_H]]), np.array(ex.buffers[op.inputs[LSTM_C]]))
+                for op in lstms.get(ex.subgraph.index, ())]
+
+    def before(ex: Any) -> None:
+        if ex.subgraph.index in lstms:
+            started.setdefault(id(ex), []).append(states(ex))
+
+    def after(ex: Any, h_c: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        s = ex.subgraph.index
+        if s not in lstms:
+            return
+        if h_c is None:
+            h_c = started[id(ex)].pop()
+        sg = sgs[s]
+        for op, (h0, c0) in zip(lstms[s], h_c):
+            y = ex.buffers[op.outputs[0]]
+            trace = _lstm_trace(sg, op, ex.buffers[op.inputs[0]], h0, c0)
             gap = float(np.max(np.abs(trace.pop("y") - y))) if y.size else 0.0
             if not gap <= 1e-3 * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0):
-                raise QuantizationError(f"{op.op_name} (node {op.index}): the quantizer's re-run of the float LSTM "
-                                        f"differs from numlite's kernel by {gap:.3g} on calibration sample {k}; "
-                                        f"keep it in float32 with float_ops={{{op.index}}}")
-            r = internal[op.index]
+                node = op.index if s == 0 else (s, op.index)
+                raise QuantizationError(f"{_where(sg, op)}: the quantizer's re-run of the float LSTM differs from "
+                                        f"numlite's kernel by {gap:.3g} on calibration sample {sample[0]}; keep it "
+                                        f"in float32 with float_ops={{{node}}}")
+            r = internal[(s, op.index)]
             for name, v in trace.items():
                 if v.size:
                     a, b = r.get(name, (np.inf, -np.inf))
                     r[name] = (min(a, float(v.min())), max(b, float(v.max())))
+
+    if any(s for s in lstms):
+        _watch_runs(it, after, before)
+    ins = it.get_input_details()
+    sigs = [tuple(int(s) for s in sgs[0].tensors[d["index"]].shape_signature) for d in ins]
+    allocated_for: list[tuple[int, ...]] | None = None
+    n = 0
+    for k, data in enumerate(calibration):
+        sample[0] = k
+        feeds = check_sample(k, data, ins, sigs)
+        shapes = [f.shape for f in feeds]
+        if shapes != allocated_for:
+            for d, sh in zip(ins, shapes):
+                it.resize_tensor_input(d["index"], list(sh))
+            it.allocate_tensors()
+            allocated_for = shapes
+        for d, f in zip(ins, feeds):
+            it.set_tensor(d["index"], f)
+        main_states = states(it._main)
+        it.invoke()
+        rec.record(0, it._main.buffers)
+        after(it._main, main_states)
         n += 1
     if n == 0:
         raise QuantizationError("the calibration data set is empty")
@@ -554,7 +587,7 @@ def _lstm_params(sg: Subgraph, op: Any, ranges: Ranges, internal: dict[str, tupl
 
 def _lstm_problem(sg: Subgraph, op: Any) -> str | None:
     """Why the float UNIDIRECTIONAL_SEQUENCE_LSTM ``op`` has no integer twin in LiteRT, or None."""
-    where = f"{op.op_name} (node {op.index})"
+    where = _where(sg, op)
     ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
     o = op.options or {}
     rank = 2 if op.op_name == "LSTM" else 3
@@ -713,8 +746,6 @@ def _op_problem(sg: Subgraph, op: Any) -> str | None:
         if len(op.inputs) > bs and op.inputs[bs] >= 0 and not sg.tensors[op.inputs[bs]].is_constant:
             return f"{where}: the bias must be a constant"
     if op.op_name in LSTM_OPS:
-        if sg.index:
-            return f"{where}: an integer LSTM inside a control-flow subgraph is not supported"
         return _lstm_problem(sg, op)
     if op.op_name in INT8_CONSTANTS:
         a = op.inputs[INT8_CONSTANTS[op.op_name]]
@@ -960,21 +991,22 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
     floats = _check_supported(m, scheme, float_ops, allow_float)
-    sg = m.subgraphs[0]
-    lstm_nodes = [op.index for op in sg.operators if op.op_name in LSTM_OPS and op.index not in floats[0]]
+    lstm_nodes = [(g.index, op.index) for g in m.subgraphs for op in g.operators
+                  if op.op_name in LSTM_OPS and op.index not in floats[g.index]]
     ranges, internal = _calibrate(float_model, calibration, num_threads=num_threads, lstm_nodes=lstm_nodes)
     all_params, shared = _model_params(m, ranges, scheme, floats)
     params = [_in_subgraph(all_params, g.index) for g in m.subgraphs]
-    ranges0 = _in_subgraph(ranges, 0)
-    lstm = {k: _lstm_params(sg, sg.operators[k], ranges0, internal[k], params[0]) for k in lstm_nodes}
-    for k, lq in lstm.items():
-        params[0][sg.operators[k].inputs[LSTM_C]] = (2.0 ** lq.cell_exp, 0)
+    lstm: list[dict[int, _LstmQuant]] = [{} for _ in m.subgraphs]
+    for s, k in lstm_nodes:
+        g = m.subgraphs[s]
+        lq = lstm[s][k] = _lstm_params(g, g.operators[k], _in_subgraph(ranges, s), internal[(s, k)], params[s])
+        params[s][g.operators[k].inputs[LSTM_C]] = (2.0 ** lq.cell_exp, 0)
     kind = "int8" if scheme.mode == "int8" else "16x8"
     mb = ModelBuilder(f"{m.description} ({kind}, numlite.quantize)" if m.description else f"numlite {kind}")
     for g in m.subgraphs[1:]:
         mb.new_subgraph(g.name)
     writers = [_Writer(m, g, params[g.index], io if g.index == 0 else scheme.dtype, per_channel, scheme,
-                       floats[g.index], lstm if g.index == 0 else None, mb=mb, shared=_in_subgraph(shared, g.index))
+                       floats[g.index], lstm[g.index], mb=mb, shared=_in_subgraph(shared, g.index))
                for g in m.subgraphs]
     ends: list[tuple[dict[int, int], dict[int, int]]] = []
     for w in writers:
