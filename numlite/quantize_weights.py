@@ -127,7 +127,8 @@ from .quantize import QuantizationError, _quantize_weights, already_quantized
 from .schema.reader import read_model_table
 from .schema.writer import write_model
 
-__all__ = ["HYBRID_WEIGHTS", "HybridWeights", "quantize_dynamic_range", "quantize_float16"]
+__all__ = ["HYBRID_WEIGHTS", "WEIGHT_ONLY", "WEIGHT_ONLY_MODES", "HybridWeights", "WeightOnly",
+           "quantize_dynamic_range", "quantize_float16"]
 
 FLOAT32, FLOAT16, INT8 = 0, 1, 9  # TensorType codes
 F16_MAX = float(np.finfo(np.float16).max)
