@@ -404,3 +404,36 @@ def test_report_of_a_while_loop_with_free_dimensions(tmp_path, capsys):
     # the body's state and the WHILE's state output are one value (one set of parameters)
     assert (by[(2, "gru/state")]["scale"], by[(2, "gru/state")]["zero_point"]) == \
         (by[(0, "gru_2")]["scale"], by[(0, "gru_2")]["zero_point"])
+
+
+def test_report_of_a_token_model_with_a_free_length(tmp_path, capsys):
+    """--report on an Embedding + GRU model over token ids of any length, calibrated on 9-token
+    samples: the int32 ids go to the quantized model as they are (the report used to refuse an
+    integer input without quantization parameters); the embedding's range is that of the rows
+    the samples look up, computed here from the table."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((None,), dtype="int32", name="tokens"),
+                              keras.layers.Embedding(50, 8, name="emb"), keras.layers.GRU(6, name="gru"),
+                              keras.layers.Dense(3, name="dense")])
+    src = tmp_path / "tokens.tflite"
+    src.write_bytes(numlite.convert(model))
+    assert [int(s) for s in load_model(model_path=str(src)).subgraphs[0].tensors[0].shape_signature] == [-1, -1]
+    ids = np.random.default_rng(4).integers(0, 50, (6, 9)).astype(np.int32)
+    cal = tmp_path / "tokens.npz"
+    np.savez(cal, tokens=ids)
+    out, js = tmp_path / "tokens_int8.tflite", tmp_path / "report.json"
+    _ok(["quantize", str(src), "-o", str(out), "--calibration", str(cal), "--report", "--report-json", str(js),
+         "--quiet"])
+    text = capsys.readouterr().out
+    rows = json.loads(js.read_text())["tensors"]
+    assert "tokens" not in {r["name"] for r in rows}  # an integer input: not quantized, not reported
+    table = model.layers[0].get_weights()[0]
+    (emb,) = [r for r in rows if r["op"] == "GATHER" and r["subgraph"] == 0]
+    assert (emb["min"], emb["max"]) == (pytest.approx(float(table[ids].min())), pytest.approx(float(table[ids].max())))
+    assert emb["dtype"] == "INT8" and emb["max_abs_error"] <= emb["scale"] / 2 * 1.001  # a lookup: one rounding
+    assert {r["subgraph"] for r in rows} == {0, 1, 2}
+    assert text.splitlines()[-1] == "subgraphs: 0 'main', 1 'gru/while_cond', 2 'gru/while_body'"
