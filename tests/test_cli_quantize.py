@@ -437,3 +437,39 @@ def test_report_of_a_token_model_with_a_free_length(tmp_path, capsys):
     assert emb["dtype"] == "INT8" and emb["max_abs_error"] <= emb["scale"] / 2 * 1.001  # a lookup: one rounding
     assert {r["subgraph"] for r in rows} == {0, 1, 2}
     assert text.splitlines()[-1] == "subgraphs: 0 'main', 1 'gru/while_cond', 2 'gru/while_body'"
+
+
+@pytest.mark.parametrize("weight_only, dequantizes", [(None, 1), ("fallback", 1), ("none", 0), ("all", 2)])
+def test_weight_only_choices(tmp_path, weight_only, dequantizes):
+    """--weight-only: a TRANSPOSE_CONV filter (no hybrid kernel) goes int8 behind a DEQUANTIZE by
+    default and with ``all`` (which also takes the FULLY_CONNECTED weights off its hybrid kernel),
+    stays float32 with ``none``."""
+    from numlite.builder import ModelBuilder
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 8), np.float32)
+    y = mb.tensor("y", (1, 8, 8, 16), np.float32)
+    mb.op("TRANSPOSE_CONV", [mb.const("shape", np.array([1, 8, 8, 16], np.int32)),
+                             mb.const("w", rng.standard_normal((16, 3, 3, 8)).astype(np.float32)), x], [y],
+          padding="SAME", stride_w=2, stride_h=2)
+    z = mb.tensor("z", (1, 32), np.float32)
+    flat = mb.tensor("flat", (1, 1024), np.float32)
+    mb.op("RESHAPE", [y, mb.const("s", np.array([1, 1024], np.int32))], [flat], new_shape=[1, 1024])
+    mb.op("FULLY_CONNECTED", [flat, mb.const("fc", rng.standard_normal((32, 1024)).astype(np.float32)), -1], [z],
+          fused_activation_function="NONE")
+    mb.output(z)
+    src, out = tmp_path / "m.tflite", tmp_path / "q.tflite"
+    src.write_bytes(mb.build())
+    argv = ["quantize", str(src), "-o", str(out), "--mode", "dynamic", "--quiet"]
+    assert numlite_command(argv + (["--weight-only", weight_only] if weight_only else [])) == 0
+    ops = [o.op_name for o in load_model(model_path=str(out)).subgraphs[0].operators]
+    assert ops.count("DEQUANTIZE") == dequantizes
+
+
+def test_weight_only_needs_dynamic(tmp_path, capsys):
+    src = tmp_path / "m.tflite"
+    src.write_bytes(models.build("mobilenet_v2_tiny"))
+    assert numlite_command(["quantize", str(src), "-o", str(tmp_path / "q.tflite"), "--mode", "float16",
+                            "--weight-only", "all"]) == 2
+    assert "--weight-only applies to --mode dynamic, not float16" in capsys.readouterr().err

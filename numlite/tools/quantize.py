@@ -2,9 +2,10 @@
 quantization of a float .tflite file.
 
 Modes: ``float16`` (float32 constants as float16 behind DEQUANTIZE:
-``numlite.quantize_weights.quantize_float16``), ``dynamic`` (int8 weights of CONV_2D /
-DEPTHWISE_CONV_2D / FULLY_CONNECTED, float activations: ``quantize_dynamic_range``; options
-``--min-elements``, ``--per-tensor``), ``int8`` (full-integer) and ``int16x8`` (int16
+``numlite.quantize_weights.quantize_float16``), ``dynamic`` (int8 weights, float activations: the hybrid kernels
+of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED, the LSTM and RNN ops, SVDF, BATCH_MATMUL,
+EMBEDDING_LOOKUP, and int8 constants behind DEQUANTIZE for the rest: ``quantize_dynamic_range``;
+options ``--min-elements``, ``--per-tensor``, ``--weight-only``), ``int8`` (full-integer) and ``int16x8`` (int16
 activations, int8 weights, int64 biases), both calibrated (``numlite.quantize.quantize_model``).
 
 Calibration (``--calibration``, needed by int8 / int16x8 and by ``--report``):
@@ -72,6 +73,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
     p.add_argument("--min-elements", type=int, default=1024,
                    help="dynamic: weights with fewer values stay float (default 1024, as TensorFlow's converter)")
+    p.add_argument("--weight-only", choices=["fallback", "none", "all"], default=None,
+                   help="dynamic: weights of ops with no hybrid kernel (TRANSPOSE_CONV, GATHER, a recurrent op "
+                   "whose weights only partly pass --min-elements) as int8 behind DEQUANTIZE (fallback, the "
+                   "default, as TensorFlow's converter), left float32 (none), or every weight that way and no "
+                   "hybrid kernel (all)")
     p.add_argument("--float-ops", metavar="LIST",
                    help="int8 / int16x8: ops kept in float32, comma-separated op names, node indices or tensor names")
     p.add_argument("--allow-float", action="store_true",
@@ -90,6 +96,8 @@ def _check_options(args: argparse.Namespace) -> None:
     if full and args.io is not None and args.io not in IO_CHOICES[args.mode]:
         raise CLIError(f"--io {args.io} does not fit --mode {args.mode} (choose {' or '.join(IO_CHOICES[args.mode])})",
                        USAGE)
+    if args.weight_only is not None and args.mode != "dynamic":
+        raise CLIError(f"--weight-only applies to --mode dynamic, not {args.mode}", USAGE)
     if not full and (args.float_ops or args.allow_float):
         raise CLIError(f"--float-ops / --allow-float apply to --mode int8 / int16x8, not {args.mode}", USAGE)
     if args.num_samples is not None and args.num_samples < 1:
@@ -144,7 +152,8 @@ def quantize_bytes(data: bytes, args: argparse.Namespace, samples: list[list[np.
     if args.mode == "float16":
         return quantize_float16(data)
     if args.mode == "dynamic":
-        return quantize_dynamic_range(data, min_elements=args.min_elements, per_channel=not args.per_tensor)
+        return quantize_dynamic_range(data, min_elements=args.min_elements, per_channel=not args.per_tensor,
+                                      weight_only=args.weight_only or "fallback")
     from numlite.quantize import quantize_model
 
     if samples is None:
