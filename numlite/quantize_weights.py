@@ -72,8 +72,11 @@ kernels take no float weight beside int8 ones.  ``weight_only`` says what happen
 * ``"fallback"`` (the default; TensorFlow's older quantizer, the behaviour of both for
   TRANSPOSE_CONV and GATHER): TRANSPOSE_CONV and GATHER are weight-only, and a hybrid op that
   cannot be hybrid (a weight below the threshold, not constant or not finite; diagonal recurrent
-  weights) keeps its float kernel with its passing weights int8 behind DEQUANTIZE (the channel
-  axis of the table above where the op has one, else one scale).  So a peephole LSTM of fewer
+  weights) keeps its float kernel with its passing weights int8 behind DEQUANTIZE (per channel:
+  the convolutions' and FULLY_CONNECTED's output channels; the rows of a recurrent op's or
+  SVDF's 2-D weight matrices, one gate unit or filter each; BATCH_MATMUL's last axis; 1-D
+  weights such as peepholes one scale: TensorFlow's older quantizer uses one scale for all of
+  these, which the float kernel does not need and which is further from float).  So a peephole LSTM of fewer
   than 1024 cells has its gate weights int8 behind DEQUANTIZE and its peepholes float;
   TensorFlow's MLIR quantizer (the converter's default since 2.x) leaves such a
   UNIDIRECTIONAL_SEQUENCE_LSTM all float instead (``lstm_drq.tflite``), and writes other
@@ -82,9 +85,10 @@ kernels take no float weight beside int8 ones.  ``weight_only`` says what happen
 * ``"none"``: numlite's earlier behaviour: only hybrid ops change; TRANSPOSE_CONV, GATHER and
   the ops that cannot be hybrid stay float32;
 * ``"all"`` (TensorFlow's ``weight_only_quantization``): no hybrid op: every op of the table
-  above is weight-only, per channel along its output axis (CONV_2D, FULLY_CONNECTED,
-  TRANSPOSE_CONV: 0, DEPTHWISE_CONV_2D: 3, EMBEDDING_LOOKUP: rows) or per tensor; the float
-  kernels then compute on the rounded weights exactly.
+  above is weight-only, per channel as in ``"fallback"`` (CONV_2D, FULLY_CONNECTED,
+  TRANSPOSE_CONV: 0, DEPTHWISE_CONV_2D: 3, EMBEDDING_LOOKUP: rows, 2-D recurrent and SVDF
+  weights: rows, BATCH_MATMUL: last axis); the float kernels then compute on the rounded weights
+  exactly.
 
 Left float in every mode: an op whose input (EMBEDDING_LOOKUP: output) is not float32 (hybrid
 form), shuffled FULLY_CONNECTED weights, the BASIC LSTM kernel (its inputs are not those
@@ -309,6 +313,19 @@ WEIGHT_ONLY_MODES = ("none", "fallback", "all")
 _DQ_AXES = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "EMBEDDING_LOOKUP": 0}
 
 
+def _dq_axis(rw: _Rewriter, si: int, name: str, ti: int) -> int | None:
+    """The per-channel axis of a weight a float kernel reads behind a DEQUANTIZE: the op's output
+    channels (``_DQ_AXES``); for the recurrent ops and SVDF the rows of a 2-D weight matrix (one
+    gate's units, the projection's outputs, a filter), for BATCH_MATMUL the right side's last axis.
+    Not for 1-D weights (peepholes: a scale per value would outweigh the int8 saving)."""
+    if name in _DQ_AXES:
+        return _DQ_AXES[name]
+    w = rw.data(si, ti)
+    if w is None or w.ndim < 2:
+        return None
+    return w.ndim - 1 if name == "BATCH_MATMUL" else 0
+
+
 def _op_refusal(name: str, op: dict[str, Any]) -> str | None:
     """Why no weight of hybrid-listed ``op`` can be quantized in any form (None: some may): its
     slots are not those weights."""
@@ -382,8 +399,8 @@ def _plan_op(rw: _Rewriter, si: int, p: int, op: dict[str, Any], min_elements: i
                 return [_Use(p, k, "hybrid", spec.axis if channels else None) for k in present], None
             if weight_only == "none" or why == "its input (output) is not float32":
                 return [], why
-        axis = _DQ_AXES.get(name) if per_channel else None
-        uses = [_Use(p, k, "dq", axis) for k in present if whys[k] is None]
+        uses = [_Use(p, k, "dq", _dq_axis(rw, si, name, ins[k]) if per_channel else None)
+                for k in present if whys[k] is None]
         return uses, (None if uses and not first else first)
     if weight_only == "none":
         return [], None
