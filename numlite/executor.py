@@ -104,6 +104,10 @@ class Runtime:
                 self.delegate_nodes[sg.index] = list(made)
         self.num_threads = num_threads
         self.preserve = preserve
+        #: whether a WHILE's / IF's subgraphs start every eval of the op with their variables reset
+        #: (LiteRT releases them after each eval unless every tensor is preserved); the quantizer's
+        #: calibration, which preserves every tensor to read it, sets it to run models as deployed
+        self.release_callees = not preserve
         #: the fusion pass (executor step 2b) runs unless every tensor is preserved
         self.fuse = not preserve
         self.pool: Any = None  # a concurrent.futures.ThreadPoolExecutor for more than one thread

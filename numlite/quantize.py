@@ -100,11 +100,11 @@ Limits: the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8` (16
 an int16 kernel in LiteRT); weights must be constant; WHILE / IF / CALL_ONCE and resource
 variable ops are quantized with their subgraphs, never kept float (name the ops inside them in
 ``float_ops``: op names apply in every subgraph, ``(subgraph, node)`` pairs pick one node); an
-LSTM's state in a control-flow subgraph is calibrated as numlite runs it, carried from one run
-of the subgraph to the next, across invokes too (LiteRT without
-``experimental_preserve_all_tensors`` resets it at each eval of the IF / WHILE op; the ranges
-then differ by what a longer history adds); a resource variable is tied only where its VAR_HANDLE is in the
-same subgraph as the op that reads or assigns it.  EXP (version 2 in both
+LSTM's state in a control-flow subgraph is calibrated as the model runs deployed (on LiteRT and
+numlite): carried from one WHILE iteration to the next, reset at each eval of the IF / WHILE op
+(calibration preserves every tensor to read it, which alone would carry it on); a resource
+variable is tied only where its VAR_HANDLE is in the same subgraph as the op that reads or
+assigns it.  EXP (version 2 in both
 modes) is a lookup table of ``exp`` over the input's calibrated range (int16: both zero points 0,
 as LiteRT's prepare requires, which the symmetric 16x8 parameters give).  A model that is already
 quantized (integer activations, int8 / float16 weights, a QUANTIZE or DEQUANTIZE op) is refused.
@@ -413,12 +413,15 @@ def _calibrate(float_model: bytes, calibration: Iterable[Any], num_threads: int 
     ``lstm_nodes`` (``(subgraph, node)`` pairs) the ranges of the values inside it that its integer
     form quantizes (``{(subgraph, node): {name: (min, max)}}``, names as :func:`_lstm_trace`
     returns them).  The states an LSTM starts from are read before each run of its subgraph
-    (they carry over from the previous run, as numlite runs the model: from one sample to the
-    next, from one loop iteration to the next), its input and output after; in subgraph 0 a run
+    (they carry over from the previous run as the model runs deployed: in subgraph 0 from one
+    sample to the next; in a WHILE body from one iteration to the next, reset at each eval of
+    the WHILE / IF op, as LiteRT and numlite run it without ``experimental_preserve_all_tensors``),
+    its input and output after; in subgraph 0 a run
     is an invoke, in another subgraph each run of its executor (:func:`_watch_runs`)."""
     from .interpreter import Interpreter
 
     it = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
+    it._runtime.release_callees = True  # control-flow subgraphs' state as deployed (not preserved)
     rec = _Recorder(it)
     sgs = it._model.subgraphs
     lstms: dict[int, list[Any]] = {}

@@ -162,6 +162,8 @@ def quantization_report(float_model: bytes, quantized_model: bytes, samples: Ite
 
     fi = Interpreter(model_content=float_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
     qi = Interpreter(model_content=quantized_model, experimental_preserve_all_tensors=True, num_threads=num_threads)
+    for it in (fi, qi):  # control-flow subgraphs' state as deployed (preserving alone would carry it on)
+        it._runtime.release_callees = True
     fsgs, qsgs = fi._model.subgraphs, qi._model.subgraphs
     # subgraph s of the float model and subgraph s of the quantized one (the quantizers keep the
     # order and the names)

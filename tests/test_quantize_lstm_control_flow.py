@@ -6,10 +6,9 @@ The state of an LSTM in a control-flow subgraph: LiteRT (2.3.0) releases a contr
 subgraph's memory after each eval of its IF / WHILE op and allocates it again at the next eval,
 which resets the subgraph's variable tensors, unless the interpreter preserves all tensors: the
 state carries over from one WHILE iteration to the next, not from one invoke to the next.
-numlite's runtime carries it over from invoke to invoke (as LiteRT with
-``experimental_preserve_all_tensors=True``).  So the comparisons with LiteRT run every sample on
-fresh interpreters (one invoke each, the WHILE loops iterating several times within it), where
-both runtimes agree.
+numlite's runtime does the same (tests/test_control_flow_variables.py); the comparisons with
+LiteRT run every sample on fresh interpreters all the same (one invoke each, the WHILE loops
+iterating several times within it).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@
    (``SubgraphExecutor.rebind_inputs``): inputs cross the boundary without a copy.
 3. Results are copied out of the callee's arena into the caller's outputs (one copy per
    output and call), or handed over whole when the caller's outputs are dynamic.
+4. A WHILE's or IF's subgraphs start every eval of the op with their variable tensors reset
+   (LiteRT releases them after each eval, unless ``experimental_preserve_all_tensors``):
+   ``fresh``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ class SubgraphCall(Kernel):
     def __init__(self, node: Any, options: Any):
         super().__init__(node, options)
         self._callees: dict[int, Any] = {}  # subgraph index -> the executor this node calls
+        self.release = True
+
+    def fresh(self, *callees: Any) -> list[Any]:
+        """The callees whose variable tensors start again from their initial values at every
+        eval of this op (as LiteRT, which releases the subgraphs after each eval: the state of an
+        LSTM in a loop body carries across iterations, not invokes); none when every tensor is
+        preserved (LiteRT then releases nothing)."""
+        return [ex for ex in callees if self.release and ex.variables]
 
     def callee(self, ctx: PrepareContext, index: int) -> Any:
         cache = self._callees
@@ -38,6 +49,9 @@ class SubgraphCall(Kernel):
             n = len(ctx.runtime.model.subgraphs)
             if not 0 <= index < n:
                 ctx.fail(f"calls subgraph {index}, but the model has {n}")
+            #: LiteRT releases a WHILE's / IF's subgraphs after each eval (their variables start
+            #: again from their initial values at the next) unless every tensor is preserved
+            self.release = bool(getattr(ctx.runtime, "release_callees", not ctx.runtime.preserve))
             ex = ctx.runtime.executor_for_call(index)
             if ex is None:
                 ctx.fail(f"calls subgraph {index}, but the model's control flow already needs more than "

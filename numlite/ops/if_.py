@@ -63,9 +63,12 @@ class If(SubgraphCall):
         self.bind_inputs(else_, args)
         cond = inputs[0].reshape(-1)
         static = self.static
+        fresh = set(map(id, self.fresh(then_, else_)))
 
         def step() -> None:
             ex = then_ if cond[0] else else_
+            if id(ex) in fresh:  # the branch's state starts again at every eval, as LiteRT's
+                ex.reset_variables()
             ex.invoke()
             buf = ex.buffers
             for out, o in zip(outputs, ex.subgraph.outputs):

@@ -17,7 +17,10 @@ returns the next loop variables, of the same types.
 3. Dynamic loop: the loop variables are arrays of their own; when an iteration changes a shape,
    cond and body are prepared again for it (as TFLite re-prepares bodies with dynamic tensors),
    and the last values become the outputs.
-4. The loop checks for nothing but cond: a loop that never ends runs until interrupted.
+4. Variable tensors of cond and body (an LSTM's state) carry from one iteration to the next
+   and start again from their initial values at the next eval of the op, as in LiteRT (which
+   releases the subgraphs after each eval), unless every tensor is preserved.
+5. The loop checks for nothing but cond: a loop that never ends runs until interrupted.
    Ctrl-C (KeyboardInterrupt) stops it between iterations, and the interpreter stays usable:
    the next invoke starts again from the inputs.
 """
@@ -84,8 +87,11 @@ class While(SubgraphCall):
         copies = [j for j in range(len(state)) if j not in self.passthrough]
         aliased, plain = self.aliased, [j for j in copies if j not in self.aliased]
         cbuf, bbuf = cond.buffers, body.buffers
+        fresh = self.fresh(cond, body)
 
         def step() -> None:
+            for ex in fresh:
+                ex.reset_variables()
             for x, s in zip(inputs, state):
                 np.copyto(s, x)
             while True:
@@ -106,8 +112,11 @@ class While(SubgraphCall):
         cond_out = cond.subgraph.outputs[0]
         body_out = body.subgraph.outputs
         op = self
+        fresh = self.fresh(cond, body)
 
         def step() -> None:
+            for ex in fresh:
+                ex.reset_variables()
             state = [np.array(x) for x in inputs]
             while True:
                 op.bind_inputs(cond, state)
