@@ -110,3 +110,32 @@ def test_calibration_sees_the_state_as_deployed():
     twice = calibrate_subgraphs(model, [feed, feed])
     body = {k: v for k, v in once.items() if k[0] == 2}
     assert body and all(twice[k] == v for k, v in body.items())
+
+
+@pytest.mark.parametrize("preserve", [False, True])
+def test_state_in_a_composite_decomposition_as_litert(preserve):
+    """STABLEHLO_COMPOSITE runs its decomposition subgraph, which LiteRT releases after each eval
+    too (stablehlo_composite.cc): an LSTM there starts every invoke from zero state."""
+    from ai_edge_litert.interpreter import Interpreter
+    from lstm_util import lstm_weights
+    from test_quantize_lstm_control_flow import VARIANTS, _lstm
+
+    from numlite.builder import ModelBuilder
+
+    n_cell, kw = VARIANTS["basic"]
+    w = lstm_weights(SHAPE[2], n_cell, SHAPE[2], seed=5, **kw)
+    mb = ModelBuilder()
+    x = mb.input("x", SHAPE, np.float32)
+    o = mb.tensor("o", SHAPE, np.float32)
+    mb.op("STABLEHLO_COMPOSITE", [x], [o], options_table="StableHLOCompositeOptions", name="odml.lstm",
+          decomposition_subgraph_index=1, composite_attributes=np.zeros(0, np.uint8), version=1)
+    mb.output(o)
+    mb.new_subgraph("decomposition")
+    mb.output(_lstm(mb, mb.input("dx", SHAPE, np.float32), w, n_cell))
+    model = mb.build()
+    feed = [np.random.default_rng(3).uniform(-1, 1, SHAPE).astype(np.float32)]
+    ours = _invokes(numlite.Interpreter, model, [feed] * 3, preserve)
+    theirs = _invokes(Interpreter, model, [feed] * 3, preserve)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert (np.max(np.abs(ours[1] - ours[0])) > 1e-3) == preserve

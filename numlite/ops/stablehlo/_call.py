@@ -7,6 +7,8 @@ op's inputs and hand its results to the op's outputs (as IF does, see if_.py).
 2. When every candidate gives every output the same static shape, the outputs have it;
    otherwise they are dynamic and take the shapes of the subgraph that ran.
 3. The subgraphs read the op's input arrays directly; the results are copied into the outputs.
+4. The subgraph that runs starts with its variable tensors reset, as LiteRT releases it after
+   each eval (unless every tensor is preserved).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class CallSubgraphs(SubgraphCall):
             self.bind_inputs(ex, args)
 
     def run_callee(self, ex: Any, outputs: Sequence[Any]) -> None:
+        if self.release and ex.variables:  # as LiteRT, which releases the subgraph after each eval
+            ex.reset_variables()
         ex.invoke()
         buf = ex.buffers
         if self.static:
