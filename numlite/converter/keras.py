@@ -761,20 +761,29 @@ class _Loop:
 _Run = int | list[int] | _Loop
 
 
+def _sequence_op_setup(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str
+                       ) -> tuple[dict[str, Any], str, int, int, tuple[int | None, ...], int]:
+    """What UNIDIRECTIONAL_SEQUENCE_LSTM / _RNN need of ``layer`` on ``x``: its config, fused
+    activation, units, the (fixed) batch of its state tensors, ``x``'s shape, and ``x`` itself
+    (its time axis reversed first when ``backwards``)."""
+    cfg = _rnn_config(c, layer)
+    act = _fused_act(c, cfg)
+    shape = g_shape(c.g, x)
+    batch = 1 if shape[0] is None else int(shape[0])
+    if backwards:
+        x = _reverse_time(c, x, prefix + "/reversed_input")
+    return cfg, act, int(cfg["units"]), batch, shape, x
+
+
 def _lstm_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
     """UNIDIRECTIONAL_SEQUENCE_LSTM, batch-major, with zero-initialised variable state tensors
     (as TensorFlow's converter writes it: the state carries into the next invoke until
     ``reset_all_variables``); gates i, f, c, o in Keras's and TFLite's order; ``backwards``: the
     input's time axis reversed first."""
-    cfg = _rnn_config(c, layer)
+    cfg, act, u, batch, shape, x = _sequence_op_setup(c, layer, x, backwards, prefix)
     if _activation_name(cfg.get("recurrent_activation")) != "sigmoid":
         raise c.fail("recurrent_activation other than sigmoid (TFLite's LSTM op has sigmoid gates)")
-    act, u = _fused_act(c, cfg), int(cfg["units"])
     g = c.g
-    shape = g_shape(g, x)
-    batch = 1 if shape[0] is None else int(shape[0])
-    if backwards:
-        x = _reverse_time(c, x, prefix + "/reversed_input")
     wx, wh, bias = _lstm_weights(c, layer, prefix)
     h, cell = _state(c, prefix + "/output_state", batch, u), _state(c, prefix + "/cell_state", batch, u)
     seq = out if out is not None else g.tensor(c.layer.name + prefix + "/sequence", (shape[0], shape[1], u))
@@ -787,13 +796,8 @@ def _lstm_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: in
 def _simple_rnn_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int | None) -> _Run:
     """UNIDIRECTIONAL_SEQUENCE_RNN, batch-major, with a variable hidden state; ``backwards``: the
     input's time axis reversed first."""
-    cfg = _rnn_config(c, layer)
-    act, u = _fused_act(c, cfg), int(cfg["units"])
+    _, act, u, batch, shape, x = _sequence_op_setup(c, layer, x, backwards, prefix)
     g = c.g
-    shape = g_shape(g, x)
-    batch = 1 if shape[0] is None else int(shape[0])
-    if backwards:
-        x = _reverse_time(c, x, prefix + "/reversed_input")
     cell = layer.cell
     b = _np(cell.bias) if cell.use_bias else np.zeros(u, np.float32)
     name = c.layer.name + prefix

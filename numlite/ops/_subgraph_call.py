@@ -51,7 +51,7 @@ class SubgraphCall(Kernel):
                 ctx.fail(f"calls subgraph {index}, but the model has {n}")
             #: LiteRT releases a WHILE's / IF's subgraphs after each eval (their variables start
             #: again from their initial values at the next) unless every tensor is preserved
-            self.release = bool(getattr(ctx.runtime, "release_callees", not ctx.runtime.preserve))
+            self.release = ctx.runtime.release_callees
             ex = ctx.runtime.executor_for_call(index)
             if ex is None:
                 ctx.fail(f"calls subgraph {index}, but the model's control flow already needs more than "

@@ -63,11 +63,12 @@ class If(SubgraphCall):
         self.bind_inputs(else_, args)
         cond = inputs[0].reshape(-1)
         static = self.static
-        fresh = set(map(id, self.fresh(then_, else_)))
+        fresh = self.fresh(then_, else_)
+        reset_then, reset_else = then_ in fresh, else_ in fresh
 
         def step() -> None:
-            ex = then_ if cond[0] else else_
-            if id(ex) in fresh:  # the branch's state starts again at every eval, as LiteRT's
+            ex, reset = (then_, reset_then) if cond[0] else (else_, reset_else)
+            if reset:  # the branch's state starts again at every eval, as LiteRT's
                 ex.reset_variables()
             ex.invoke()
             buf = ex.buffers

@@ -260,3 +260,14 @@ def write_whole(path: str, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def image_pixels(img: Any, width: int, height: int, mode: str) -> np.ndarray:
+    """PIL image ``img`` as float64 pixels 0..255 [height, width, channels]: converted to colour
+    ``mode`` ("L", "RGB", "RGBA") and resized bilinearly where it differs (float64: quantizing the
+    values afterwards must not move ties)."""
+    if img.mode != mode:
+        img = img.convert(mode)
+    if img.size != (width, height):
+        img = img.resize((width, height), optional_import("PIL.Image", "image", "Pillow").BILINEAR)
+    return np.asarray(img, np.float64).reshape(height, width, len(mode))

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import BAD_INPUT, USAGE, CLIError, check_model_path, optional_import, write_whole
+from ._common import BAD_INPUT, USAGE, CLIError, check_model_path, image_pixels, optional_import, write_whole
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 IO_CHOICES = {"int8": ("int8", "uint8", "float32"), "int16x8": ("int16", "float32")}
@@ -296,10 +296,7 @@ def _image_samples(model: bytes, folder: str, details: list[dict[str, Any]], num
         p = os.path.join(folder, name)
         try:
             with pil.open(p) as img:
-                img = img.convert(mode)
-                if img.size != (w, h):
-                    img = img.resize((w, h), pil.BILINEAR)
-                pixels = np.asarray(img, np.float64).reshape(h, w, c)
+                pixels = image_pixels(img, w, h, mode)
         except Exception as e:  # noqa: BLE001 - UnidentifiedImageError, truncated file, ...
             raise CLIError(f"calibration image {p}: cannot read it: {e}", BAD_INPUT) from None
         samples.append([((pixels - m) / s).astype(np.dtype(d["dtype"]))[None]])

@@ -55,6 +55,7 @@ from ._common import (
     CLIError,
     check_readable_file,
     describe_io,
+    image_pixels,
     make_interpreter,
     ms,
     optional_import,
@@ -302,18 +303,13 @@ def _image_layout(d: dict[str, Any], source: str) -> tuple[int, int, int, bool]:
 
 def _image_to_input(d: dict[str, Any], g: _Given, tmeta: Any, image_range: tuple[float, float] | None) -> np.ndarray:
     """An image as the input's values: color mode, size, normalization, quantization."""
-    pil = optional_import("PIL.Image", "image", "Pillow")
     img = g.value
     h, w, c, batch = _image_layout(d, g.source)
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[c]
     orig = f"{img.width}x{img.height} {img.mode}"
-    if img.mode != mode:
-        img = img.convert(mode)
     h = img.height if h == -1 else h
     w = img.width if w == -1 else w
-    if (img.width, img.height) != (w, h):
-        img = img.resize((w, h), pil.BILINEAR)
-    pixels = np.asarray(img, np.float64).reshape(h, w, c)  # float64: quantizing must not move ties
+    pixels = image_pixels(img, w, h, mode)
     g.notes.append(f"image {orig} -> {w}x{h} {mode}")
     dtype = np.dtype(d["dtype"])
     scale, zp = _qparams(d)
