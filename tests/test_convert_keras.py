@@ -158,6 +158,10 @@ def test_unconvertible_layers_are_named(tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
     assert numlite_command(["convert", str(bad), "-o", str(out)]) == 3
+    assert "not a zip archive" in capsys.readouterr().err
+    bad.write_bytes(b"PK\x03\x04 then garbage")  # a zip's magic, not a zip
+    assert numlite_command(["convert", str(bad), "-o", str(out)]) == 3
+    assert "not a zip archive" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("act", ["hard_sigmoid", "selu", "mish"])

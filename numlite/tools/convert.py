@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import zipfile
 
 from ._common import BAD_MODEL, MISSING_EXTRA, UNSUPPORTED, CLIError, write_whole
 
@@ -39,6 +40,9 @@ def command(args: argparse.Namespace) -> int:
 
     if not os.path.isfile(args.model):
         raise CLIError(f"no such file: {args.model}", BAD_MODEL)
+    if not zipfile.is_zipfile(args.model):  # Keras would say "File not found" of it
+        raise CLIError(f"cannot read {args.model} as a Keras model: not a zip archive (a .keras file is one)",
+                       BAD_MODEL)
     labels = None
     if args.labels is not None:
         try:
