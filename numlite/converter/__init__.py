@@ -20,11 +20,43 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ConversionError", "convert"]
+__all__ = ["ConversionError", "KerasFileError", "convert"]
 
 
 class ConversionError(ValueError):
     """A model numlite cannot convert; the message names the layer and its class."""
+
+
+class KerasFileError(ConversionError):
+    """A ``.keras`` file Keras cannot load: missing, not a zip archive, truncated, corrupt,
+    hostile, or saved by an incompatible Keras.  The message names the file and says what Keras
+    (or numlite's check before it) found; the original exception, whatever its type, is the
+    ``__cause__``."""
+
+
+def load_keras_file(path: str) -> Any:
+    """The Keras model in ``.keras`` file ``path``, read in Keras's safe mode; any failure to read
+    it is a :class:`KerasFileError` naming the file."""
+    import zipfile
+
+    if not os.path.isfile(path):
+        raise KerasFileError(f"{path!r}: no such file")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" of it
+        raise KerasFileError(f"cannot read {path!r} as a Keras model: not a zip archive (a .keras file is one)")
+    os.environ.setdefault("KERAS_BACKEND", "numpy")  # not TensorFlow, Keras's default
+    try:
+        import keras
+    except ImportError:
+        raise ImportError("converting a .keras file needs Keras 3: pip install 'numlite[convert]'") from None
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - Keras raises anything (KeyError, TypeError, OSError ...) here
+        lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+        first = lines[0] if lines else ""
+        if len(first) > 300:
+            first = first[:300] + " ..."
+        raise KerasFileError(f"cannot read {path!r} as a Keras model: {type(e).__name__}"
+                             + (f": {first}" if first else "")) from e
 
 
 def convert(model: Any, *, model_name: str | None = None, description: str | None = None,
@@ -41,17 +73,15 @@ def convert(model: Any, *, model_name: str | None = None, description: str | Non
     ``(x - mean) / std`` of the raw value); ``labels`` as a ``labels.txt`` label file
     (``TENSOR_AXIS_LABELS``) of the first output, whose last dimension must have one entry per
     label.  Without them the file has no metadata, as TensorFlow's converter writes it.
+
+    A file Keras cannot load raises :class:`KerasFileError` (a ``ConversionError``) naming the
+    file; a model that loads but does not convert raises ``ConversionError`` naming the layer.
     """
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if not path.endswith(".keras"):
             raise ConversionError(f"{path!r}: numlite converts Keras 3 models (.keras files)")
-        os.environ.setdefault("KERAS_BACKEND", "numpy")  # not TensorFlow, Keras's default
-        try:
-            import keras
-        except ImportError:
-            raise ImportError("converting a .keras file needs Keras 3: pip install 'numlite[convert]'") from None
-        model = keras.saving.load_model(path, compile=False)
+        model = load_keras_file(path)
     from .keras import convert_keras
 
     data = convert_keras(model, model_name=model_name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import zipfile
 
 from ._common import BAD_MODEL, MISSING_EXTRA, UNSUPPORTED, CLIError, write_whole
 
@@ -36,13 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from numlite.converter import ConversionError, convert
+    from numlite.converter import ConversionError, KerasFileError, convert
 
     if not os.path.isfile(args.model):
         raise CLIError(f"no such file: {args.model}", BAD_MODEL)
-    if not zipfile.is_zipfile(args.model):  # Keras would say "File not found" of it
-        raise CLIError(f"cannot read {args.model} as a Keras model: not a zip archive (a .keras file is one)",
-                       BAD_MODEL)
     labels = None
     if args.labels is not None:
         try:
@@ -58,11 +54,10 @@ def command(args: argparse.Namespace) -> int:
                        input_std=args.std)
     except ImportError as e:
         raise CLIError(str(e), MISSING_EXTRA) from None
+    except KerasFileError as e:  # Keras cannot read the file (the message names it)
+        raise CLIError(str(e), BAD_MODEL) from None
     except ConversionError as e:
         raise CLIError(str(e), UNSUPPORTED) from None
-    except (ValueError, OSError) as e:  # Keras cannot read the file
-        raise CLIError(f"cannot read {args.model} as a Keras model: {str(e).strip().splitlines()[0]}", BAD_MODEL) \
-            from None
     write_whole(args.output, data)
     import numlite
 

@@ -1,0 +1,111 @@
+"""Regression tests for what fuzzing the converter's and the quantizer's inputs found (fuzz/fuzz_convert_keras.py,
+fuzz/fuzz_quantize.py), each input rebuilt by code."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+keras = pytest.importorskip("keras", reason="the converter's tests need Keras 3 (pip install 'numlite[convert]')")
+
+import numlite  # noqa: E402
+from numlite.converter import ConversionError, KerasFileError  # noqa: E402
+
+
+def _saved(tmp_path, model, name: str = "m.keras") -> tuple[str, dict[str, bytes]]:
+    path = str(tmp_path / name)
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        return path, {n: z.read(n) for n in z.namelist()}
+
+
+def _write(tmp_path, files: dict[str, bytes], name: str = "x.keras") -> str:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as z:
+        for n, v in files.items():
+            z.writestr(n, v)
+    return str(path)
+
+
+def _dense_model():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu"), keras.layers.Dense(2)])
+
+
+def _with_config(files: dict[str, bytes], edit) -> dict[str, bytes]:
+    cfg = json.loads(files["config.json"])
+    cfg = edit(cfg) or cfg
+    return {**files, "config.json": json.dumps(cfg).encode()}
+
+
+# -- Keras load errors: one KerasFileError naming the file (fuzz_convert_keras: raw KeyError, TypeError,
+# OSError, JSONDecodeError escaped from numlite.convert) ----------------------------------------------------
+def _hostile_variants(files: dict[str, bytes]) -> dict[str, dict[str, bytes]]:
+    def units(v):
+        return lambda c: c["config"]["layers"][1]["config"].__setitem__("units", v)
+
+    out = {
+        "bad json": {**files, "config.json": b"{"},
+        "not utf-8": {**files, "config.json": b"\xff\xfe"},
+        "no config.json": {k: v for k, v in files.items() if k != "config.json"},
+        "no weights": {k: v for k, v in files.items() if k != "model.weights.h5"},
+        "truncated weights": {**files, "model.weights.h5": files["model.weights.h5"][:100]},
+        "negative units": _with_config(files, units(-3)),
+        "float units": _with_config(files, units(2.5)),
+        "string units": _with_config(files, units("x")),
+        "mismatched units": _with_config(files, units(5)),
+        "unknown module": _with_config(files, lambda c: c["config"]["layers"][1].update(module="os",
+                                                                                        class_name="system")),
+        "top-level list": _with_config(files, lambda c: [c]),
+        "config a list": _with_config(files, lambda c: c.__setitem__("config", [])),
+        "deep nesting": {**files, "config.json": b"[" * 100000 + b"]" * 100000},
+    }
+    return out
+
+
+def test_keras_load_failures_are_one_error_naming_the_file(tmp_path):
+    _, files = _saved(tmp_path, _dense_model())
+    for what, variant in _hostile_variants(files).items():
+        path = _write(tmp_path, variant)
+        with pytest.raises(KerasFileError, match=r"cannot read '.*x.keras' as a Keras model: \w+") as e:
+            numlite.convert(path)
+        assert e.value.__cause__ is not None, what
+        assert isinstance(e.value, ConversionError) and isinstance(e.value, ValueError)
+
+
+def test_not_a_zip_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"PK\x03\x04 then garbage")
+    with pytest.raises(KerasFileError, match="not a zip archive"):
+        numlite.convert(str(bad))
+    with pytest.raises(KerasFileError, match="no such file"):
+        numlite.convert(str(tmp_path / "missing.keras"))
+
+
+def test_cli_reports_an_unreadable_file_as_a_bad_model(tmp_path, capsys):
+    from util import numlite_command
+
+    _, files = _saved(tmp_path, _dense_model())
+    path = _write(tmp_path, {**files, "config.json": b"{"})
+    out = tmp_path / "x.tflite"
+    assert numlite_command(["convert", path, "-o", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "x.keras" in err and "JSONDecodeError" in err and not out.exists()
+
+
+def test_weights_of_another_dtype_still_convert(tmp_path):
+    """Keras casts float64 / integer weight arrays to the variable's dtype: not an error."""
+    h5py = pytest.importorskip("h5py")
+    _, files = _saved(tmp_path, _dense_model())
+    buf = io.BytesIO(files["model.weights.h5"])
+    with h5py.File(buf, "r+") as h:
+        w = np.asarray(h["layers/dense/vars/0"])
+        del h["layers/dense/vars/0"]
+        h["layers/dense/vars/0"] = w.astype(np.float64)
+    path = _write(tmp_path, {**files, "model.weights.h5": buf.getvalue()})
+    numlite.Interpreter(model_content=numlite.convert(path)).allocate_tensors()
