@@ -1,5 +1,6 @@
 """Regression tests for what fuzzing the converter's and the quantizer's inputs found (fuzz/fuzz_convert_keras.py,
-fuzz/fuzz_quantize.py), each input rebuilt by code."""
+fuzz/fuzz_quantize.py), each input rebuilt by code, and the converter's refusal of Python code in a
+``.keras`` file (a ``Lambda`` layer's marshalled bytecode is never run)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ keras = pytest.importorskip("keras", reason="the converter's tests need Keras 3 
 
 import numlite  # noqa: E402
 from numlite.converter import ConversionError, KerasFileError  # noqa: E402
+
+MARK = "NUMLITE_TEST_LAMBDA_RAN"
 
 
 def _saved(tmp_path, model, name: str = "m.keras") -> tuple[str, dict[str, bytes]]:
@@ -41,6 +44,80 @@ def _with_config(files: dict[str, bytes], edit) -> dict[str, bytes]:
     cfg = json.loads(files["config.json"])
     cfg = edit(cfg) or cfg
     return {**files, "config.json": json.dumps(cfg).encode()}
+
+
+def _lambda_file(tmp_path) -> str:
+    """A .keras file whose Lambda's marshalled code sets an environment variable when run."""
+    fn = lambda t: (__import__("os").environ.__setitem__("NUMLITE_TEST_LAMBDA_RAN", "1"), t)[1]  # noqa: E731
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(fn, name="evil")])
+    path = str(tmp_path / "evil.keras")
+    model.save(path)
+    os.environ.pop(MARK, None)  # building the model above ran it
+    return path
+
+
+@pytest.fixture
+def unsafe_keras():
+    """Keras's global 'unsafe deserialization' switch turned on (as a careless caller might), then off."""
+    from keras.src.saving import serialization_lib
+
+    before = serialization_lib.in_safe_mode()
+    keras.config.enable_unsafe_deserialization()
+    yield
+    from keras.src.backend.common import global_state
+
+    global_state.set_global_attribute("safe_mode_saving", before)
+
+
+def test_lambda_code_in_a_keras_file_is_refused_never_run(tmp_path, unsafe_keras):
+    path = _lambda_file(tmp_path)
+    cfg = json.loads(zipfile.ZipFile(path).read("config.json"))
+    assert "__lambda__" in json.dumps(cfg)  # the file does carry marshalled bytecode
+    with pytest.raises(KerasFileError, match=r"evil.keras.*layer 'evil' \(Lambda\) carries code that loading"):
+        numlite.convert(path)
+    assert MARK not in os.environ
+    # the payload is live: Keras without its safe mode runs it while loading
+    keras.saving.load_model(path, safe_mode=False)
+    assert os.environ.pop(MARK, None) == "1"
+
+
+def test_lambda_refused_by_keras_safe_mode_too(tmp_path, unsafe_keras, monkeypatch):
+    """With numlite's own check switched off, Keras's safe mode (which numlite asks for, whatever the
+    global switch says) still refuses the lambda: the error names the file, the code is not run."""
+    import numlite.converter as conv
+
+    path = _lambda_file(tmp_path)
+    monkeypatch.setattr(conv, "CODE_CLASSES", frozenset())
+    with pytest.raises(KerasFileError, match=r"cannot read '.*evil.keras' as a Keras model") as e:
+        numlite.convert(path)
+    assert "lambda" in str(e.value.__cause__).lower()
+    assert MARK not in os.environ
+
+
+def test_converter_asks_keras_for_safe_mode(tmp_path, monkeypatch):
+    path, _ = _saved(tmp_path, _dense_model())
+    seen = {}
+    real = keras.saving.load_model
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keras.saving, "load_model", spy)
+    numlite.convert(path)
+    assert seen.get("safe_mode") is True and seen.get("compile") is False
+
+
+def test_lambda_inside_a_nested_model_is_found(tmp_path):
+    fn = lambda t: (__import__("os").environ.__setitem__("NUMLITE_TEST_LAMBDA_RAN", "1"), t)[1]  # noqa: E731
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(fn, name="deep")], name="inner")
+    x = keras.Input((4,))
+    path = str(tmp_path / "nested.keras")
+    keras.Model(x, keras.layers.Dense(2)(inner(x))).save(path)
+    os.environ.pop(MARK, None)
+    with pytest.raises(KerasFileError, match=r"layer 'deep' \(Lambda\)"):
+        numlite.convert(path)
+    assert MARK not in os.environ
 
 
 # -- Keras load errors: one KerasFileError naming the file (fuzz_convert_keras: raw KeyError, TypeError,

@@ -14,6 +14,7 @@ installed Keras backend; conversion reads layer configurations and weights only 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -29,27 +30,88 @@ class ConversionError(ValueError):
 
 class KerasFileError(ConversionError):
     """A ``.keras`` file Keras cannot load: missing, not a zip archive, truncated, corrupt,
-    hostile, or saved by an incompatible Keras.  The message names the file and says what Keras
-    (or numlite's check before it) found; the original exception, whatever its type, is the
-    ``__cause__``."""
+    hostile (Python code in a ``Lambda``), or saved by an incompatible Keras.  The message names
+    the file and says what Keras (or numlite's check before it) found; the original exception, if
+    any, is the ``__cause__``."""
+
+
+#: class names whose configuration carries code that loading runs (a Lambda's marshalled bytecode,
+#: a pickled torch module, an outside SavedModel): refused before Keras reads the file, whatever
+#: its safe mode (numlite converts none of them)
+CODE_CLASSES = frozenset({"Lambda", "__lambda__", "TorchModuleWrapper", "TFSMLayer"})
+#: the largest config.json read (a real model's is kilobytes)
+MAX_CONFIG_BYTES = 64 << 20
+
+
+def _refuse_code(path: str) -> None:
+    """Refuse a ``.keras`` file whose ``config.json`` names a class that carries code.
+
+    Keras's safe mode (which ``convert`` always asks for) refuses to deserialize a lambda; this
+    check is the second lock: it reads the configuration itself (iteratively: any depth), so a
+    hostile file never reaches a deserializer that might run it.  A file without a readable
+    ``config.json`` is left to Keras, whose error ``convert`` reports.
+    """
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            if z.getinfo("config.json").file_size > MAX_CONFIG_BYTES:  # zipfile reads no more than it says
+                raise KerasFileError(f"{path!r}: config.json of {z.getinfo('config.json').file_size} bytes "
+                                     f"(at most {MAX_CONFIG_BYTES} read)")
+            text = z.read("config.json")
+        config = json.loads(text)
+    except KerasFileError:
+        raise
+    except Exception:  # noqa: BLE001 - Keras reads the file next and says what is wrong with it
+        return
+    stack = [config]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            cls = v.get("class_name")
+            if isinstance(cls, str) and cls in CODE_CLASSES:
+                inner = v.get("config")
+                name = inner.get("name") if isinstance(inner, dict) else None
+                what = f"layer {name!r} ({cls})" if name else f"a {cls} object"
+                raise KerasFileError(f"{path!r}: {what} carries code that loading would run; numlite neither "
+                                     "loads nor converts it")
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def _safe_mode() -> contextlib.AbstractContextManager[Any]:
+    """Keras's safe mode for this thread, whatever ``keras.config.enable_unsafe_deserialization()``
+    set: Keras lets that global switch override ``load_model(safe_mode=True)`` (its deserializer
+    takes the thread's flag first), so ``safe_mode=True`` alone would load, and run, a Lambda's
+    code in a process that once turned the switch on.  ``SafeModeScope`` is Keras's own scope for
+    the flag (not public API: where it is missing, ``_refuse_code`` still stands)."""
+    try:
+        from keras.src.saving.serialization_lib import SafeModeScope
+    except ImportError:
+        return contextlib.nullcontext()
+    return SafeModeScope(True)
 
 
 def load_keras_file(path: str) -> Any:
-    """The Keras model in ``.keras`` file ``path``, read in Keras's safe mode; any failure to read
-    it is a :class:`KerasFileError` naming the file."""
+    """The Keras model in ``.keras`` file ``path``, read in Keras's safe mode (no Python code in
+    the file is ever run); any failure to read it is a :class:`KerasFileError` naming the file."""
     import zipfile
 
     if not os.path.isfile(path):
         raise KerasFileError(f"{path!r}: no such file")
     if not zipfile.is_zipfile(path):  # Keras would say "File not found" of it
         raise KerasFileError(f"cannot read {path!r} as a Keras model: not a zip archive (a .keras file is one)")
+    _refuse_code(path)
     os.environ.setdefault("KERAS_BACKEND", "numpy")  # not TensorFlow, Keras's default
     try:
         import keras
     except ImportError:
         raise ImportError("converting a .keras file needs Keras 3: pip install 'numlite[convert]'") from None
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        with _safe_mode():
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - Keras raises anything (KeyError, TypeError, OSError ...) here
         lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
         first = lines[0] if lines else ""
@@ -74,8 +136,10 @@ def convert(model: Any, *, model_name: str | None = None, description: str | Non
     (``TENSOR_AXIS_LABELS``) of the first output, whose last dimension must have one entry per
     label.  Without them the file has no metadata, as TensorFlow's converter writes it.
 
-    A file Keras cannot load raises :class:`KerasFileError` (a ``ConversionError``) naming the
-    file; a model that loads but does not convert raises ``ConversionError`` naming the layer.
+    A ``.keras`` file is read in Keras's safe mode, and refused first if its configuration holds
+    a class that carries code (a ``Lambda``): nothing in the file is run.  A file Keras
+    cannot load raises :class:`KerasFileError` (a ``ConversionError``) naming the file; a model
+    that loads but does not convert raises ``ConversionError`` naming the layer.
     """
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
