@@ -5,7 +5,7 @@ from __future__ import annotations
 # Kernels are imported lazily, when a model first needs them (numlite.ops.registry); so are the
 # custom ops LiteRT's resolver has built in (numlite.custom._litert_defaults).
 from .delegates import Delegate, DelegateKernel, load_delegate
-from .errors import ModelError, UnsupportedOpError
+from .errors import InterpreterBusyError, InvokeCancelled, ModelError, UnsupportedOpError
 from .graph import Model, load_model
 from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, SignatureRunner
 from .ops.base import Kernel, PrepareContext, PrepareError, TensorSpec
@@ -24,7 +24,8 @@ def convert(model: object, **kwargs: object) -> bytes:
 
 __all__ = [
     "Delegate", "DelegateKernel", "convert",
-    "Interpreter", "InterpreterWithCustomOps", "Kernel", "Model", "ModelError", "OpResolver", "OpResolverType",
+    "Interpreter", "InterpreterBusyError", "InterpreterWithCustomOps", "InvokeCancelled",
+    "Kernel", "Model", "ModelError", "OpResolver", "OpResolverType",
     "PrepareContext", "PrepareError", "SignatureRunner", "TensorSpec", "UnsupportedOpError", "load_model",
     "load_delegate", "register_op", "supported_ops",
 ]

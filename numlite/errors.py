@@ -30,3 +30,14 @@ class ModelTypeError(ModelError, TypeError):
 class ResizeError(RuntimeError, ValueError):
     """``resize_tensor_input`` refused a shape.  LiteRT raises RuntimeError here; numlite's
     earlier releases raised ValueError, so this is both."""
+
+
+class InvokeCancelled(RuntimeError):
+    """``Interpreter.cancel()`` stopped the running ``invoke()`` (numlite extension; LiteRT's C++
+    ``Interpreter::Cancel`` returns ``kTfLiteCancelled`` there)."""
+
+
+class InterpreterBusyError(RuntimeError):
+    """An interpreter was used while another call on it had not returned: from a second thread
+    during ``invoke()``, or from inside one of its own kernels.  One interpreter serves one
+    thread at a time."""

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from . import _blas
-from .errors import UnsupportedOpError
+from .errors import InvokeCancelled, UnsupportedOpError
 from .graph import Model, Operator, Subgraph
 from .ops.base import DynamicOutput, Epilogue, Kernel, PrepareContext, PrepareError, TensorSpec, chain
 from .ops.registry import OpResolver
@@ -124,6 +124,10 @@ class Runtime:
         self.resource_ids: dict[tuple[str, str, str], int] = {}
         #: CALL_ONCE nodes that have run: (subgraph, node index)
         self.called_once: set[tuple[int, int]] = set()
+        #: set by ``Interpreter.cancel()`` (from any thread), cleared when ``invoke()`` starts:
+        #: every subgraph entry checks it (``SubgraphExecutor.invoke``), so a loop stops at its
+        #: next iteration
+        self.cancel_requested = False
 
     def executor(self, index: int) -> SubgraphExecutor:
         ex = self.executors.get(index)
@@ -714,6 +718,9 @@ class SubgraphExecutor:
 
     # -- execution -----------------------------------------------------------------------
     def invoke(self) -> None:
+        if self.runtime.cancel_requested:  # every subgraph entry: each WHILE iteration, each branch
+            raise InvokeCancelled(f"invoke() was cancelled (Interpreter.cancel()) before subgraph "
+                                  f"{self.subgraph.index} ran")
         if _blas_state[0] != self.num_threads:
             _blas.set_threads(self.num_threads)
             _blas_state[0] = self.num_threads

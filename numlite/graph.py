@@ -15,8 +15,9 @@ graph-level invariants the FlatBuffer verifier cannot see:
 from __future__ import annotations
 
 import math
-import mmap
+import mmap as mmap_module
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -510,22 +511,85 @@ def _unpack_sub_byte(raw: np.ndarray, nelem: int, tname: str, where: str) -> np.
     return out
 
 
-def load_model(model_path: str | os.PathLike | None = None, model_content: bytes | None = None) -> Model:
-    """Load and verify a model from a file (memory-mapped) or from bytes."""
+def load_model(model_path: str | os.PathLike | None = None, model_content: bytes | None = None,
+               mmap: bool = False) -> Model:
+    """Load and verify a model from a file or from bytes.
+
+    A file is read into memory once, by default: the model is then the process's own, and
+    changing, truncating, replacing or deleting the file afterwards has no effect on it.  With
+    ``mmap=True`` the file is memory-mapped instead (no copy; processes loading the same file
+    share its pages, and the OS can drop clean pages under memory pressure); the file must then
+    stay as it is while the model lives: replace it atomically (write a new file, ``os.replace``
+    it over the old one), never in place - truncating a mapped file makes the next read of a
+    weight a SIGBUS that kills the process, in numlite as in LiteRT.
+
+    Only a regular file is read: a directory, FIFO, socket or device (``/dev/zero``) is a
+    ValueError naming what it is, before anything is read from it (a FIFO without a writer would
+    block ``open`` for ever).  A file larger than this machine's memory is a ModelError."""
     if (model_path is None) == (model_content is None):
         raise ValueError("Exactly one of model_path and model_content must be given")
     if model_path is not None:
-        try:
-            with open(os.fspath(model_path), "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size == 0:
-                    raise ModelError(f"not a valid TFLite model: {os.fspath(model_path)!r} is empty")
-                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except OSError as e:
-            raise ValueError(f"Could not open '{os.fspath(model_path)}': {e.strerror or e}") from e
-        return build_graph(mm, source=mm)
+        path = os.fspath(model_path)
+        data = _read_model_file(path, mmap)
+        return build_graph(data, source=data)
     if isinstance(model_content, (bytearray, memoryview)):
         model_content = bytes(model_content)  # never alias memory the caller may change
     if not isinstance(model_content, bytes):
         raise ModelTypeError(f"model_content must be bytes, not {type(model_content).__name__}")
     return build_graph(model_content, source=model_content)
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def _refuse_special_file(path: str, mode: int) -> None:
+    for test, kind in _FILE_KINDS:
+        if test(mode):
+            raise ValueError(f"Could not open '{path}': it is {kind}, not a model file")
+
+
+def _read_model_file(path: str, use_mmap: bool) -> bytes | mmap_module.mmap:
+    """The bytes of the regular file at ``path``: read (default) or memory-mapped.
+
+    1. ``stat`` the path, then open it non-blocking (a FIFO's open would otherwise wait for a
+       writer) and ``fstat`` the descriptor, so the checks apply to the file actually opened,
+       not to what the path named a moment before.
+    2. Refuse anything but a regular file, an empty file and one larger than physical memory.
+    3. Read it whole (a short read means it shrank meanwhile: the verifier then sees the bytes
+       that were there), or map it read-only."""
+    try:
+        _refuse_special_file(path, os.stat(path).st_mode)  # names a socket, which open() cannot
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise ValueError(f"Could not open '{path}': {e.strerror or e}") from e
+    try:
+        st = os.fstat(fd)
+        _refuse_special_file(path, st.st_mode)
+        if st.st_size == 0:
+            raise ModelError(f"not a valid TFLite model: {path!r} is empty")
+        from .executor import memory_limit
+
+        if st.st_size > memory_limit():
+            raise ModelError(f"{path!r} is {st.st_size} bytes, more than this machine's {memory_limit()} bytes of "
+                             "memory")
+        try:
+            if use_mmap:
+                return mmap_module.mmap(fd, 0, access=mmap_module.ACCESS_READ)
+            with os.fdopen(os.dup(fd), "rb", buffering=0) as f:
+                data = f.read(st.st_size)  # one read(2) up to 2 GB on Linux; the rest below
+                parts = [data]
+                got = len(data)
+                while data and got < st.st_size:
+                    data = f.read(st.st_size - got)
+                    parts.append(data)
+                    got += len(data)
+                data = parts[0] if len(parts) == 1 else b"".join(parts)
+        except OSError as e:
+            raise ValueError(f"Could not read '{path}': {e.strerror or e}") from e
+    finally:
+        os.close(fd)
+    if not data:
+        raise ModelError(f"not a valid TFLite model: {path!r} is empty")
+    return data

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import enum
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import strings
-from .errors import ResizeError
+from .errors import InterpreterBusyError, ResizeError
 from .executor import Runtime, SubgraphExecutor
-from .graph import Model, load_model
+from .graph import MAX_RANK, Model, load_model
 from .ops.registry import OpResolver
 
 
@@ -43,13 +44,23 @@ class Interpreter:
       custom_ops: numlite extension: ``{name: Kernel subclass}`` for this interpreter: a custom
         op's custom code, or a builtin operator's name (``"CONV_2D"``) to run that builtin with
         the given kernel instead of numlite's.
+      mmap: numlite extension: memory-map ``model_path`` instead of reading it into memory (see
+        :func:`numlite.load_model`: no copy and pages shared between processes, but the file
+        must not be changed in place while the interpreter lives).
+
+    One interpreter serves one thread at a time: a call on it (``invoke``, ``set_tensor``,
+    ``get_tensor``, ``allocate_tensors``, ``resize_tensor_input``, the resets, a signature
+    runner) while another thread's call has not returned raises
+    :class:`~numlite.errors.InterpreterBusyError` (a RuntimeError) rather than computing on half
+    written tensors; make one interpreter per thread.  ``cancel()`` is the one method meant for
+    another thread.
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, model_content: bytes | None = None,
                  experimental_delegates: Sequence[Any] | None = None, num_threads: int | None = None,
                  experimental_op_resolver_type: Any = OpResolverType.AUTO,
                  experimental_preserve_all_tensors: bool = False,
-                 custom_ops: dict[str, type] | None = None, **experimental: Any):
+                 custom_ops: dict[str, type] | None = None, mmap: bool = False, **experimental: Any):
         if model_path is None and model_content is None:
             raise ValueError("`model_path` or `model_content` must be specified.")
         if model_path is not None and model_content is not None:
@@ -72,7 +83,11 @@ class Interpreter:
             if name not in OpResolverType.__members__:
                 raise ValueError(
                     f"Unrecognized passed in op resolver type: {experimental_op_resolver_type}")
-        self._model: Model = load_model(model_path, model_content)
+        if mmap and model_path is None:
+            raise ValueError("mmap=True maps a model_path; model_content is already in memory")
+        #: one call at a time (see the class docstring); the lock is only ever tried, never waited on
+        self._busy = threading.Lock()
+        self._model: Model = load_model(model_path, model_content, mmap=bool(mmap))
         self._num_threads = int(num_threads or 1)
         self._preserve = bool(experimental_preserve_all_tensors)
         self._resolver = self._make_resolver(custom_ops)
@@ -88,6 +103,14 @@ class Interpreter:
         self._dirty: set[int] = {0}
 
     # -- internals -------------------------------------------------------------------------
+    def _enter(self, what: str) -> None:
+        """Take the interpreter for one call, or raise InterpreterBusyError naming the call."""
+        if not self._busy.acquire(False):
+            raise InterpreterBusyError(
+                f"Interpreter.{what}() was called while another call on this interpreter is running (from "
+                "another thread, or from inside one of its kernels); one Interpreter serves one thread at a "
+                "time: make one per thread, or hold a lock around each set_tensor / invoke / get_tensor sequence")
+
     def _make_resolver(self, custom_ops: dict[str, type] | None) -> OpResolver:
         return OpResolver(custom_ops)
 
@@ -117,38 +140,68 @@ class Interpreter:
 
         As LiteRT's, a call when nothing needs it (already allocated, no input resized since)
         changes nothing: tensor values, variable state and random ops' streams carry on."""
-        if self._main.allocated and 0 not in self._dirty:
-            return
-        with np.errstate(all="ignore"):  # constant folding runs steps: IEEE results, no warnings
-            self._main.allocate()
-        self._dirty.discard(0)
+        self._enter("allocate_tensors")
+        try:
+            if self._main.allocated and 0 not in self._dirty:
+                return
+            with np.errstate(all="ignore"):  # constant folding runs steps: IEEE results, no warnings
+                self._main.allocate()
+            self._dirty.discard(0)
+        finally:
+            self._busy.release()
 
     def invoke(self) -> None:
         """Run the model on the current inputs.  Floating-point results that reach inf or nan are
         IEEE results, as in LiteRT: NumPy's warnings about them are silenced for the whole run
-        (once here, not per op)."""
+        (once here, not per op).
+
+        Interruptible: ``cancel()`` from another thread, or Ctrl-C (KeyboardInterrupt), stops a
+        running invoke - a WHILE that never ends included - and leaves the interpreter usable
+        (outputs and variable state are then undefined until the next complete invoke)."""
         if not self._main.allocated or 0 in self._dirty:
             raise RuntimeError("Invoke called on model that is not ready: call allocate_tensors() first"
                                + (" (inputs were resized)" if self._main.allocated else ""))
-        if self._float_model:
-            with np.errstate(all="ignore"):
+        if not self._busy.acquire(False):
+            self._enter("invoke")  # raises
+        try:
+            self._runtime.cancel_requested = False
+            if self._float_model:
+                with np.errstate(all="ignore"):
+                    self._main.invoke()
+            else:  # integer-only models (fully quantized, int I/O) skip the context (~0.9 us)
                 self._main.invoke()
-        else:  # integer-only models (fully quantized, int I/O) skip the context (~0.9 us)
-            self._main.invoke()
+        finally:
+            self._busy.release()
+
+    def cancel(self) -> None:
+        """numlite extension (LiteRT's C++ ``Interpreter::Cancel``): stop the ``invoke()`` running
+        now, from any thread.  It raises :class:`~numlite.errors.InvokeCancelled` (a RuntimeError)
+        at the next subgraph entry - every iteration of a WHILE, every IF branch - so a loop that
+        never ends stops within one iteration; a graph without control flow finishes its invoke.
+        An invoke that starts after ``cancel()`` returns runs normally."""
+        self._runtime.cancel_requested = True
 
     def reset_all_variables(self) -> None:
         """Reset every variable tensor (``is_variable``: LSTM/RNN state, ...) to its initial value,
         as LiteRT does.  Like LiteRT's, it leaves resource variables (VAR_HANDLE /
         ASSIGN_VARIABLE) and hash tables as they are: ``reset_resource_variables()`` resets those."""
-        for ex in self._runtime.all_executors():
-            ex.reset_variables()
+        self._enter("reset_all_variables")
+        try:
+            for ex in self._runtime.all_executors():
+                ex.reset_variables()
+        finally:
+            self._busy.release()
 
     def reset_resource_variables(self) -> None:
         """numlite extension: forget every resource variable and hash table, so that the model's
         initialization (its CALL_ONCE subgraph, which assigns the initial values) runs again at
         the next ``invoke()``: the state of a freshly constructed interpreter, without rebuilding
         it.  Streaming models keep their state in resource variables; call this between streams."""
-        self._runtime.reset_resources()
+        self._enter("reset_resource_variables")
+        try:
+            self._runtime.reset_resources()
+        finally:
+            self._busy.release()
 
     def num_subgraphs(self) -> int:
         return len(self._model.subgraphs)
@@ -197,8 +250,15 @@ class Interpreter:
         return [self._details(ex, i) for i in range(len(ex.subgraph.tensors))]
 
     def set_tensor(self, tensor_index: int, value: Any) -> None:
-        """Copy ``value`` into a tensor.  No casting, no broadcasting: dtype and shape must match."""
-        self._set_tensor(self._main, tensor_index, value)
+        """Copy ``value`` into a tensor.  No casting, no broadcasting: dtype and shape must match.
+        Any array layout is taken (non-contiguous, read-only, either byte order: numlite copies
+        the values, where LiteRT copies a non-native byte order's raw bytes); ``value`` itself is
+        never modified or kept."""
+        self._enter("set_tensor")
+        try:
+            self._set_tensor(self._main, tensor_index, value)
+        finally:
+            self._busy.release()
 
     def _set_tensor(self, ex: SubgraphExecutor, tensor_index: Any, value: Any) -> None:
         i = self._check_tensor_index(ex, tensor_index)
@@ -211,7 +271,7 @@ class Interpreter:
             if value.dtype == np.float64 and ex.dtypes[i] == np.float32:
                 pass  # fall through to the dtype error, like LiteRT
         want = np.dtype(ex.dtypes[i]) if ex.dtypes[i] is not None else None
-        if want is None or value.dtype != want:
+        if want is None or (value.dtype != want and value.dtype.newbyteorder("=") != want):
             raise ValueError(
                 f"Cannot set tensor: Got value of type {value.dtype.name.upper()} but expected type "
                 f"{want.name.upper() if want is not None else t.type_name} for input {i}, name: {t.name} ")
@@ -257,6 +317,13 @@ class Interpreter:
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> Any:
         """A copy of a tensor's current value: an array, or for a 0-d tensor a NumPy scalar (as
         LiteRT returns it)."""
+        self._enter("get_tensor")
+        try:
+            return self._get_tensor(tensor_index, subgraph_index)
+        finally:
+            self._busy.release()
+
+    def _get_tensor(self, tensor_index: int, subgraph_index: int) -> Any:
         ex = self._subgraph_executor(subgraph_index)
         i = self._check_tensor_index(ex, tensor_index)
         buf = ex.buffers[i]
@@ -288,8 +355,12 @@ class Interpreter:
         Refusals raise :class:`~numlite.errors.ResizeError` (a RuntimeError, as in LiteRT, and a
         ValueError); a ``tensor_size`` that is not 1-D is a ValueError, as in LiteRT.  Resizing
         to the current shape changes nothing (``invoke()`` still works, as in LiteRT)."""
-        if self._resize(self._main, input_index, tensor_size, strict):
-            self._dirty.add(0)
+        self._enter("resize_tensor_input")
+        try:
+            if self._resize(self._main, input_index, tensor_size, strict):
+                self._dirty.add(0)
+        finally:
+            self._busy.release()
 
     def _resize(self, ex: SubgraphExecutor, input_index: Any, tensor_size: Any, strict: bool) -> bool:
         try:
@@ -310,8 +381,15 @@ class Interpreter:
             raise ValueError(f"Shape should be 1D instead of {new.ndim}: got {tensor_size!r}")
         if new.size and not (np.issubdtype(new.dtype, np.integer) or np.issubdtype(new.dtype, np.floating)):
             raise ValueError(f"tensor_size must be a sequence of ints, got {tensor_size!r}")
-        if new.size and (new.max() > np.iinfo(np.int32).max):
-            raise OverflowError(f"tensor_size {tensor_size!r} has a dimension beyond int32")
+        if new.size > MAX_RANK:
+            raise ResizeError(f"Cannot resize input {i} ({t.name}) to {new.size} dimensions: numlite supports at "
+                              f"most {MAX_RANK}")
+        if new.dtype.kind == "f" and not np.array_equal(new, np.trunc(new)):
+            raise ResizeError(f"Cannot resize input {i} ({t.name}) to {tensor_size!r}: dimensions must be "
+                              "whole numbers")
+        if new.size and (new.max() > np.iinfo(np.int32).max or new.min() < np.iinfo(np.int32).min):
+            raise _DimensionOverflow(f"Cannot resize input {i} ({t.name}) to {tensor_size!r}: a dimension is "
+                                     "beyond int32 (as in LiteRT, an OverflowError)")
         new = new.astype(np.int32)
         if (new < 0).any():
             raise ResizeError(f"Cannot resize input {i} ({t.name}) to {new.tolist()}: dimensions must be >= 0")
@@ -475,6 +553,14 @@ class SignatureRunner:
                 "Invalid number of inputs provided for running a SignatureDef, "
                 f"expected {len(self._inputs)} vs provided {len(kwargs)}")
         ip = self._interpreter
+        ip._enter(f"get_signature_runner({self._sig.key!r})")
+        try:
+            return self._run(ip, kwargs)
+        finally:
+            ip._busy.release()
+
+    def _run(self, ip: Interpreter, kwargs: dict[str, Any]) -> dict[str, np.ndarray]:
+        ip._runtime.cancel_requested = False
         for name, value in kwargs.items():
             if name not in self._inputs:
                 raise ValueError(f"Invalid Input name ({name}) for SignatureDef; expected one of "
@@ -499,6 +585,11 @@ class SignatureRunner:
 
 
 _OBJECT_TYPES = ("RESOURCE", "VARIANT")
+
+
+class _DimensionOverflow(ResizeError, OverflowError):
+    """A ``resize_tensor_input`` dimension beyond int32: LiteRT's OverflowError, and numlite's
+    ResizeError."""
 
 
 

@@ -40,26 +40,35 @@ def base_chain(a: np.ndarray) -> list:
 
 # -- zero copy ------------------------------------------------------------------------------
 
-def test_model_path_is_memory_mapped(tmp_path):
+@pytest.mark.parametrize("use_mmap", [False, True])
+def test_model_path_constants_are_views_on_the_loaded_bytes(tmp_path, use_mmap):
+    """A file is read once (default) or memory-mapped (mmap=True); either way constants are
+    read-only zero-copy views on what was loaded."""
     path = tmp_path / "m.tflite"
     path.write_bytes(add_const_builder().build())
-    model = load_model(model_path=str(path))
-    assert isinstance(model.source, mmap.mmap)
+    model = load_model(model_path=str(path), mmap=use_mmap)
+    assert isinstance(model.source, mmap.mmap if use_mmap else bytes)
     c = model.subgraphs[0].tensors[1].data
     np.testing.assert_array_equal(c, CONST)
-    # the constant's base chain ends in the mmap: no copy was made
-    assert any(isinstance(b, mmap.mmap) for b in base_chain(c))
+    # the constant's base chain ends in the loaded bytes / the mmap: no copy was made
+    assert any(b is model.source for b in base_chain(c))
     assert np.shares_memory(c, np.frombuffer(model.source, np.uint8))
     assert not c.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         c[0, 0] = 1.0
-    # path-like objects work too, and the interpreter runs from the mapping
-    it = numlite.Interpreter(model_path=path)
+    # path-like objects work too, and the interpreter runs from the loaded bytes
+    it = numlite.Interpreter(model_path=path, mmap=use_mmap)
+    assert isinstance(it.model.source, mmap.mmap if use_mmap else bytes)
     it.allocate_tensors()
     it.set_tensor(0, np.ones((3, 4), np.float32))
     it.invoke()
     np.testing.assert_allclose(it.get_tensor(2), CONST + 1)
     assert np.shares_memory(it.tensor(1)(), np.frombuffer(it.model.source, np.uint8))
+
+
+def test_mmap_needs_a_path():
+    with pytest.raises(ValueError, match="mmap=True maps a model_path"):
+        numlite.Interpreter(model_content=add_const_builder().build(), mmap=True)
 
 
 def test_model_content_constants_are_views_on_the_bytes():
