@@ -186,3 +186,21 @@ def test_weights_of_another_dtype_still_convert(tmp_path):
         h["layers/dense/vars/0"] = w.astype(np.float64)
     path = _write(tmp_path, {**files, "model.weights.h5": buf.getvalue()})
     numlite.Interpreter(model_content=numlite.convert(path)).allocate_tensors()
+
+
+# -- a model loaded from its file converts as the model in memory does ---------------------------------------
+@pytest.mark.parametrize("index", ["x[:, 1:, ::2]", "x[:, 1, 2]", "x[..., None, 0]", "x[1]"])
+def test_get_item_of_a_loaded_model(tmp_path, index):
+    """fuzz_convert_keras's ops seed: a tuple index comes back from config.json as a list, which
+    Keras's GetItem takes as the tuple; the converter refused it ('index [slice(None, ...), ...]')."""
+    x = keras.Input((3, 4), name="x")
+    model = keras.Model(x, eval(index, {"x": x}))  # noqa: S307 - the test's own expressions
+    path, _ = _saved(tmp_path, model)
+    v = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    want = np.asarray(keras.saving.load_model(path)(v))
+    it = numlite.Interpreter(model_content=numlite.convert(path))
+    it.resize_tensor_input(it.get_input_details()[0]["index"], [2, 3, 4])
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], v)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), want)

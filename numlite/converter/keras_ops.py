@@ -730,7 +730,8 @@ def _get_item(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
     x = ir[id(named["x"])]
     shape = named["x"].shape
     key = named["key"]
-    key = list(key) if isinstance(key, tuple) else [key]
+    # a list is a tuple to Keras's GetItem (and a saved tuple comes back from config.json as one)
+    key = list(key) if isinstance(key, (tuple, list)) else [key]
     if sum(k is Ellipsis for k in key) > 1:
         raise c.fail("more than one ellipsis")
     n_real = sum(k is not None and k is not Ellipsis for k in key)
