@@ -84,11 +84,16 @@ def as_string_array(value: Any, shape: tuple[int, ...] | None = None) -> np.ndar
     flat = arr.reshape(-1)
     out = np.empty(arr.shape, STRING_DTYPE)
     conv = []
-    for v in flat:
+    for k, v in enumerate(flat):
         if isinstance(v, bytes):
             conv.append(v)
         elif isinstance(v, str):
-            conv.append(v.encode("utf-8"))
+            try:
+                conv.append(v.encode("utf-8"))
+            except UnicodeEncodeError as e:  # lone surrogates (e.g. decoded with surrogateescape)
+                # a plain ValueError, as LiteRT's (PyUnicode_AsUTF8AndSize() failed), not UnicodeError
+                raise ValueError(f"string element {k} ({v[:20]!r}) cannot be encoded as UTF-8: {e.reason} at "
+                                 f"position {e.start}; pass bytes for data that is not text") from None
         elif isinstance(v, (bytearray, np.bytes_)):
             conv.append(bytes(v))
         else:
