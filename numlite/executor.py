@@ -529,6 +529,11 @@ class SubgraphExecutor:
         if plan.arena_bytes > limit:
             raise RuntimeError(f"the model needs a {plan.arena_bytes}-byte tensor arena, more than this "
                                f"machine's {limit} bytes of memory")
+        if plan.arena_bytes > CHECK_AVAILABLE_BYTES:
+            avail = memory_available()
+            if plan.arena_bytes > avail:
+                raise RuntimeError(f"subgraph {self.subgraph.index} needs a {plan.arena_bytes}-byte tensor arena for "
+                                   f"its current shapes, more than the {avail} bytes of memory available now")
         try:
             raw = np.zeros(plan.arena_bytes + ARENA_ALIGNMENT, np.uint8)
         except MemoryError:
@@ -777,6 +782,43 @@ def memory_limit() -> int:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return 1 << 40
+
+
+#: arenas above this size are checked against the memory available now (``memory_available``:
+#: reading it costs tens of microseconds, too much for every small re-plan)
+CHECK_AVAILABLE_BYTES = 64 << 20
+
+
+def memory_available() -> int:
+    """The bytes this process could allocate now: Linux's ``MemAvailable`` (free plus reclaimable
+    memory), lowered to what the process's memory cgroup (v2 ``memory.max``, v1
+    ``memory.limit_in_bytes``) still allows; physical memory where neither can be read.
+
+    Allocations the OS grants lazily (``np.zeros``) would otherwise succeed and have the process
+    killed when first written, the way a loop that doubles a tensor per iteration would."""
+    avail = memory_limit()
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file, "rb") as f:
+                cap = f.read().strip()
+            if cap == b"max":
+                continue
+            with open(usage_file, "rb") as f:
+                used = int(f.read().strip())
+            avail = min(avail, max(int(cap) - used, 0))
+        except (OSError, ValueError):
+            continue
+    return avail
 
 
 def _check_sizes(node: Any, specs: list[TensorSpec | None], limit: int) -> None:

@@ -548,3 +548,51 @@ def _signed_counter_loop() -> bytes:
     mb.op("MUL", [bx, mb.const("two", np.full(shape, 2.0, np.float32))], [bxo])
     mb.output(bio, bxo, by)
     return mb.build()
+
+
+def test_a_loop_that_doubles_a_tensor_stops_at_the_memory_available(monkeypatch):
+    """A WHILE whose body concatenates a tensor with itself would allocate without end (the OS
+    grants large allocations lazily and kills the process when they are written): every arena
+    above CHECK_AVAILABLE_BYTES, and the loop variables, are checked against the memory available
+    now.  Here "available" is made 64 MB so that the test itself stays small."""
+    from numlite import executor
+
+    monkeypatch.setattr(executor, "CHECK_AVAILABLE_BYTES", 1 << 20)
+    monkeypatch.setattr(executor, "memory_available", lambda: 64 << 20)
+    it = numlite.Interpreter(model_content=_with_loop_limit(2**31 - 1))
+    it.allocate_tensors()
+    it.set_tensor(0, np.array(0, np.int32))
+    it.set_tensor(1, np.ones(1, np.float32))
+    with pytest.raises(RuntimeError, match=r"bytes of memory available now"):
+        it.invoke()
+    # the interpreter stays usable
+    monkeypatch.setattr(executor, "memory_available", lambda: 1 << 40)
+    it.set_tensor(0, np.array(2**31 - 3, np.int32))
+    it.invoke()
+    assert it.get_tensor(it.get_output_details()[1]["index"]).shape == (4,)
+
+
+def _with_loop_limit(limit: int) -> bytes:
+    """test_control_flow.growing_loop (while i < lim: x = concat(x, x)) with another limit."""
+    mb = ModelBuilder()
+    i = mb.input("i", (), np.int32)
+    x = mb.input("x", (1,), np.float32, shape_signature=(-1,))
+    io = mb.tensor("io", (), np.int32)
+    xo = mb.tensor("xo", (1,), np.float32, shape_signature=(-1,))
+    mb.op("WHILE", [i, x], [io, xo], cond_subgraph_index=1, body_subgraph_index=2)
+    mb.output(io, xo)
+    mb.new_subgraph("cond")
+    ci = mb.input("ci", (), np.int32)
+    mb.input("cx", (1,), np.float32, shape_signature=(-1,))
+    cb = mb.tensor("cb", (), np.bool_)
+    mb.op("LESS", [ci, mb.const("lim", np.array(limit, np.int32))], [cb])
+    mb.output(cb)
+    mb.new_subgraph("body")
+    bi = mb.input("bi", (), np.int32)
+    bx = mb.input("bx", (1,), np.float32, shape_signature=(-1,))
+    bio = mb.tensor("bio", (), np.int32)
+    bxo = mb.tensor("bxo", (2,), np.float32, shape_signature=(-1,))
+    mb.op("ADD", [bi, mb.const("one", np.array(1, np.int32))], [bio])
+    mb.op("CONCATENATION", [bx, bx], [bxo], axis=0)
+    mb.output(bio, bxo)
+    return mb.build()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import executor
 from ._subgraph_call import SubgraphCall
 from .base import DynamicOutput, PrepareContext, Step
 from .registry import register
@@ -130,6 +131,10 @@ class While(SubgraphCall):
                     if v.dtype != state[j].dtype:
                         raise RuntimeError(f"WHILE (node {op.node.index}): body subgraph {body.subgraph.index} "
                                            f"changed loop variable {j} from {state[j].dtype} to {v.dtype}")
+                size = sum(v.nbytes for v in nxt)
+                if size > executor.CHECK_AVAILABLE_BYTES and size > executor.memory_available():
+                    raise RuntimeError(f"WHILE (node {op.node.index}): the loop variables grew to {size} bytes, more "
+                                       f"than the {executor.memory_available()} bytes of memory available now")
                 new = [np.array(v) for v in nxt]  # read every result before any input changes
                 for j, v in enumerate(new):
                     if v.shape == state[j].shape:
