@@ -9,7 +9,8 @@ graph-level invariants the FlatBuffer verifier cannot see:
    small enough to allocate; constant data has exactly the size its shape and type need.
 3. Buffers stored after the FlatBuffer (``offset``/``size``, models over 2 GB) lie inside the
    file.
-4. Constant tensors become read-only, zero-copy NumPy views on the model bytes.
+4. Constant tensors become read-only, zero-copy NumPy views on the model bytes (the file read
+   once into memory, or memory-mapped with ``mmap=True``).
 """
 
 from __future__ import annotations

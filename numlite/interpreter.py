@@ -31,7 +31,8 @@ class Interpreter:
     """Runs a TFLite model on NumPy with the API of LiteRT's Python ``Interpreter``.
 
     Args:
-      model_path: path of a ``.tflite`` file (memory-mapped, weights are not copied).
+      model_path: path of a ``.tflite`` file, read into memory once (later changes to the file
+        change nothing; ``mmap=True`` maps it instead).
       model_content: the model as ``bytes``.
       experimental_delegates: numlite delegates (``numlite.load_delegate``, ``numlite.Delegate``),
         applied in order when the interpreter is built (``numlite.delegates``); off with
