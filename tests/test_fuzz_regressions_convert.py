@@ -204,3 +204,63 @@ def test_get_item_of_a_loaded_model(tmp_path, index):
     it.set_tensor(it.get_input_details()[0]["index"], v)
     it.invoke()
     np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), want)
+
+
+# -- weights made for other inputs than the graph gives the layer --------------------------------------------
+def _inconsistent(tmp_path, model, edit) -> str:
+    """``model`` saved with its config edited by ``edit`` and rebuilt by Keras: each layer built from
+    its build_config (so the weights load), while the graph now feeds some layer another shape."""
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    cfg = json.loads(zipfile.ZipFile(path).read("config.json"))
+    edit(cfg["config"]["layers"])
+    rebuilt = keras.models.model_from_json(json.dumps(cfg))
+    out = str(tmp_path / "inconsistent.keras")
+    rebuilt.save(out)
+    return out
+
+
+def _set(layer_index: int, key: str, value):
+    return lambda layers: layers[layer_index]["config"].__setitem__(key, value)
+
+
+L = keras.layers
+INCONSISTENT = {
+    # (found by fuzz_convert_keras: LSTM units 4 -> 16, the GRU after it built for 4 features)
+    "gru after lstm": (lambda: keras.Sequential([keras.Input((5, 3)), L.LSTM(4, return_sequences=True), L.GRU(3)]),
+                       _set(1, "units", 16), "'gru.*' \\(GRU\\): features: the input has 16, the weights take 4"),
+    "lstm": (lambda: keras.Sequential([keras.Input((5, 3)), L.Dense(2), L.LSTM(3)]), _set(1, "units", 6),
+             "\\(LSTM\\): features: the input has 6, the weights take 2 \\(the file's build_config does not match"),
+    "simple rnn": (lambda: keras.Sequential([keras.Input((5, 3)), L.Dense(2), L.SimpleRNN(3)]), _set(1, "units", 6),
+                   "\\(SimpleRNN\\): features"),
+    "layer norm": (lambda: keras.Sequential([keras.Input((4,)), L.Dense(3), L.LayerNormalization()]),
+                   _set(1, "units", 5), "\\(LayerNormalization\\): gamma of shape \\[3\\] does not broadcast"),
+    "prelu": (lambda: keras.Sequential([keras.Input((4,)), L.Dense(3), L.PReLU()]), _set(1, "units", 5),
+              "\\(PReLU\\): alpha of shape \\[3\\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INCONSISTENT))
+def test_weights_that_do_not_fit_the_graph_are_refused(tmp_path, case):
+    """Recurrent layers, LayerNormalization and PReLU have no input spec: Keras loads them built
+    for another input than the graph gives them (Dense, convolutions, BatchNormalization refuse
+    it while loading: KerasFileError), and numlite converted them into a .tflite that does not
+    prepare (PrepareError from allocate_tensors)."""
+    build, edit, message = INCONSISTENT[case]
+    path = _inconsistent(tmp_path, build(), edit)
+    with pytest.raises(ConversionError, match=message):
+        numlite.convert(path)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - Keras cannot run the model either
+        keras.saving.load_model(path)(np.zeros((1, *keras.saving.load_model(path).input_shape[1:]), np.float32))
+
+
+def test_bidirectional_direction_built_for_another_input(tmp_path):
+    """fuzz_convert_keras: a Bidirectional's forward LSTM whose build_config lost its batch axis
+    ([4, 3]: Keras built its cell for 4 features) on a [batch, 4, 3] input."""
+    def edit(layers):
+        layers[1]["config"]["layer"]["build_config"] = {"input_shape": [4, 3]}
+
+    model = keras.Sequential([keras.Input((4, 3)), L.Bidirectional(L.LSTM(3, return_sequences=True))])
+    path = _inconsistent(tmp_path, model, edit)
+    with pytest.raises(ConversionError, match=r"\(Bidirectional\): features: the input has 3, the weights take 4"):
+        numlite.convert(path)

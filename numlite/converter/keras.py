@@ -46,7 +46,9 @@ MaxPooling3D / AveragePooling3D are refused (no builtin TFLite op); Add, Subtrac
 Maximum, Minimum, Average, Concatenate; Flatten, Reshape, Permute; Rescaling; Dropout,
 SpatialDropout*, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization,
 Identity (inference identities: removed).  Any other layer (a Lambda, a custom class) raises
-``ConversionError`` naming the layer and its class, and so does an unsupported option.
+``ConversionError`` naming the layer and its class, and so does an unsupported option, and so
+do weights that do not fit the layer's input (``fits``, ``broadcasts``: a file whose
+``build_config`` disagrees with its graph loads in Keras for layers without an input spec).
 """
 
 from __future__ import annotations
@@ -152,6 +154,34 @@ def g_shape(g: Graph, t: int) -> tuple[int | None, ...]:
     return tuple(None if s == -1 else d for d, s in zip(g.tensors[t].shape, g.tensors[t].signature))
 
 
+# -- weights against the layer's input ---------------------------------------------------------------
+def fits(c: _Ctx, what: str, have: Any, want: Any) -> None:
+    """Refuse weights made for other inputs than the layer's (``have``: the input's size, None
+    when free; ``want``: what the weights take).  Keras builds each layer of a loaded model from
+    the file's ``build_config`` and then calls it on the graph's tensors without comparing the
+    two, so an inconsistent or hostile file loads with weights that do not fit its graph: Keras
+    cannot run that model, and its .tflite would not prepare."""
+    if have is None or want is None or int(have) == int(want):
+        return
+    raise c.fail(f"{what}: the input has {int(have)}, the weights take {int(want)} (the file's build_config "
+                 "does not match the model's graph)")
+
+
+def _features(c: _Ctx, x: int | None = None) -> int | None:
+    """The last dimension (features, channels) of ``x`` (default: the layer's first input)."""
+    shape = g_shape(c.g, c.inputs[0] if x is None else x)
+    return shape[-1] if shape else None
+
+
+def broadcasts(c: _Ctx, what: str, value: np.ndarray, x: int | None = None) -> None:
+    """Refuse a constant ``value`` combined elementwise with ``x`` (default: the layer's first
+    input) that does not broadcast to ``x``'s shape without growing it."""
+    shape = g_shape(c.g, c.inputs[0] if x is None else x)
+    v = np.shape(value)
+    if len(v) > len(shape) or any(b not in (1, a) for a, b in zip(shape[len(shape) - len(v):], v) if a is not None):
+        raise c.fail(f"{what} of shape {list(v)} does not broadcast to the input's shape {list(shape)}")
+
+
 def _finish(c: _Ctx, y: int, act: Any) -> list[int]:
     """``y`` (the layer's pre-activation result, a ``c.tmp("/pre")`` tensor) through the layer's
     activation into its output tensor; without one ``y`` is the output (named after the layer)."""
@@ -165,6 +195,7 @@ def _finish(c: _Ctx, y: int, act: Any) -> list[int]:
 def _dense(c: _Ctx) -> list[int]:
     w, b = (_np(v) for v in (c.layer.kernel, c.layer.bias)) if c.layer.use_bias else (_np(c.layer.kernel), None)
     x = c.inputs[0]
+    fits(c, "last dimension", _features(c), w.shape[0])
     rank = len(c.outs[0].shape)
     y = c.tmp("/pre")
     ins = [x, c.g.const(c.layer.name + "/kernel", w.T), c.g.const(c.layer.name + "/bias", b) if b is not None else -1]
@@ -191,6 +222,7 @@ def _conv(c: _Ctx) -> list[int]:
     _channels_last(c)
     groups = int(c.cfg.get("groups", 1))
     k = _np(c.layer.kernel)  # [kh, kw, cin / groups, cout]
+    fits(c, "channels", _features(c), k.shape[2] * groups)
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
     sh, sw = c.cfg["strides"]
     dh, dw = c.cfg.get("dilation_rate", (1, 1))
@@ -205,6 +237,7 @@ def _conv(c: _Ctx) -> list[int]:
 def _depthwise(c: _Ctx, kernel: np.ndarray, bias: np.ndarray | None, strides: Any, dilation: Any, out: int,
                multiplier: int) -> None:
     kh, kw, cin, m = kernel.shape
+    fits(c, "channels", _features(c), cin)
     b = bias if bias is not None else np.zeros(cin * m, np.float32)
     c.g.op("DEPTHWISE_CONV_2D", [c.inputs[0], c.g.const(c.layer.name + "/depthwise_kernel",
                                                          kernel.reshape(1, kh, kw, cin * m)),
@@ -252,6 +285,7 @@ def _batch_norm(c: _Ctx) -> list[int]:
         raise c.fail(f"axis {axis}: only the last (channels) axis converts")
     ly = c.layer
     mean, var = _np(ly.moving_mean), _np(ly.moving_variance)
+    fits(c, "channels", _features(c), mean.size)
     gamma = _np(ly.gamma) if ly.gamma is not None else np.ones_like(mean)
     beta = _np(ly.beta) if ly.beta is not None else np.zeros_like(mean)
     scale = (gamma / np.sqrt(var.astype(np.float64) + float(ly.epsilon))).astype(np.float32)
@@ -378,8 +412,10 @@ def _scale_shift(c: _Ctx, x: int, scale: np.ndarray, shift: np.ndarray) -> int:
 
 
 def _rescaling(c: _Ctx) -> list[int]:
-    return [_scale_shift(c, c.inputs[0], np.asarray(c.cfg.get("scale", 1.0), np.float32),
-                         np.asarray(c.cfg.get("offset", 0.0), np.float32))]
+    scale, offset = (np.asarray(c.cfg.get(k, d), np.float32) for k, d in (("scale", 1.0), ("offset", 0.0)))
+    broadcasts(c, "scale", scale)
+    broadcasts(c, "offset", offset)
+    return [_scale_shift(c, c.inputs[0], scale, offset)]
 
 
 def _conv1d_input(c: _Ctx, taps: int, dilation: int) -> tuple[int, str]:
@@ -409,6 +445,7 @@ def _conv1d(c: _Ctx) -> list[int]:
     _channels_last(c)
     groups = int(c.cfg.get("groups", 1))
     k = _np(c.layer.kernel)  # [k, cin / groups, cout]
+    fits(c, "channels", _features(c), k.shape[1] * groups)
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
     (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
     g = c.g
@@ -429,6 +466,7 @@ def _depthwise_conv1d(c: _Ctx) -> list[int]:
     k = _np(c.layer.kernel)  # [k, cin, m]
     (s,), (d,) = c.cfg["strides"], c.cfg.get("dilation_rate", (1,))
     taps, cin, m = k.shape
+    fits(c, "channels", _features(c), cin)
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cin * m, np.float32)
     g = c.g
     e, pad = _conv1d_input(c, taps, int(d))
@@ -471,6 +509,7 @@ def _conv_transpose(c: _Ctx) -> list[int]:
     k = _np(c.layer.kernel)  # [kh, kw, cout, cin] ([k, cout, cin])
     if one_d:
         k = k[None]
+    fits(c, "channels", _features(c), k.shape[3])
     cout = k.shape[2]
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(cout, np.float32)
     g, x = c.g, c.inputs[0]
@@ -501,7 +540,8 @@ def _conv3d_transpose(c: _Ctx) -> list[int]:
     _channels_last(c)
     if c.cfg.get("output_padding") is not None:
         raise c.fail("output_padding")
-    k = _np(c.layer.kernel)
+    k = _np(c.layer.kernel)  # [kd, kh, kw, cout, cin]
+    fits(c, "channels", _features(c), k.shape[4])
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[3], np.float32)
     out_shape = tuple(c.outs[0].shape)
     if any(d is None for d in out_shape[1:]):
@@ -610,6 +650,9 @@ def _layer_norm(c: _Ctx) -> list[int]:
     ly = c.layer
     last = n if (ly.gamma is not None or ly.beta is not None) else c.out()
     g.op("MUL", [d, r], [last], fused_activation_function="NONE")
+    for what, v in (("gamma", ly.gamma), ("beta", ly.beta)):
+        if v is not None:
+            broadcasts(c, what, _np(v))
     if ly.gamma is not None:
         nxt = c.out() if ly.beta is None else c.tmp("/scaled")
         g.op("MUL", [last, g.const(c.layer.name + "/gamma", _np(ly.gamma))], [nxt], fused_activation_function="NONE")
@@ -657,6 +700,9 @@ def _group_norm(c: _Ctx) -> list[int]:
     ly = c.layer
     gamma = _np(ly.gamma) if c.cfg.get("scale", True) else None
     beta = _np(ly.beta) if c.cfg.get("center", True) else None
+    for what, v in (("gamma", gamma), ("beta", beta)):
+        if v is not None:
+            broadcasts(c, what, v)
     last = c.out() if gamma is None and beta is None else c.tmp("/normalized")
     g.reshape(n, last, name, like=x)
     if gamma is not None:
@@ -739,6 +785,7 @@ def _lstm_weights(c: _Ctx, layer: Any, prefix: str) -> tuple[list[int], list[int
     cell = layer.cell
     u = int(layer.get_config()["units"])
     k, rk = _np(cell.kernel), _np(cell.recurrent_kernel)  # [I, 4U], [U, 4U]
+    fits(c, "features", _features(c), k.shape[0])
     b = _np(cell.bias) if cell.use_bias else np.zeros(4 * u, np.float32)
     name = c.layer.name + prefix
     wx = [c.g.const(f"{name}/kernel_{n}", k[:, j * u:(j + 1) * u].T) for j, n in enumerate("ifco")]
@@ -799,6 +846,7 @@ def _simple_rnn_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, o
     _, act, u, batch, shape, x = _sequence_op_setup(c, layer, x, backwards, prefix)
     g = c.g
     cell = layer.cell
+    fits(c, "features", shape[-1], _np(cell.kernel).shape[0])
     b = _np(cell.bias) if cell.use_bias else np.zeros(u, np.float32)
     name = c.layer.name + prefix
     h = _state(c, prefix + "/hidden_state", batch, u)
@@ -826,6 +874,7 @@ def _gru_run(c: _Ctx, layer: Any, x: int, backwards: bool, prefix: str, out: int
     u = int(cfg["units"])
     cell = layer.cell
     k, rk = _np(cell.kernel), _np(cell.recurrent_kernel)  # [I, 3U], [U, 3U]: z, r, h
+    fits(c, "features", shape[-1], k.shape[0])
     reset_after = bool(cfg.get("reset_after", True))
     bx = bh = None
     if cell.use_bias:
@@ -1171,6 +1220,8 @@ def _normalization(c: _Ctx) -> list[int]:
     import keras
 
     mean, var = _np(c.layer.mean), _np(c.layer.variance)
+    broadcasts(c, "mean", mean)
+    broadcasts(c, "variance", var)
     inv = (1.0 / np.maximum(np.sqrt(var.astype(np.float64)), keras.config.epsilon())).astype(np.float32)
     d = c.tmp("/centered")
     c.g.op("SUB", [c.inputs[0], c.g.const(c.layer.name + "/mean", mean)], [d], fused_activation_function="NONE")
@@ -1220,6 +1271,7 @@ def _conv3d(c: _Ctx) -> list[int]:
     if int(c.cfg.get("groups", 1)) != 1:
         raise c.fail("grouped convolution")
     k = _np(c.layer.kernel)  # [kd, kh, kw, cin, cout]: TFLite's CONV_3D layout
+    fits(c, "channels", _features(c), k.shape[3])
     b = _np(c.layer.bias) if c.layer.use_bias else np.zeros(k.shape[-1], np.float32)
     sd, sh, sw = (int(v) for v in c.cfg["strides"])
     dd, dh, dw = (int(v) for v in c.cfg.get("dilation_rate", (1, 1, 1)))
@@ -1233,6 +1285,7 @@ def _conv3d(c: _Ctx) -> list[int]:
 def _prelu(c: _Ctx) -> list[int]:
     """PRELU with Keras's alpha (the input's shape less the batch, 1 on ``shared_axes``)."""
     alpha = _np(c.layer.alpha)
+    broadcasts(c, "alpha", alpha)
     y = c.out()
     c.g.op("PRELU", [c.inputs[0], c.g.const(c.layer.name + "/alpha", alpha)], [y])
     return [y]

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from . import ConversionError
-from .keras import _Ctx, _np, g_shape
+from .keras import _Ctx, _np, fits, g_shape
 
 LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {}
 OPERATIONS: dict[str, Callable[[_Ctx], list[int]]] = {}
@@ -107,6 +107,7 @@ def _projection(c: _Ctx, x: int, dense: Any, suffix: str, contracted: int = 1) -
     w = k.reshape(int(np.prod(k.shape[:contracted])), -1)
     b = _np(dense.bias).reshape(-1) if dense.bias is not None else None
     shape = g_shape(g, x)
+    fits(c, f"{suffix[1:]} projection", shape[-1], w.shape[0])
     y = g.tensor(c.layer.name + suffix, (*shape[:-1], w.shape[1]))
     ins = [x, g.const(c.layer.name + suffix + "/kernel", w.T),
            g.const(c.layer.name + suffix + "/bias", b) if b is not None else -1]
