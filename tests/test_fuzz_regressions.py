@@ -24,3 +24,36 @@ def test_set_tensor_of_a_str_with_lone_surrogates_is_a_plain_value_error():
     it.set_tensor(idx, np.array([b"\xff\xfe", "\u00e9".encode()], object))  # bytes: any values
     it.invoke()
     assert list(it.get_tensor(it.get_output_details()[0]["index"])) == [b"\xff\xfe", "\u00e9".encode()]
+
+
+def _while_whose_body_output_nothing_writes() -> bytes:
+    """i, x -> WHILE(i < 3: i + 1, <a tensor of the body that no op writes>)."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    i, x = mb.input("i", (), np.int32), mb.input("x", (2,), np.float32)
+    outs = [mb.tensor("i_out", (), np.int32), mb.tensor("x_out", (2,), np.float32)]
+    mb.op("WHILE", [i, x], outs, cond_subgraph_index=1, body_subgraph_index=2)
+    mb.output(*outs)
+    mb.new_subgraph("cond")
+    ci, _cx = mb.input("ci", (), np.int32), mb.input("cx", (2,), np.float32)
+    cb = mb.tensor("cb", (), np.bool_)
+    mb.op("LESS", [ci, mb.const("lim", np.array(3, np.int32))], [cb])
+    mb.output(cb)
+    mb.new_subgraph("body")
+    bi, _bx = mb.input("bi", (), np.int32), mb.input("bx", (2,), np.float32)
+    bio = mb.tensor("bio", (), np.int32)
+    mb.op("ADD", [bi, mb.const("one", np.array(1, np.int32))], [bio])
+    ghost = mb.tensor("ghost", (2,), np.float32)
+    mb.output(bio, ghost)
+    return mb.build()
+
+
+def test_a_loop_body_output_that_nothing_writes_is_refused_at_prepare():
+    """fuzz_control_flow: a WHILE body whose output tensor is neither an input, a constant nor
+    any op's output has no data; the loop copied it (None) into its state and raised TypeError
+    in the middle of invoke.  Now allocate_tensors refuses it, naming the subgraph and tensor."""
+    it = numlite.Interpreter(model_content=_while_whose_body_output_nothing_writes())
+    with pytest.raises(numlite.PrepareError, match=r"WHILE \(node 0\): output 1 of its body subgraph 2, "
+                                                   r"tensor 4 'ghost', is never written"):
+        it.allocate_tensors()

@@ -84,6 +84,21 @@ class SubgraphCall(Kernel):
             ex.shapes[i] = shape
         ex.external = {}
         ex.allocate()
+        self._check_outputs_written(ctx, ex, role)
+
+    @staticmethod
+    def _check_outputs_written(ctx: PrepareContext, ex: Any, role: str) -> None:
+        """Every output of the callee must get a value: be one of its inputs, a constant or
+        variable, or written by one of its ops (a tensor nothing writes has no data, and copying
+        it into the caller's outputs would fail in the middle of an invoke)."""
+        sg = ex.subgraph
+        inputs = set(sg.inputs)
+        for k, o in enumerate(sg.outputs):
+            if o in inputs or o in ex.dyn or ex.buffers[o] is not None:
+                continue
+            t = sg.tensors[o]
+            ctx.fail(f"output {k} of its {role} subgraph {sg.index}, tensor {o} '{t.name}', is never written (not an "
+                     "input, a constant or any op's output)")
 
     @staticmethod
     def output_specs(ex: Any) -> list[tuple[tuple[int, ...], Any, bool]]:
