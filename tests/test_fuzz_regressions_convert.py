@@ -264,3 +264,13 @@ def test_bidirectional_direction_built_for_another_input(tmp_path):
     path = _inconsistent(tmp_path, model, edit)
     with pytest.raises(ConversionError, match=r"\(Bidirectional\): features: the input has 3, the weights take 4"):
         numlite.convert(path)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "SimpleRNN"])
+def test_a_recurrent_layer_over_zero_time_steps_is_refused(tmp_path, layer):
+    """fuzz_convert_keras: Input batch_shape [None, 0, 3] before an LSTM, a GRU and a SimpleRNN;
+    Keras builds it, and the converter wrote a PACK of no steps for the GRU (PrepareError:
+    'PACK (node 10): values_count 0 must be positive')."""
+    model = keras.Sequential([keras.Input((0, 3)), getattr(L, layer)(4, return_sequences=True)])
+    with pytest.raises(ConversionError, match=rf"\({layer}\): a sequence of 0 time steps"):
+        numlite.convert(model)

@@ -746,6 +746,8 @@ def _rnn_config(c: _Ctx, layer: Any) -> dict[str, Any]:
     shape = g_shape(c.g, c.inputs[0])
     if len(shape) != 3:
         raise c.fail("the input must be [batch, time, features]")
+    if shape[1] == 0:  # (Keras takes it; the unrolled GRU would PACK no steps)
+        raise c.fail("a sequence of 0 time steps")
     return cfg
 
 
