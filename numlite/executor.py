@@ -569,6 +569,11 @@ class SubgraphExecutor:
             for i in sg.inputs:
                 if self.buffers[i] is None and self.dtypes[i] is not None:
                     self.buffers[i] = _empty(self.shapes[i], self.dtypes[i])
+            for ni in nodes:  # object tensors read but written by nobody: empty strings, as numbers get a slot
+                for i in self.kernels[ni].node.inputs:
+                    if (i >= 0 and self.buffers[i] is None and self.dtypes[i] is not None
+                            and np.dtype(self.dtypes[i]) == OBJECT and i not in self.dyn):
+                        self.buffers[i] = _empty(self.shapes[i], OBJECT)
         self._scratch_views.update(scratch_views)
         self._holders.update(holders)
         for ni in nodes:

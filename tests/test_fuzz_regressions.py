@@ -57,3 +57,24 @@ def test_a_loop_body_output_that_nothing_writes_is_refused_at_prepare():
     with pytest.raises(numlite.PrepareError, match=r"WHILE \(node 0\): output 1 of its body subgraph 2, "
                                                    r"tensor 4 'ghost', is never written"):
         it.allocate_tensors()
+
+
+def test_a_string_tensor_read_but_never_written_holds_empty_strings():
+    """fuzz_control_flow: a string tensor that an op reads but nothing writes (not an input, a
+    constant or any op's output; here HASHTABLE_FIND's keys, once the graph input was dropped) had
+    no array, and the kernel raised AttributeError on None mid-invoke.  Such a numeric tensor gets
+    an arena slot; a string one now holds empty strings (the table's default comes back)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
+    from _flatbuf import decode, encode
+    from test_control_flow import table_model
+
+    model = decode(table_model(np.object_, np.int64, np.array([b"a", b"bb"], object), np.array([1, 2], np.int64), -1))
+    model["subgraphs"][0]["inputs"] = []  # q: read by HASHTABLE_FIND, written by nobody
+    it = numlite.Interpreter(model_content=encode(model))
+    it.allocate_tensors()
+    it.invoke()
+    got = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+    assert got[0].tolist() == [-1, -1, -1]
