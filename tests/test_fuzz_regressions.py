@@ -78,3 +78,53 @@ def test_a_string_tensor_read_but_never_written_holds_empty_strings():
     it.invoke()
     got = [it.get_tensor(d["index"]) for d in it.get_output_details()]
     assert got[0].tolist() == [-1, -1, -1]
+
+
+def _without_options(model: bytes, op_name: str) -> bytes:
+    """``model`` with the options table of its (first) ``op_name`` op removed."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
+    from _flatbuf import decode, encode
+
+    from numlite.graph import BUILTIN_CODES
+
+    m = decode(model)
+    code = BUILTIN_CODES[op_name]
+    for op in m["subgraphs"][0]["operators"]:
+        c = m["operator_codes"][op["opcode_index"]]
+        if max(c["builtin_code"], c["deprecated_builtin_code"]) == code:
+            for field in ("builtin_options", "builtin_options_2"):
+                op[field], op[field + "_type"] = None, 0
+            return encode(m)
+    raise AssertionError(f"no {op_name} in the model")
+
+
+def _composite() -> bytes:
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (2, 3), np.float32)
+    o = mb.tensor("o", (2, 3), np.float32)
+    mb.op("STABLEHLO_COMPOSITE", [x], [o], options_table="StableHLOCompositeOptions", name="odml.double",
+          decomposition_subgraph_index=1, composite_attributes=np.zeros(0, np.uint8), version=1)
+    mb.output(o)
+    mb.new_subgraph("decomposition")
+    a = mb.input("a", (2, 3), np.float32)
+    b = mb.tensor("b", (2, 3), np.float32)
+    mb.op("ADD", [a, a], [b])
+    mb.output(b)
+    return mb.build()
+
+
+def test_a_control_flow_op_without_options_does_not_recurse_into_subgraph_0():
+    """fuzz_control_flow: a STABLEHLO_COMPOSITE without its options table passed the loader's
+    call-cycle check (no subgraph named) but its kernel called subgraph 0 (the schema default), the
+    main graph itself: RecursionError at allocate_tensors.  Preparing a subgraph that is already
+    being prepared is now a call cycle, refused naming the op and the path."""
+    it = numlite.Interpreter(model_content=_without_options(_composite(), "STABLEHLO_COMPOSITE"))
+    want = (r"STABLEHLO_COMPOSITE \(node 0\): calls its decomposition subgraph 0, which is already being prepared: "
+            r"the subgraphs call each other in a cycle \(0 -> 0\)")
+    with pytest.raises(numlite.PrepareError, match=want):
+        it.allocate_tensors()

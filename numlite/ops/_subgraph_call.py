@@ -83,7 +83,19 @@ class SubgraphCall(Kernel):
         for i, shape in zip(sg.inputs, shapes):
             ex.shapes[i] = shape
         ex.external = {}
-        ex.allocate()
+        # the subgraphs being prepared, caller first: a callee among them is a call cycle.  The
+        # loader refuses the cycles it can see in the options (graph._check_calls); this also
+        # catches an op whose options table is missing, whose kernel then calls subgraph 0
+        chain: list[int] = vars(ctx.runtime).setdefault("preparing_calls", [])
+        if sg.index in chain:
+            path = " -> ".join(map(str, [*chain[chain.index(sg.index):], sg.index]))
+            ctx.fail(f"calls its {role} subgraph {sg.index}, which is already being prepared: the subgraphs call "
+                     f"each other in a cycle ({path})")
+        chain.append(sg.index)
+        try:
+            ex.allocate()
+        finally:
+            chain.pop()
         self._check_outputs_written(ctx, ex, role)
 
     @staticmethod
