@@ -41,6 +41,7 @@ from _common import FUZZ_DIR, REPO, harness_paths, is_allowed, load_harness  # n
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 STATUS_RE = re.compile(r"^#(\d+)\s+\S+.*?cov: (\d+) ft: (\d+)(?: corp: (\d+)/)?.*?(?:exec/s: (\d+))?", re.M)
 INITED_RE = re.compile(r"^#\d+\s+INITED\s+cov: (\d+)", re.M)
+STARTUP_SECONDS = 10.0
 DONE_RE = re.compile(r"^Done (\d+) runs in (\d+) second", re.M)
 
 
@@ -139,12 +140,16 @@ def run_harness(name: str, args: argparse.Namespace) -> dict[str, Any]:
             lf.append(f"-runs={args.runs}")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--", *lf]
         env = {**os.environ, "PYTHONHASHSEED": "0", "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "numpy")}
+        t_run = time.monotonic()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
                               cwd=REPO, env=env)
         text_all += proc.stdout
         s = parse_log(proc.stdout)
         stats["execs"] += s["execs"]
-        stats["fuzz_seconds"] += s["seconds"] if s["seconds"] is not None else 0.0
+        # libFuzzer's own seconds when it finished normally; after a finding, this run's wall time
+        # less the start-up (imports and instrumentation, about STARTUP_SECONDS)
+        stats["fuzz_seconds"] += (s["seconds"] if s["seconds"] is not None
+                                  else max(time.monotonic() - t_run - STARTUP_SECONDS, 0.0))
         if stats["cov0"] is None:
             stats["cov0"] = s["cov0"]
         stats["cov"], stats["ft"] = max(stats["cov"], s["cov"]), max(stats["ft"], s["ft"])
@@ -156,8 +161,7 @@ def run_harness(name: str, args: argparse.Namespace) -> dict[str, Any]:
         restarts += 1
     log_path.write_text(text_all)
     wall = time.monotonic() - t0
-    # libFuzzer's own seconds when it finished normally, else wall time less ~10 s of start-up
-    seconds = stats["fuzz_seconds"] or max(wall - 10.0 * (restarts + 1), 1.0)
+    seconds = max(stats["fuzz_seconds"], 1.0)
     new = sorted(artifacts(crashes) - before)
     corpus_size = sum(1 for _ in corpus.iterdir())
     return {"name": name, "execs": stats["execs"], "seconds": round(seconds, 1), "wall_seconds": round(wall, 1),
