@@ -63,7 +63,9 @@ Algorithm:
    ``scale = (max - min) / 255`` and ``zero_point = round(-128 - min / scale)`` clamped to
    [-128, 127], so that real 0 is exactly representable.  int16 (16x8), symmetric as LiteRT's
    int16 kernels require: ``scale = max(|min|, |max|) / 32767``, zero point 0.  A tensor whose
-   range is a point gets scale 1.
+   range is a point gets scale 1, unless it is 0 everywhere and an ADD or SQUARED_DIFFERENCE
+   reads it: it then takes the parameters of the op's other input (scale 1 beside a narrow sum
+   would ask LiteRT's kernel for an output multiplier above 1, which aborts it).
 5. **Weights** (CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV: ``quantized_dimension`` 0;
    DEPTHWISE_CONV_2D: 3) are int8 symmetric in both modes: ``scale[c] = max|w[c]| / 127``, zero
    point 0, values rounded half away from zero and clamped to [-127, 127]; ``per_channel=False``
@@ -93,7 +95,10 @@ Algorithm:
    the peephole there).  16x8 has no LSTM (LiteRT's kernel takes int8 input only);
    BIDIRECTIONAL_SEQUENCE_LSTM and UNIDIRECTIONAL_SEQUENCE_RNN have hybrid kernels only.
 7. **Write** every op with its float options (fused activations kept: the kernels clamp in the
-   quantized domain; int16 ADD / SUB with ``pot_scale_int16=False``, the general-scale kernel)
+   quantized domain; int16 ADD / SUB with ``pot_scale_int16=False``, the general-scale kernel;
+   an ADD input whose scale is too wide for LiteRT's kernel to rescale to the output's is
+   requantized to the output's parameters, or refused when its calibrated range does not fit
+   them: :meth:`_Writer._rescalable`)
    and the op version TFLite gives its integer form, with :class:`numlite.builder.ModelBuilder`.
 
 Limits: the ops in :data:`SUPPORTED_OPS` (int8) / :data:`SUPPORTED_OPS_16X8` (16x8: those with
@@ -830,9 +835,12 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
     int8_consts: set[Key] = set()
     value_range: dict[Key, tuple[float, float]] = dict(ranges)
     groups = _Groups()
+    rescaling: list[tuple[Key, Key]] = []  # the two inputs of each ADD / SQUARED_DIFFERENCE (step 4)
     for sg in m.subgraphs:
         s = sg.index
         quantized = [op for op in sg.operators if op.index not in floats[s]]
+        rescaling += [((s, op.inputs[0]), (s, op.inputs[1])) for op in quantized
+                      if op.op_name in ("ADD", "SQUARED_DIFFERENCE") and len(op.inputs) == 2]
         for op in quantized:
             if op.op_name in scheme.fixed:
                 fixed[(s, op.outputs[0])] = scheme.fixed[op.op_name]
@@ -881,11 +889,14 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
             ks.append(k)
     params: dict[Key, tuple[float, int]] = {}
     shared: dict[Key, tuple[float, int]] = {}
-    for ks in members.values():
+    zeros: set[Key] = set()  # groups whose every calibrated value is 0 (step 4)
+    for root, ks in members.items():
         pinned = sorted(k for k in ks if k in fixed)
         known = [value_range[k] for k in ks if k in value_range]
         lo = min((r[0] for r in known), default=0.0)
         hi = max((r[1] for r in known), default=0.0)
+        if known and lo == hi == 0.0 and not pinned and not tied.intersection(ks):
+            zeros.add(root)
         if pinned and (not tied.intersection(ks) or _covers(fixed[pinned[0]], lo, hi, scheme.dtype)):
             p = fixed[pinned[0]]
         else:
@@ -894,6 +905,18 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
             params[k] = fixed.get(k, p)
             if k in tied:
                 shared[k] = p
+    # A group whose calibrated values are all 0 holds them exactly with any parameters; the
+    # scale 1 of a point range would make an ADD or SQUARED_DIFFERENCE reading it rescale by more
+    # than LiteRT's kernels allow (their output multiplier must stay below 1: an int16 ADD input
+    # scale over 2**14 times the output's aborts), so it takes the parameters of the op's other
+    # input, as if it were not there.
+    for pair in rescaling:
+        for k, other in (pair, pair[::-1]):
+            root = groups.find(k)
+            if root in zeros and other in params and groups.find(other) not in zeros:
+                for member in members[root]:
+                    params[member] = params[other]
+                zeros.discard(root)
     for k in int8_consts:
         if k in value_range:
             params[k] = activation_params(*value_range[k], np.int8)
@@ -1009,7 +1032,8 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
     for g in m.subgraphs[1:]:
         mb.new_subgraph(g.name)
     writers = [_Writer(m, g, params[g.index], io if g.index == 0 else scheme.dtype, per_channel, scheme,
-                       floats[g.index], lstm[g.index], mb=mb, shared=_in_subgraph(shared, g.index))
+                       floats[g.index], lstm[g.index], mb=mb, shared=_in_subgraph(shared, g.index),
+                       ranges=_in_subgraph(ranges, g.index))
                for g in m.subgraphs]
     ends: list[tuple[dict[int, int], dict[int, int]]] = []
     for w in writers:
@@ -1040,8 +1064,10 @@ class _Writer:
     def __init__(self, m: Model, sg: Subgraph, params: dict[int, tuple[float, int]], io: np.dtype,
                  per_channel: bool, scheme: _Scheme | None = None, floats: Collection[int] = (),
                  lstm: dict[int, _LstmQuant] | None = None, mb: ModelBuilder | None = None,
-                 shared: dict[int, tuple[float, int]] | None = None):
+                 shared: dict[int, tuple[float, int]] | None = None,
+                 ranges: dict[int, tuple[float, float]] | None = None):
         self.scheme = scheme = scheme or SCHEMES["int8"]
+        self.ranges = ranges or {}  # calibrated (min, max) of the subgraph's float activations
         self.m, self.sg, self.params, self.io, self.per_channel = m, sg, params, io, per_channel
         self.qdt = scheme.dtype
         kind = "int8" if scheme.mode == "int8" else "16x8"
@@ -1286,11 +1312,42 @@ class _Writer:
             opts = {"fused_activation_function": "NONE"}
         else:
             inputs = [self.act(i) for i in op.inputs]
+        if name == "ADD" and out_q is not None and len(op.inputs) == 2:
+            inputs = self._rescalable(op, inputs, out_q)
         name = REWRITTEN.get(name, name)
         if name in ("ADD", "SUB") and self.qdt == np.int16:
             opts["pot_scale_int16"] = False  # the general-scale int16 kernel (scales need not be powers of 2)
         outputs = [self.act(o) for o in op.outputs]
         self.mb.op(name, inputs, outputs, version=version, **opts)
+
+    def _rescalable(self, op: Any, inputs: list[int], out_q: tuple[float, int]) -> list[int]:
+        """``inputs`` of ADD ``op`` such that LiteRT's integer ADD can rescale them: it brings both
+        to twice the larger input scale, then to the output's, a multiplier that must stay below
+        1 (prepare aborts otherwise), so no input scale may reach ``2**(left_shift - 1)`` times the
+        output's (2**14 for int16, 2**19 for int8).  An input that does (a tensor pinned to fixed
+        parameters, such as TANH's, meeting a sum of a much narrower calibrated range) is
+        requantized to the output's parameters when its calibrated range fits them; otherwise
+        the op cannot be written, and the error says so."""
+        limit = out_q[0] * 2.0 ** (14 if self.qdt == np.int16 else 19)
+        out = list(inputs)
+        for k, i in enumerate(op.inputs[:2]):
+            p = self.params.get(i)
+            if i < 0 or p is None or p[0] < limit:
+                continue
+            t = self.sg.tensors[i]
+            if t.is_constant:
+                v = np.asarray(t.data, np.float64)
+                lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+            else:
+                lo, hi = self.ranges.get(i, (0.0, 0.0))
+            if not _covers(out_q, lo, hi, self.qdt):
+                raise QuantizationError(
+                    f"{_where(self.sg, op)}: input {t.name!r} has scale {p[0]:.4g}, at least "
+                    f"2**{14 if self.qdt == np.int16 else 19} times the output's {out_q[0]:.4g}, and its calibrated "
+                    f"range [{lo:.4g}, {hi:.4g}] does not fit the output's parameters: LiteRT's integer ADD cannot "
+                    f"rescale it; calibrate on representative data, or keep the op in float (float_ops)")
+            out[k] = self.requantized(i, out_q)
+        return out
 
     def _lstm(self, op: Any, version: int, opts: dict[str, Any]) -> None:
         """The 8x8_16 UNIDIRECTIONAL_SEQUENCE_LSTM (TensorFlow's int8 form): int8 input, output and

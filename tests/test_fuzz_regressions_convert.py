@@ -274,3 +274,91 @@ def test_a_recurrent_layer_over_zero_time_steps_is_refused(tmp_path, layer):
     model = keras.Sequential([keras.Input((0, 3)), getattr(L, layer)(4, return_sequences=True)])
     with pytest.raises(ConversionError, match=rf"\({layer}\): a sequence of 0 time steps"):
         numlite.convert(model)
+
+
+# -- fuzz_quantize -------------------------------------------------------------------------------------------
+def _add_model(zero_from_mul: float | None = None) -> bytes:
+    """y = ADD(x, z): z a second input, or (``zero_from_mul``) z = TANH(x) + x * k."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    if zero_from_mul is None:
+        z = mb.input("z", (1, 4), np.float32)
+        a = x
+    else:
+        a = mb.tensor("t", (1, 4), np.float32)
+        mb.op("TANH", [x], [a])
+        z = mb.tensor("u", (1, 4), np.float32)
+        mb.op("MUL", [x, mb.const("k", np.array(zero_from_mul, np.float32))], [z], fused_activation_function="NONE")
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op("ADD", [a, z], [y], fused_activation_function="NONE")
+    mb.output(y)
+    return mb.build()
+
+
+def _allocated(q: bytes) -> numlite.Interpreter:
+    it = numlite.Interpreter(model_content=q)
+    it.allocate_tensors()
+    return it
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_an_all_zero_add_input_takes_the_other_inputs_parameters(mode):
+    """An ADD input that was 0 in every calibration sample had scale 1 (a point range): beside an
+    input of range [-1, 1] the int16 ADD's output multiplier was 2.01 and the quantized model did not
+    allocate ('ADD (node 0): the output multiplier 2.01095 must lie in (0, 1)'); it now takes the
+    other input's parameters, which represent its 0 exactly."""
+    from numlite.quantize import quantize_model
+
+    rng = np.random.default_rng(0)
+    cal = [[rng.uniform(-1, 1, (1, 4)).astype(np.float32), np.zeros((1, 4), np.float32)] for _ in range(4)]
+    it = _allocated(quantize_model(_add_model(), cal, mode=mode))
+    x, z = it.get_input_details()
+    assert x["quantization"] == z["quantization"] and x["quantization"][0] < 0.01
+    it.set_tensor(x["index"], np.full((1, 4), 5, x["dtype"]))
+    it.set_tensor(z["index"], np.full((1, 4), z["quantization"][1], z["dtype"]))
+    it.invoke()
+    o = it.get_output_details()[0]
+    np.testing.assert_array_equal(it.get_tensor(o["index"]), np.full((1, 4), 5 - x["quantization"][1]
+                                                                     + o["quantization"][1], o["dtype"]))
+
+
+def test_keras_gru_loop_calibrated_on_one_step_quantizes_to_int16():
+    """fuzz_quantize's Keras GRU seed (a WHILE loop over a free length; Keras's zero recurrent bias):
+    calibrated on 1-step sequences the recurrent projection of the zero state is 0 everywhere, and
+    the 16x8 model's ADD of it did not prepare."""
+    from numlite.quantize import quantize_model
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, 3)), L.GRU(4), L.Dense(2)])
+    f = numlite.convert(model)
+    rng = np.random.default_rng(1)
+    cal = [[rng.uniform(-1, 1, (1, 1, 3)).astype(np.float32)] for _ in range(4)]
+    for mode in ("int8", "int16x8"):
+        it = numlite.Interpreter(model_content=quantize_model(f, cal, mode=mode, io_dtype=np.float32))
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], cal[0][0])
+        it.invoke()
+        got = it.get_tensor(it.get_output_details()[0]["index"])
+        np.testing.assert_allclose(got, np.asarray(model(cal[0][0])), atol=0.05)
+
+
+def test_an_add_input_too_wide_for_the_output_is_requantized_or_refused():
+    """fuzz_quantize (calibration values near 1e-8): TANH's int16 output is pinned to 1/32768, and
+    beside a sum of range 1e-9 the ADD's output multiplier was 8e7 (the model did not prepare). The
+    input is requantized to the output's parameters when its calibrated range fits them, else the
+    quantizer refuses the op by name."""
+    from numlite.quantize import QuantizationError, quantize_model
+
+    rng = np.random.default_rng(0)
+    cal = [[rng.uniform(-1e-9, 1e-9, (1, 4)).astype(np.float32)] for _ in range(4)]
+    q = quantize_model(_add_model(zero_from_mul=0.0), cal, mode="int16x8")  # y = tanh(x) + 0: fits
+    ops = [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators]
+    assert ops.count("QUANTIZE") >= 1 and ops[-1] == "ADD"
+    it = _allocated(q)
+    it.set_tensor(it.get_input_details()[0]["index"], np.zeros((1, 4), np.int16))
+    it.invoke()
+    with pytest.raises(QuantizationError, match=r"ADD \(node 2\): input 't' has scale 3.052e-05, at least 2\*\*14 "
+                       r"times the output's .* does not fit the output's parameters"):
+        quantize_model(_add_model(zero_from_mul=-0.999), cal, mode="int16x8")  # y = tanh(x) - 0.999 x
