@@ -759,6 +759,12 @@ def _op_problem(sg: Subgraph, op: Any) -> str | None:
         a = op.inputs[INT8_CONSTANTS[op.op_name]]
         if a < 0 or not sg.tensors[a].is_constant:
             return f"{where}: its alpha must be a float32 constant"
+    sl = SAME_SCALE_INPUTS.get(op.op_name)
+    if sl is not None:  # the values it passes through share one type (and one set of parameters)
+        values = [sg.tensors[i] for i in (*op.inputs[sl], *op.outputs) if i >= 0]
+        if len({_is_float_value(t) for t in values}) > 1:
+            listed = ", ".join(f"{t.name!r} {t.type_name}" for t in values)
+            return f"{where}: the values it passes through are of mixed types ({listed})"
     return None
 
 

@@ -362,3 +362,26 @@ def test_an_add_input_too_wide_for_the_output_is_requantized_or_refused():
     with pytest.raises(QuantizationError, match=r"ADD \(node 2\): input 't' has scale 3.052e-05, at least 2\*\*14 "
                        r"times the output's .* does not fit the output's parameters"):
         quantize_model(_add_model(zero_from_mul=-0.999), cal, mode="int16x8")  # y = tanh(x) - 0.999 x
+
+
+def test_an_op_passing_float_values_into_an_integer_tensor_is_refused_by_name():
+    """fuzz_quantize: a SELECT_V2 of float32 values whose output tensor the file declares INT8
+    (numlite's kernel runs it in float32) made quantize_model fail with an IndexError in its
+    same-scale grouping; the op is now refused by name (kept float with allow_float)."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    mb = ModelBuilder()
+    cond = mb.input("cond", (1, 1, 6), np.bool_)
+    x = mb.input("x", (1, 4, 6), np.float32)
+    y = mb.tensor("y", (1, 4, 6), np.int8)
+    mb.op("SELECT_V2", [cond, x, mb.const("fill", np.array(-1.0, np.float32))], [y])
+    mb.output(y)
+    f = mb.build()
+    cal = [[np.ones((1, 1, 6), bool), np.ones((1, 4, 6), np.float32)]]
+    with pytest.raises(QuantizationError, match=r"SELECT_V2 \(node 0\): the values it passes through are of mixed "
+                       r"types \('x' FLOAT32, 'fill' FLOAT32, 'y' INT8\)"):
+        quantize_model(f, cal)
+    q = quantize_model(f, cal, allow_float=True)
+    assert [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators] == ["DEQUANTIZE",
+                                                                                                  "SELECT_V2"]
