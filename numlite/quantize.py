@@ -743,6 +743,18 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
     return floats
 
 
+def _check_signatures(m: Model) -> None:
+    """Each signature's inputs and outputs must be inputs and outputs of its subgraph: the
+    quantized model's signatures name the quantized graph's inputs and outputs."""
+    for sig in m.signature_defs:
+        sg = m.subgraphs[sig.subgraph_index]
+        for what, named, have in (("input", sig.inputs, sg.inputs), ("output", sig.outputs, sg.outputs)):
+            for n, i in named.items():
+                if i not in have:
+                    raise QuantizationError(f"signature {sig.key!r}: its {what} {n!r} is tensor {i}, not an {what} "
+                                            f"of subgraph {sig.subgraph_index} (its {what}s: {list(have)})")
+
+
 def _op_problem(sg: Subgraph, op: Any) -> str | None:
     """Why ``op``, of a supported type, cannot be quantized here (non-constant weights, ...), or None."""
     where = _where(sg, op)
@@ -1022,6 +1034,7 @@ def quantize_model(float_model: bytes, calibration: Iterable[Sequence[np.ndarray
         raise QuantizationError(f"io_dtype for mode {mode!r} must be one of {[d.name for d in allowed]}, "
                                 f"not {io_dtype!r}")
     m = load_model(model_content=float_model)
+    _check_signatures(m)
     floats = _check_supported(m, scheme, float_ops, allow_float)
     lstm_nodes = [(g.index, op.index) for g in m.subgraphs for op in g.operators
                   if op.op_name in LSTM_OPS and op.index not in floats[g.index]]

@@ -385,3 +385,23 @@ def test_an_op_passing_float_values_into_an_integer_tensor_is_refused_by_name():
     q = quantize_model(f, cal, allow_float=True)
     assert [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators] == ["DEQUANTIZE",
                                                                                                   "SELECT_V2"]
+
+
+def test_a_signature_naming_a_tensor_that_is_no_graph_input_is_refused():
+    """fuzz_quantize: a signature whose input is tensor 0 of a subgraph without inputs (a file the
+    loader takes) made quantize_model raise KeyError: 0 while writing the signatures."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    h = mb.tensor("h", (1, 4), np.float32)
+    mb.op("RELU", [x], [h])
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op("TANH", [h], [y])
+    mb.output(y)
+    mb.signature("serving_default", {"x": x}, {"y": y})
+    mb.signature("inner", {"h": h}, {"y": y})
+    with pytest.raises(QuantizationError, match=r"signature 'inner': its input 'h' is tensor 1, not an input of "
+                       r"subgraph 0 \(its inputs: \[0\]\)"):
+        quantize_model(mb.build(), [[np.ones((1, 4), np.float32)]])
