@@ -255,13 +255,27 @@ SCHEMES = {
 }
 
 
+#: the largest magnitude of a range the quantizer takes: LiteRT's integer kernels derive their
+#: rescaling factors from the scales in float32 and int32 (an int16 LOGISTIC / TANH casts
+#: ``input_scale * 3 * 4096`` to int32, which a range beyond about 5.7e9 overflows; an int8 ADD
+#: multiplies its output scale by 2**20 in float32, infinite beyond about 8e34), so a wider range
+#: gives parameters the kernels cannot use (numlite's refuse them at prepare, LiteRT aborts or
+#: computes garbage)
+MAX_MAGNITUDE = float(2**31)
+
+
 def activation_params(lo: float, hi: float, dtype: Any = np.int8) -> tuple[float, int]:
     """(scale, zero_point) for the real range [lo, hi] (step 4 of the module docstring): int8
     asymmetric, or int16 symmetric with zero point 0; the scale is returned as the float32 value
-    the file will hold."""
+    the file will hold.  A range that is not finite, or reaches beyond ``MAX_MAGNITUDE``, is a
+    ``QuantizationError``."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise QuantizationError(f"calibration range [{lo}, {hi}] is not finite")
+    if max(-lo, hi) > MAX_MAGNITUDE:
+        raise QuantizationError(f"calibration range [{lo:.4g}, {hi:.4g}] reaches beyond +-2**31: LiteRT's integer "
+                                "kernels cannot rescale values this large (check the calibration data, or keep "
+                                "the ops computing them in float)")
     if np.dtype(dtype) == np.int16:
         m = max(-lo, hi)
         return (1.0, 0) if m <= 0.0 else (float(np.float32(m / 32767.0)), 0)
@@ -918,7 +932,7 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
         if pinned and (not tied.intersection(ks) or _covers(fixed[pinned[0]], lo, hi, scheme.dtype)):
             p = fixed[pinned[0]]
         else:
-            p = activation_params(lo, hi, scheme.dtype)
+            p = _named_params(m, ks, lo, hi, scheme.dtype)
         for k in ks:
             params[k] = fixed.get(k, p)
             if k in tied:
@@ -937,8 +951,18 @@ def _model_params(m: Model, ranges: Ranges, scheme: _Scheme | None = None,
                 zeros.discard(root)
     for k in int8_consts:
         if k in value_range:
-            params[k] = activation_params(*value_range[k], np.int8)
+            params[k] = _named_params(m, [k], *value_range[k], np.int8)
     return params, shared
+
+
+def _named_params(m: Model, keys: Sequence[Key], lo: float, hi: float, dtype: Any) -> tuple[float, int]:
+    """``activation_params`` of the values of tensors ``keys`` (one group), its error naming them."""
+    try:
+        return activation_params(lo, hi, dtype)
+    except QuantizationError as e:
+        names = [repr(m.subgraphs[s].tensors[t].name) + (f" (subgraph {s})" if s else "") for s, t in sorted(keys)[:3]]
+        more = f" and {len(keys) - 3} more tied to them" if len(keys) > 3 else ""
+        raise QuantizationError(f"tensor {', '.join(names)}{more}: {e}") from None
 
 
 def _in_subgraph(d: dict[Key, Any], s: int) -> dict[int, Any]:

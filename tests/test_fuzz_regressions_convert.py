@@ -405,3 +405,56 @@ def test_a_signature_naming_a_tensor_that_is_no_graph_input_is_refused():
     with pytest.raises(QuantizationError, match=r"signature 'inner': its input 'h' is tensor 1, not an input of "
                        r"subgraph 0 \(its inputs: \[0\]\)"):
         quantize_model(mb.build(), [[np.ones((1, 4), np.float32)]])
+
+
+def _unary_model(op: str) -> bytes:
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op(op, [x], [y])
+    mb.output(y)
+    return mb.build()
+
+
+def _mask_model() -> bytes:
+    """y = x + mask, the mask's 'off' entries float32's lowest value (a common attention mask)."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    mask = mb.const("mask", np.array([0, 0, np.finfo(np.float32).min, 0], np.float32))
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op("ADD", [x, mask], [y], fused_activation_function="NONE")
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("case", ["int8 add of 1e35", "int16 logistic of 1e10", "float32-min mask"])
+def test_ranges_too_large_for_integer_kernels_are_refused_by_name(case):
+    """fuzz_quantize (calibration values up to 2.5e38): the quantizer wrote parameters LiteRT's
+    integer kernels cannot use - an int8 ADD whose output scale times 2**20 overflows float32
+    ('ADD (node 12): the output multiplier 0 must lie in (0, 1)'), an int16 LOGISTIC whose input
+    scale * 12288 overflows int32 ('LOGISTIC (node 1) failed to prepare: Python int too large to
+    convert to C long') - and the quantized model did not allocate; ranges beyond 2**31 are now
+    refused, naming the tensor."""
+    from numlite.quantize import QuantizationError, quantize_model
+
+    rng = np.random.default_rng(0)
+    if case == "int8 add of 1e35":
+        model, mode, name = _add_model(), "int8", "x"
+        cal = [[rng.uniform(-1e35, 1e35, (1, 4)).astype(np.float32), np.ones((1, 4), np.float32)]]
+    elif case == "int16 logistic of 1e10":
+        model, mode, name = _unary_model("LOGISTIC"), "int16x8", "x"
+        cal = [[rng.uniform(-1e10, 1e10, (1, 4)).astype(np.float32)]]
+    else:
+        model, mode, name = _mask_model(), "int8", "(y|mask)"
+        cal = [[rng.uniform(-1, 1, (1, 4)).astype(np.float32)]]
+    with pytest.raises(QuantizationError, match=rf"tensor '{name}'.*: calibration range \[.*\] reaches beyond "
+                       r"\+-2\*\*31: LiteRT's integer kernels cannot rescale values this large"):
+        quantize_model(model, cal, mode=mode)
+    ok = [[rng.uniform(-1e3, 1e3, (1, 4)).astype(np.float32)] + ([np.ones((1, 4), np.float32)]
+                                                                  if case.startswith("int8 add") else [])]
+    if case != "float32-min mask":  # a wide but usable range still quantizes
+        _allocated(quantize_model(model, ok, mode=mode))
