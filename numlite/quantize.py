@@ -772,6 +772,12 @@ def _check_signatures(m: Model) -> None:
 def _op_problem(sg: Subgraph, op: Any) -> str | None:
     """Why ``op``, of a supported type, cannot be quantized here (non-constant weights, ...), or None."""
     where = _where(sg, op)
+    stored = ([op.inputs[k] for k in WEIGHT_OPS[op.op_name][1:3] if k < len(op.inputs)] if op.op_name in WEIGHT_OPS
+              else [op.inputs[k] for k in LSTM_CONSTS if k < len(op.inputs)] if op.op_name in LSTM_OPS else [])
+    boundary = {*sg.inputs, *sg.outputs}
+    for i in stored:  # stored as int8 weights / int32 biases, without activation parameters
+        if i >= 0 and i in boundary and sg.tensors[i].is_constant:
+            return f"{where}: its weights or bias {sg.tensors[i].name!r} is also an input or output of the graph"
     if op.op_name in WEIGHT_OPS:
         _, ws, bs, _ = WEIGHT_OPS[op.op_name]
         w = sg.tensors[op.inputs[ws]]

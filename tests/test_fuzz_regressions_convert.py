@@ -458,3 +458,26 @@ def test_ranges_too_large_for_integer_kernels_are_refused_by_name(case):
                                                                   if case.startswith("int8 add") else [])]
     if case != "float32-min mask":  # a wide but usable range still quantizes
         _allocated(quantize_model(model, ok, mode=mode))
+
+
+def test_weights_that_are_also_a_graph_output_are_refused_by_name():
+    """fuzz_quantize: a MobileNet whose graph output was mutated to a depthwise bias (a constant
+    the quantizer stores as int32, with no activation parameters): quantize_model(io_dtype=uint8)
+    raised KeyError: 35 writing the outputs."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    b = mb.const("bias", rng.normal(size=3).astype(np.float32))
+    y = mb.tensor("y", (1, 3), np.float32)
+    mb.op("FULLY_CONNECTED", [x, mb.const("w", rng.normal(size=(3, 4)).astype(np.float32)), b], [y])
+    mb.output(y, b)
+    f = mb.build()
+    cal = [[rng.uniform(-1, 1, (1, 4)).astype(np.float32)]]
+    for io_dtype in (None, np.uint8, np.float32):
+        with pytest.raises(QuantizationError, match=r"FULLY_CONNECTED \(node 0\): its weights or bias 'bias' is "
+                           r"also an input or output of the graph"):
+            quantize_model(f, cal, io_dtype=io_dtype)
+    _allocated(quantize_model(f, cal, io_dtype=np.uint8, allow_float=True))
