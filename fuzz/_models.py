@@ -351,11 +351,19 @@ def signatures() -> list[bytes]:
 
 
 def metadata() -> bytes:
+    import io
+    import zipfile
+
     from test_metadata import LABEL_FILES, full_metadata, softmax_model
 
     from numlite import metadata as md
 
-    return md.populate(softmax_model(), full_metadata(), LABEL_FILES)
+    # the associated files as populate() appends them, but with fixed timestamps (deterministic seeds)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in sorted(LABEL_FILES.items()):
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return md.populate(softmax_model(), full_metadata()) + buf.getvalue()
 
 
 def custom_unknown() -> bytes:
