@@ -348,6 +348,10 @@ def _hybrid_refusal(rw: _Rewriter, si: int, name: str, op: dict[str, Any], spec:
     options = op.get("builtin_options") or {}
     if name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and options.get("diagonal_recurrent_tensors"):
         return "diagonal recurrent weights"
+    if name == "CONV_2D" and len(ins) > 2 and ins[2] >= 0:  # the hybrid kernel folds its bias at prepare
+        b = sg["tensors"][ins[2]]
+        if b.get("is_variable") or rw.data(si, ins[2]) is None:
+            return "its bias is not a float32 constant"
     return None
 
 

@@ -481,3 +481,33 @@ def test_weights_that_are_also_a_graph_output_are_refused_by_name():
                            r"also an input or output of the graph"):
             quantize_model(f, cal, io_dtype=io_dtype)
     _allocated(quantize_model(f, cal, io_dtype=np.uint8, allow_float=True))
+
+
+@pytest.mark.parametrize("weight_only", ["fallback", "none"])
+def test_a_conv_whose_bias_is_a_variable_tensor_is_not_made_hybrid(weight_only):
+    """fuzz_quantize: a CONV_2D whose bias tensor carries is_variable (numlite runs the float model,
+    reading it as a variable) was made hybrid by quantize_dynamic_range, and the hybrid CONV_2D did not
+    prepare ('bias tensor 3 'b' (float32[6]) must be a constant for the quantized / hybrid CONV_2D')."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize_weights import quantize_dynamic_range
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 8, 8, 3), np.float32)
+    b = mb.const("b", rng.normal(size=6).astype(np.float32), is_variable=True)
+    y = mb.tensor("y", (1, 8, 8, 6), np.float32)
+    mb.op("CONV_2D", [x, mb.const("w", rng.normal(size=(6, 3, 3, 3)).astype(np.float32)), b], [y], padding="SAME",
+          stride_w=1, stride_h=1, fused_activation_function="NONE")
+    mb.output(y)
+    f = mb.build()
+    _allocated(f)
+    if weight_only == "none":
+        from numlite.quantize import QuantizationError
+
+        with pytest.raises(QuantizationError, match="its bias is not a float32 constant"):
+            quantize_dynamic_range(f, min_elements=16, weight_only=weight_only)
+        return
+    q = quantize_dynamic_range(f, min_elements=16, weight_only=weight_only)
+    assert [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators] == ["DEQUANTIZE",
+                                                                                                  "CONV_2D"]
+    _allocated(q)
