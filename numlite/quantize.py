@@ -704,6 +704,12 @@ def _check_supported(m: Model, scheme: _Scheme, float_ops: Collection[Any] = (),
     why = already_quantized(m)
     if why:
         raise QuantizationError(f"the model is already quantized: {why}; quantize the float32 model instead")
+    for sg in m.subgraphs:  # calibration records what such a tensor held last; the writer keeps its data
+        for op in sg.operators:
+            for o in op.outputs:
+                if o >= 0 and sg.tensors[o].is_constant:
+                    raise QuantizationError(f"{_where(sg, op)} writes {sg.tensors[o].name!r}, a tensor with constant "
+                                            "data: the quantizer takes constants as the file stores them")
     floats = _select_float_ops(m, float_ops)
     for sg in m.subgraphs:
         for k in sorted(floats[sg.index]):

@@ -195,6 +195,9 @@ class _Rewriter:
         why = already_quantized(self.model)
         if why:
             raise QuantizationError(f"{what}: the model is already quantized: {why}; start from the float32 model")
+        #: per subgraph, the tensors an op writes: not constants, whatever buffer they have (an op
+        #: may write over a tensor with data; LiteRT runs such a model too)
+        self.written = [{o for op in sg.operators for o in op.outputs} for sg in self.model.subgraphs]
         root = read_model_table(self.source)
         self.root: dict[str, Any] = dict(root)
         self.buffers: list[dict[str, Any]] = [dict(b) for b in root.get("buffers") or []]
@@ -228,10 +231,11 @@ class _Rewriter:
 
     def data(self, si: int, ti: int) -> np.ndarray | None:
         """The float32 constant value of tensor ``ti`` of subgraph ``si`` as the model has it
-        (None: not a dense float32 constant)."""
+        (None: not a dense float32 constant, or one that an op writes)."""
         tensors = self.model.subgraphs[si].tensors
         t = tensors[ti] if ti < len(tensors) else None
-        if t is None or t.type_name != "FLOAT32" or t.sparsity is not None or t.data is None:
+        if t is None or t.type_name != "FLOAT32" or t.sparsity is not None or t.data is None or \
+                ti in self.written[si]:
             return None
         return np.asarray(t.data)
 

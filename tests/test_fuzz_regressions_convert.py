@@ -511,3 +511,40 @@ def test_a_conv_whose_bias_is_a_variable_tensor_is_not_made_hybrid(weight_only):
     assert [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators] == ["DEQUANTIZE",
                                                                                                   "CONV_2D"]
     _allocated(q)
+
+
+def _svdf_writing_its_weights() -> bytes:
+    """An SVDF whose second output is its own feature weights (LiteRT and numlite run it)."""
+    from numlite.builder import ModelBuilder
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4), np.float32)
+    wf = mb.const("wf", rng.normal(size=(4, 4)).astype(np.float32))
+    wt = mb.const("wt", rng.normal(size=(4, 3)).astype(np.float32))
+    state = mb.tensor("state", (1, 12), np.float32, is_variable=True)
+    y = mb.tensor("y", (1, 4), np.float32)
+    mb.op("SVDF", [x, wf, wt, mb.const("b", np.zeros(4, np.float32)), state], [y, wf], rank=1,
+          options_table="SVDFOptions", fused_activation_function="NONE")
+    mb.output(y)
+    return mb.build()
+
+
+def test_a_constant_an_op_writes_is_no_weight():
+    """fuzz_quantize: an SVDF whose outputs list its own feature weights (an op writing a tensor that
+    has constant data) was made hybrid by quantize_dynamic_range, its weights int8 constants, and the
+    hybrid SVDF did not prepare ('hybrid feature weights tensor 1 'wf' (int8[4, 4]) must be constant').
+    A tensor an op writes is now no constant to the quantizers."""
+    from numlite.quantize import QuantizationError, quantize_model
+    from numlite.quantize_weights import quantize_dynamic_range, quantize_float16
+
+    f = _svdf_writing_its_weights()
+    _allocated(f)
+    q = quantize_dynamic_range(f, min_elements=1)  # wt alone: the op stays float, wt behind a DEQUANTIZE
+    qsg = numlite.load_model(model_content=q).subgraphs[0]
+    assert [qsg.tensors[i].type_name for i in qsg.operators[-1].inputs[1:3]] == ["FLOAT32", "FLOAT32"]
+    _allocated(q)
+    h = numlite.load_model(model_content=quantize_float16(f)).subgraphs[0]
+    assert "wf_fp16" not in [t.name for t in h.tensors] and "wt_fp16" in [t.name for t in h.tensors]
+    with pytest.raises(QuantizationError, match=r"SVDF \(node 0\) writes 'wf', a tensor with constant data"):
+        quantize_model(f, [[np.ones((1, 4), np.float32)]], allow_float=True)
