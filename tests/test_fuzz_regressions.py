@@ -128,3 +128,49 @@ def test_a_control_flow_op_without_options_does_not_recurse_into_subgraph_0():
             r"the subgraphs call each other in a cycle \(0 -> 0\)")
     with pytest.raises(numlite.PrepareError, match=want):
         it.allocate_tensors()
+
+
+def _bilinear(out_h: int, out_w: int) -> tuple[bytes, np.ndarray]:
+    from flatbuffers import flexbuffers
+    from test_mediapipe_ops import custom_model
+    from util import In, Out
+
+    m = np.array([[0.01, 0.002, 0, 0.3], [-0.003, 0.02, 0, -0.2], [0, 0, 1, 0], [0, 0, 0, 1]], np.float32)[None]
+    model = custom_model("TransformTensorBilinear", [In((1, 4, 4, 2)), m], [Out((1, 3, 3, 2))],
+                         bytes(flexbuffers.Dumps({"output_height": out_h, "output_width": out_w})))
+    return model, np.arange(32, dtype=np.float32).reshape(1, 4, 4, 2)
+
+
+def _run_bilinear(model: bytes, x: np.ndarray) -> np.ndarray:
+    import numlite.custom.mediapipe as mp
+
+    it = numlite.Interpreter(model_content=model, custom_ops=mp.OPS)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def test_transform_tensor_bilinear_samples_big_outputs_in_bounded_memory(monkeypatch):
+    """fuzz_flex: TransformTensorBilinear options asking for a 2097168 x 12 output (201 MB) took
+    the process past 3 GB: the kernel kept float32 pixel grids from prepare and made a dozen
+    float64 / int64 temporaries of the whole output.  It now samples blocks of pixels; results
+    are the same for any block size, and the peak stays near the output's own size."""
+    import tracemalloc
+
+    import numlite.custom.mediapipe as mp
+
+    model, x = _bilinear(4099, 12)
+    want = _run_bilinear(model, x)
+    monkeypatch.setattr(mp, "BILINEAR_BLOCK_VALUES", 7)  # blocks of 3 pixels, a ragged last one
+    np.testing.assert_array_equal(_run_bilinear(model, x), want)
+    monkeypatch.setattr(mp, "BILINEAR_BLOCK_VALUES", 1 << 12)
+    big, x = _bilinear(1 << 15, 16)
+    tracemalloc.start()
+    try:
+        out = _run_bilinear(big, x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (1, 1 << 15, 16, 2) and np.isfinite(out).all() and out.any()
+    assert peak < 3 * out.nbytes + (4 << 20), (peak, out.nbytes)  # arena + the copy get_tensor returns

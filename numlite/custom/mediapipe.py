@@ -347,6 +347,10 @@ class TransformLandmarks(Kernel):
 
 
 # --- TransformTensorBilinear -----------------------------------------------------------------
+#: values (output pixels x batch x channels) TransformTensorBilinear samples per block
+BILINEAR_BLOCK_VALUES = 1 << 18
+
+
 class TransformTensorBilinear(Kernel):
     """Samples a feature map through an affine matrix (MediaPipe's ``transform_tensor_bilinear.cc``).
 
@@ -387,27 +391,29 @@ class TransformTensorBilinear(Kernel):
         self.align = v == 2
         self.h, self.w = h, w
         ctx.set_output(0, (n, oh, ow, c), F32)
-        gy, gx = np.meshgrid(np.arange(oh, dtype=F32), np.arange(ow, dtype=F32), indexing="ij")
-        self.gx, self.gy = gx.reshape(-1), gy.reshape(-1)
 
     def bind(self, inputs: list[Any], outputs: list[Any], scratch: list[np.ndarray]) -> Step:
         data, mat, out = inputs[0], inputs[1].reshape(-1), outputs[0]
         n, oh, ow, c = out.shape
-        h, w, gx, gy, align = self.h, self.w, self.gx, self.gy, self.align
+        h, w, align = self.h, self.w, self.align
         flat = data.reshape(n, h * w, c)
         res = out.reshape(n, oh * ow, c)
         zero = F32(0.0)
+        # output pixels per block: the temporaries (a few dozen bytes per value) stay bounded
+        # whatever the output size (options may ask for millions of pixels)
+        block = max(1, BILINEAR_BLOCK_VALUES // max(n * c, 1))
 
-        def coord(r: np.ndarray) -> np.ndarray:
+        def row(r: np.ndarray) -> np.ndarray:
             r = r.astype(F32)
             if align:
                 r[3] = F32(np.float64(r[3]) + (np.float64(r[0]) * 0.5 + np.float64(r[1]) * 0.5 - 0.5))
-            return gx * r[0] + gy * r[1] + r[2] * zero + r[3]
+            return r
 
-        def step() -> None:
-            if not out.size:
-                return
-            tx, ty = coord(mat[0:4]), coord(mat[4:8])
+        def sample(a: np.ndarray, b: np.ndarray, start: int, stop: int) -> None:
+            idx = np.arange(start, stop)
+            gx, gy = (idx % ow).astype(F32), (idx // ow).astype(F32)
+            tx = gx * a[0] + gy * a[1] + a[2] * zero + a[3]
+            ty = gx * b[0] + gy * b[1] + b[2] * zero + b[3]
             nan = np.isnan(tx) | np.isnan(ty)
             inside = ~((tx < 0) | (tx > w - 1) | (ty < 0) | (ty > h - 1))
             fx, fy = np.floor(tx), np.floor(ty)
@@ -430,7 +436,14 @@ class TransformTensorBilinear(Kernel):
             val = ((lcx * lower).astype(np.float64) + (1.0 - lcd) * upper).astype(F32)
             val[:, ~inside, :] = 0
             val[:, nan, :] = np.nan
-            res[...] = val
+            res[:, start:stop, :] = val
+
+        def step() -> None:
+            if not out.size:
+                return
+            a, b = row(mat[0:4]), row(mat[4:8])
+            for start in range(0, oh * ow, block):
+                sample(a, b, start, min(start + block, oh * ow))
 
         return no_fp_warnings(step)
 
