@@ -400,6 +400,9 @@ class _Recorder:
         self.lo = [dict.fromkeys(w, np.inf) for w in self.watch]
         self.hi = [dict.fromkeys(w, -np.inf) for w in self.watch]
         self.runs = [0] * len(self.watch)
+        #: declared float32 tensors that the kernels computed as another type (a comparison's
+        #: output declared FLOAT32 is BOOL in numlite, as in LiteRT): (subgraph, tensor) -> dtype
+        self.mistyped: dict[Key, np.dtype] = {}
         _watch_runs(it, lambda ex: self.record(ex.subgraph.index, ex.buffers))
 
     def record(self, s: int, buffers: Sequence[np.ndarray | None]) -> None:
@@ -407,12 +410,19 @@ class _Recorder:
         self.runs[s] += 1
         for i in self.watch[s]:
             v = buffers[i]
-            if v is not None and v.size:
+            if v is not None and v.dtype != np.float32:
+                self.mistyped.setdefault((s, i), v.dtype)
+            elif v is not None and v.size:
                 lo[i] = min(lo[i], float(v.min()))
                 hi[i] = max(hi[i], float(v.max()))
 
     def ranges(self) -> Ranges:
         sgs = self.model.subgraphs
+        if self.mistyped:
+            (s, i), dt = next(iter(self.mistyped.items()))
+            raise QuantizationError(f"tensor {sgs[s].tensors[i].name!r}" + (f" (subgraph {s})" if s else "")
+                                    + f" is declared FLOAT32 but its op computes {np.dtype(dt).name}: the file's "
+                                    "tensor types disagree with its ops, and the quantizer goes by them")
         idle = [sg for sg, w, n in zip(sgs, self.watch, self.runs) if w and n == 0]
         if idle:
             names = ", ".join(f"{sg.index} {sg.name!r}" for sg in idle)

@@ -548,3 +548,23 @@ def test_a_constant_an_op_writes_is_no_weight():
     assert "wf_fp16" not in [t.name for t in h.tensors] and "wt_fp16" in [t.name for t in h.tensors]
     with pytest.raises(QuantizationError, match=r"SVDF \(node 0\) writes 'wf', a tensor with constant data"):
         quantize_model(f, [[np.ones((1, 4), np.float32)]], allow_float=True)
+
+
+def test_a_tensor_declared_float_that_its_op_computes_as_bool_is_refused():
+    """fuzz_quantize: a WHILE's cond whose LESS output the file declares FLOAT32 (LESS computes BOOL,
+    in numlite as in LiteRT); with allow_float the quantizer took the declared type, and the model it
+    wrote did not prepare ('QUANTIZE (node 1 of subgraph 1): input tensor 4 'go' (bool[]) has type
+    bool'). Calibration now checks the declared float32 tensors against what the ops computed."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    mb = ModelBuilder()
+    x, y = mb.input("x", (1, 4), np.float32), mb.input("y", (1, 4), np.float32)
+    go = mb.tensor("go", (1, 4), np.float32)
+    mb.op("LESS", [x, y], [go])
+    mb.output(go)
+    f = mb.build()
+    rng = np.random.default_rng(0)
+    cal = [[rng.normal(size=(1, 4)).astype(np.float32) for _ in range(2)]]
+    with pytest.raises(QuantizationError, match=r"tensor 'go' is declared FLOAT32 but its op computes bool"):
+        quantize_model(f, cal, allow_float=True, io_dtype=np.uint8)
