@@ -568,3 +568,19 @@ def test_a_tensor_declared_float_that_its_op_computes_as_bool_is_refused():
     cal = [[rng.normal(size=(1, 4)).astype(np.float32) for _ in range(2)]]
     with pytest.raises(QuantizationError, match=r"tensor 'go' is declared FLOAT32 but its op computes bool"):
         quantize_model(f, cal, allow_float=True, io_dtype=np.uint8)
+
+
+def test_an_embedding_of_a_float_input_casts_its_indices():
+    """fuzz_convert_keras: an Embedding fed by a float32 Input (Keras casts the indices to int32) was
+    written as a GATHER of float32 indices, which did not prepare ('GATHER (node 3): indices tensor 0
+    'ids' (float32[1, 5]) has type float32')."""
+    keras.utils.set_random_seed(0)
+    t = keras.Input((5,), name="ids")  # float32
+    model = keras.Model(t, L.Embedding(12, 4)(t))
+    data = numlite.convert(model)
+    assert "CAST" in [op.op_name for op in numlite.load_model(model_content=data).subgraphs[0].operators]
+    x = np.array([[0.0, 1.9, 11.0, 3.5, 7.2]], np.float32)  # toward zero: rows 0, 1, 11, 3, 7
+    it = _allocated(data)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), np.asarray(model(x)))

@@ -618,8 +618,15 @@ def _cropping(c: _Ctx) -> list[int]:
 
 
 def _embedding(c: _Ctx) -> list[int]:
+    """GATHER of the table's rows; indices other than int32 / int64 (a float32 input) go through a
+    CAST to int32 first, as Keras's Embedding casts them (toward zero)."""
+    ids = c.inputs[0]
+    if np.dtype(c.g.tensors[ids].dtype) not in (np.dtype(np.int32), np.dtype(np.int64)):
+        cast = c.g.tensor(c.layer.name + "/ids", g_shape(c.g, ids), np.int32)
+        c.g.op("CAST", [ids], [cast])
+        ids = cast
     y = c.out()
-    c.g.op("GATHER", [c.g.const(c.layer.name + "/embeddings", _np(c.layer.embeddings)), c.inputs[0]], [y], axis=0,
+    c.g.op("GATHER", [c.g.const(c.layer.name + "/embeddings", _np(c.layer.embeddings)), ids], [y], axis=0,
            batch_dims=0)
     return [y]
 
