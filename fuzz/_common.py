@@ -248,6 +248,23 @@ def fill_inputs(it: Any, data: bytes) -> None:
         it.set_tensor(d["index"], fill_value(shape, d["dtype"], data, k))
 
 
+#: the memory numlite may assume in a fuzzing process (``cap_memory``): libFuzzer's rss limit is 3 GB
+FUZZ_MEMORY_BYTES = 1 << 30
+
+
+def cap_memory(limit: int = FUZZ_MEMORY_BYTES) -> None:
+    """Make numlite see a machine with at most ``limit`` bytes of memory (``executor.memory_limit``
+    and ``memory_available``), the way it sees a small machine or a memory cgroup: arenas and
+    growing loop variables beyond it are refused with its RuntimeError instead of being granted
+    lazily and filled past libFuzzer's rss limit (an "oom" that is numlite working as designed
+    on a bigger machine).  Called in the atheris child only."""
+    from numlite import executor
+
+    real_limit, real_available = executor.memory_limit, executor.memory_available
+    executor.memory_limit = lambda: min(real_limit(), limit)
+    executor.memory_available = lambda: min(real_available(), limit)
+
+
 def arena_bytes(it: Any) -> int:
     """The main subgraph's planned arena of an allocated interpreter."""
     return int(it.memory_report().get("arena_bytes", 0))

@@ -12,7 +12,8 @@
    SHA-1, so re-seeding adds only new seeds) and kept between runs.  Crashes, timeouts and ooms go
    to ``<crashes>/NAME/`` (libFuzzer's ``-artifact_prefix``); the child's log to
    ``<crashes>/NAME.log``.
-3. libFuzzer's limits: ``-timeout=10`` (seconds per input), ``-rss_limit_mb=3072``, ``-max_len``
+3. libFuzzer's limits: ``-timeout=10`` (seconds per input), ``-rss_limit_mb=3072`` (numlite is told
+   the machine has 1 GB, ``_common.cap_memory``, so that it refuses what would not fit), ``-max_len``
    above the largest seed, ``-max_total_time`` / ``-runs``.  An uncaught exception stops the
    child; with ``--keep-going`` it is restarted on the kept corpus until the time is spent (at
    most ``--max-findings`` per harness).
@@ -72,6 +73,7 @@ def child(name: str, libfuzzer_args: list[str]) -> None:
 
         harness = load_harness(name)
     _common.UNDER_ATHERIS = True
+    _common.cap_memory()
 
     import warnings
 
