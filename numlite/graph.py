@@ -411,10 +411,16 @@ _CALL_FIELDS: dict[str, tuple[str, ...]] = {u: _call_fields(u) for u in (*UNIONS
 
 def called_subgraphs(op: Operator) -> list[int]:
     """The subgraphs an operator calls, from its options: every ``*subgraph_index`` field (WHILE,
-    IF, CALL_ONCE and the StableHLO ops), ``branch_subgraph_indices`` and CALL's ``subgraph``."""
+    IF, CALL_ONCE and the StableHLO ops), ``branch_subgraph_indices`` and CALL's ``subgraph``.
+
+    A field that is absent - or a whole options table that is - reads as the FlatBuffers default
+    0, as the kernels read it: a WHILE without options calls subgraph 0, which is a call cycle
+    when it sits in subgraph 0."""
     opts = op.options
     if not opts:
-        return []
+        table = _expected_options(op.op_name)
+        names = _CALL_FIELDS.get(table or "", ())
+        return [0 for n in names if n.endswith("subgraph_index") or (n == "subgraph" and table == "CallOptions")]
     names = _CALL_FIELDS.get(op.options_type or "")
     if names is not None and all(n in opts for n in names):  # a decoded options table: only these fields
         if not names:
@@ -424,10 +430,10 @@ def called_subgraphs(op: Operator) -> list[int]:
         items = list(opts.items())
     out: list[int] = []
     for name, v in items:
-        if v is None:
-            continue
         if name.endswith("subgraph_index") or (name == "subgraph" and op.options_type == "CallOptions"):
-            out.append(int(v))
+            out.append(0 if v is None else int(v))
+        elif v is None:
+            continue
         elif name.endswith("subgraph_indices"):
             out.extend(int(x) for x in v)
     return out

@@ -596,3 +596,16 @@ def _with_loop_limit(limit: int) -> bytes:
     mb.op("CONCATENATION", [bx, bx], [bxo], axis=0)
     mb.output(bio, bxo)
     return mb.build()
+
+
+@pytest.mark.parametrize("op", ["WHILE", "IF", "CALL_ONCE", "STABLEHLO_COMPOSITE", "STABLEHLO_WHILE"])
+def test_a_control_flow_op_without_options_calls_subgraph_0_and_is_a_cycle_at_load(op):
+    """Its kernel reads the absent subgraph indices as 0 (the FlatBuffers default): in subgraph 0
+    that is a call cycle, refused by the loader (it was found by preparing, by fuzz_control_flow)."""
+    mb = ModelBuilder()
+    i = mb.input("i", (), np.int32)
+    o = mb.tensor("o", (), np.int32)
+    mb.op(op, [] if op == "CALL_ONCE" else [i], [] if op == "CALL_ONCE" else [o])
+    mb.output(i if op == "CALL_ONCE" else o)
+    with pytest.raises(numlite.ModelError, match="calls subgraph 0.*cycle"):
+        numlite.Interpreter(model_content=mb.build())
