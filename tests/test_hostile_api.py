@@ -169,12 +169,29 @@ def test_model_path_missing_empty_or_unreadable(tmp_path):
     empty.write_bytes(b"")
     e = _load_in_thread(empty)
     assert isinstance(e, numlite.ModelError) and "is empty" in str(e)
+    locked = tmp_path / "locked.tflite"
+    locked.write_bytes(ADD)
+    locked.chmod(0)
     if os.geteuid() != 0:  # root reads any file
-        locked = tmp_path / "locked.tflite"
-        locked.write_bytes(ADD)
-        locked.chmod(0)
         e = _load_in_thread(locked)
         assert isinstance(e, ValueError) and "Permission denied" in str(e)
+
+
+def test_model_path_without_read_permission(tmp_path, monkeypatch):
+    """What a user without read permission gets (CI runs as root, which reads any file: the
+    refusal is simulated by making open(2) fail as the OS would)."""
+    locked = tmp_path / "locked.tflite"
+    locked.write_bytes(ADD)
+    real_open = os.open
+
+    def denied(path, flags, *args, **kw):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(ValueError, match=r"Could not open '.*locked.tflite': Permission denied"):
+        numlite.Interpreter(model_path=locked)
 
 
 def test_a_file_larger_than_memory_is_refused_before_reading(tmp_path):
