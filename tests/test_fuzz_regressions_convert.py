@@ -584,3 +584,25 @@ def test_an_embedding_of_a_float_input_casts_its_indices():
     it.set_tensor(it.get_input_details()[0]["index"], x)
     it.invoke()
     np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), np.asarray(model(x)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_keras_operations_of_other_float_types_compute_in_float32(dtype):
+    """fuzz_convert_keras: a Cumsum of dtype float16 (the ops seed, its config mutated) was written
+    with float16 tensors, which numlite's (and LiteRT's) CUMSUM does not take ('CUMSUM (node 20): input
+    tensor 32 'cumsum/x_float16' (float16[1, 2, 2]) has type float16'); Keras operations of any float
+    type are now computed in float32, as the converter does for layers of a float16 dtype policy."""
+    x = keras.Input((3, 4), name="x")
+    y = keras.ops.exp(keras.ops.cast(x, dtype))
+    model = keras.Model(x, [keras.ops.cumsum(keras.ops.cast(y, "float32"), axis=1, dtype=dtype), y])
+    data = numlite.convert(model)
+    types = {t.type_name for t in numlite.load_model(model_content=data).subgraphs[0].tensors}
+    assert types <= {"FLOAT32", "INT32"}, types
+    v = np.random.default_rng(0).uniform(-1, 1, (1, 3, 4)).astype(np.float32)
+    it = _allocated(data)
+    it.set_tensor(it.get_input_details()[0]["index"], v)
+    it.invoke()
+    want = [np.asarray(w, np.float32) for w in model(v)]
+    got = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+    for g_, w in zip(sorted(got, key=lambda a: a.sum()), sorted(want, key=lambda a: a.sum())):
+        np.testing.assert_allclose(g_, w, rtol=2e-2 if dtype != "float64" else 1e-6)

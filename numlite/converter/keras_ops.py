@@ -337,7 +337,16 @@ _OpFn = Callable[[_Ctx, _Named, dict[int, int]], list[int]]
 
 
 def _dtype(kt: Any) -> type:
-    return np.dtype(kt.dtype).type
+    """The IR type of Keras tensor ``kt``: its own, except float32 for every float type (float16,
+    bfloat16, float64: the converter computes them in float32, as it converts the layers of a
+    float16 dtype policy; TFLite's kernels take float32)."""
+    name = str(kt.dtype)
+    if name.startswith(("float", "bfloat")):
+        return np.float32
+    try:
+        return np.dtype(name).type
+    except TypeError:
+        raise ConversionError(f"Keras tensor {getattr(kt, 'name', '')!r} of dtype {name!r}: no TFLite type") from None
 
 
 def _out(c: _Ctx, k: int = 0, suffix: str = "") -> int:
