@@ -606,3 +606,18 @@ def test_keras_operations_of_other_float_types_compute_in_float32(dtype):
     got = [it.get_tensor(d["index"]) for d in it.get_output_details()]
     for g_, w in zip(sorted(got, key=lambda a: a.sum()), sorted(want, key=lambda a: a.sum())):
         np.testing.assert_allclose(g_, w, rtol=2e-2 if dtype != "float64" else 1e-6)
+
+
+def test_a_fractional_stride_is_refused_not_truncated(tmp_path):
+    """fuzz_convert_keras: a DepthwiseConv1D whose config says strides [0.5] loads in Keras, and the
+    converter's int() made it stride 0, a DEPTHWISE_CONV_2D that did not prepare ('strides must be
+    positive, got stride_h=1, stride_w=0'); a stride of 1.5 would have become 1 silently."""
+    from numlite.converter.ir import Graph, OptionError
+
+    model = keras.Sequential([keras.Input((8, 3)), L.Conv1D(4, 1), L.DepthwiseConv1D(3)])
+    path = _inconsistent(tmp_path, model, _set(2, "strides", [0.5]))
+    with pytest.raises(ConversionError, match=r"\(DepthwiseConv1D\): strides \(0.5,\) \(positive integers convert\)"):
+        numlite.convert(path)
+    g = Graph()  # the IR refuses such options whichever front end asks
+    with pytest.raises(OptionError, match="CONV_2D with stride_w=0"):
+        g.op("CONV_2D", [], [], stride_h=1, stride_w=0)

@@ -60,6 +60,16 @@ class ReshapeError(ValueError):
     """A reshape between two shapes with free dimensions whose sizes cannot be told at run time."""
 
 
+class OptionError(ValueError):
+    """An op option no TFLite kernel takes (a stride, dilation, filter size or depth multiplier
+    below 1): the front end names the layer that asked for it."""
+
+
+#: options every TFLite kernel that has them needs at least 1
+POSITIVE_OPTIONS = ("stride_h", "stride_w", "stride_d", "dilation_h_factor", "dilation_w_factor", "dilation_d_factor",
+                    "filter_width", "filter_height", "depth_multiplier")
+
+
 def free_dims(g: Graph, x: int, y: int) -> list[int | tuple[int]]:
     """How to make ``y``'s shape from ``x``'s at run time (``Graph.dynamic_shape``'s ``dims``):
     its static sizes as they are, and for its free dimensions
@@ -191,6 +201,9 @@ class Graph:
         return len(self.tensors) - 1
 
     def op(self, name: str, inputs: list[int], outputs: list[int], version: int = 1, **options: Any) -> Op:
+        for key in POSITIVE_OPTIONS:
+            if key in options and int(options[key]) < 1:
+                raise OptionError(f"{name} with {key}={int(options[key])} (TFLite's kernels need at least 1)")
         o = Op(name, list(inputs), list(outputs), options, version)
         self.ops.append(o)
         return o

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from . import ConversionError
-from .ir import Graph, ReshapeError
+from .ir import Graph, OptionError, ReshapeError
 
 IDENTITIES = {"Identity", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
               "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
@@ -1463,6 +1463,22 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
 }
 
 
+#: layer options that are counts or sizes: positive integers (a float Keras let through, such as
+#: strides [0.5] in a loaded file, would otherwise be truncated by int())
+SIZE_OPTIONS = ("strides", "dilation_rate", "kernel_size", "pool_size", "depth_multiplier", "groups", "size", "height",
+                "width", "units", "filters", "num_heads", "key_dim")
+
+
+def _check_sizes(c: _Ctx) -> None:
+    for key in SIZE_OPTIONS:
+        v = c.cfg.get(key)
+        if v is None:
+            continue
+        values = list(v) if isinstance(v, (list, tuple)) else [v]
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 1 for x in values):
+            raise c.fail(f"{key} {v!r} (positive integers convert)")
+
+
 def _history_name(t: Any) -> str:
     """The name of the layer that made Keras tensor ``t`` (an Input's name, an output layer's):
     the names TensorFlow's converter gives the signature's inputs and outputs."""
@@ -1508,9 +1524,11 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
                 outs = inputs[:1]
             elif cls in table:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
+                if is_layer:
+                    _check_sizes(c)
                 try:
                     outs = table[cls](c)
-                except ReshapeError as e:
+                except (ReshapeError, OptionError) as e:
                     raise c.fail(str(e)) from None
             elif is_layer:
                 raise ConversionError(f"cannot convert layer {layer.name!r} ({cls}): numlite has no converter for "
