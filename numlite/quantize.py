@@ -262,13 +262,17 @@ SCHEMES = {
 #: gives parameters the kernels cannot use (numlite's refuse them at prepare, LiteRT aborts or
 #: computes garbage)
 MAX_MAGNITUDE = float(2**31)
+#: the smallest scale written: float32's smallest normal number (a narrower range would give a
+#: subnormal scale, or 0 once stored as float32, and a zero scale makes LiteRT's kernels divide by
+#: it: an ADD's input multiplier is 0 and its prepare aborts)
+MIN_SCALE = float(np.finfo(np.float32).tiny)
 
 
 def activation_params(lo: float, hi: float, dtype: Any = np.int8) -> tuple[float, int]:
     """(scale, zero_point) for the real range [lo, hi] (step 4 of the module docstring): int8
     asymmetric, or int16 symmetric with zero point 0; the scale is returned as the float32 value
-    the file will hold.  A range that is not finite, or reaches beyond ``MAX_MAGNITUDE``, is a
-    ``QuantizationError``."""
+    the file will hold, at least ``MIN_SCALE``.  A range that is not finite, or reaches beyond
+    ``MAX_MAGNITUDE``, is a ``QuantizationError``."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise QuantizationError(f"calibration range [{lo}, {hi}] is not finite")
@@ -278,10 +282,10 @@ def activation_params(lo: float, hi: float, dtype: Any = np.int8) -> tuple[float
                                 "the ops computing them in float)")
     if np.dtype(dtype) == np.int16:
         m = max(-lo, hi)
-        return (1.0, 0) if m <= 0.0 else (float(np.float32(m / 32767.0)), 0)
+        return (1.0, 0) if m <= 0.0 else (float(np.float32(max(m / 32767.0, MIN_SCALE))), 0)
     if hi - lo <= 0.0:
         return 1.0, 0
-    scale = (hi - lo) / (QMAX - QMIN)
+    scale = max((hi - lo) / (QMAX - QMIN), MIN_SCALE)
     zp = QMIN - lo / scale
     zp_int = int(min(max(round_half_away(np.float64(zp)), QMIN), QMAX))
     return float(np.float32(scale)), zp_int

@@ -621,3 +621,21 @@ def test_a_fractional_stride_is_refused_not_truncated(tmp_path):
     g = Graph()  # the IR refuses such options whichever front end asks
     with pytest.raises(OptionError, match="CONV_2D with stride_w=0"):
         g.op("CONV_2D", [], [], stride_h=1, stride_w=0)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_a_subnormal_range_gets_the_smallest_normal_scale(mode):
+    """fuzz_quantize: an ADD input calibrated to values of 1e-44 (subnormal float32) got scale 0 once
+    stored as float32, and the quantized ADD did not prepare ('ADD (node 6): the input 2 multiplier 0
+    must lie in (0, 1)'); scales are now at least float32's smallest normal number."""
+    from numlite.quantize import MIN_SCALE, quantize_model
+
+    rng = np.random.default_rng(0)
+    cal = [[rng.uniform(-1, 1, (1, 4)).astype(np.float32), np.full((1, 4), 1e-44, np.float32) * (k + 1)]
+           for k in range(2)]
+    it = _allocated(quantize_model(_add_model(), cal, mode=mode))
+    z = it.get_input_details()[1]
+    assert z["quantization"][0] == np.float32(MIN_SCALE)
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    it.invoke()
