@@ -1030,7 +1030,7 @@ def _weight_scales(w: np.ndarray, dim: int, per_channel: bool) -> np.ndarray:
     scales = m / 127.0
     pos = scales[scales > 0]
     scales = np.where(scales > 0, scales, pos.min() if pos.size else 1.0)
-    return scales.astype(np.float32)
+    return np.maximum(scales, MIN_SCALE).astype(np.float32)  # not 0 once stored as float32
 
 
 def _quantize_weights(w: np.ndarray, dim: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:

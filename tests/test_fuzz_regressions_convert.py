@@ -639,3 +639,32 @@ def test_a_subnormal_range_gets_the_smallest_normal_scale(mode):
     for d in it.get_input_details():
         it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
     it.invoke()
+
+
+def _tconv_model(w: np.ndarray) -> bytes:
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 2), np.float32)
+    y = mb.tensor("y", (1, 4, 4, 4), np.float32)
+    mb.op("TRANSPOSE_CONV", [mb.const("oshape", np.array([1, 4, 4, 4], np.int32)), mb.const("w", w), x,
+                             mb.const("b", np.array([1.8, -0.6, 0.7, 1.2], np.float32))], [y], version=3,
+          padding="SAME", stride_h=1, stride_w=1, fused_activation_function="NONE")
+    mb.output(y)
+    return mb.build()
+
+
+def test_subnormal_weights_get_the_smallest_normal_scale():
+    """fuzz_quantize: a TRANSPOSE_CONV whose filter values were all 1e-45 (mutated weights) had
+    weight scales 1e-45 / 127, 0 once stored as float32, and the int8 model did not prepare
+    ('TRANSPOSE_CONV (node 0): input, filter and output scales must be positive')."""
+    from numlite.quantize import MIN_SCALE, quantize_model
+
+    f = _tconv_model(np.full((4, 3, 3, 2), 1e-45, np.float32))
+    q = quantize_model(f, [[np.random.default_rng(0).normal(size=(1, 4, 4, 2)).astype(np.float32)]])
+    it = _allocated(q)
+    sg = numlite.load_model(model_content=q).subgraphs[0]
+    w = next(t for t in sg.tensors if t.name == "w")
+    assert np.all(np.asarray(w.quantization.scales) >= np.float32(MIN_SCALE))
+    it.set_tensor(it.get_input_details()[0]["index"], np.zeros((1, 4, 4, 2), np.int8))
+    it.invoke()
