@@ -1020,7 +1020,9 @@ def _select_range(sg: Subgraph, op: Any, value_range: dict[Key, tuple[float, flo
     value_range[(sg.index, op.outputs[0])] = (lo2, hi2)
 
 
-def _weight_scales(w: np.ndarray, dim: int, per_channel: bool) -> np.ndarray:
+def _weight_scales(w: np.ndarray, dim: int, per_channel: bool, floor: Any = None) -> np.ndarray:
+    """Symmetric int8 scales of ``w`` (per channel along ``dim``, or one), each at least ``floor``
+    (one value, or one per channel) and ``MIN_SCALE``."""
     a = np.abs(w.astype(np.float64))
     if per_channel:
         axes = tuple(k for k in range(w.ndim) if k != dim)
@@ -1030,11 +1032,14 @@ def _weight_scales(w: np.ndarray, dim: int, per_channel: bool) -> np.ndarray:
     scales = m / 127.0
     pos = scales[scales > 0]
     scales = np.where(scales > 0, scales, pos.min() if pos.size else 1.0)
+    if floor is not None:
+        scales = np.maximum(scales, floor)
     return np.maximum(scales, MIN_SCALE).astype(np.float32)  # not 0 once stored as float32
 
 
-def _quantize_weights(w: np.ndarray, dim: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
-    scales = _weight_scales(w, dim, per_channel)
+def _quantize_weights(w: np.ndarray, dim: int, per_channel: bool, floor: Any = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    scales = _weight_scales(w, dim, per_channel, floor)
     shape = [1] * w.ndim
     if per_channel:
         shape[dim] = -1
@@ -1238,13 +1243,21 @@ class _Writer:
     def weights(self, op_name: str, w_index: int, b_index: int, in_scale: float) -> tuple[int, int]:
         wt = self.sg.tensors[w_index]
         dim = WEIGHT_DIM[op_name]
-        qw, scales = _quantize_weights(np.asarray(wt.data), dim, self.per_channel)
+        w = np.asarray(wt.data)
+        b = np.asarray(self.sg.tensors[b_index].data, np.float64).reshape(-1) if b_index >= 0 else None
+        floor = None
+        if b is not None and b.size:
+            # a bias too large for its integer type at input scale x weight scale would be clipped:
+            # the weight scale is raised until it fits (TensorFlow's converter does the same), the
+            # weights then a little coarser (they are tiny beside the bias there)
+            need = np.abs(b) / (np.float64(np.float32(in_scale)) * float(np.iinfo(self.scheme.bias).max)) * (1 + 1e-6)
+            floor = need if self.per_channel and need.size == w.shape[dim] else need.max()
+        qw, scales = _quantize_weights(w, dim, self.per_channel, floor)
         qdim = dim if self.per_channel else 0
         wi = self.mb.const(wt.name, qw, quantization=_qdict(scales, np.zeros(scales.size, np.int64), qdim))
         bi = -1
-        if b_index >= 0:
+        if b is not None:
             bt = self.sg.tensors[b_index]
-            b = np.asarray(bt.data, np.float64).reshape(-1)
             bscale = np.float64(np.float32(in_scale)) * scales.astype(np.float64)  # one per channel, or one
             qb = round_half_away(b / bscale)
             info = np.iinfo(self.scheme.bias)

@@ -668,3 +668,26 @@ def test_subnormal_weights_get_the_smallest_normal_scale():
     assert np.all(np.asarray(w.quantization.scales) >= np.float32(MIN_SCALE))
     it.set_tensor(it.get_input_details()[0]["index"], np.zeros((1, 4, 4, 2), np.int8))
     it.invoke()
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_a_bias_too_large_for_int32_raises_the_weight_scale(per_channel):
+    """Seen while fixing the subnormal weights (fuzz_quantize): weights of 1e-30 beside a bias of
+    1.8 gave a bias scale (input scale x weight scale) so small that the int32 bias was clipped, and
+    the quantized TRANSPOSE_CONV output 0 where the float one outputs the bias. The weight scale is
+    now raised until the bias fits (as TensorFlow's converter does)."""
+    from numlite.quantize import quantize_model
+
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    f = _tconv_model(np.full((4, 3, 3, 2), 1e-30, np.float32))
+    x = np.random.default_rng(0).normal(size=(1, 4, 4, 2)).astype(np.float32)
+    q = quantize_model(f, [[x]], io_dtype=np.float32, per_channel=per_channel)
+    outs = []
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=q)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0][0, 0, 0], [1.8, -0.6, 0.7, 1.2], atol=0.01)
