@@ -372,6 +372,16 @@ def _weight_refusal(rw: _Rewriter, si: int, ti: int, min_elements: int) -> str |
     return None
 
 
+def _rank_refusal(rw: _Rewriter, si: int, ti: int, axis: int | None) -> str | None:
+    """Why weight ``ti`` cannot take one scale per entry along ``axis`` (its op's channels): it has
+    no such axis (a file whose op reads a tensor of another rank there)."""
+    w = rw.data(si, ti)
+    if axis is None or w is None or axis < w.ndim:
+        return None
+    t = rw.subgraphs[si]["tensors"][ti]
+    return f"weight {t.get('name')!r} of rank {w.ndim} has no axis {axis} (its op's channels)"
+
+
 @dataclass
 class _Use:
     """One op input slot reading a weight that becomes int8."""
@@ -401,25 +411,29 @@ def _plan_op(rw: _Rewriter, si: int, p: int, op: dict[str, Any], min_elements: i
         whys = {k: _weight_refusal(rw, si, ins[k], min_elements) for k in present}
         first = next((w for w in whys.values() if w), None)
         if weight_only != "all":
-            why = _hybrid_refusal(rw, si, name, op, spec) or first
+            channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
+            axis = spec.axis if channels else None
+            why = _hybrid_refusal(rw, si, name, op, spec) or first or next(
+                (w for w in (_rank_refusal(rw, si, ins[k], axis) for k in present) if w), None)
             if why is None:
-                channels = spec.axis is not None and (per_channel or name == "DEPTHWISE_CONV_2D")
-                return [_Use(p, k, "hybrid", spec.axis if channels else None) for k in present], None
+                return [_Use(p, k, "hybrid", axis) for k in present], None
             if weight_only == "none" or why == "its input (output) is not float32":
                 return [], why
-        uses = [_Use(p, k, "dq", _dq_axis(rw, si, name, ins[k]) if per_channel else None)
-                for k in present if whys[k] is None]
+        axes = {k: _dq_axis(rw, si, name, ins[k]) if per_channel else None for k in present}
+        whys = {k: whys[k] or _rank_refusal(rw, si, ins[k], axes[k]) for k in present}
+        first = next((w for w in whys.values() if w), None)
+        uses = [_Use(p, k, "dq", axes[k]) for k in present if whys[k] is None]
         return uses, (None if uses and not first else first)
     if weight_only == "none":
         return [], None
     present = [k for k in wo.slots if k < len(ins) and ins[k] >= 0]
-    whys = {k: _weight_refusal(rw, si, ins[k], min_elements) for k in present}
+    axis = wo.axis if per_channel else None
+    whys = {k: _weight_refusal(rw, si, ins[k], min_elements) or _rank_refusal(rw, si, ins[k], axis) for k in present}
     first = next((w for w in whys.values() if w), None)
     if wo.through:
         outs = [int(i) for i in (op.get("outputs") if op.get("outputs") is not None else ())]
         if len(outs) != 1 or int(rw.subgraphs[si]["tensors"][outs[0]].get("type") or 0) != FLOAT32:
             return [], "its output is not float32"
-    axis = wo.axis if per_channel else None
     return [_Use(p, k, "through" if wo.through else "dq", axis) for k in present if whys[k] is None], first
 
 

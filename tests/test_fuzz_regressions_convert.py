@@ -691,3 +691,24 @@ def test_a_bias_too_large_for_int32_raises_the_weight_scale(per_channel):
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_allclose(outs[0][0, 0, 0], [1.8, -0.6, 0.7, 1.2], atol=0.01)
+
+
+@pytest.mark.parametrize("weight_only", ["fallback", "all"])
+def test_a_weight_without_the_channel_axis_is_left_float(weight_only):
+    """fuzz_quantize: a MobileNet DEPTHWISE_CONV_2D whose filter slot read its 1-D bias (a mutated
+    input list) made quantize_dynamic_range raise IndexError ('list assignment index out of range'):
+    one scale per channel along axis 3 of a rank-1 tensor. Such a weight is now left float, named."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError
+    from numlite.quantize_weights import quantize_dynamic_range
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 64), np.float32)
+    v = mb.const("v", np.linspace(-1, 1, 64).astype(np.float32))
+    y = mb.tensor("y", (1, 4, 4, 64), np.float32)
+    mb.op("DEPTHWISE_CONV_2D", [x, v, v], [y], padding="SAME", stride_w=1, stride_h=1, depth_multiplier=1,
+          fused_activation_function="NONE")
+    mb.output(y)
+    with pytest.raises(QuantizationError, match=r"DEPTHWISE_CONV_2D \(subgraph 0, node 0\): weight 'v' of rank 1 "
+                       r"has no axis 3"):
+        quantize_dynamic_range(mb.build(), min_elements=16, weight_only=weight_only)
