@@ -712,3 +712,14 @@ def test_a_weight_without_the_channel_axis_is_left_float(weight_only):
     with pytest.raises(QuantizationError, match=r"DEPTHWISE_CONV_2D \(subgraph 0, node 0\): weight 'v' of rank 1 "
                        r"has no axis 3"):
         quantize_dynamic_range(mb.build(), min_elements=16, weight_only=weight_only)
+
+
+def test_group_normalization_over_free_channels_is_refused_by_name(tmp_path):
+    """fuzz_convert_keras: a GroupNormalization whose input's channels are free (the Input's
+    batch_shape mutated to [None, 3, None]; Keras built the layer from its build_config) raised
+    TypeError from int(None) before the converter's own check for it."""
+    model = keras.Sequential([keras.Input((3, 8)), L.GroupNormalization(groups=2)])
+    path = _inconsistent(tmp_path, model, lambda layers: layers[0]["config"].__setitem__("batch_shape",
+                                                                                         [None, 3, None]))
+    with pytest.raises(ConversionError, match=r"\(GroupNormalization\): a free channel dimension"):
+        numlite.convert(path)

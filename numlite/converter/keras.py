@@ -683,9 +683,9 @@ def _group_norm(c: _Ctx) -> list[int]:
     axis = int(c.cfg.get("axis", -1))
     if axis % rank != rank - 1:
         raise c.fail(f"axis {axis}: only the last (channels) axis converts")
-    groups, ch = int(c.cfg["groups"]), int(shape[-1])
     if shape[-1] is None:
         raise c.fail("a free channel dimension")
+    groups, ch = int(c.cfg["groups"]), int(shape[-1])
     free = any(d is None for d in shape[1:-1])  # free positions: the reshapes' shapes made at run time
     positions = None if free else int(np.prod(shape[1:-1], dtype=np.int64)) if rank > 2 else 1
     gshape = (shape[0], positions, groups, ch // groups)
