@@ -723,3 +723,14 @@ def test_group_normalization_over_free_channels_is_refused_by_name(tmp_path):
                                                                                          [None, 3, None]))
     with pytest.raises(ConversionError, match=r"\(GroupNormalization\): a free channel dimension"):
         numlite.convert(path)
+
+
+@pytest.mark.parametrize("dtype", ["string", "int8", "float16"])
+def test_a_model_input_of_another_type_is_refused_by_name(tmp_path, dtype):
+    """fuzz_convert_keras: an Input whose dtype the file says is 'string' loads in Keras, and the
+    converter raised TypeError ('data type 'string' not understood') making its IR tensor, before
+    its own check of the inputs' types."""
+    model = keras.Sequential([keras.Input((4,), name="x"), L.Dense(2)])
+    path = _inconsistent(tmp_path, model, lambda layers: layers[0]["config"].__setitem__("dtype", dtype))
+    with pytest.raises(ConversionError, match=rf"model input '.*' is {dtype}: model inputs must be float32"):
+        numlite.convert(path)

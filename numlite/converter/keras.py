@@ -1501,11 +1501,13 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
     in_names, out_names = [], []
     for t in fn.inputs:
         name = _history_name(t)
-        ids[id(t)] = g.tensor(name, t.shape, t.dtype or "float32")
+        dtype = str(t.dtype or "float32")
+        if dtype not in ("float32", "int32", "int64"):  # (string, bfloat16 ...: no IR type at all)
+            raise ConversionError(f"model input {name!r} is {dtype}: model inputs must be float32 (or int32 / int64 "
+                                  "indices for an Embedding)")
+        ids[id(t)] = g.tensor(name, t.shape, dtype)
         g.inputs.append(ids[id(t)])
         in_names.append(name)
-    if any(np.dtype(g.tensors[i].dtype) not in (np.float32, np.int32, np.int64) for i in g.inputs):
-        raise ConversionError("model inputs must be float32 (or int32 / int64 indices for an Embedding)")
     import keras
 
     from . import keras_ops
