@@ -12,11 +12,12 @@
    SHA-1, so re-seeding adds only new seeds) and kept between runs.  Crashes, timeouts and ooms go
    to ``<crashes>/NAME/`` (libFuzzer's ``-artifact_prefix``); the child's log to
    ``<crashes>/NAME.log``.
-3. libFuzzer's limits: ``-timeout=10`` (seconds per input), ``-rss_limit_mb=3072`` (numlite is told
+3. libFuzzer's limits: ``-timeout=10`` (seconds per input), ``-rss_limit_mb=4096`` (numlite is told
    the machine has 1 GB, ``_common.cap_memory``, so that it refuses what would not fit), ``-max_len``
-   above the largest seed, ``-max_total_time`` / ``-runs``.  An uncaught exception stops the
-   child; with ``--keep-going`` it is restarted on the kept corpus until the time is spent (at
-   most ``--max-findings`` per harness).
+   above the largest seed, ``-max_total_time`` / ``-runs``.  A timed run is a chain of children of
+   ``CHUNK_RUNS`` inputs each (an instrumented process's own memory grows with every input it runs).
+   An uncaught exception stops the child; with ``--keep-going`` it is restarted on the kept corpus
+   until the time is spent (at most ``--max-findings`` per harness).
 4. One summary row per harness: executions, seconds, exec/s, corpus size, coverage (libFuzzer's
    ``cov:`` / ``ft:``), findings.  Executions come from "Done N runs in T second(s)" or, when the
    child stopped on a finding, from its last "#N" status line.  Exit code 1 if any finding.
@@ -43,6 +44,13 @@ ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 STATUS_RE = re.compile(r"^#(\d+)\s+\S+.*?cov: (\d+) ft: (\d+)(?: corp: (\d+)/)?.*?(?:exec/s: (\d+))?", re.M)
 INITED_RE = re.compile(r"^#\d+\s+INITED\s+cov: (\d+)", re.M)
 STARTUP_SECONDS = 10.0
+#: libFuzzer's rss limit for a child (numlite itself is told the machine has 1 GB: _common.cap_memory)
+RSS_LIMIT_MB = 4096
+#: inputs per child in a timed run: an instrumented child's own memory grows with the inputs it has
+#: run (about 70 KB per input for flex; the same inputs replayed without atheris hold numlite's
+#: memory flat), so a long run is a chain of fresh children on the kept corpus, each well under
+#: RSS_LIMIT_MB, and an "oom" means one input's own memory
+CHUNK_RUNS = 20000
 DONE_RE = re.compile(r"^Done (\d+) runs in (\d+) second", re.M)
 
 
@@ -131,15 +139,17 @@ def run_harness(name: str, args: argparse.Namespace) -> dict[str, Any]:
     log_path = Path(args.crashes) / f"{name}.log"
     t0 = time.monotonic()
     stats = {"execs": 0, "cov": 0, "ft": 0, "fuzz_seconds": 0.0, "cov0": None}
-    restarts, rc, text_all = 0, 0, ""
+    restarts, chunks, rc, text_all = 0, 0, 0, ""
     while True:
         left = args.time - (time.monotonic() - t0) if args.time else None
-        lf = [str(corpus), f"-artifact_prefix={crashes}/", "-timeout=10", "-rss_limit_mb=3072",
+        lf = [str(corpus), f"-artifact_prefix={crashes}/", "-timeout=10", f"-rss_limit_mb={RSS_LIMIT_MB}",
               f"-max_len={max_len}", "-print_final_stats=1", "-reload=0"]
         if left is not None:
             lf.append(f"-max_total_time={max(int(left), 1)}")
         if args.runs:
             lf.append(f"-runs={args.runs}")
+        elif args.time:
+            lf.append(f"-runs={CHUNK_RUNS}")  # a fresh child every CHUNK_RUNS inputs (see the docstring)
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--", *lf]
         env = {**os.environ, "PYTHONHASHSEED": "0", "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "numpy")}
         t_run = time.monotonic()
@@ -157,8 +167,12 @@ def run_harness(name: str, args: argparse.Namespace) -> dict[str, Any]:
         stats["cov"], stats["ft"] = max(stats["cov"], s["cov"]), max(stats["ft"], s["ft"])
         rc = proc.returncode
         found = len(artifacts(crashes) - before)
-        if (rc == 0 or not args.keep_going or found >= args.max_findings or args.runs
-                or (args.time and time.monotonic() - t0 >= args.time - 2)):
+        if args.time and time.monotonic() - t0 >= args.time - STARTUP_SECONDS:
+            break
+        if rc == 0 and not args.runs and args.time:
+            chunks += 1  # a chunk of CHUNK_RUNS done: go on with a fresh child
+            continue
+        if rc == 0 or not args.keep_going or found >= args.max_findings or args.runs:
             break
         restarts += 1
     log_path.write_text(text_all)
@@ -170,7 +184,7 @@ def run_harness(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "cov_start": stats["cov0"],
             "exec_per_s": round(stats["execs"] / seconds, 1) if seconds else 0.0, "corpus": corpus_size,
             "seeds": n_seeds, "cov": stats["cov"], "ft": stats["ft"], "findings": len(new), "artifacts": new,
-            "returncode": rc, "restarts": restarts, "log": str(log_path),
+            "returncode": rc, "restarts": restarts, "chunks": chunks + 1, "log": str(log_path),
             "error": None if rc == 0 or new else f"the child exited with {rc} without an artifact (see the log)"}
 
 
