@@ -173,3 +173,40 @@ def test_transform_tensor_bilinear_samples_big_outputs_in_bounded_memory(monkeyp
         tracemalloc.stop()
     assert out.shape == (1, 1 << 15, 16, 2) and np.isfinite(out).all() and out.any()
     assert peak < 3 * out.nbytes + (4 << 20), (peak, out.nbytes)  # arena + the copy get_tensor returns
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan, 3e38])
+def test_hybrid_fully_connected_fed_a_non_finite_input_row(bad):
+    """fuzz_quantize: a hybrid (dynamic-range) FULLY_CONNECTED fed a row holding inf / NaN, or
+    values whose range overflows float32, raised ValueError('cannot convert float NaN to integer')
+    quantizing that row.  LiteRT casts the NaN zero point to int (undefined behaviour in C++: +-inf
+    or arbitrary finite values come out); numlite gives NaN for that row's outputs, and the other
+    rows are unaffected (equal to LiteRT's within float32 summation order)."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    from numlite.builder import ModelBuilder
+    from numlite.quantize_weights import quantize_dynamic_range
+
+    rng = np.random.default_rng(7)
+    for batch in (1, 3):
+        mb = ModelBuilder()
+        x = mb.input("x", (batch, 64), np.float32)
+        y = mb.tensor("y", (batch, 32), np.float32)
+        mb.op("FULLY_CONNECTED", [x, mb.const("w", rng.normal(size=(32, 64)).astype(np.float32)),
+                                  mb.const("b", np.zeros(32, np.float32))], [y], asymmetric_quantize_inputs=True)
+        mb.output(y)
+        model = quantize_dynamic_range(mb.build(), min_elements=16)
+        v = rng.normal(size=(batch, 64)).astype(np.float32)
+        v[0, 3] = bad
+        if bad == 3e38:
+            v[0, 4] = -3e38
+        outs = []
+        for runtime in (numlite.Interpreter, LiteRT):
+            it = runtime(model_content=model)
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], v)
+            it.invoke()
+            outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        ours, theirs = outs
+        assert not np.isfinite(ours[0]).any()
+        np.testing.assert_allclose(ours[1:], theirs[1:], rtol=1e-5, atol=1e-5)

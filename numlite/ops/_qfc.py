@@ -16,7 +16,8 @@
    float(1.0 / double(sf))``, ``q = zp + rnd(x * inv)`` clamped to [-128, 127].  ``rnd`` is
    ``neon_round``: ``trunc(v +- 0.5)`` in float32 over the first ``8 * (K // 8)`` columns (the
    vector loop), C's ``round`` over the rest.  An all-zero row gives ``q = 0``, ``sf = 1``,
-   offset 0.
+   offset 0; a row with inf / NaN, or a range past float32, ``q = 0``, ``sf = NaN`` (NaN
+   outputs: LiteRT's zero point is then a NaN cast to int, undefined behaviour).
 4. ``exact_bmm``: an exact batched integer product on float32 BLAS (``np.matmul`` over the
    broadcast batch dimensions) with the reduction split as ``_qgemm.chunks`` does, summed into
    an int64 array; ``ExactMatmul`` covers the 2-D case and is used by FULLY_CONNECTED.
@@ -31,6 +32,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -180,6 +182,12 @@ class RowQuantizer:
                 q.fill(0.0)
                 return
             scale = float(np.float32(rmax - rmin)) / 255.0  # the float difference, then double
+            if not math.isfinite(scale):
+                # an inf / NaN input, or a range past float32: LiteRT's C++ casts a NaN zero point to
+                # int (undefined behaviour; +-inf on x86).  numlite: NaN for the row's outputs
+                sf[0], off[0] = math.nan, 0
+                q.fill(0.0)
+                return
             lo_s, hi_s = rmin / scale, rmax / scale
             zp_min, zp_max = -128.0 - lo_s, 127.0 - hi_s
             zpd = zp_min if 128.0 + abs(lo_s) < 127.0 + abs(hi_s) else zp_max
