@@ -299,6 +299,8 @@ class SubgraphExecutor:
         holders: dict[int, list[DynamicOutput]] = {}
         lazy: set[int] = set()
         limit = memory_limit()
+        #: tensor -> (node, shape, dtype, dynamic) of its first writer in this pass
+        written: dict[int, tuple[Any, tuple[int, ...], Any, bool]] = {}
         for ni in nodes:
             k = self.kernels[ni]
             node = k.node
@@ -322,7 +324,18 @@ class SubgraphExecutor:
                     raise
                 where = f"node {node.index}" + (f" of subgraph {self.subgraph.index}" if self.subgraph.index else "")
                 raise PrepareError(f"{node.op_name} ({where}) failed to prepare: {e}") from e
-            for o, spec in zip(node.outputs, outs):
+            for j, (o, spec) in enumerate(zip(node.outputs, outs)):
+                first, dyn = written.get(o), j in ctx.dynamic_outputs
+                if first is None:
+                    written[o] = (node, spec.shape, spec.dtype, dyn)
+                elif first[2] != spec.dtype or (first[1] != spec.shape and not (first[3] or dyn)):
+                    # LiteRT runs two writers of one tensor when they agree (the last one wins);
+                    # differing ones would share one arena slot with two layouts
+                    was = f"{np.dtype(first[2]).name}{list(first[1])}"
+                    raise PrepareError(
+                        f"{node.op_name} (node {node.index}) writes tensor {o} '{tensors[o].name}' as "
+                        f"{np.dtype(spec.dtype).name}{list(spec.shape)}, but {first[0].op_name} (node "
+                        f"{first[0].index}) already writes it as {was}: a tensor has one type and shape")
                 self.shapes[o] = spec.shape
                 self.dtypes[o] = spec.dtype
             if k.foldable and outs and len(ctx.known_outputs) == len(outs):

@@ -210,3 +210,45 @@ def test_hybrid_fully_connected_fed_a_non_finite_input_row(bad):
         ours, theirs = outs
         assert not np.isfinite(ours[0]).any()
         np.testing.assert_allclose(ours[1:], theirs[1:], rtol=1e-5, atol=1e-5)
+
+
+def test_a_tensor_two_ops_write_with_different_types_is_refused_at_prepare():
+    """fuzz_quantize: CUMSUM wrote tensor t as int32 and a later GATHER wrote it as float32; both
+    were planned into one arena slot, and invoke raised NumPy's UFuncTypeError (a TypeError).
+    Writers that disagree are a PrepareError naming both nodes; writers that agree run as in
+    LiteRT (the last one wins)."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    tok = mb.input("tokens", (1, 6), np.int32)
+    t = mb.tensor("t", (1, 6), np.int32)
+    mb.op("CUMSUM", [tok, mb.const("axis", np.array(1, np.int32))], [t], exclusive=False, reverse=False)
+    d = mb.tensor("d", (1, 6), np.int32)
+    mb.op("SUB", [t, mb.const("one", np.array(1, np.int32))], [d])
+    mb.op("GATHER", [mb.const("table", np.ones((20, 6), np.float32)), d], [t], axis=0, batch_dims=0)
+    mb.output(d)
+    it = numlite.Interpreter(model_content=mb.build())
+    want = r"GATHER \(node 2\) writes tensor 1 't' as float32\[1, 6, 6\], but CUMSUM \(node 0\) already writes"
+    with pytest.raises(numlite.PrepareError, match=want):
+        it.allocate_tensors()
+
+    mb = ModelBuilder()
+    x = mb.input("x", (3,), np.float32)
+    t = mb.tensor("t", (3,), np.float32)
+    mb.op("ADD", [x, x], [t])
+    mb.op("MUL", [x, x], [t])
+    y = mb.tensor("y", (3,), np.float32)
+    mb.op("NEG", [t], [y])
+    mb.output(y)
+    model = mb.build()
+    outs = []
+    for runtime in (numlite.Interpreter, LiteRT):
+        it = runtime(model_content=model)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], np.array([1, 2, 3], np.float32))
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outs[0], [-1, -4, -9])
+    np.testing.assert_array_equal(outs[0], outs[1])
