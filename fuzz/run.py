@@ -15,7 +15,9 @@
 3. libFuzzer's limits: ``-timeout=10`` (seconds per input), ``-rss_limit_mb=4096`` (numlite is told
    the machine has 1 GB, ``_common.cap_memory``, so that it refuses what would not fit), ``-max_len``
    above the largest seed, ``-max_total_time`` / ``-runs``.  A timed run is a chain of children of
-   ``CHUNK_RUNS`` inputs each (an instrumented process's own memory grows with every input it runs).
+   ``CHUNK_RUNS`` inputs each, and a child ends itself (exit 0) once its resident memory passes
+   ``RECYCLE_RSS_MB``: an instrumented process's own memory grows with every input it runs, so an
+   "oom" is then one input's own doing.
    An uncaught exception stops the child; with ``--keep-going`` it is restarted on the kept corpus
    until the time is spent (at most ``--max-findings`` per harness).
 4. One summary row per harness: executions, seconds, exec/s, corpus size, coverage (libFuzzer's
@@ -51,6 +53,9 @@ RSS_LIMIT_MB = 4096
 #: memory flat), so a long run is a chain of fresh children on the kept corpus, each well under
 #: RSS_LIMIT_MB, and an "oom" means one input's own memory
 CHUNK_RUNS = 20000
+#: a child whose resident memory passes this ends after its current input (``_recycling``)
+RECYCLE_RSS_MB = 2048
+RECYCLE_RE = re.compile(r"^#(\d+)\tRECYCLE", re.M)
 DONE_RE = re.compile(r"^Done (\d+) runs in (\d+) second", re.M)
 
 
@@ -89,8 +94,29 @@ def child(name: str, libfuzzer_args: list[str]) -> None:
     kwargs: dict[str, Any] = {}
     if hasattr(harness, "custom_mutator"):
         kwargs["custom_mutator"] = harness.custom_mutator
-    atheris.Setup([sys.argv[0], *libfuzzer_args], harness.test_one_input, **kwargs)
+    atheris.Setup([sys.argv[0], *libfuzzer_args], _recycling(harness.test_one_input), **kwargs)
     atheris.Fuzz()
+
+
+def _recycling(test_one_input: Any) -> Any:
+    """``test_one_input``, ending the child (exit 0: the parent starts a fresh one on the kept
+    corpus) once its resident memory passes ``RECYCLE_RSS_MB``: an instrumented process's own
+    memory grows with every input it runs, and libFuzzer would report that growth as an "oom" of
+    whichever input happened to be running."""
+    count = [0]
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def run(data: bytes) -> None:
+        test_one_input(data)
+        count[0] += 1
+        if count[0] % 256 == 0:
+            with open("/proc/self/statm", "rb") as f:
+                rss_mb = int(f.read().split()[1]) * page >> 20
+            if rss_mb > RECYCLE_RSS_MB:
+                print(f"#{count[0]}\tRECYCLE rss: {rss_mb}Mb (a fresh child goes on)", file=sys.stderr, flush=True)
+                os._exit(0)
+
+    return run
 
 
 # --- the parent ---------------------------------------------------------------------------------
@@ -126,6 +152,9 @@ def parse_log(text: str) -> dict[str, Any]:
     done = DONE_RE.search(text)
     if done:
         out["execs"], out["seconds"] = int(done.group(1)), int(done.group(2))
+    recycled = RECYCLE_RE.search(text)
+    if recycled:  # the child ended itself (``_recycling``): its own count is the exact one
+        out["execs"] = max(out["execs"], int(recycled.group(1)))
     return out
 
 
