@@ -252,3 +252,33 @@ def test_a_tensor_two_ops_write_with_different_types_is_refused_at_prepare():
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(outs[0], [-1, -4, -9])
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_hybrid_fully_connected_with_a_subnormal_input_range(batch):
+    """fuzz_quantize (campaign): a row whose range is a few float32 subnormals gives a scale
+    that underflows float32 to 0; the one-row path divided by it (ZeroDivisionError).  As in
+    LiteRT, the inverse scale is then 0."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    from numlite.builder import ModelBuilder
+    from numlite.quantize_weights import quantize_dynamic_range
+
+    rng = np.random.default_rng(3)
+    mb = ModelBuilder()
+    x = mb.input("x", (batch, 16), np.float32)
+    y = mb.tensor("y", (batch, 8), np.float32)
+    mb.op("FULLY_CONNECTED", [x, mb.const("w", rng.normal(size=(8, 16)).astype(np.float32)),
+                              mb.const("b", np.arange(8, dtype=np.float32))], [y], asymmetric_quantize_inputs=True)
+    mb.output(y)
+    model = quantize_dynamic_range(mb.build(), min_elements=16)
+    v = np.zeros((batch, 16), np.float32)
+    v[:, 3] = np.float32(1e-45)  # the smallest subnormal: (max - min) / 255 underflows
+    outs = []
+    for runtime in (numlite.Interpreter, LiteRT):
+        it = runtime(model_content=model)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], v)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outs[0], outs[1])

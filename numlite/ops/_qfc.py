@@ -143,6 +143,7 @@ class RowQuantizer:
                 scale[zero] = 1.0
                 sf[...] = scale
                 inv[:, 0] = 1.0 / sf.astype(np.float64)  # double division, then float
+                inv[sf == 0] = 0.0  # a scale that underflows float32: inv 0, as in LiteRT
             off[...] = nudged
             offf[:, 0] = nudged
             np.multiply(x, inv, out=q)
@@ -194,7 +195,8 @@ class RowQuantizer:
             nudged = -128.0 if zpd <= -128.0 else 127.0 if zpd >= 127.0 else round_half_away_scalar(zpd)
             sf[0] = scale
             off[0] = nudged
-            np.multiply(xf, np.float32(1.0 / float(sf[0])), out=qf)  # double division, then float
+            # double division, then float; a scale that underflows float32 gives inv 0, as in LiteRT
+            np.multiply(xf, np.float32(1.0 / float(sf[0])) if sf[0] else np.float32(0.0), out=qf)
             rnd()
             np.add(q, np.float32(nudged), out=q)
             np.clip(q, -128.0, 127.0, out=q)
