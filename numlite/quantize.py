@@ -404,8 +404,13 @@ class _Recorder:
         self.lo = [dict.fromkeys(w, np.inf) for w in self.watch]
         self.hi = [dict.fromkeys(w, -np.inf) for w in self.watch]
         self.runs = [0] * len(self.watch)
+        #: tensors of no fixed type (VARIANT, RESOURCE) that an op may write float32 into
+        self.untyped = [[t.index for t in sg.tensors if t.dtype is None and not t.is_constant]
+                        for sg in self.model.subgraphs]
         #: declared float32 tensors that the kernels computed as another type (a comparison's
-        #: output declared FLOAT32 is BOOL in numlite, as in LiteRT): (subgraph, tensor) -> dtype
+        #: output declared FLOAT32 is BOOL in numlite, as in LiteRT), and untyped ones they computed
+        #: as float (a LOGISTIC into a VARIANT: the quantizer would copy it as no float value and
+        #: write it without a type): (subgraph, tensor) -> dtype
         self.mistyped: dict[Key, np.dtype] = {}
         _watch_runs(it, lambda ex: self.record(ex.subgraph.index, ex.buffers))
 
@@ -419,14 +424,19 @@ class _Recorder:
             elif v is not None and v.size:
                 lo[i] = min(lo[i], float(v.min()))
                 hi[i] = max(hi[i], float(v.max()))
+        for i in self.untyped[s]:
+            v = buffers[i]
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                self.mistyped.setdefault((s, i), v.dtype)
 
     def ranges(self) -> Ranges:
         sgs = self.model.subgraphs
         if self.mistyped:
             (s, i), dt = next(iter(self.mistyped.items()))
-            raise QuantizationError(f"tensor {sgs[s].tensors[i].name!r}" + (f" (subgraph {s})" if s else "")
-                                    + f" is declared FLOAT32 but its op computes {np.dtype(dt).name}: the file's "
-                                    "tensor types disagree with its ops, and the quantizer goes by them")
+            t = sgs[s].tensors[i]
+            raise QuantizationError(f"tensor {t.name!r}" + (f" (subgraph {s})" if s else "")
+                                    + f" is declared {t.type_name} but its op computes {np.dtype(dt).name}: the "
+                                    "file's tensor types disagree with its ops, and the quantizer goes by them")
         idle = [sg for sg, w, n in zip(sgs, self.watch, self.runs) if w and n == 0]
         if idle:
             names = ", ".join(f"{sg.index} {sg.name!r}" for sg in idle)

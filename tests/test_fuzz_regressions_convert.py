@@ -734,3 +734,30 @@ def test_a_model_input_of_another_type_is_refused_by_name(tmp_path, dtype):
     path = _inconsistent(tmp_path, model, lambda layers: layers[0]["config"].__setitem__("dtype", dtype))
     with pytest.raises(ConversionError, match=rf"model input '.*' is {dtype}: model inputs must be float32"):
         numlite.convert(path)
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_an_untyped_tensor_an_op_computes_as_float_is_refused(mode):
+    """fuzz_quantize: a LOGISTIC whose output tensor the file declares VARIANT (numlite's kernel
+    writes float32 there) was copied by the quantizer as no float value, written with no type
+    (float64), and with allow_float the quantized model did not prepare ('LOGISTIC (node 4): input
+    tensor 6 'h_int16' (int16[1, 8]) is quantized but output tensor 7 'logistic_0' (float64[1, 8])
+    has no quantization parameters'). Calibration now refuses it by name, as a declared FLOAT32
+    tensor computed as bool is."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 8), np.float32)
+    lg = mb.tensor("logistic_0", (1, 8), None, type_name="VARIANT")
+    t = mb.tensor("t", (1, 8), np.float32)
+    y = mb.tensor("y", (1, 16), np.float32)
+    mb.op("LOGISTIC", [x], [lg])
+    mb.op("TANH", [x], [t])
+    mb.op("CONCATENATION", [lg, t], [y], axis=1)
+    mb.output(y)
+    f = mb.build()
+    _allocated(f)  # the float model runs
+    cal = [[np.random.default_rng(0).normal(size=(1, 8)).astype(np.float32)]]
+    with pytest.raises(QuantizationError, match=r"tensor 'logistic_0' is declared VARIANT but its op computes float32"):
+        quantize_model(f, cal, mode=mode, allow_float=True)
