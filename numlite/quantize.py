@@ -1047,6 +1047,23 @@ def _weight_scales(w: np.ndarray, dim: int, per_channel: bool, floor: Any = None
     return np.maximum(scales, MIN_SCALE).astype(np.float32)  # not 0 once stored as float32
 
 
+#: the largest accumulator an int16x8 op with an int64 bias may reach: LiteRT's int64
+#: ``MultiplyByQuantizedMultiplier`` assumes ``|x| < 2**47`` (it multiplies by a 16-bit multiplier
+#: in int64), numlite's kernels sum exactly up to 2**53, and a bias of 2**40 that the output range
+#: covers (at most 2**15 steps) leaves the output multiplier at 2**-25 or more (below 2**-31 the
+#: kernels' multiplier is 0: the op outputs zeros)
+ACC16_LIMIT = 2**40
+
+
+def _bias_limit(bias: type, per_channel: int) -> float:
+    """The largest magnitude a quantized bias of type ``bias`` may take beside ``per_channel``
+    int8 weights per output channel: int32's maximum; for int64 (int16x8) what keeps
+    ``|bias| + 32768 * 127 * per_channel`` within :data:`ACC16_LIMIT` (at least int32's maximum)."""
+    if np.dtype(bias) != np.int64:
+        return float(np.iinfo(bias).max)
+    return float(max(ACC16_LIMIT - 32768 * 127 * per_channel, np.iinfo(np.int32).max))
+
+
 def _quantize_weights(w: np.ndarray, dim: int, per_channel: bool, floor: Any = None
                       ) -> tuple[np.ndarray, np.ndarray]:
     scales = _weight_scales(w, dim, per_channel, floor)
@@ -1256,11 +1273,12 @@ class _Writer:
         w = np.asarray(wt.data)
         b = np.asarray(self.sg.tensors[b_index].data, np.float64).reshape(-1) if b_index >= 0 else None
         floor = None
+        bias_max = _bias_limit(self.scheme.bias, w.size // max(int(w.shape[dim]), 1))
         if b is not None and b.size:
             # a bias too large for its integer type at input scale x weight scale would be clipped:
             # the weight scale is raised until it fits (TensorFlow's converter does the same), the
             # weights then a little coarser (they are tiny beside the bias there)
-            need = np.abs(b) / (np.float64(np.float32(in_scale)) * float(np.iinfo(self.scheme.bias).max)) * (1 + 1e-6)
+            need = np.abs(b) / (np.float64(np.float32(in_scale)) * bias_max) * (1 + 1e-6)
             floor = need if self.per_channel and need.size == w.shape[dim] else need.max()
         qw, scales = _quantize_weights(w, dim, self.per_channel, floor)
         qdim = dim if self.per_channel else 0
@@ -1270,8 +1288,7 @@ class _Writer:
             bt = self.sg.tensors[b_index]
             bscale = np.float64(np.float32(in_scale)) * scales.astype(np.float64)  # one per channel, or one
             qb = round_half_away(b / bscale)
-            info = np.iinfo(self.scheme.bias)
-            qb = np.clip(qb, info.min, info.max).astype(self.scheme.bias)
+            qb = np.clip(qb, -bias_max, bias_max).astype(self.scheme.bias)
             bi = self.mb.const(bt.name, qb.reshape(bt.shape),
                                quantization=_qdict(bscale.astype(np.float32), np.zeros(bscale.size, np.int64), 0))
         return wi, bi

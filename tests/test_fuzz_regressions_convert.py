@@ -761,3 +761,56 @@ def test_an_untyped_tensor_an_op_computes_as_float_is_refused(mode):
     cal = [[np.random.default_rng(0).normal(size=(1, 8)).astype(np.float32)]]
     with pytest.raises(QuantizationError, match=r"tensor 'logistic_0' is declared VARIANT but its op computes float32"):
         quantize_model(f, cal, mode=mode, allow_float=True)
+
+
+def _tiny_weights_model(op: str) -> bytes:
+    """``op`` (int16x8-quantizable, with a bias) of 4 channels over a [1, 4, 4, 4] input, every
+    weight 1e-45 (subnormal) and the bias [0.18, -0.15, 0.1, 0.05]."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 4), np.float32)
+    b = mb.const("b", np.array([0.18, -0.15, 0.1, 0.05], np.float32))
+    conv = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="NONE")
+    y = mb.tensor("y", (1, 4, 4, 4) if op != "FULLY_CONNECTED" else (16, 4), np.float32)
+    if op == "DEPTHWISE_CONV_2D":
+        mb.op(op, [x, mb.const("w", np.full((1, 3, 3, 4), 1e-45, np.float32)), b], [y], depth_multiplier=1,
+              dilation_h_factor=1, dilation_w_factor=1, **conv)
+    elif op == "CONV_2D":
+        mb.op(op, [x, mb.const("w", np.full((4, 3, 3, 4), 1e-45, np.float32)), b], [y],
+              dilation_h_factor=1, dilation_w_factor=1, **conv)
+    elif op == "TRANSPOSE_CONV":
+        mb.op(op, [mb.const("oshape", np.array([1, 4, 4, 4], np.int32)),
+                   mb.const("w", np.full((4, 3, 3, 4), 1e-45, np.float32)), x, b], [y], version=3, **conv)
+    else:
+        mb.op(op, [x, mb.const("w", np.full((4, 4), 1e-45, np.float32)), b], [y])
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("op", ["DEPTHWISE_CONV_2D", "CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"])
+def test_an_int64_bias_keeps_the_int16_accumulator_within_2_40(op, per_channel):
+    """fuzz_quantize: a MobileNet DEPTHWISE_CONV_2D whose weights were all 1e-45 (mutated) had its
+    weight scale raised only until the int64 bias fitted int64 (f5e0bbb), so the int16x8 bias was
+    about 2**63 and the op did not prepare ('accumulator bound 9.22e+18 exceeds 2**53'); CONV_2D and
+    TRANSPOSE_CONV prepared but output zeros, in numlite and LiteRT alike (an output multiplier below
+    2**-31 is 0), and LiteRT's int64 requantization assumes an accumulator below 2**47. The weight
+    scale is now raised until the bias and the largest weight sum stay within 2**40."""
+    from numlite.quantize import ACC16_LIMIT, quantize_model
+
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    f = _tiny_weights_model(op)
+    x = np.random.default_rng(0).uniform(-0.01, 0.01, (1, 4, 4, 4)).astype(np.float32)
+    q = quantize_model(f, [[x]], mode="int16x8", io_dtype=np.float32, per_channel=per_channel)
+    qb = next(t for t in numlite.load_model(model_content=q).subgraphs[0].tensors if t.name == "b")
+    assert qb.type_name == "INT64" and np.abs(np.asarray(qb.data)).max() < ACC16_LIMIT
+    outs = []
+    for runtime in (numlite.Interpreter, litert.Interpreter):
+        it = runtime(model_content=q)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0].reshape(-1, 4), np.tile([0.18, -0.15, 0.1, 0.05], (16, 1)), atol=0.01)
