@@ -299,8 +299,11 @@ class SubgraphExecutor:
         holders: dict[int, list[DynamicOutput]] = {}
         lazy: set[int] = set()
         limit = memory_limit()
-        #: tensor -> (node, shape, dtype, dynamic) of its first writer in this pass
-        written: dict[int, tuple[Any, tuple[int, ...], Any, bool]] = {}
+        #: tensor -> (who, shape, dtype, dynamic) of its first writer in this pass; the subgraph's
+        #: inputs are written by the caller
+        written: dict[int, tuple[str, tuple[int, ...], Any, bool]] = {
+            i: ("the subgraph's caller (it is an input)", tuple(self.shapes[i]), self.dtypes[i], i in self.dyn)
+            for i in self.subgraph.inputs if self.dtypes[i] is not None}
         for ni in nodes:
             k = self.kernels[ni]
             node = k.node
@@ -327,15 +330,15 @@ class SubgraphExecutor:
             for j, (o, spec) in enumerate(zip(node.outputs, outs)):
                 first, dyn = written.get(o), j in ctx.dynamic_outputs
                 if first is None:
-                    written[o] = (node, spec.shape, spec.dtype, dyn)
+                    written[o] = (f"{node.op_name} (node {node.index})", spec.shape, spec.dtype, dyn)
                 elif first[2] != spec.dtype or (first[1] != spec.shape and not (first[3] or dyn)):
                     # LiteRT runs two writers of one tensor when they agree (the last one wins);
-                    # differing ones would share one arena slot with two layouts
+                    # differing ones would share one buffer with two layouts
                     was = f"{np.dtype(first[2]).name}{list(first[1])}"
                     raise PrepareError(
                         f"{node.op_name} (node {node.index}) writes tensor {o} '{tensors[o].name}' as "
-                        f"{np.dtype(spec.dtype).name}{list(spec.shape)}, but {first[0].op_name} (node "
-                        f"{first[0].index}) already writes it as {was}: a tensor has one type and shape")
+                        f"{np.dtype(spec.dtype).name}{list(spec.shape)}, but {first[0]} already writes it as "
+                        f"{was}: a tensor has one type and shape")
                 self.shapes[o] = spec.shape
                 self.dtypes[o] = spec.dtype
             if k.foldable and outs and len(ctx.known_outputs) == len(outs):
@@ -494,10 +497,10 @@ class SubgraphExecutor:
             for i in (*sg.inputs, *self.variables):
                 if wanted(i):
                     placed[i] = [0, end]
-            for ni in nodes:  # read but written by nobody (no data, not an input): as before, a slot
-                for i in self.kernels[ni].node.inputs:
+            for ni in nodes:  # read but written by nobody (no data, not an input): a slot of its own
+                for i in self.kernels[ni].node.inputs:  # for the whole run, so it reads as the arena's zeros
                     if wanted(i) and i not in placed:
-                        placed[i] = [pos_of[ni], pos_of[ni]]
+                        placed[i] = [0, end]
         for i, span in placed.items():
             readers = [pos_of[c] for c in self._consumers.get(i, ()) if c in pos_of]
             if readers:

@@ -282,3 +282,63 @@ def test_hybrid_fully_connected_with_a_subnormal_input_range(batch):
         it.invoke()
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_an_op_writing_a_graph_input_with_another_type_is_refused_at_prepare():
+    """fuzz_control_flow (campaign): a WHILE listed an int32 graph input among its outputs for a
+    float32 loop variable; the loop copied float32 state into the int32 input's buffer (NumPy's
+    casting TypeError mid-invoke).  A subgraph input is written by its caller: an op that writes
+    it with another type or shape is a PrepareError naming both."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    i = mb.input("i", (), np.int32)
+    f = mb.input("f", (3,), np.float32)
+    io = mb.tensor("io", (), np.int32)
+    mb.op("WHILE", [i, f], [io, i], cond_subgraph_index=1, body_subgraph_index=2)  # loop variable 1 -> 'i'
+    mb.output(io)
+    mb.new_subgraph("cond")
+    ci = mb.input("ci", (), np.int32)
+    mb.input("cf", (3,), np.float32)
+    cb = mb.tensor("cb", (), np.bool_)
+    mb.op("LESS", [ci, mb.const("lim", np.array(3, np.int32))], [cb])
+    mb.output(cb)
+    mb.new_subgraph("body")
+    bi = mb.input("bi", (), np.int32)
+    bf = mb.input("bf", (3,), np.float32)
+    bio = mb.tensor("bio", (), np.int32)
+    mb.op("ADD", [bi, mb.const("one", np.array(1, np.int32))], [bio])
+    mb.output(bio, bf)
+    it = numlite.Interpreter(model_content=mb.build())
+    want = r"WHILE \(node 0\) writes tensor 0 'i' as float32\[3\], but the subgraph's caller \(it is an input\)"
+    with pytest.raises(numlite.PrepareError, match=want):
+        it.allocate_tensors()
+
+
+def test_a_tensor_nothing_writes_reads_as_zeros_with_and_without_preserve_all_tensors():
+    """fuzz_quantize (campaign, a timeout): a WHILE's cond compared against a tensor that nothing
+    writes (not an input, a constant or any op's output).  Its arena slot was shared with another
+    tensor, so it read that tensor's values - a loop bound of 0 in the plain run, a long loop in
+    the quantizer's calibration, which preserves every tensor.  Such a tensor now has a slot of
+    its own for the whole run: zeros, the same with experimental_preserve_all_tensors (LiteRT
+    reads whatever its arena holds)."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    i = mb.input("i", (4,), np.int32)
+    t1 = mb.tensor("t1", (4,), np.int32)
+    mb.op("ADD", [i, mb.const("five", np.full(4, 5, np.int32))], [t1])
+    t2 = mb.tensor("t2", (4,), np.int32)
+    mb.op("NEG", [t1], [t2])
+    u = mb.tensor("u", (4,), np.int32)  # read, never written
+    o = mb.tensor("o", (4,), np.int32)
+    mb.op("ADD", [t2, u], [o])
+    mb.output(o)
+    model = mb.build()
+    for preserve in (False, True):
+        it = numlite.Interpreter(model_content=model, experimental_preserve_all_tensors=preserve)
+        it.allocate_tensors()
+        it.set_tensor(0, np.arange(4, dtype=np.int32))
+        for _ in range(2):
+            it.invoke()
+            np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), [-5, -6, -7, -8])
