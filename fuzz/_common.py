@@ -261,8 +261,17 @@ def cap_memory(limit: int = FUZZ_MEMORY_BYTES) -> None:
     from numlite import executor
 
     real_limit, real_available = executor.memory_limit, executor.memory_available
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def rss() -> int:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * page
+
+    start = rss()
     executor.memory_limit = lambda: min(real_limit(), limit)
-    executor.memory_available = lambda: min(real_available(), limit)
+    # what the process took since the cap is used up, as on a machine of ``limit`` bytes (a loop
+    # that grows its variables is then refused before it holds more than ``limit``)
+    executor.memory_available = lambda: min(real_available(), max(limit - max(rss() - start, 0), 0))
 
 
 def arena_bytes(it: Any) -> int:

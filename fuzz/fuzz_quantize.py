@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
@@ -58,6 +59,11 @@ CALIBRATION = 2
 MAX_DECLARED_BYTES = 8 << 20
 #: seconds an invoke may run before ``Interpreter.cancel`` stops it
 INVOKE_TIMEOUT = 1.0
+#: seconds the float model may take over all calibration samples for the integer modes to be tried:
+#: calibration preserves and records every tensor (every iteration of a loop), 100x and more the
+#: plain run's time - a model that loops for a second (nested WHILEs counting to an input) would
+#: calibrate for minutes, which is the model's doing, not a finding
+CALIBRATION_BUDGET = 0.05
 
 
 class QuantizedModelBroken(AssertionError):
@@ -124,12 +130,15 @@ def float_run(data: bytes) -> list[list[np.ndarray]] | None:
         it = numlite.Interpreter(model_content=data)
         it.allocate_tensors()
         samples = _samples(it, data)
+        t0 = time.perf_counter()
         for s in samples:
             _run(it, s)
     except Exception as e:  # noqa: BLE001 - documented errors: no calibration; others: the loader's findings
         if _common.is_allowed(e):
             return None
         raise
+    if time.perf_counter() - t0 > CALIBRATION_BUDGET:
+        return None  # calibration records every tensor of every loop iteration: far slower than this
     return samples
 
 
