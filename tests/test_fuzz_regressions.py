@@ -342,3 +342,18 @@ def test_a_tensor_nothing_writes_reads_as_zeros_with_and_without_preserve_all_te
         for _ in range(2):
             it.invoke()
             np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), [-5, -6, -7, -8])
+
+
+@pytest.mark.parametrize("op", ["RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int8])
+def test_resizing_an_image_without_pixels_is_refused_at_prepare(op, dtype):
+    """fuzz_invoke (campaign): a RESIZE_BILINEAR of a (1, 3, 0, 2) input into 5x4 raised NumPy's
+    IndexError ("cannot do a non-empty take from an empty axes") mid-invoke."""
+    from util import In, Out, single_op_model
+
+    quant = None if dtype == np.float32 else {"scale": [0.5], "zero_point": [0]}
+    model = single_op_model(op, [In((1, 3, 0, 2), dtype, quant=quant), np.array([5, 4], np.int32)],
+                            Out((1, 5, 4, 2), dtype, quant=quant))
+    it = numlite.Interpreter(model_content=model)
+    with pytest.raises(numlite.PrepareError, match=r"has no pixels \(height or width 0\) to resize into 5x4"):
+        it.allocate_tensors()

@@ -147,6 +147,8 @@ def resize_prepare(ctx: PrepareContext, options: Any, dtypes: Sequence[Any]) -> 
     if align and half:
         ctx.fail("align_corners and half_pixel_centers cannot both be set")
     oh, ow = int(size[0]), int(size[1])
+    if (x.shape[1] == 0 or x.shape[2] == 0) and x.shape[0] and x.shape[3]:
+        ctx.fail(f"input {x.describe()} has no pixels (height or width 0) to resize into {oh}x{ow}")
     ctx.set_output(0, (x.shape[0], oh, ow, x.shape[3]), x.dtype)
     return x, oh, ow, align, half
 
