@@ -814,3 +814,16 @@ def test_an_int64_bias_keeps_the_int16_accumulator_within_2_40(op, per_channel):
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_allclose(outs[0].reshape(-1, 4), np.tile([0.18, -0.15, 0.1, 0.05], (16, 1)), atol=0.01)
+
+
+def test_an_axis_that_is_no_integer_is_refused_by_name(tmp_path):
+    """fuzz_convert_keras: a Softmax whose config's axis is a dict (an initializer's config) loads in
+    Keras, and the converter's int() raised TypeError ('int() argument must be ... not
+    'TrackedDict'')."""
+    zeros = {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}
+    model = keras.Sequential([keras.Input((3, 8)), L.Dense(4), L.Softmax(axis=-1)])
+    _, files = _saved(tmp_path, model)
+    path = _write(tmp_path, _with_config(files, lambda cfg: cfg["config"]["layers"][2]["config"].__setitem__(
+        "axis", zeros)))
+    with pytest.raises(ConversionError, match=r"'softmax.*' \(Softmax\): axis \{.*\} \(integers convert\)"):
+        numlite.convert(path)

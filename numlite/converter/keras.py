@@ -1479,6 +1479,21 @@ def _check_sizes(c: _Ctx) -> None:
             raise c.fail(f"{key} {v!r} (positive integers convert)")
 
 
+#: layer options that are axes: an integer or a list of integers (None where the layer allows it);
+#: a loaded file may hold anything there (a dict Keras let through would reach int() as a TypeError)
+AXIS_OPTIONS = ("axis", "axes", "shared_axes")
+
+
+def _check_axes(c: _Ctx) -> None:
+    for key in AXIS_OPTIONS:
+        v = c.cfg.get(key)
+        if v is None:
+            continue
+        values = list(v) if isinstance(v, (list, tuple)) else [v]
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in values):
+            raise c.fail(f"{key} {v!r} (integers convert)")
+
+
 def _history_name(t: Any) -> str:
     """The name of the layer that made Keras tensor ``t`` (an Input's name, an output layer's):
     the names TensorFlow's converter gives the signature's inputs and outputs."""
@@ -1528,6 +1543,7 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
                 if is_layer:
                     _check_sizes(c)
+                    _check_axes(c)
                 try:
                     outs = table[cls](c)
                 except (ReshapeError, OptionError) as e:
