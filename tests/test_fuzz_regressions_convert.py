@@ -827,3 +827,25 @@ def test_an_axis_that_is_no_integer_is_refused_by_name(tmp_path):
         "axis", zeros)))
     with pytest.raises(ConversionError, match=r"'softmax.*' \(Softmax\): axis \{.*\} \(integers convert\)"):
         numlite.convert(path)
+
+
+def _float_target(size: int):
+    """Input of [size, 8] into a Reshape whose target_shape [size.0, 8] holds a float: Keras's
+    shape for its output is [None, None, 8] (a free dimension the file's graph lost), while the
+    layers after it keep their build_config's sizes."""
+    def edit(layers):
+        layers[0]["config"]["batch_shape"] = [None, size, 8]
+        layers[1]["config"]["target_shape"] = [float(size), 8]
+    return edit
+
+
+def test_prelu_alpha_over_a_free_dimension_is_refused_by_name(tmp_path):
+    """fuzz_convert_keras: a PReLU built for [4, 8] (alpha [4, 8]) after a Reshape whose
+    target_shape [3.0, 8] made Keras's shape [None, None, 8]; broadcasts() skipped the free
+    dimension, and the .tflite did not prepare (PrepareError: 'PRELU (node 9): alpha ... (float32[4,
+    8]) does not broadcast against input ... (float32[1, 3, 8])')."""
+    model = keras.Sequential([keras.Input((4, 8)), L.Reshape((4, 8)), L.PReLU()])
+    path = _inconsistent(tmp_path, model, _float_target(3))
+    with pytest.raises(ConversionError, match=r"\(PReLU\): alpha of shape \[4, 8\] does not broadcast to the input's "
+                                              r"shape \[None, None, 8\] \(None: free\)"):
+        numlite.convert(path)

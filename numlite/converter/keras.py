@@ -173,13 +173,19 @@ def _features(c: _Ctx, x: int | None = None) -> int | None:
     return shape[-1] if shape else None
 
 
-def broadcasts(c: _Ctx, what: str, value: np.ndarray, x: int | None = None) -> None:
+def broadcasts(c: _Ctx, what: str, value: np.ndarray, x: int | None = None, free: bool = False) -> None:
     """Refuse a constant ``value`` combined elementwise with ``x`` (default: the layer's first
-    input) that does not broadcast to ``x``'s shape without growing it."""
+    input) that does not broadcast to ``x``'s shape without growing it.  A size other than 1
+    against a free dimension of ``x`` is refused too unless ``free`` (a config value, which Keras
+    broadcasts at run time): weights were built for a known size there (Keras cannot build them
+    over a free one), so a free dimension means the file's graph lost it - a Reshape whose
+    target_shape holds a float - and the .tflite would not prepare for most sizes."""
     shape = g_shape(c.g, c.inputs[0] if x is None else x)
     v = np.shape(value)
-    if len(v) > len(shape) or any(b not in (1, a) for a, b in zip(shape[len(shape) - len(v):], v) if a is not None):
-        raise c.fail(f"{what} of shape {list(v)} does not broadcast to the input's shape {list(shape)}")
+    if len(v) > len(shape) or any(b != 1 and (b != a if a is not None else not free)
+                                  for a, b in zip(shape[len(shape) - len(v):], v)):
+        free_dims = " (None: free)" if None in shape else ""
+        raise c.fail(f"{what} of shape {list(v)} does not broadcast to the input's shape {list(shape)}{free_dims}")
 
 
 def _finish(c: _Ctx, y: int, act: Any) -> list[int]:
@@ -413,8 +419,8 @@ def _scale_shift(c: _Ctx, x: int, scale: np.ndarray, shift: np.ndarray) -> int:
 
 def _rescaling(c: _Ctx) -> list[int]:
     scale, offset = (np.asarray(c.cfg.get(k, d), np.float32) for k, d in (("scale", 1.0), ("offset", 0.0)))
-    broadcasts(c, "scale", scale)
-    broadcasts(c, "offset", offset)
+    broadcasts(c, "scale", scale, free=True)
+    broadcasts(c, "offset", offset, free=True)
     return [_scale_shift(c, c.inputs[0], scale, offset)]
 
 
