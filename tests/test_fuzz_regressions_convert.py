@@ -849,3 +849,19 @@ def test_prelu_alpha_over_a_free_dimension_is_refused_by_name(tmp_path):
     with pytest.raises(ConversionError, match=r"\(PReLU\): alpha of shape \[4, 8\] does not broadcast to the input's "
                                               r"shape \[None, None, 8\] \(None: free\)"):
         numlite.convert(path)
+
+
+def test_dense_over_a_free_last_dimension_is_refused_by_name(tmp_path):
+    """fuzz_convert_keras: a Dense built for 2 features after layers whose last dimension Keras
+    lost (a Reshape whose target_shape held a float): fits() skipped the free size, and the
+    .tflite did not prepare (PrepareError: 'FULLY_CONNECTED (node 26): keep_num_dims: the input's
+    last dimension (24) must equal K = 2')."""
+    def edit(layers):
+        layers[1]["config"]["target_shape"] = [8, 2.0]
+        layers[2]["build_config"]["input_shape"] = [None, 8, 4]
+
+    model = keras.Sequential([keras.Input((2, 8)), L.Reshape((8, 2)), L.Dense(3)])
+    path = _inconsistent(tmp_path, model, edit)
+    with pytest.raises(ConversionError, match=r"\(Dense\): last dimension: the input has a free size, the weights "
+                                              r"take 4 \(the file's build_config does not match"):
+        numlite.convert(path)

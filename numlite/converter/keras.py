@@ -160,10 +160,13 @@ def fits(c: _Ctx, what: str, have: Any, want: Any) -> None:
     when free; ``want``: what the weights take).  Keras builds each layer of a loaded model from
     the file's ``build_config`` and then calls it on the graph's tensors without comparing the
     two, so an inconsistent or hostile file loads with weights that do not fit its graph: Keras
-    cannot run that model, and its .tflite would not prepare."""
-    if have is None or want is None or int(have) == int(want):
+    cannot run that model, and its .tflite would not prepare.  A free ``have`` is refused too:
+    Keras cannot build such weights over a free size, so the graph lost the size they were made
+    for (a Reshape whose target_shape holds a float gives a free shape) and nothing checks them."""
+    if want is None or (have is not None and int(have) == int(want)):
         return
-    raise c.fail(f"{what}: the input has {int(have)}, the weights take {int(want)} (the file's build_config "
+    has = "a free size" if have is None else int(have)
+    raise c.fail(f"{what}: the input has {has}, the weights take {int(want)} (the file's build_config "
                  "does not match the model's graph)")
 
 
