@@ -1216,9 +1216,15 @@ class _Writer:
             else:
                 j = self.mb.tensor(t.name, t.shape, t.dtype, shape_signature=self._sig(t), type_name=t.type_name)
         else:
+            dt = self._qtype(i)
+            if i not in self.params and t.is_constant:
+                # a constant in a weights slot that another op also reads as an activation (a
+                # RELU of FULLY_CONNECTED's weights): parameters from its own values
+                v = np.asarray(t.data, np.float64)
+                lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+                self.params[i] = activation_params(lo, hi, dt)
             scale, zp = self.params[i]
             q = _qdict(scale, zp)
-            dt = self._qtype(i)
             if t.is_constant:
                 j = self.mb.const(self._qname(t), _quantize_values(np.asarray(t.data), scale, zp, dt), quantization=q)
             else:

@@ -865,3 +865,41 @@ def test_dense_over_a_free_last_dimension_is_refused_by_name(tmp_path):
     with pytest.raises(ConversionError, match=r"\(Dense\): last dimension: the input has a free size, the weights "
                                               r"take 4 \(the file's build_config does not match"):
         numlite.convert(path)
+
+
+def test_a_weight_another_op_reads_as_an_activation_is_quantized_from_its_values():
+    """fuzz_quantize (campaign): FULLY_CONNECTED's weights also fed a RELU; the int8 writer had
+    no activation parameters for that constant (KeyError).  It now takes them from the
+    constant's own values; the quantized model runs as on LiteRT, bit for bit."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import quantize_model
+
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(8, 16)).astype(np.float32)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 16), np.float32)
+    wi = mb.const("w", w)
+    y = mb.tensor("y", (1, 8), np.float32)
+    mb.op("FULLY_CONNECTED", [x, wi, mb.const("b", np.zeros(8, np.float32))], [y])
+    r = mb.tensor("r", (8, 16), np.float32)
+    mb.op("RELU", [wi], [r])
+    mb.output(y, r)
+    samples = [[rng.normal(size=(1, 16)).astype(np.float32)] for _ in range(8)]
+    q = quantize_model(mb.build(), samples)
+    outs = []
+    for runtime in (numlite.Interpreter, LiteRT):
+        it = runtime(model_content=q)
+        it.allocate_tensors()
+        d = it.get_input_details()[0]
+        it.set_tensor(d["index"], samples[0][0].astype(d["dtype"]))
+        it.invoke()
+        outs.append([it.get_tensor(o["index"]) for o in it.get_output_details()])
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+    rd = [o for o in numlite.Interpreter(model_content=q).get_output_details() if o["shape"].tolist() == [8, 16]][0]
+    scale, zp = rd["quantization"]
+    got = [o for o in outs[0] if o.shape == (8, 16)][0]
+    step = (w.max() - min(w.min(), 0)) / 255  # the weight's own int8 step, then the RELU output's
+    np.testing.assert_allclose(scale * (got.astype(np.float64) - zp), np.maximum(w, 0), atol=step / 2 + scale / 2)
