@@ -729,6 +729,9 @@ class SubgraphExecutor:
         t = self.subgraph.tensors[i]
         init = t.data
         zp = t.quantization.zero_points
+        if init is not None and init.dtype != buf.dtype:
+            raise PrepareError(f"variable tensor {i} '{t.name}' holds {t.type_name} initial values but its ops "
+                               f"compute it as {buf.dtype.name}")
         if init is not None and init.shape == buf.shape:
             np.copyto(buf, init)
         elif buf.dtype == np.int8 and zp.size == 1:

@@ -329,10 +329,14 @@ def _operator(oi: int, op: Table, si: int, opcodes: list[tuple], nt: int, reader
         cust = reader.raw(lo, ls, f"subgraph {si} operator {oi}.large_custom_options")
     # positional: Operator(index, opcode_index, builtin_code, op_name, custom_code, version, inputs,
     # outputs, intermediates, options, options_type, custom_options), as for Tensor in _tensor
+    outputs = _idx_list(op["outputs"], nt, ("subgraph {} operator {} outputs", si, oi))
+    if len(set(outputs)) != len(outputs):
+        raise ModelError(f"corrupt model: subgraph {si} operator {oi} ({name}) lists one tensor twice among its "
+                         f"outputs {list(outputs)}")
     return Operator(
         oi, oc, builtin, name, custom, version,
         _idx_list(op["inputs"], nt, ("subgraph {} operator {} inputs", si, oi), allow_neg1=True),
-        _idx_list(op["outputs"], nt, ("subgraph {} operator {} outputs", si, oi)),
+        outputs,
         _idx_list(op["intermediates"], nt, ("subgraph {} operator {} intermediates", si, oi), allow_neg1=True),
         opts, otype, cust,
     )

@@ -357,3 +357,43 @@ def test_resizing_an_image_without_pixels_is_refused_at_prepare(op, dtype):
     it = numlite.Interpreter(model_content=model)
     with pytest.raises(numlite.PrepareError, match=r"has no pixels \(height or width 0\) to resize into 5x4"):
         it.allocate_tensors()
+
+
+def test_an_op_listing_one_tensor_twice_among_its_outputs_is_refused_at_load():
+    """fuzz_control_flow (campaign): WHERE (3,) -> (1, 1) raised AttributeError mid-invoke (its
+    dynamic output holder and the plain array of the same tensor were confused)."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    c = mb.input("c", (3,), np.bool_)
+    o = mb.tensor("o", (0, 1), np.int64, shape_signature=(-1, 1))
+    mb.op("WHERE", [c], [o, o])
+    mb.output(o)
+    with pytest.raises(numlite.ModelError, match=r"operator 0 \(WHERE\) lists one tensor twice among its outputs"):
+        numlite.Interpreter(model_content=mb.build())
+
+
+def test_a_variable_computed_as_another_type_than_its_initial_values_is_refused():
+    """fuzz_control_flow (campaign): a WHILE wrote an int32 loop variable into a variable tensor
+    holding float32 initial values; resetting the variable raised NumPy's casting TypeError."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    i = mb.input("i", (), np.int32)
+    v = mb.const("v", np.zeros((), np.float32), is_variable=True)
+    mb.op("WHILE", [i], [v], cond_subgraph_index=1, body_subgraph_index=2)
+    mb.output(v)
+    mb.new_subgraph("cond")
+    ci = mb.input("ci", (), np.int32)
+    cb = mb.tensor("cb", (), np.bool_)
+    mb.op("LESS", [ci, mb.const("lim", np.array(3, np.int32))], [cb])
+    mb.output(cb)
+    mb.new_subgraph("body")
+    bi = mb.input("bi", (), np.int32)
+    bo = mb.tensor("bo", (), np.int32)
+    mb.op("ADD", [bi, mb.const("one", np.array(1, np.int32))], [bo])
+    mb.output(bo)
+    it = numlite.Interpreter(model_content=mb.build())
+    with pytest.raises(numlite.PrepareError, match=r"variable tensor 1 'v' holds FLOAT32 initial values but its ops "
+                                                   r"compute it as int32"):
+        it.allocate_tensors()
