@@ -290,6 +290,12 @@ def invoke_bounded(it: Any, timeout: float = INVOKE_TIMEOUT) -> bool:
             return False
         it.invoke()
         return True
+    invoke_with_timeout(it, timeout)
+    return True
+
+
+def invoke_with_timeout(it: Any, timeout: float) -> None:
+    """``it.invoke()``, stopped by ``it.cancel()`` (InvokeCancelled) after ``timeout`` seconds."""
     timer = threading.Timer(timeout, it.cancel)
     timer.daemon = True
     timer.start()
@@ -297,7 +303,6 @@ def invoke_bounded(it: Any, timeout: float = INVOKE_TIMEOUT) -> bool:
         it.invoke()
     finally:
         timer.cancel()
-    return True
 
 
 def run_model(data: bytes, feed: bytes | None = None, invoke: bool = True, details: bool = True) -> None:

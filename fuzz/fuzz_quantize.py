@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 import time
 import warnings
 import zlib
@@ -112,13 +111,7 @@ def _run(it: Any, sample: list[np.ndarray]) -> None:
     """Invoke ``it`` on ``sample`` (cancelled after ``INVOKE_TIMEOUT``) and read its outputs."""
     for d, x in zip(it.get_input_details(), sample):
         it.set_tensor(d["index"], x)
-    timer = threading.Timer(INVOKE_TIMEOUT, it.cancel)
-    timer.daemon = True
-    timer.start()
-    try:
-        it.invoke()
-    finally:
-        timer.cancel()
+    _common.invoke_with_timeout(it, INVOKE_TIMEOUT)
     for d in it.get_output_details():
         it.get_tensor(d["index"])
 
