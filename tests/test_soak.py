@@ -11,14 +11,18 @@ three windows, with ``gc.collect()`` and a reading after each window:
    dict that grows, or kernels and arrays kept per resize, add at least one object per call, so
    at least 1,000 per window; the bound is 50 per window, in each of the last two windows.
 3. Python's allocated blocks (``sys.getallocatedblocks()``: every object and small buffer, tracked
-   by the collector or not) grow by less than 100 in the last window (1,000 calls or 200 cycles:
-   a leak of one block per call or cycle adds 1,000 or 200).  What fills and stops is allowed:
-   CPython's free lists keep freed tuples (up to 2,000 of each length) and NumPy its small
-   buffers; with shapes that change (resize cycles, WHERE, UNIQUE) they fill over the first
-   thousands of calls, a few hundred blocks, less in each window (measured on resize/cnn_int8
-   alone, per 200 cycles after 100: 293, 116, 88, 63, 53, 30, 24, 25, 20, 11, 11, 4, 4, 3, 4),
-   hence the long warm-up.
+   by the collector or not) grow in the last window by less than half the calls (or resize
+   cycles) in it: a leak of one block per call or cycle adds all of them (1,000 or 200).  What
+   fills and stops is allowed: CPython's free lists keep freed tuples (up to 2,000 of each
+   length) and NumPy its small buffers; with shapes that change (resize cycles, WHERE, UNIQUE)
+   they fill over the first thousands of calls, a few hundred blocks, less and less in each window
+   but not steadily (measured on resize/cnn_int8 alone, per 200 cycles after 100: 293, 116, 88,
+   63, 53, 30, 24, 25, 20, 11, 11, 4, 4, 3, 4; on dynamic/where_unique_resize with NumPy 1.26,
+   per 1,000 calls after 1,000: 138, 29, 146, 53, 36, 33, 33, 1, 71, 65, 9, ... 3, 6), hence the
+   warm-up and the bound of half a window.
 
+These tests are marked ``soak`` and deselected by default (a minute of a 2-core machine): CI runs
+them once, with every extra installed (``pytest -m soak``).
 The full run (10^5 calls per workload, 10^4 resize cycles) is ``python benchmarks/soak.py``.
 """
 
@@ -34,9 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import soak  # noqa: E402
 
 CALLS, CYCLES, WINDOWS = 3000, 600, 3
-#: allocated blocks one window may add (a window: 1,000 calls or 200 resize cycles)
-BLOCKS_PER_WINDOW = 100
-pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads RSS from /proc/self/statm")
+pytestmark = [pytest.mark.soak,
+              pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads RSS from /proc/self/statm")]
 
 
 def _reading() -> tuple[int, int, int]:
@@ -66,7 +69,7 @@ def test_workload_holds_no_memory(w: soak.Workload) -> None:
     where = f"{w.family}/{w.model}: RSS +{rss} B, gc objects per window {objs}, blocks per window {blocks}"
     assert rss < soak.LIMIT_BYTES, where
     assert max(objs[1:]) < 50, where
-    assert blocks[-1] < BLOCKS_PER_WINDOW, where
+    assert blocks[-1] < per // 2, where  # a window: 1,000 calls or 200 resize cycles
 
 
 def test_soak_script_runs_and_reports(tmp_path, capsys) -> None:
