@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -94,20 +95,33 @@ def child(name: str, libfuzzer_args: list[str]) -> None:
     kwargs: dict[str, Any] = {}
     if hasattr(harness, "custom_mutator"):
         kwargs["custom_mutator"] = harness.custom_mutator
-    atheris.Setup([sys.argv[0], *libfuzzer_args], _recycling(harness.test_one_input), **kwargs)
+    prefix = next((a.split("=", 1)[1] for a in libfuzzer_args if a.startswith("-artifact_prefix=")), None)
+    atheris.Setup([sys.argv[0], *libfuzzer_args], _recycling(harness.test_one_input, prefix), **kwargs)
     atheris.Fuzz()
 
 
-def _recycling(test_one_input: Any) -> Any:
+def _recycling(test_one_input: Any, artifact_prefix: str | None = None) -> Any:
     """``test_one_input``, ending the child (exit 0: the parent starts a fresh one on the kept
     corpus) once its resident memory passes ``RECYCLE_RSS_MB``: an instrumented process's own
     memory grows with every input it runs, and libFuzzer would report that growth as an "oom" of
-    whichever input happened to be running."""
+    whichever input happened to be running.
+
+    An input that raises is written to ``<artifact_prefix>crash-<sha1>`` here, before libFuzzer's
+    own crash handler runs: that handler was once killed by libFuzzer's timeout alarm (SIGALRM,
+    exit -14) before it wrote the input, in a child that had imported Keras and JAX."""
     count = [0]
     page = os.sysconf("SC_PAGE_SIZE")
 
     def run(data: bytes) -> None:
-        test_one_input(data)
+        try:
+            test_one_input(data)
+        except BaseException:
+            if artifact_prefix is not None:
+                path = f"{artifact_prefix}crash-{hashlib.sha1(data).hexdigest()}"
+                with contextlib.suppress(OSError):
+                    with open(path, "wb") as f:
+                        f.write(data)
+            raise
         count[0] += 1
         if count[0] % 256 == 0:
             with open("/proc/self/statm", "rb") as f:

@@ -123,6 +123,27 @@ def test_libfuzzer_summary_is_parsed():
     assert run.parse_log(crashed)["execs"] == 64 and run.parse_log(crashed)["seconds"] is None
 
 
+def test_an_input_that_raises_is_written_before_libfuzzer_handles_it(tmp_path):
+    """The child saves an input that raises as crash-<sha1> itself: in a CI run libFuzzer's own crash
+    handler was killed by its timeout alarm (exit -14) before writing one, and the finding was lost."""
+    import hashlib
+
+    import run
+
+    def harness(data: bytes) -> None:
+        if data.startswith(b"bad"):
+            raise IndexError("a finding")
+
+    step = run._recycling(harness, f"{tmp_path}/")
+    step(b"good input")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(IndexError, match="a finding"):
+        step(b"bad input")
+    (saved,) = tmp_path.iterdir()
+    assert saved.name == "crash-" + hashlib.sha1(b"bad input").hexdigest() and saved.read_bytes() == b"bad input"
+    assert run.artifacts(tmp_path) == {saved.name}
+
+
 def test_runner_under_atheris(tmp_path):
     pytest.importorskip("atheris")
     cmd = [sys.executable, str(FUZZ / "run.py"), "flex", "--runs", "200", "--corpus", str(tmp_path / "corpus"),

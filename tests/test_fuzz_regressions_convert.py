@@ -903,3 +903,77 @@ def test_a_weight_another_op_reads_as_an_activation_is_quantized_from_its_values
     got = [o for o in outs[0] if o.shape == (8, 16)][0]
     step = (w.max() - min(w.min(), 0)) / 255  # the weight's own int8 step, then the RELU output's
     np.testing.assert_allclose(scale * (got.astype(np.float64) - zp), np.maximum(w, 0), atol=step / 2 + scale / 2)
+
+
+_FLOAT_LAYERS = {
+    "Rescaling": lambda t: L.Rescaling(0.5, 1.0)(t),
+    "Dense": lambda t: L.Dense(3)(t),
+    "Activation": lambda t: L.Activation("tanh")(t),
+    "BatchNormalization": lambda t: L.BatchNormalization()(t),
+    "LayerNormalization": lambda t: L.LayerNormalization()(t),
+    "Flatten then Dense": lambda t: L.Dense(2)(L.Flatten()(t)),
+    "Concatenate with a float tensor": lambda t: L.Concatenate()([t, L.Dense(6)(t)]),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("case", sorted(_FLOAT_LAYERS))
+def test_an_integer_input_into_a_float_layer_is_cast_to_float32(case, dtype):
+    """fuzz_convert_keras (CI's 8-second atheris run): an Input mutated to int64 feeding a Rescaling was
+    written as MUL (int64 input, float32 scale), which did not prepare ('MUL (node 0): input types
+    differ: tensor 0 'input_layer' (int64[1, 4, 6]) vs tensor 1 'rescaling/scale' (float32[])').
+    Keras computes these layers in float (their outputs are float32; Rescaling casts its input, Dense
+    promotes it), so the integer tensor now goes through a CAST to float32.  The reference is the same
+    layers applied to the input given as float32 (Keras itself computes some of them, such as
+    LayerNormalization's mean, in integers when called on integer arrays, and Conv1D refuses them)."""
+    keras.utils.set_random_seed(0)
+    t, f = keras.Input((4, 6), dtype=dtype, name="x"), keras.Input((4, 6), name="x")
+    build = _FLOAT_LAYERS[case]
+    model = keras.Model(t, build(t))
+    ref = keras.Model(f, build(f))
+    ref.set_weights(model.get_weights())
+    data = numlite.convert(model)
+    ops = [op.op_name for op in numlite.load_model(model_content=data).subgraphs[0].operators]
+    assert "CAST" in ops, ops
+    x = np.random.default_rng(1).integers(-50, 50, (1, 4, 6)).astype(dtype)
+    it = _allocated(data)
+    assert it.get_input_details()[0]["dtype"] == np.dtype(dtype)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    # the same float32 arithmetic as Keras's, in another order for the sums: a few float32 ulps
+    np.testing.assert_allclose(got, np.asarray(ref(x.astype(np.float32))), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_tensors_keep_their_type_through_layers_that_move_values(dtype):
+    """Reshape, Flatten and Permute of integer indices stay integer (Keras's outputs are integer too),
+    as an Embedding after them needs; no CAST."""
+    keras.utils.set_random_seed(0)
+    t = keras.Input((4, 6), dtype=dtype, name="ids")
+    y = L.Embedding(10, 3)(L.Reshape((24,))(L.Permute((2, 1))(t)))
+    model = keras.Model(t, [y, L.Flatten()(t)])
+    data = numlite.convert(model)
+    ops = [op.op_name for op in numlite.load_model(model_content=data).subgraphs[0].operators]
+    assert "CAST" not in ops, ops
+    x = np.random.default_rng(2).integers(0, 10, (1, 4, 6)).astype(dtype)
+    it = _allocated(data)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    want = [np.asarray(w) for w in model(x)]
+    got = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
+    flat = [g for g in got.values() if g.ndim == 2]
+    emb = [g for g in got.values() if g.ndim == 3]
+    assert flat[0].dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(flat[0], want[1])
+    np.testing.assert_array_equal(emb[0], want[0])
+
+
+def test_a_layer_computing_in_integers_is_refused_by_name():
+    """A layer whose dtype policy is an integer type (a mutated config) computes in integers in
+    Keras: no TFLite kernel numlite writes for it takes them, so the converter refuses it by name."""
+    t = keras.Input((4, 6), dtype="int32", name="x")
+    model = keras.Model(t, L.Dense(3, dtype="int32", name="int_dense")(t))
+    with pytest.raises(ConversionError, match=r"'int_dense' \(Dense\): its inputs are int32 and Keras computes it in "
+                                              r"int32"):
+        numlite.convert(model)

@@ -49,6 +49,14 @@ Identity (inference identities: removed).  Any other layer (a Lambda, a custom c
 ``ConversionError`` naming the layer and its class, and so does an unsupported option, and so
 do weights that do not fit the layer's input (``fits``, ``broadcasts``: a file whose
 ``build_config`` disagrees with its graph loads in Keras for layers without an input spec).
+
+Integer tensors (an int32 / int64 Input, a Keras operation's integer result): Embedding and
+CategoryEncoding read them as indices; Flatten, Reshape, Permute and Concatenate keep their type
+where Keras does; a layer that Keras computes in float (its output is float: Rescaling, Dense,
+the activations, the normalizations ...) gets them through a CAST to float32, so it computes on
+the values as given in float32 (where Keras's own eager call does integer arithmetic, as
+LayerNormalization's mean, or refuses them, as Conv1D, numlite still computes in float32); a layer
+that Keras computes in integers (an integer dtype policy) is refused by name.
 """
 
 from __future__ import annotations
@@ -76,13 +84,14 @@ class _Ctx:
     def __init__(self, g: Graph, layer: Any, inputs: list[int], outs: list[Any]):
         self.g, self.layer, self.inputs, self.outs = g, layer, inputs, outs
         self.cfg = layer.get_config()
+        self.dtype: type = np.float32  # the outputs' type (another only for MOVES_VALUES layers)
 
     def fail(self, what: str) -> ConversionError:
         return ConversionError(f"cannot convert layer {self.layer.name!r} ({type(self.layer).__name__}): {what}")
 
     def out(self, k: int = 0, suffix: str = "") -> int:
         t = self.outs[k]
-        return self.g.tensor(self.layer.name + suffix, t.shape)
+        return self.g.tensor(self.layer.name + suffix, t.shape, self.dtype)
 
     def tmp(self, suffix: str, shape: Any = None) -> int:
         return self.g.tensor(self.layer.name + suffix, shape if shape is not None else self.outs[0].shape)
@@ -1471,6 +1480,41 @@ LAYERS: dict[str, Callable[[_Ctx], list[int]]] = {
     "CategoryEncoding": _category_encoding, "Masking": _masking,
 }
 
+#: layers whose converters read integer tensors themselves (as indices)
+INTEGER_INPUTS = {"Embedding", "CategoryEncoding"}
+#: layers that only move values: an integer or bool tensor keeps its type through them
+MOVES_VALUES = {"Flatten", "Reshape", "Permute", "Concatenate"}
+
+
+def _integer_inputs(c: _Ctx, cls: str) -> None:
+    """Integer or bool tensors (an int32 / int64 model input, a Keras operation's result) into one
+    of LAYERS other than INTEGER_INPUTS: where Keras computes the layer in float (its outputs are
+    float: Rescaling and the preprocessing layers cast their inputs, Dense / Conv promote them),
+    each such input goes through a CAST to float32 first; a MOVES_VALUES layer whose output has
+    its one input type keeps that type; any other layer is refused (its kernels take float)."""
+    g = c.g
+    kinds = [np.dtype(g.tensors[i].dtype) for i in c.inputs]
+    if all(k == np.float32 for k in kinds):
+        return
+    outs = [str(t.dtype) for t in c.outs]
+    if all(o.startswith(("float", "bfloat")) for o in outs):
+        cast = []
+        for n, (i, k) in enumerate(zip(c.inputs, kinds)):
+            if k != np.float32:
+                f = g.tensor(f"{c.layer.name}/input{n}_as_float", g_shape(g, i))
+                g.op("CAST", [i], [f])
+                i = f
+            cast.append(i)
+        c.inputs = cast
+        return
+    if cls in MOVES_VALUES and len(set(kinds)) == 1 and all(o == kinds[0].name for o in outs):
+        c.dtype = kinds[0].type
+        return
+    raise c.fail(f"its inputs are {', '.join(sorted({k.name for k in kinds}))} and Keras computes it in "
+                 f"{', '.join(sorted(set(outs)))}: numlite converts integer and bool tensors into "
+                 f"{', '.join(sorted(INTEGER_INPUTS))} (indices), {', '.join(sorted(MOVES_VALUES))}, and into "
+                 "layers that Keras computes in float (the tensors are cast to float32)")
+
 
 #: layer options that are counts or sizes: positive integers (a float Keras let through, such as
 #: strides [0.5] in a loaded file, would otherwise be truncated by int())
@@ -1527,8 +1571,8 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
         name = _history_name(t)
         dtype = str(t.dtype or "float32")
         if dtype not in ("float32", "int32", "int64"):  # (string, bfloat16 ...: no IR type at all)
-            raise ConversionError(f"model input {name!r} is {dtype}: model inputs must be float32 (or int32 / int64 "
-                                  "indices for an Embedding)")
+            raise ConversionError(f"model input {name!r} is {dtype}: model inputs must be float32 (or int32 / int64: "
+                                  "indices, or values cast to float32 by the layers computing in float)")
         ids[id(t)] = g.tensor(name, t.shape, dtype)
         g.inputs.append(ids[id(t)])
         in_names.append(name)
@@ -1553,6 +1597,8 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
                 if is_layer:
                     _check_sizes(c)
                     _check_axes(c)
+                    if cls in LAYERS and cls not in INTEGER_INPUTS:  # (keras_ops's layers: their own types)
+                        _integer_inputs(c, cls)
                 try:
                     outs = table[cls](c)
                 except (ReshapeError, OptionError) as e:
