@@ -51,8 +51,9 @@ def both(model, *values):
 
 
 # -- WHILE ----------------------------------------------------------------------------------------
-def counter_loop(shape=(2,), limit=5, swap=False, passthrough=False, body_dtype=np.float32):
-    """while i < limit: i += 1; x *= 2 (or, with swap, (x, y) -> (y * 2, x)); z passed through."""
+def counter_loop(shape=(2,), limit=5, swap=False, passthrough=False, body_dtype=np.float32, signature=False):
+    """while i < limit: i += 1; x *= 2 (or, with swap, (x, y) -> (y * 2, x)); z passed through;
+    ``signature``: a "serving_default" signature of the inputs and outputs by name."""
     mb = ModelBuilder()
     i = mb.input("i", (), np.int32)
     x = mb.input("x", shape, np.float32)
@@ -61,6 +62,9 @@ def counter_loop(shape=(2,), limit=5, swap=False, passthrough=False, body_dtype=
             mb.tensor("y_out", shape, np.float32)]
     mb.op("WHILE", [i, x, y], outs, cond_subgraph_index=1, body_subgraph_index=2)
     mb.output(*outs)
+    if signature:
+        mb.signature("serving_default", {"i": i, "x": x, "y": y},
+                     {"i_out": outs[0], "x_out": outs[1], "y_out": outs[2]})
     mb.new_subgraph("cond")
     ci = mb.input("ci", (), np.int32)
     mb.input("cx", shape, np.float32)

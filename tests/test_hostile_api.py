@@ -522,7 +522,7 @@ def test_cancel_stops_a_loop_that_never_ends_and_the_interpreter_stays_usable():
 
 
 def test_cancel_stops_a_signature_runner_too():
-    it = numlite.Interpreter(model_content=_signed_counter_loop())
+    it = numlite.Interpreter(model_content=counter_loop(limit=2**31 - 1, signature=True))
     runner = it.get_signature_runner()
     timer = threading.Timer(0.3, it.cancel)
     timer.start()
@@ -533,38 +533,6 @@ def test_cancel_stops_a_signature_runner_too():
         timer.cancel()
     out = runner(i=np.array(2**31 - 2, np.int32), x=np.ones(2, np.float32), y=np.zeros(2, np.float32))
     np.testing.assert_array_equal(out["x_out"], [2, 2])
-
-
-def _signed_counter_loop() -> bytes:
-    """counter_loop(limit=2**31 - 1) with a signature (a builder model, rebuilt here)."""
-    mb = ModelBuilder()
-    shape = (2,)
-    i = mb.input("i", (), np.int32)
-    x = mb.input("x", shape, np.float32)
-    y = mb.input("y", shape, np.float32)
-    outs = [mb.tensor("i_out", (), np.int32), mb.tensor("x_out", shape, np.float32),
-            mb.tensor("y_out", shape, np.float32)]
-    mb.op("WHILE", [i, x, y], outs, cond_subgraph_index=1, body_subgraph_index=2)
-    mb.output(*outs)
-    mb.signature("serving_default", {"i": i, "x": x, "y": y},
-                 {"i_out": outs[0], "x_out": outs[1], "y_out": outs[2]})
-    mb.new_subgraph("cond")
-    ci = mb.input("ci", (), np.int32)
-    mb.input("cx", shape, np.float32)
-    mb.input("cy", shape, np.float32)
-    cb = mb.tensor("cb", (), np.bool_)
-    mb.op("LESS", [ci, mb.const("lim", np.array(2**31 - 1, np.int32))], [cb])
-    mb.output(cb)
-    mb.new_subgraph("body")
-    bi = mb.input("bi", (), np.int32)
-    bx = mb.input("bx", shape, np.float32)
-    by = mb.input("by", shape, np.float32)
-    bio = mb.tensor("bio", (), np.int32)
-    mb.op("ADD", [bi, mb.const("one", np.array(1, np.int32))], [bio])
-    bxo = mb.tensor("bxo", shape, np.float32)
-    mb.op("MUL", [bx, mb.const("two", np.full(shape, 2.0, np.float32))], [bxo])
-    mb.output(bio, bxo, by)
-    return mb.build()
 
 
 def test_a_loop_that_doubles_a_tensor_stops_at_the_memory_available(monkeypatch):
