@@ -615,7 +615,10 @@ class SubgraphExecutor:
         step = self.kernels[ni].bind(ins, outs, scratch)
 
         def dynamic_step() -> None:
-            step()
+            try:
+                step()
+            except MemoryError as e:  # an output the kernel sized past check_alloc's bounds (or raced)
+                raise RuntimeError(f"{node.op_name} (node {node.index}): cannot allocate its output ({e})") from None
             changed = [h for h in holders if h.changed]
             if changed:
                 self._dynamic_changed(ni, changed)

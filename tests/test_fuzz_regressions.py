@@ -397,3 +397,55 @@ def test_a_variable_computed_as_another_type_than_its_initial_values_is_refused(
     with pytest.raises(numlite.PrepareError, match=r"variable tensor 1 'v' holds FLOAT32 initial values but its ops "
                                                    r"compute it as int32"):
         it.allocate_tensors()
+
+
+def _range_model(dtype, limit_const=None) -> bytes:
+    """RANGE(0, limit, 1) with ``limit`` an input (or a constant)."""
+    from numlite.builder import ModelBuilder
+
+    mb = ModelBuilder()
+    limit = mb.input("limit", (), dtype) if limit_const is None else mb.const("limit", np.array(limit_const, dtype))
+    y = mb.tensor("y", (0,), dtype)
+    mb.op("RANGE", [mb.const("start", np.array(0, dtype)), limit, mb.const("delta", np.array(1, dtype))], [y])
+    if limit_const is not None:
+        x = mb.input("x", (1,), dtype)
+        z = mb.tensor("z", (1,), dtype)
+        mb.op("ADD", [x, mb.const("zero", np.zeros(1, dtype))], [z])
+        mb.output(z)
+    mb.output(y)
+    return mb.build()
+
+
+@pytest.mark.parametrize("dtype, limit", [(np.float32, 2.9e12), (np.int64, 1 << 40), (np.int32, 2**31 - 1)])
+def test_a_range_larger_than_memory_is_refused_by_name(monkeypatch, dtype, limit):
+    """fuzz_invoke: a RANGE whose limit input was mutated to 2.9e12 raised MemoryError ('Unable to
+    allocate 10.5 TiB') from np.arange; sizes the OS grants lazily would have had the process killed
+    when written.  Outputs that input values size are now checked before they are allocated
+    (ops.base.check_alloc): more than the memory available now is a RuntimeError naming the op."""
+    from numlite import executor
+
+    monkeypatch.setattr(executor, "memory_available", lambda: 256 << 20)  # int32's 8 GiB: over it too
+    it = numlite.Interpreter(model_content=_range_model(dtype))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.array(limit, dtype))
+    with pytest.raises(RuntimeError, match=r"RANGE \(node 0\): output shape \[\d+\] needs \d+ bytes, more than"):
+        it.invoke()
+    it.set_tensor(it.get_input_details()[0]["index"], np.array(5, dtype))  # and it works again after
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), np.arange(5, dtype=dtype))
+    with pytest.raises(numlite.PrepareError, match=r"RANGE \(node 0\): output shape .* needs"):
+        numlite.Interpreter(model_content=_range_model(dtype, limit)).allocate_tensors()
+
+
+def test_a_memory_error_from_a_dynamic_output_names_the_op(monkeypatch):
+    """Where a kernel's output still cannot be allocated (other processes took the memory after the
+    check), the MemoryError becomes a RuntimeError naming the op and node, as the arena's does."""
+    import numlite.ops.range as range_op
+
+    monkeypatch.setattr(range_op, "check_alloc", lambda *a: None)
+    it = numlite.Interpreter(model_content=_range_model(np.float32))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.array(2.9e15, np.float32))  # 11.6 PB: fails at once
+    with pytest.raises(RuntimeError, match=r"RANGE \(node 0\): cannot allocate its output") as ei:
+        it.invoke()
+    assert not isinstance(ei.value, MemoryError)

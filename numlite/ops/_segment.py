@@ -30,19 +30,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import DynamicOutput, Kernel, PrepareContext, Step, reject_quantized
+from .base import DynamicOutput, Kernel, PrepareContext, Step, check_alloc, reject_quantized
 
 DATA, IDS, NUM = 0, 1, 2
 SEGMENT_DTYPES = (np.float32, np.int32)
-
-
-def check_alloc(where: str, shape: tuple[int, ...], dtype: Any) -> None:
-    """Refuse, at invoke, an output larger than this machine's memory (a hostile num_segments)."""
-    from ..executor import memory_limit  # late: the executor imports the ops package
-
-    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
-    if nbytes > memory_limit():
-        raise RuntimeError(f"{where}: output shape {list(shape)} needs {nbytes} bytes, more than this machine has")
 
 
 def sorted_ids_error(ids: np.ndarray) -> str | None:

@@ -32,8 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ._segment import check_alloc
-from .base import DynamicOutput, Kernel, PrepareContext, Step
+from .base import DynamicOutput, Kernel, PrepareContext, Step, check_alloc
 
 INPUT, BLOCK, PADS = 0, 1, 2
 SPACE_BATCH_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.float16, np.int32, np.uint32,

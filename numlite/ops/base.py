@@ -285,6 +285,27 @@ class Kernel:
 
 
 # --- shared checks and step wrappers -------------------------------------------------------
+def check_alloc(where: str, shape: Sequence[int], dtype: Any) -> None:
+    """Refuse, at invoke, an output whose size the input values chose (a hostile RANGE limit,
+    num_segments, output_shape ...) before allocating it: more than this machine's memory, or,
+    above ``executor.CHECK_AVAILABLE_BYTES``, more than the memory available now (the OS grants a
+    large allocation lazily and kills the process when it is written).  RuntimeError naming the op
+    (``where``), as the arena's own check."""
+    from ..executor import CHECK_AVAILABLE_BYTES, memory_available, memory_limit  # late: it imports ops
+
+    nbytes = int(np.prod([max(0, int(d)) for d in shape], dtype=object)) * np.dtype(dtype).itemsize
+    if nbytes <= CHECK_AVAILABLE_BYTES:
+        return
+    limit = memory_limit()
+    if nbytes > limit:
+        raise RuntimeError(f"{where}: output shape {list(shape)} needs {nbytes} bytes, more than this machine's "
+                           f"{limit} bytes of memory")
+    avail = memory_available()
+    if nbytes > avail:
+        raise RuntimeError(f"{where}: output shape {list(shape)} needs {nbytes} bytes, more than the {avail} bytes "
+                           "of memory available now")
+
+
 def reject_quantized(ctx: PrepareContext, specs: Sequence[TensorSpec | None]) -> None:
     """Fail naming the first quantized tensor among ``specs`` (quantized kernels come later)."""
     for s in specs:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import Kernel, PrepareContext, Step
+from .base import Kernel, PrepareContext, Step, check_alloc
 from .registry import register
 from .stablehlo._common import INT32_MAX, NUMERIC_BOOL, check_size
 
@@ -72,6 +72,7 @@ class Dilate(Kernel):
                 shape = dilated_shape(x.shape, dil)
                 if any(n < 0 for n in shape) or int(np.prod([float(n) for n in shape])) > INT32_MAX:
                     raise RuntimeError(f"DILATE (node {op.node.index}): dilations {dil} give the output shape {shape}")
+                check_alloc(f"DILATE (node {op.node.index})", shape, x.dtype)
                 res = np.empty(shape, x.dtype)
                 copyto(res, value)
                 if res.size:

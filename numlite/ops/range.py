@@ -6,6 +6,8 @@ type: int32, int64 or float32), as a 1-D tensor of ``ceil((limit - start) / delt
 2. ``delta == 0``, or a delta whose sign points away from ``limit``, is an error naming the op
    and node (LiteRT refuses both).
 3. Values are ``start + i * delta`` computed in the output type (float32 for float), as TFLite.
+4. A range larger than the memory available (``check_alloc``) is an error naming the op, before
+   anything is allocated.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 
 import numpy as np
 
-from .base import Kernel, PrepareContext, Step
+from .base import Kernel, PrepareContext, Step, check_alloc
 from .registry import register
 
 RANGE_DTYPES = (np.int32, np.int64, np.float32)
@@ -30,6 +32,7 @@ def range_values(start, limit, delta, dtype, where: str) -> np.ndarray:
         n = max(0, -(-(lim - s) // d))  # ceil division in Python integers, either sign
     else:
         n = max(0, math.ceil(abs((lim - s) / d)))
+    check_alloc(where, (n,), dtype)
     t = np.dtype(dtype).type
     return t(s) + np.arange(n, dtype=dtype) * t(d)
 

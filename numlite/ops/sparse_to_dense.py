@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._segment import check_alloc
-from .base import DynamicOutput, Kernel, PrepareContext, Step
+from .base import DynamicOutput, Kernel, PrepareContext, Step, check_alloc
 from .registry import register
 
 INDICES, SHAPE, VALUES, DEFAULT = 0, 1, 2, 3
