@@ -171,6 +171,9 @@ class Model:
     table: Table
     buffer_data: list[np.ndarray | None]
     source: Any = field(repr=False, default=None)  # keeps the mmap / bytes alive
+    #: for a model read from a file: the file as it was read ("realpath\nsize mtime_ns inode
+    #: device", the same before and after the read), else None; caches key remembered digests on it
+    source_stamp: str | None = field(repr=False, default=None)
 
 
 def _idx_list(arr: np.ndarray | None, n: int, what: str | tuple, allow_neg1: bool = False) -> tuple[int, ...]:
@@ -541,8 +544,10 @@ def load_model(model_path: str | os.PathLike | None = None, model_content: bytes
         raise ValueError("Exactly one of model_path and model_content must be given")
     if model_path is not None:
         path = os.fspath(model_path)
-        data = _read_model_file(path, mmap)
-        return build_graph(data, source=data)
+        data, stamp = _read_model_file(path, mmap)
+        model = build_graph(data, source=data)
+        model.source_stamp = stamp
+        return model
     if isinstance(model_content, (bytearray, memoryview)):
         model_content = bytes(model_content)  # never alias memory the caller may change
     if not isinstance(model_content, bytes):
@@ -561,8 +566,13 @@ def _refuse_special_file(path: str, mode: int) -> None:
             raise ValueError(f"Could not open '{path}': it is {kind}, not a model file")
 
 
-def _read_model_file(path: str, use_mmap: bool) -> bytes | mmap_module.mmap:
-    """The bytes of the regular file at ``path``: read (default) or memory-mapped.
+def _stamp(path: str, st: os.stat_result) -> str:
+    return f"{os.path.realpath(path)}\n{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_dev}"
+
+
+def _read_model_file(path: str, use_mmap: bool) -> tuple[bytes | mmap_module.mmap, str | None]:
+    """The bytes of the regular file at ``path``: read (default) or memory-mapped; and the file's
+    stamp (``Model.source_stamp``), None where the file changed while it was read.
 
     1. ``stat`` the path, then open it non-blocking (a FIFO's open would otherwise wait for a
        writer) and ``fstat`` the descriptor, so the checks apply to the file actually opened,
@@ -587,7 +597,7 @@ def _read_model_file(path: str, use_mmap: bool) -> bytes | mmap_module.mmap:
                              "memory")
         try:
             if use_mmap:
-                return mmap_module.mmap(fd, 0, access=mmap_module.ACCESS_READ)
+                return mmap_module.mmap(fd, 0, access=mmap_module.ACCESS_READ), _stamp(path, st)
             with os.fdopen(os.dup(fd), "rb", buffering=0) as f:
                 data = f.read(st.st_size)  # one read(2) up to 2 GB on Linux; the rest below
                 parts = [data]
@@ -597,10 +607,12 @@ def _read_model_file(path: str, use_mmap: bool) -> bytes | mmap_module.mmap:
                     parts.append(data)
                     got += len(data)
                 data = parts[0] if len(parts) == 1 else b"".join(parts)
+            after = os.fstat(fd)
         except OSError as e:
             raise ValueError(f"Could not read '{path}': {e.strerror or e}") from e
     finally:
         os.close(fd)
     if not data:
         raise ModelError(f"not a valid TFLite model: {path!r} is empty")
-    return data
+    stamp = _stamp(path, st)
+    return data, (stamp if _stamp(path, after) == stamp and len(data) == st.st_size else None)

@@ -119,6 +119,33 @@ def test_a_model_file_rewritten_is_not_taken_for_the_old_one(model_file, tmp_pat
     assert len(_entries(cache)) == 2
 
 
+def test_a_model_file_changed_after_loading_does_not_inherit_the_loaded_digest(model_file, tmp_path, monkeypatch):
+    """Another process rewrites the file just after numlite read it, before the delegate's first
+    prepare hashes the loaded bytes: that digest is remembered under the stamp the file had when
+    it was read, never under the new file's, so the next interpreter on the new file gets the new
+    model's partitions, not the old ones (same graph, other weights: same keys but for the digest)."""
+    from numlite import graph
+
+    retrained = models.build("mobilenet_v1", resolution=32, alpha=0.25, seed=5)  # MODEL's graph, other weights
+    read = graph._read_model_file
+
+    def read_then_rewrite(path, use_mmap):
+        got = read(path, use_mmap)
+        model_file.write_bytes(retrained)
+        os.utime(model_file, ns=(7, 7))
+        return got
+
+    cache = tmp_path / "cache"
+    with monkeypatch.context() as m:
+        m.setattr(graph, "_read_model_file", read_then_rewrite)
+        first, x = _run(model_file, cache)  # the bytes read: MODEL
+    np.testing.assert_allclose(first, _reference(MODEL, x), rtol=1e-4, atol=1e-5)
+    out, x = _run(model_file, cache)
+    assert not np.allclose(_reference(retrained, x), _reference(MODEL, x), rtol=1e-2)
+    np.testing.assert_allclose(out, _reference(retrained, x), rtol=1e-4, atol=1e-5)
+    assert len(_entries(cache)) == 2
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "meta", "weights-truncated", "weights-missing"])
 def test_a_damaged_entry_is_rebuilt(model_file, tmp_path, damage):
     cache = tmp_path / "cache"

@@ -294,6 +294,31 @@ def test_a_file_that_shrinks_between_stat_and_read_is_a_clean_error(tmp_path, mo
         numlite.Interpreter(model_path=path)
 
 
+def test_the_file_stamp_is_the_file_as_read_or_none_when_it_changed_during_the_read(tmp_path, monkeypatch):
+    """Model.source_stamp (which caches key remembered digests on) describes the file numlite read;
+    where the file is modified between the first fstat and the end of the read, there is none."""
+    from numlite import graph
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(conv_model())
+    st = os.stat(path)
+    m = graph.load_model(str(path))
+    assert m.source_stamp == f"{os.path.realpath(path)}\n{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_dev}"
+    assert graph.load_model(str(path), mmap=True).source_stamp == m.source_stamp
+    assert graph.load_model(model_content=path.read_bytes()).source_stamp is None
+    real_fstat, calls = os.fstat, [0]
+
+    def fstat_then_touch(fd):
+        calls[0] += 1
+        if calls[0] == 2:  # the fstat after the read: someone wrote meanwhile
+            os.utime(path, ns=(st.st_mtime_ns + 10**9, st.st_mtime_ns + 10**9))
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", fstat_then_touch)
+    changed = graph.load_model(str(path))
+    assert changed.source_stamp is None and len(changed.subgraphs) == 1
+
+
 # -- one interpreter, two threads ---------------------------------------------------------------
 
 class Gate(Kernel):

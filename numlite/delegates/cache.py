@@ -10,8 +10,10 @@ Key (``PartitionCache.key``): SHA-256 over
 
 - the model file's content (``model_digest``: the SHA-256 of its bytes; for a model read from a
   file, remembered under ``digests/`` by the file's path, size, modification time in
-  nanoseconds, inode and device, so that an unchanged file is not read again; a file rewritten
-  in place keeping all of these would be taken for the old one),
+  nanoseconds, inode and device as they were when numlite read it (``Model.source_stamp``: none
+  where the file changed during the read), so that an unchanged file is not hashed again; a file
+  changed after loading does not lend the loaded bytes' digest to its new stamp; a file
+  rewritten in place keeping all of these would be taken for the old one),
 - the partition: subgraph index, the original node indices, and the shape and dtype of each
   boundary input,
 - the delegate's ``config`` (for ONNX Runtime: its version, providers, session options,
@@ -83,46 +85,38 @@ class PartitionCache:
     # -- keys ---------------------------------------------------------------------------------
     def model_digest(self, runtime: Any) -> str | None:
         """The SHA-256 of the model's bytes (once per interpreter), or None where numlite has
-        no buffer to hash."""
+        no buffer to hash.  For a model read from a file, remembered under the stamp the file had
+        when it was read (``Model.source_stamp``), never under what the path holds later."""
         digest = getattr(runtime, "_cache_digest", None)
         if digest is not None:
             return digest
-        path = runtime.model_path
-        digest = self._remembered(path) if path else None
+        stamp = getattr(runtime.model, "source_stamp", None)
+        digest = self._remembered(stamp) if stamp else None
         if digest is None:
             source = runtime.model.source
             if source is None:
                 return None
             digest = hashlib.sha256(source).hexdigest()
-            if path:
-                self._remember(path, digest)
+            if stamp:
+                self._remember(stamp, digest)
         runtime._cache_digest = digest
         return digest
 
-    def _stat_entry(self, path: str) -> tuple[str, str] | None:
-        try:
-            real = os.path.realpath(path)
-            st = os.stat(real)
-        except OSError:
-            return None
+    def _digest_path(self, stamp: str) -> str:
+        real = stamp.partition("\n")[0]
         name = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        return os.path.join(self.dir, "digests", name), f"{real}\n{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_dev}"
+        return os.path.join(self.dir, "digests", name)
 
-    def _remembered(self, path: str) -> str | None:
-        entry = self._stat_entry(path)
-        if entry is None:
-            return None
+    def _remembered(self, stamp: str) -> str | None:
         try:
-            with open(entry[0]) as f:
-                stamp, _, digest = f.read().rpartition("\n")
+            with open(self._digest_path(stamp)) as f:
+                kept, _, digest = f.read().rpartition("\n")
         except (OSError, UnicodeDecodeError):
             return None
-        return digest if stamp == entry[1] and len(digest) == 64 else None
+        return digest if kept == stamp and len(digest) == 64 else None
 
-    def _remember(self, path: str, digest: str) -> None:
-        entry = self._stat_entry(path)
-        if entry is not None:
-            self._write(entry[0], f"{entry[1]}\n{digest}".encode())
+    def _remember(self, stamp: str, digest: str) -> None:
+        self._write(self._digest_path(stamp), f"{stamp}\n{digest}".encode())
 
     def key(self, kernel: Any, ctx: Any) -> str | None:
         """The entry's name for partition ``kernel`` with the input shapes ``ctx`` gives (None:
