@@ -467,6 +467,24 @@ def test_multinomial_empty_and_errors():
     _fails("MULTINOMIAL", multinomial_model((2, 3), (1 << 31) - 1), [x], "more than this machine's")
 
 
+def test_outputs_sized_at_invoke_are_checked_against_the_memory_available(monkeypatch):
+    """A shape or num_samples input read at invoke asks for 256 MB where "available" is made 100 MB:
+    refused by name before anything is allocated (the OS grants such allocations lazily and kills
+    the process when they are written), as RANGE's limit and the arena's re-plans."""
+    from numlite import executor
+
+    monkeypatch.setattr(executor, "memory_available", lambda: 100 << 20)
+    for op in ("RANDOM_UNIFORM", "RANDOM_STANDARD_NORMAL"):
+        m = single_op_model(op, [In((2,), np.int32)], Out((1, 1)), options_table="RandomOptions")
+        _fails(op, m, [np.array([8192, 8192], np.int32)], r"output shape \[8192, 8192\] needs 268435456 bytes, "
+               "more than the 104857600 bytes of memory available now")
+        assert run_numlite(m, [np.array([3, 4], np.int32)])[0].shape == (3, 4)
+    x = np.zeros((2, 3), np.float32)
+    m = multinomial_model((2, 3), 1, const=False)
+    _fails("MULTINOMIAL", m, [x, np.array(1 << 24, np.int32)], "bytes of memory available now")
+    assert run_numlite(m, [x, np.array(5, np.int32)])[0].shape == (2, 5)
+
+
 # -- STABLEHLO_RNG_BIT_GENERATOR ------------------------------------------------------------------
 def rng_model(n_state, bits_shape, dtype, algorithm, const_state=None):
     st = Const(np.asarray(const_state, np.uint64)) if const_state is not None else In((n_state,), np.uint64)

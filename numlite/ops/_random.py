@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .base import Kernel, PrepareContext, Step
+from .base import Kernel, PrepareContext, Step, check_alloc
 
 M32 = 0xFFFFFFFF
 M64 = (1 << 64) - 1
@@ -308,6 +308,7 @@ class ShapeRandomKernel(SeededRandomKernel):
             err = self.shape_error(dims)
             if err:
                 raise RuntimeError(f"{where}: {err} (shape {name})")
+            check_alloc(where, dims, np.float32)
             n = int(np.prod(dims, dtype=np.int64))
             ws = cache.get(n)
             if ws is None:

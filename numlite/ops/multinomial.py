@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._random import M64, PHILOX_WORDS, BlockWorkspace, SeededRandomKernel, philox_skip, size_error
-from .base import PrepareContext, Step
+from .base import PrepareContext, Step, check_alloc
 from .registry import register
 
 LOGITS, NUM_SAMPLES = 0, 1
@@ -118,6 +118,7 @@ class Multinomial(SeededRandomKernel):
             err = self.count_error(num)
             if err:
                 raise RuntimeError(f"{where}: {err} (num_samples {name})")
+            check_alloc(where, (self.batch, num), dtype)
             ws = cache.get(num)
             if ws is None:
                 cache.clear()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Kernel, PrepareContext, Step
+from .base import Kernel, PrepareContext, Step, check_alloc
 from .registry import register
 
 INPUT, FFT_LENGTH = 0, 1
@@ -124,6 +124,7 @@ class Rfft2d(Kernel):
             if err:
                 raise RuntimeError(f"{where}: {err}")
             fh, fw = values
+            check_alloc(where, (*self.lead, fh, fw // 2 + 1), np.complex64)
             if x.size == 0 or self.batch == 0:
                 res = np.zeros((*self.lead, fh, fw // 2 + 1), np.complex64)
             else:
