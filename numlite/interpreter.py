@@ -607,10 +607,11 @@ def _sparsity_dict(sp: Any) -> dict[str, Any]:
         if dm.get("format", 0) == 0:
             dims.append({"format": 0, "dense_size": int(dm.get("dense_size") or 0)})
         else:
-            seg = dm.get("array_segments") or {}
-            idx = dm.get("array_indices") or {}
+            # a union table without its values vector (which DENSIFY refuses) reports as empty
+            seg = (dm.get("array_segments") or {}).get("values")
+            idx = (dm.get("array_indices") or {}).get("values")
             dims.append({"format": 1,
-                         "array_segments": np.array(seg.get("values") if seg else [], dtype=np.int32),
-                         "array_indices": np.array(idx.get("values") if idx else [], dtype=np.int32)})
+                         "array_segments": np.array([] if seg is None else seg, dtype=np.int32),
+                         "array_indices": np.array([] if idx is None else idx, dtype=np.int32)})
     out["dim_metadata"] = dims
     return out

@@ -165,3 +165,23 @@ def test_bad_sparsity_is_a_prepare_error():
     with pytest.raises(RuntimeError) as e:
         it.allocate_tensors()
     assert "DENSIFY (node 0)" in str(e.value) and "sparsity" in str(e.value)
+
+
+def test_a_csr_dimension_without_its_vectors_is_reported_empty_and_refused_at_prepare():
+    """fuzz_loader: a CSR dimension whose array_segments table has no values vector made
+    get_tensor_details raise TypeError (int() of None). It now reports empty segments, as for an
+    absent table; DENSIFY reads it as before: segments past the vector's end give no children (as
+    LiteRT's FormatConverter skips them), so the weights are all zero."""
+    w = sparse_weights((4, 6), np.float32, seed=1)
+    sp, values = encode(w, [0, 1], [DENSE, CSR])
+    sp["dim_metadata"][1]["array_segments"] = {"values": None}  # the table, without its vector
+    m = model_with("ADD", w, sp, values)
+    it = numlite.Interpreter(model_content=m)
+    (d,) = [t for t in it.get_tensor_details() if t["name"] == "w_sparse"]
+    dim = d["sparsity_parameters"]["dim_metadata"][1]
+    assert dim["format"] == 1 and dim["array_segments"].size == 0 and dim["array_indices"].size > 0
+    it.allocate_tensors()
+    x = rand((4, 6), seed=3)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), x)
