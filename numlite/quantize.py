@@ -830,6 +830,19 @@ def _op_problem(sg: Subgraph, op: Any) -> str | None:
     return None
 
 
+def depthwise_multiplier(input_shape: Any, filter_shape: Any) -> int | None:
+    """DEPTHWISE_CONV_2D's multiplier as the float kernels (LiteRT's and numlite's) take it, from
+    the shapes (output channels / input channels); None where the shapes do not give one.  The
+    quantizers write it into the option, which the int16x8 and hybrid kernels loop over instead:
+    a float model whose option disagrees (the float kernels ignore it) quantizes to the same
+    computation."""
+    try:
+        cin, cout = int(input_shape[-1]), int(filter_shape[-1])
+    except (TypeError, IndexError, ValueError):
+        return None
+    return cout // cin if cin > 0 and cout > 0 and cout % cin == 0 else None
+
+
 def _is_float_value(t: Tensor) -> bool:
     return t.dtype is np.float32
 
@@ -1410,6 +1423,10 @@ class _Writer:
                     version = max(version, 5)
             if name == "TRANSPOSE_CONV" and opts.get("fused_activation_function") not in (None, 0, "NONE"):
                 version = max(version, 4)
+            if name == "DEPTHWISE_CONV_2D":
+                multiplier = depthwise_multiplier(sg.tensors[x].shape, sg.tensors[op.inputs[ws]].shape)
+                if multiplier is not None:
+                    opts["depth_multiplier"] = multiplier
         elif name in SAME_SCALE_INPUTS:
             sl = SAME_SCALE_INPUTS[name]
             idx = range(len(op.inputs))[sl]

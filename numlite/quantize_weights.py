@@ -127,7 +127,7 @@ import numpy as np
 from .builder import _union_index
 from .graph import BUILTIN_CODES, BUILTIN_OPS, load_model
 from .metadata import carry_over
-from .quantize import QuantizationError, _quantize_weights, already_quantized
+from .quantize import QuantizationError, _quantize_weights, already_quantized, depthwise_multiplier
 from .schema.reader import read_model_table
 from .schema.writer import write_model
 
@@ -493,6 +493,13 @@ def quantize_dynamic_range(model: bytes, *, min_elements: int = 1024, per_channe
                     op["builtin_options"] = options
                     if not op.get("builtin_options_type"):
                         op["builtin_options_type"] = _union_index(OPTIONS_TABLES[name])[1]
+                if name == "DEPTHWISE_CONV_2D":
+                    multiplier = depthwise_multiplier(sg["tensors"][ins[0]].get("shape"),
+                                                      sg["tensors"][ins[1]].get("shape"))
+                    if multiplier is not None:
+                        options = dict(op.get("builtin_options") or {})
+                        options["depth_multiplier"] = multiplier
+                        op["builtin_options"] = options
                 current = int(rw.codes[int(op.get("opcode_index") or 0)].get("version") or 1)
                 channels = planned[0].axis is not None
                 if name == "FULLY_CONNECTED":  # op_version.cc: one scale per row, one row included

@@ -201,3 +201,20 @@ def test_default_path_note():
         feeds = [full_range((2, 64), np.int8, 1), full_range((64,), np.int8, 2)]
         ours, theirs = run_numlite(m, feeds)[0], run_litert(m, feeds)[0]
         assert np.abs(ours.astype(int) - theirs).max() <= 1
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
+def test_scalar_inputs(op, dtype):
+    """fuzz_quantize (third pass): an int16 ADD of two 0-d tensors raised TypeError ('return arrays
+    must be of ArrayType'): NumPy's arithmetic on 0-d arrays gives a scalar, which the clamp wrote
+    into with out=.  Every path on 0-d inputs now, bit-exact with LiteRT."""
+    if op == "SQUARED_DIFFERENCE" and dtype != np.int8:
+        pytest.skip("LiteRT's SQUARED_DIFFERENCE is quantized for int8 only")
+    rng = np.random.default_rng(7)
+    for seed in range(3):
+        qa, qb = qparams(rng, dtype), qparams(rng, dtype)
+        check(op, (), (), dtype, qa, qb, {"scale": [out_scale(op, qa, qb, rng)], "zero_point": [0]}, seed)
+    if dtype == np.int16 and op in ("ADD", "SUB"):  # the power-of-two path
+        p = {"scale": [2.0**-10], "zero_point": [0]}
+        check(op, (), (), dtype, {"scale": [2.0**-12], "zero_point": [0]}, p, p, 5)

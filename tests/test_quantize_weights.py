@@ -143,6 +143,37 @@ def test_dynamic_range_single_ops_match_litert_reference(op, per_channel):
     assert _rel(lt, ref) < 0.05  # int8 weights and inputs: about 1% per tensor
 
 
+@pytest.mark.parametrize("mode", ["dynamic", "int16x8"])
+def test_a_depthwise_option_that_disagrees_with_the_shapes_is_rewritten(mode):
+    """fuzz_quantize (third pass): a float DEPTHWISE_CONV_2D whose depth_multiplier option says 3
+    while its shapes give 1 runs (the float kernels take the multiplier from the shapes, LiteRT's
+    too), but its hybrid form did not prepare ('depth_multiplier option 3 disagrees with the shapes
+    ... LiteRT's hybrid kernel uses the option'), nor its int16x8 form.  The quantizers now write
+    the shapes' multiplier into the option; the results match LiteRT's reference kernels."""
+    from numlite.quantize import quantize_model
+
+    rng = np.random.default_rng(4)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 6, 6, 8), np.float32)
+    y = mb.tensor("y", (1, 6, 6, 8), np.float32)
+    mb.op("DEPTHWISE_CONV_2D", [x, mb.const("w", rng.standard_normal((1, 3, 3, 8)).astype(np.float32)),
+                                mb.const("b", rng.standard_normal(8).astype(np.float32))], [y],
+          padding=0, stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1,
+          fused_activation_function="NONE", depth_multiplier=3)
+    mb.output(y)
+    m = mb.build()
+    feeds = [rng.standard_normal((1, 6, 6, 8)).astype(np.float32)]
+    if mode == "dynamic":
+        q = quantize_dynamic_range(m, min_elements=1)
+    else:
+        q = quantize_model(m, [feeds], mode="int16x8", io_dtype=np.float32)  # calibrated on the input it runs
+    (dw,) = [op for op in load_model(model_content=q).subgraphs[0].operators if op.op_name == "DEPTHWISE_CONV_2D"]
+    assert dw.options["depth_multiplier"] == 1
+    (lt,), (ours,), (ref,) = _run(q, feeds, runtime="litert", litert_ref=True), _run(q, feeds), _run(m, feeds)
+    np.testing.assert_allclose(ours, lt, rtol=1e-6, atol=1e-6 * float(np.max(np.abs(lt))))
+    assert _rel(lt, ref) < 0.05
+
+
 def test_a_weight_read_twice_gets_an_int8_copy():
     """The same constant is FULLY_CONNECTED's weights and an ADD operand: the FC reads an int8
     copy, the ADD still the float32 tensor."""

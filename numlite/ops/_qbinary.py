@@ -142,7 +142,10 @@ class QuantizedStep:
 
         def step16() -> None:
             r = raw(a, b)
-            np.clip(r, lo, hi, out=r)
+            if type(r) is np.ndarray:
+                np.clip(r, lo, hi, out=r)
+            else:  # 0-d inputs: NumPy's arithmetic on them gives a scalar
+                r = np.clip(r, lo, hi)
             np.copyto(out, np.broadcast_to(r, shape), casting="unsafe")
 
         return step16
