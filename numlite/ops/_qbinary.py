@@ -131,7 +131,7 @@ class QuantizedStep:
                 # widen by copies (plain cast loops); a mixed-type ufunc would allocate cast buffers
                 np.copyto(idx, ua, casting="unsafe")
                 np.copyto(b16, ub, casting="unsafe")
-                np.left_shift(idx, 8, out=idx)
+                np.left_shift(idx, np.uint16(8), out=idx)  # typed: NumPy 1 promotes a 0-d idx with 8 to int64
                 np.bitwise_or(idx, b16, out=idx)
                 gather()
 
