@@ -404,13 +404,17 @@ class _Recorder:
         self.lo = [dict.fromkeys(w, np.inf) for w in self.watch]
         self.hi = [dict.fromkeys(w, -np.inf) for w in self.watch]
         self.runs = [0] * len(self.watch)
-        #: tensors of no fixed type (VARIANT, RESOURCE) that an op may write float32 into
-        self.untyped = [[t.index for t in sg.tensors if t.dtype is None and not t.is_constant]
+        #: tensors declared other than FLOAT32 - of no fixed type (VARIANT, RESOURCE), or an integer,
+        #: bool or sub-byte type - that an op may write float values into (numlite's kernels give
+        #: an output the type they compute), with their declared type (None: no NumPy type)
+        self.untyped = [[(t.index, t.dtype) for t in sg.tensors if t.dtype is not np.float32 and not t.is_constant]
                         for sg in self.model.subgraphs]
         #: declared float32 tensors that the kernels computed as another type (a comparison's
-        #: output declared FLOAT32 is BOOL in numlite, as in LiteRT), and untyped ones they computed
-        #: as float (a LOGISTIC into a VARIANT: the quantizer would copy it as no float value and
-        #: write it without a type): (subgraph, tensor) -> dtype
+        #: output declared FLOAT32 is BOOL in numlite, as in LiteRT), and ones declared otherwise
+        #: that they computed as float (a LOGISTIC into a VARIANT, a CONV_2D into a UINT4 tensor:
+        #: the quantizer would copy it as no float value, with its declared type and no
+        #: quantization parameters, and quantize the ops reading it as if it held integers):
+        #: (subgraph, tensor) -> dtype
         self.mistyped: dict[Key, np.dtype] = {}
         _watch_runs(it, lambda ex: self.record(ex.subgraph.index, ex.buffers))
 
@@ -424,9 +428,9 @@ class _Recorder:
             elif v is not None and v.size:
                 lo[i] = min(lo[i], float(v.min()))
                 hi[i] = max(hi[i], float(v.max()))
-        for i in self.untyped[s]:
+        for i, declared in self.untyped[s]:
             v = buffers[i]
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and (declared is None or v.dtype != declared):
                 self.mistyped.setdefault((s, i), v.dtype)
 
     def ranges(self) -> Ranges:

@@ -367,7 +367,8 @@ def test_an_add_input_too_wide_for_the_output_is_requantized_or_refused():
 def test_an_op_passing_float_values_into_an_integer_tensor_is_refused_by_name():
     """fuzz_quantize: a SELECT_V2 of float32 values whose output tensor the file declares INT8
     (numlite's kernel runs it in float32) made quantize_model fail with an IndexError in its
-    same-scale grouping; the op is now refused by name (kept float with allow_float)."""
+    same-scale grouping; the op is now refused by name, and with allow_float so is the tensor it
+    computes in float."""
     from numlite.builder import ModelBuilder
     from numlite.quantize import QuantizationError, quantize_model
 
@@ -382,9 +383,10 @@ def test_an_op_passing_float_values_into_an_integer_tensor_is_refused_by_name():
     with pytest.raises(QuantizationError, match=r"SELECT_V2 \(node 0\): the values it passes through are of mixed "
                        r"types \('x' FLOAT32, 'fill' FLOAT32, 'y' INT8\)"):
         quantize_model(f, cal)
-    q = quantize_model(f, cal, allow_float=True)
-    assert [op.op_name for op in numlite.load_model(model_content=q).subgraphs[0].operators] == ["DEQUANTIZE",
-                                                                                                  "SELECT_V2"]
+    # with allow_float the op stayed float, but the tensor it computes in float is declared INT8: the
+    # calibration refuses that (test_a_tensor_declared_as_integers_that_its_op_computes_as_float...)
+    with pytest.raises(QuantizationError, match=r"tensor 'y' is declared INT8 but its op computes float32"):
+        quantize_model(f, cal, allow_float=True)
 
 
 def test_a_signature_naming_a_tensor_that_is_no_graph_input_is_refused():
@@ -977,3 +979,34 @@ def test_a_layer_computing_in_integers_is_refused_by_name():
     with pytest.raises(ConversionError, match=r"'int_dense' \(Dense\): its inputs are int32 and Keras computes it in "
                                               r"int32"):
         numlite.convert(model)
+
+
+@pytest.mark.parametrize("declared", ["UINT4", "INT32", "BOOL"])
+def test_a_tensor_declared_as_integers_that_its_op_computes_as_float_is_refused(declared):
+    """fuzz_quantize (a pass on d25bf8b): a MediaPipe model whose first CONV_2D output the
+    mutation declared UINT4 runs in float (numlite's kernels give an output the type they compute),
+    but the int8 quantizer copied that tensor as no float value - UINT4, no quantization
+    parameters - and the quantized CONV_2D did not prepare.  Calibration now refuses, by name, every
+    tensor declared other than FLOAT32 that its op computes as float, as it did for VARIANT."""
+    from numlite.builder import ModelBuilder
+    from numlite.quantize import QuantizationError, quantize_model
+
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.input("x", (1, 4, 4, 3), np.float32)
+    shape = (1, 4, 4, 2)
+    c = (mb.tensor("conv_0", shape, None, type_name=declared) if declared == "UINT4"
+         else mb.tensor("conv_0", shape, np.int32 if declared == "INT32" else np.bool_))
+    y = mb.tensor("y", shape, np.float32)
+    mb.op("CONV_2D", [x, mb.const("w", rng.normal(size=(2, 1, 1, 3)).astype(np.float32)),
+                      mb.const("b", np.zeros(2, np.float32))], [c],
+          padding=0, stride_h=1, stride_w=1, dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="NONE")
+    mb.op("TANH", [c], [y])
+    mb.output(y)
+    f = mb.build()
+    _allocated(f)  # the float model runs
+    cal = [[rng.normal(size=(1, 4, 4, 3)).astype(np.float32)]]
+    for allow_float in (False, True):  # keeping ops float would not help: the ops reading it would be
+        with pytest.raises(QuantizationError, match=rf"tensor 'conv_0' is declared {declared} but its op computes "
+                                                    r"float32"):  # quantized as if it held integers
+            quantize_model(f, cal, mode="int8", allow_float=allow_float)
