@@ -566,8 +566,12 @@ def _refuse_special_file(path: str, mode: int) -> None:
             raise ValueError(f"Could not open '{path}': it is {kind}, not a model file")
 
 
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev
+
+
 def _stamp(path: str, st: os.stat_result) -> str:
-    return f"{os.path.realpath(path)}\n{st.st_size} {st.st_mtime_ns} {st.st_ino} {st.st_dev}"
+    return f"{os.path.realpath(path)}\n" + " ".join(map(str, _identity(st)))
 
 
 def _read_model_file(path: str, use_mmap: bool) -> tuple[bytes | mmap_module.mmap, str | None]:
@@ -614,5 +618,5 @@ def _read_model_file(path: str, use_mmap: bool) -> tuple[bytes | mmap_module.mma
         os.close(fd)
     if not data:
         raise ModelError(f"not a valid TFLite model: {path!r} is empty")
-    stamp = _stamp(path, st)
-    return data, (stamp if _stamp(path, after) == stamp and len(data) == st.st_size else None)
+    unchanged = _identity(after) == _identity(st) and len(data) == st.st_size
+    return data, (_stamp(path, st) if unchanged else None)

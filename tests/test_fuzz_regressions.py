@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_strings import _string_model
+from util import run_litert, run_numlite
 
 import numlite
 
@@ -182,7 +183,6 @@ def test_hybrid_fully_connected_fed_a_non_finite_input_row(bad):
     quantizing that row.  LiteRT casts the NaN zero point to int (undefined behaviour in C++: +-inf
     or arbitrary finite values come out); numlite gives NaN for that row's outputs, and the other
     rows are unaffected (equal to LiteRT's within float32 summation order)."""
-    from ai_edge_litert.interpreter import Interpreter as LiteRT
 
     from numlite.builder import ModelBuilder
     from numlite.quantize_weights import quantize_dynamic_range
@@ -200,14 +200,7 @@ def test_hybrid_fully_connected_fed_a_non_finite_input_row(bad):
         v[0, 3] = bad
         if bad == 3e38:
             v[0, 4] = -3e38
-        outs = []
-        for runtime in (numlite.Interpreter, LiteRT):
-            it = runtime(model_content=model)
-            it.allocate_tensors()
-            it.set_tensor(it.get_input_details()[0]["index"], v)
-            it.invoke()
-            outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
-        ours, theirs = outs
+        (ours,), (theirs,) = run_numlite(model, [v]), run_litert(model, [v])
         assert not np.isfinite(ours[0]).any()
         np.testing.assert_allclose(ours[1:], theirs[1:], rtol=1e-5, atol=1e-5)
 
@@ -217,7 +210,6 @@ def test_a_tensor_two_ops_write_with_different_types_is_refused_at_prepare():
     were planned into one arena slot, and invoke raised NumPy's UFuncTypeError (a TypeError).
     Writers that disagree are a PrepareError naming both nodes; writers that agree run as in
     LiteRT (the last one wins)."""
-    from ai_edge_litert.interpreter import Interpreter as LiteRT
 
     from numlite.builder import ModelBuilder
 
@@ -243,13 +235,8 @@ def test_a_tensor_two_ops_write_with_different_types_is_refused_at_prepare():
     mb.op("NEG", [t], [y])
     mb.output(y)
     model = mb.build()
-    outs = []
-    for runtime in (numlite.Interpreter, LiteRT):
-        it = runtime(model_content=model)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], np.array([1, 2, 3], np.float32))
-        it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    feeds = [np.array([1, 2, 3], np.float32)]
+    outs = [run_numlite(model, feeds)[0], run_litert(model, feeds)[0]]
     np.testing.assert_array_equal(outs[0], [-1, -4, -9])
     np.testing.assert_array_equal(outs[0], outs[1])
 
@@ -259,7 +246,6 @@ def test_hybrid_fully_connected_with_a_subnormal_input_range(batch):
     """fuzz_quantize (campaign): a row whose range is a few float32 subnormals gives a scale
     that underflows float32 to 0; the one-row path divided by it (ZeroDivisionError).  As in
     LiteRT, the inverse scale is then 0."""
-    from ai_edge_litert.interpreter import Interpreter as LiteRT
 
     from numlite.builder import ModelBuilder
     from numlite.quantize_weights import quantize_dynamic_range
@@ -274,13 +260,7 @@ def test_hybrid_fully_connected_with_a_subnormal_input_range(batch):
     model = quantize_dynamic_range(mb.build(), min_elements=16)
     v = np.zeros((batch, 16), np.float32)
     v[:, 3] = np.float32(1e-45)  # the smallest subnormal: (max - min) / 255 underflows
-    outs = []
-    for runtime in (numlite.Interpreter, LiteRT):
-        it = runtime(model_content=model)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], v)
-        it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    outs = [run_numlite(model, [v])[0], run_litert(model, [v])[0]]
     np.testing.assert_array_equal(outs[0], outs[1])
 
 

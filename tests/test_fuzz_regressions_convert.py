@@ -15,6 +15,8 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 keras = pytest.importorskip("keras", reason="the converter's tests need Keras 3 (pip install 'numlite[convert]')")
 
+from util import run_litert, run_numlite  # noqa: E402
+
 import numlite  # noqa: E402
 from numlite.converter import ConversionError, KerasFileError  # noqa: E402
 
@@ -680,17 +682,11 @@ def test_a_bias_too_large_for_int32_raises_the_weight_scale(per_channel):
     now raised until the bias fits (as TensorFlow's converter does)."""
     from numlite.quantize import quantize_model
 
-    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    pytest.importorskip("ai_edge_litert.interpreter")
     f = _tconv_model(np.full((4, 3, 3, 2), 1e-30, np.float32))
     x = np.random.default_rng(0).normal(size=(1, 4, 4, 2)).astype(np.float32)
     q = quantize_model(f, [[x]], io_dtype=np.float32, per_channel=per_channel)
-    outs = []
-    for runtime in (numlite.Interpreter, litert.Interpreter):
-        it = runtime(model_content=q)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    outs = [run_numlite(q, [x])[0], run_litert(q, [x])[0]]
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_allclose(outs[0][0, 0, 0], [1.8, -0.6, 0.7, 1.2], atol=0.01)
 
@@ -801,19 +797,13 @@ def test_an_int64_bias_keeps_the_int16_accumulator_within_2_40(op, per_channel):
     scale is now raised until the bias and the largest weight sum stay within 2**40."""
     from numlite.quantize import ACC16_LIMIT, quantize_model
 
-    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    pytest.importorskip("ai_edge_litert.interpreter")
     f = _tiny_weights_model(op)
     x = np.random.default_rng(0).uniform(-0.01, 0.01, (1, 4, 4, 4)).astype(np.float32)
     q = quantize_model(f, [[x]], mode="int16x8", io_dtype=np.float32, per_channel=per_channel)
     qb = next(t for t in numlite.load_model(model_content=q).subgraphs[0].tensors if t.name == "b")
     assert qb.type_name == "INT64" and np.abs(np.asarray(qb.data)).max() < ACC16_LIMIT
-    outs = []
-    for runtime in (numlite.Interpreter, litert.Interpreter):
-        it = runtime(model_content=q)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    outs = [run_numlite(q, [x])[0], run_litert(q, [x])[0]]
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_allclose(outs[0].reshape(-1, 4), np.tile([0.18, -0.15, 0.1, 0.05], (16, 1)), atol=0.01)
 

@@ -1522,29 +1522,22 @@ SIZE_OPTIONS = ("strides", "dilation_rate", "kernel_size", "pool_size", "depth_m
                 "width", "units", "filters", "num_heads", "key_dim")
 
 
-def _check_sizes(c: _Ctx) -> None:
-    for key in SIZE_OPTIONS:
+def _check_integers(c: _Ctx, keys: tuple[str, ...], positive: bool) -> None:
+    """Each option of ``keys`` the layer's config has holds integers (positive ones)."""
+    for key in keys:
         v = c.cfg.get(key)
         if v is None:
             continue
         values = list(v) if isinstance(v, (list, tuple)) else [v]
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 1 for x in values):
-            raise c.fail(f"{key} {v!r} (positive integers convert)")
+        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and (x >= 1 or not positive)
+                   for x in values):
+            raise c.fail(f"{key} {v!r} ({'positive integers' if positive else 'integers'} convert)")
 
 
 #: layer options that are axes: an integer or a list of integers (None where the layer allows it);
 #: a loaded file may hold anything there (a dict Keras let through would reach int() as a TypeError)
 AXIS_OPTIONS = ("axis", "axes", "shared_axes")
 
-
-def _check_axes(c: _Ctx) -> None:
-    for key in AXIS_OPTIONS:
-        v = c.cfg.get(key)
-        if v is None:
-            continue
-        values = list(v) if isinstance(v, (list, tuple)) else [v]
-        if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in values):
-            raise c.fail(f"{key} {v!r} (integers convert)")
 
 
 def _history_name(t: Any) -> str:
@@ -1595,8 +1588,8 @@ def convert_keras(model: Any, model_name: str | None = None) -> bytes:
             elif cls in table:
                 c = _Ctx(g, layer, inputs, list(node.output_tensors))
                 if is_layer:
-                    _check_sizes(c)
-                    _check_axes(c)
+                    _check_integers(c, SIZE_OPTIONS, positive=True)
+                    _check_integers(c, AXIS_OPTIONS, positive=False)
                     if cls in LAYERS and cls not in INTEGER_INPUTS:  # (keras_ops's layers: their own types)
                         _integer_inputs(c, cls)
                 try:
