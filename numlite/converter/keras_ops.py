@@ -588,7 +588,11 @@ def _reshape_op(c: _Ctx, named: _Named, ir: dict[int, int]) -> list[int]:
     g = c.g
     x = ir[id(named["x"])]
     y = _out(c)
-    new = [-1 if d is None else int(d) for d in c.layer.newshape]
+    shape = c.layer.newshape
+    if not isinstance(shape, (list, tuple)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in shape):
+        raise c.fail(f"newshape {shape!r} (integers convert)")  # a loaded file may hold anything there
+    new = [-1 if d is None else int(d) for d in shape]
     if new.count(-1) == 0:
         new = list(g.tensors[y].signature)
     if new.count(-1) > 1:
