@@ -1000,3 +1000,25 @@ def test_a_tensor_declared_as_integers_that_its_op_computes_as_float_is_refused(
         with pytest.raises(QuantizationError, match=rf"tensor 'conv_0' is declared {declared} but its op computes "
                                                     r"float32"):  # quantized as if it held integers
             quantize_model(f, cal, mode="int8", allow_float=allow_float)
+
+
+def test_a_reshape_operation_whose_newshape_is_not_integers_is_refused_by_name(tmp_path):
+    """fuzz_convert_keras (CI's 8-second run): a keras.ops.reshape whose saved newshape holds a string
+    raised ValueError from int(); it is now a ConversionError naming the operation."""
+    x = keras.Input((2, 3), name="x")
+    _, files = _saved(tmp_path, keras.Model(x, keras.ops.reshape(x, (-1, 6))))
+
+    def edit(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "newshape":
+                    node[k] = ["matmul", 6]
+                else:
+                    edit(v)
+        elif isinstance(node, list):
+            for v in node:
+                edit(v)
+
+    path = _write(tmp_path, _with_config(files, edit))
+    with pytest.raises(ConversionError, match=r"newshape \['matmul', 6\] \(integers convert\)"):
+        numlite.convert(path)
